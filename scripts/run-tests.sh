@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test suite on SQLite, then on PostgreSQL. With CI=true PostgreSQL is mandatory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTEST=".venv/bin/pytest"
+export TONGBAN_QUEUE_URL="immediate://"
+export TONGBAN_VAR_DIR="${TONGBAN_VAR_DIR:-$(mktemp -d /tmp/tongban-test-var.XXXXXX)}"
+export TONGBAN_SECRET_KEY="test-secret-key-not-for-production-0123456789"
+export TONGBAN_MASTER_KEY="000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+PG_URL="${TONGBAN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+
+echo "== tests on SQLite =="
+DATABASE_URL="sqlite:///${TONGBAN_VAR_DIR}/test.sqlite3" TONGBAN_TEST_SQLITE="${TONGBAN_VAR_DIR}/test-db.sqlite3" $PYTEST "$@"
+
+if .venv/bin/python - "$PG_URL" <<'PY'
+import sys, psycopg
+try:
+    psycopg.connect(sys.argv[1].replace("postgres://", "postgresql://"), connect_timeout=3).close()
+except Exception as exc:
+    print(f"PostgreSQL unreachable: {exc}", file=sys.stderr)
+    sys.exit(1)
+PY
+then
+  echo "== tests on PostgreSQL =="
+  DATABASE_URL="$PG_URL" $PYTEST "$@"
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI=true and PostgreSQL is unreachable at $PG_URL: failing." >&2
+  exit 1
+else
+  echo "== PostgreSQL run skipped: no server at $PG_URL (set CI=true to make it mandatory) =="
+fi

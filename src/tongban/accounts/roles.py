@@ -1,0 +1,77 @@
+"""What each role may do. Services check these permissions; nothing else grants access.
+
+A permission is either *scoped* (it applies to objects of the department a role is held in,
+and of its sub-tree when the assignment says so) or *global* (holding the role anywhere is
+enough, e.g. looking up an applicant by ID number at a window). Later apps add their
+permissions here.
+"""
+
+from .models import Role
+
+# Scoped: the object's department must fall inside the assignment's scope.
+STAFF_VIEW = "staff.view"
+STAFF_MANAGE = "staff.manage"
+ORG_MANAGE = "org.manage"
+CATALOG_MANAGE = "catalog.manage"  # edit and publish the items of a department
+CASE_VIEW = "case.view"  # see the cases a department is involved in
+
+# Global: any assignment of a role carrying them is enough.
+ORG_VIEW = "org.view"
+PERSON_LOOKUP = "person.lookup"
+PERSON_REGISTER = "person.register"
+PERSON_LIST = "person.list"
+PERSON_REVEAL = "person.reveal"
+ENTERPRISE_LOOKUP = "enterprise.lookup"
+ENTERPRISE_REGISTER = "enterprise.register"
+AUDIT_VIEW = "audit.view"
+AUDIT_VERIFY = "audit.verify"
+CALENDAR_MANAGE = "calendar.manage"
+TOKEN_MANAGE = "token.manage"  # noqa: S105  (a permission name)
+CASE_ACCEPT = "case.accept"  # take applications at a window, and issue results
+WORK_SUPERVISE = "work.supervise"  # overdue lists, reminders (催办) and escalations of a department
+
+SCOPED = frozenset({STAFF_VIEW, STAFF_MANAGE, ORG_MANAGE, CATALOG_MANAGE, CASE_VIEW, WORK_SUPERVISE})
+
+_EVERY_STAFF = {ORG_VIEW, STAFF_VIEW}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.CLERK: frozenset(
+        _EVERY_STAFF
+        | {PERSON_LOOKUP, PERSON_REGISTER, PERSON_REVEAL, ENTERPRISE_LOOKUP, ENTERPRISE_REGISTER, CASE_ACCEPT}
+    ),
+    Role.REVIEWER: frozenset(_EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW}),
+    Role.SECTION_HEAD: frozenset(
+        _EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE}
+    ),
+    Role.DIVISION_HEAD: frozenset(
+        _EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE}
+    ),
+    Role.BUREAU_HEAD: frozenset(_EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE}),
+    Role.SUPERVISOR: frozenset(_EVERY_STAFF | {AUDIT_VIEW, AUDIT_VERIFY, CASE_VIEW, WORK_SUPERVISE}),
+    Role.DATA_OFFICER: frozenset(_EVERY_STAFF | {CATALOG_MANAGE, CASE_VIEW}),
+    Role.ADMIN: frozenset(
+        _EVERY_STAFF
+        | {
+            STAFF_MANAGE,
+            ORG_MANAGE,
+            CATALOG_MANAGE,
+            CASE_VIEW,
+            CASE_ACCEPT,
+            PERSON_LOOKUP,
+            PERSON_REGISTER,
+            PERSON_LIST,
+            PERSON_REVEAL,
+            ENTERPRISE_LOOKUP,
+            ENTERPRISE_REGISTER,
+            AUDIT_VIEW,
+            AUDIT_VERIFY,
+            CALENDAR_MANAGE,
+            TOKEN_MANAGE,
+        }
+    ),
+}
+
+# Heads see their whole sub-tree by default; a clerk or reviewer only their own section.
+SUBTREE_BY_DEFAULT = frozenset(
+    {Role.SECTION_HEAD, Role.DIVISION_HEAD, Role.BUREAU_HEAD, Role.SUPERVISOR, Role.DATA_OFFICER, Role.ADMIN}
+)

@@ -1,0 +1,142 @@
+"""Use cases of a case: apply, accept, work on it, pause it, decide, issue, follow it up.
+
+Each function is one transaction: the case, its process (through tongban.workflow), its domain
+events and the audit journal change together or not at all. Reading a case is allowed to its
+applicant (or a representative of the enterprise it is for), to window clerks, and to staff of
+a department the case involves; everyone else is told it does not exist.
+
+The use cases live in modules by stage (applying, handling, pauses, results, followup) over
+shared internals (_base); callers use them through this package, `cases.services.<function>`.
+"""
+
+from . import _base, applying, tables
+from ._base import (
+    CLOSED_STATUSES,
+    MATERIAL_CONTEXT,
+    WINDOW_QUEUES,
+    ApplicationForm,
+    access_case,
+    application_form,
+    can_see,
+    clean_form,
+    due_date,
+    ensure_process,
+    list_my_cases,
+    open_work,
+    process_key,
+    status_colour,
+    window_queue,
+)
+from .applying import (
+    COMMITMENT_TEXT,
+    accept,
+    accept_at_window,
+    apply_online,
+    auto_approval_table,
+    case_signed_at,
+    commitment_digest,
+    commitment_text,
+    refuse,
+)
+from .followup import (
+    complete_inspection,
+    complete_rectification,
+    rate,
+    remind_work,
+    sweep,
+)
+from .handling import (
+    WorkRowView,
+    add_countersigner,
+    claim_work,
+    complete_work,
+    return_work,
+    transfer_work,
+    worklist,
+)
+from .pauses import (
+    alert_overdue_gaps,
+    end_procedure,
+    request_supplement,
+    respond_supplement,
+    start_procedure,
+    supply_material,
+)
+from .results import (
+    ADDRESS_CONTEXT,
+    DELIVERY,
+    CaseDetail,
+    case_detail,
+    decision_document,
+    document_number,
+    document_pdf,
+    issue,
+    material_file,
+    record_document,
+    withdraw,
+)
+
+
+def clear_caches() -> None:
+    """Forget cached catalogue versions and rule tables (tests roll back the rows they came from)."""
+    _base.clear_caches()
+    applying.clear_tables()
+
+
+__all__ = [
+    "ADDRESS_CONTEXT",
+    "CLOSED_STATUSES",
+    "COMMITMENT_TEXT",
+    "DELIVERY",
+    "MATERIAL_CONTEXT",
+    "WINDOW_QUEUES",
+    "ApplicationForm",
+    "CaseDetail",
+    "WorkRowView",
+    "accept",
+    "accept_at_window",
+    "access_case",
+    "add_countersigner",
+    "alert_overdue_gaps",
+    "application_form",
+    "apply_online",
+    "auto_approval_table",
+    "can_see",
+    "case_detail",
+    "case_signed_at",
+    "claim_work",
+    "clean_form",
+    "clear_caches",
+    "commitment_digest",
+    "commitment_text",
+    "complete_inspection",
+    "complete_rectification",
+    "complete_work",
+    "decision_document",
+    "document_number",
+    "document_pdf",
+    "due_date",
+    "end_procedure",
+    "ensure_process",
+    "issue",
+    "list_my_cases",
+    "material_file",
+    "open_work",
+    "process_key",
+    "rate",
+    "record_document",
+    "refuse",
+    "remind_work",
+    "request_supplement",
+    "respond_supplement",
+    "return_work",
+    "start_procedure",
+    "status_colour",
+    "supply_material",
+    "sweep",
+    "tables",
+    "transfer_work",
+    "window_queue",
+    "withdraw",
+    "worklist",
+]

@@ -1,0 +1,200 @@
+"""Staff working on the steps of a case's process (claim, complete with an opinion and a decision)."""
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tongban.core import audit
+from tongban.core.errors import Conflict, InvalidInput, NotPermitted
+from tongban.core.masking import mask_name
+from tongban.workflow import builder
+from tongban.workflow import services as workflow
+from tongban.workflow import store as store_wf
+from tongban.workflow.models import WorkItem
+
+from .. import store
+from ..models import (
+    CaseStatus,
+)
+from ._base import (
+    _decide,
+    _event,
+    _record,
+    _work_events,
+)
+
+
+def claim_work(actor, work_id) -> WorkItem:
+    with audit.audited("cases.work.claim", actor=actor, object_type="work_item", object_ref=str(work_id)):
+        return workflow.claim(actor, work_id)
+
+
+def complete_work(actor, work_id, *, decision: str, opinion: str = "", now=None):
+    """Finish a step of a case. When the process ends the case is decided.
+
+    A rejection states its reasons (行政许可法 art. 38): they go into the decision document.
+    """
+    if decision == "reject" and not (opinion or "").strip():
+        raise InvalidInput.single("opinion", "required", _("Give the reasons for the rejection."))
+    now = now or timezone.now()
+    with audit.audited(
+        "cases.work.complete",
+        actor=actor,
+        object_type="work_item",
+        object_ref=str(work_id),
+        detail={"decision": decision},
+    ) as entry:
+        item = workflow.access_work(actor, work_id)
+        case = store.lock_case(item.subject)
+        if case is None or case.status != CaseStatus.IN_PROGRESS:
+            raise Conflict(_("The case is not in progress (it may wait for the applicant)."))
+        if case.pause_reason:
+            raise Conflict(_("A special procedure is running: finish it before deciding."))
+        work, result = workflow.complete(
+            actor,
+            work_id,
+            decision=decision,
+            opinion=opinion,
+            data=case.data,
+            default_department=store_wf.department_by_id(case.department_id),
+            now=now,
+            item=item,
+        )
+        entry.department_code = store_wf.department_code(case.department_id)
+        events = [
+            _event(
+                case,
+                f"work:{work.name}",
+                actor,
+                now=now,
+                department=work.department_code,
+                work_item=work.public_id,
+                detail={"node": work.node_id, "decision": decision},
+            )
+        ]
+        events += _work_events(case, result, actor, now)
+        changes = {}
+        if result.data:
+            case.data.update(result.data)
+            changes["data"] = case.data
+        if result.completed:
+            events.append(_decide(case, actor, now, changes))
+        if changes:
+            store.update_case(case.id, **changes)
+        _record(events)
+    return work, result
+
+
+@dataclass
+class WorkRowView:
+    """A worklist line: the step, its colour, and the case it belongs to (applicant's name masked)."""
+
+    work: store_wf.WorkRow
+    colour: str
+    case: dict
+
+
+def worklist(
+    actor,
+    *,
+    colour: str | None = None,
+    item_code: str = "",
+    bundle_code: str = "",
+    due_before=None,
+    kind: str | None = None,
+    mine_only: bool = False,
+    page: int = 1,
+    per_page: int = 20,
+    now=None,
+) -> tuple[list[WorkRowView], int]:
+    """待办: the steps the actor may take or holds, filtered by RYG, item and due date, soonest first."""
+    if getattr(actor, "staff", None) is None:
+        raise NotPermitted(_("The worklist is for staff."))
+    now = now or timezone.now()
+    process_key = (
+        builder.item_key(item_code)
+        if item_code
+        else (builder.bundle_key(bundle_code) if bundle_code else None)
+    )
+    works, total = workflow.worklist(
+        actor,
+        colour=colour,
+        process_key=process_key,
+        due_before=due_before,
+        kind=kind,
+        mine_only=mine_only,
+        page=page,
+        per_page=per_page,
+        now=now,
+    )
+    cases = store.case_summaries(sorted({w.subject for w in works}))
+    rows = []
+    for work in works:
+        case = dict(cases.get(work.subject) or {"number": work.subject, "title": "", "applicant": ""})
+        case["applicant"] = mask_name(case.get("applicant") or "")
+        rows.append(WorkRowView(work, workflow.colour_of(work, now), case))
+    return rows, total
+
+
+def _step_event(actor, item, activity: str, now, detail: dict) -> None:
+    case = store.read_case(item.subject)
+    if case is not None:
+        _record(
+            [
+                _event(
+                    case,
+                    activity,
+                    actor,
+                    now=now,
+                    department=store_wf.department_code(item.department_id),
+                    work_item=item.public_id,
+                    detail=detail,
+                )
+            ]
+        )
+
+
+def return_work(actor, work_id, *, opinion: str, now=None):
+    """退回: the step goes back to whoever did the previous one (return it to the applicant with
+    request_supplement instead)."""
+    now = now or timezone.now()
+    with audit.audited("cases.work.return", actor=actor, object_type="work_item", object_ref=str(work_id)):
+        item = workflow.access_work(actor, work_id)
+        case = store.lock_case(item.subject)
+        if case is None or case.status != CaseStatus.IN_PROGRESS:
+            raise Conflict(_("The case is not in progress (it may wait for the applicant)."))
+        again = workflow.return_to_previous(actor, work_id, opinion=opinion, now=now)
+        _step_event(actor, item, "work.returned", now, {"node": item.node_id, "to": again.node_id})
+    return again
+
+
+def transfer_work(actor, work_id, *, to_username: str, opinion: str = "", now=None):
+    """转办: hand the step to a colleague who holds the same role for its department."""
+    now = now or timezone.now()
+    with audit.audited(
+        "cases.work.transfer",
+        actor=actor,
+        object_type="work_item",
+        object_ref=str(work_id),
+        detail={"to": to_username},
+    ):
+        item = workflow.transfer(actor, work_id, to_username=to_username, opinion=opinion, now=now)
+        _step_event(actor, item, "work.transferred", now, {"node": item.node_id, "to": to_username})
+    return item
+
+
+def add_countersigner(actor, work_id, *, username: str, now=None):
+    """加签: another person must also sign the step before it completes."""
+    now = now or timezone.now()
+    with audit.audited(
+        "cases.work.countersign",
+        actor=actor,
+        object_type="work_item",
+        object_ref=str(work_id),
+        detail={"add": username},
+    ):
+        item = workflow.access_work(actor, work_id)
+        added = workflow.add_countersigner(actor, work_id, username=username, now=now)
+        _step_event(actor, item, "work.countersigner_added", now, {"node": item.node_id, "user": username})
+    return added

@@ -1,0 +1,5 @@
+from .views import office, portal, window
+
+app_name = "cases"
+
+urlpatterns = portal.urlpatterns + window.urlpatterns + office.urlpatterns

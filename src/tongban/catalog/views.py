@@ -1,0 +1,202 @@
+"""The public service portal (search, 办事指南, 一件事) and the staff catalogue console."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, OuterRef, Q
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tongban.accounts import roles as perms
+from tongban.accounts.models import Department
+from tongban.core import calendar
+from tongban.core.authz import actor_for_request, require
+from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated
+from tongban.core.http import apply_errors, domain_errors
+
+from . import search, services
+from .forms import ItemDraftForm, ManageFilterForm
+from .models import BundleMember, BundleVersion, ItemVersion, ServiceItem, VersionStatus
+
+
+def _promised_date(days: int | None) -> dt.date | None:
+    if days is None:
+        return None
+    return calendar.get_calendar().add_working_days(timezone.localdate(), days)
+
+
+# --- public portal -------------------------------------------------------------------------------------
+
+
+def portal(request):
+    query = request.GET.get("q", "").strip()[:100]
+    hits = search.search(query, 20) if query else []
+    return render(
+        request,
+        "catalog/portal.html",
+        {
+            "query": query,
+            "hits": hits,
+            "high_frequency": services.published_items().filter(high_frequency=True).order_by("name")[:24],
+            "bundles": BundleVersion.objects.filter(status=VersionStatus.PUBLISHED).select_related("bundle"),
+            "departments": Department.objects.annotate(
+                items=Count("service_items", filter=Q(service_items__current__isnull=False))
+            )
+            .filter(items__gt=0)
+            .order_by("-items", "name"),
+        },
+    )
+
+
+@domain_errors
+def guide(request, code):
+    version = services.get_published(code)
+    bundles = (
+        BundleVersion.objects.filter(
+            status=VersionStatus.PUBLISHED,
+            members__item_version__item=version.item,
+        )
+        .select_related("bundle")
+        .distinct()
+    )
+    return render(
+        request,
+        "catalog/guide.html",
+        {
+            "version": version,
+            "materials": version.materials.all(),
+            "bundles": bundles,
+            "promised_date": _promised_date(version.promised_limit_days),
+        },
+    )
+
+
+@domain_errors
+def bundle_guide(request, code):
+    version = services.get_published_bundle(code)
+    members = version.members.select_related("item_version__item__department")
+    return render(
+        request,
+        "catalog/bundle.html",
+        {
+            "version": version,
+            "members": members,
+            "merged": services.merged_form(version),
+            "promised_date": _promised_date(version.promised_limit_days),
+        },
+    )
+
+
+def department_items(request, code):
+    department = Department.objects.filter(code=code).first()
+    items = services.published_items().filter(item__department__code=code).order_by("name")
+    page = Paginator(items, 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "catalog/department.html",
+        {"department": department, "page": page, "query": ""},
+        status=200 if department else 404,
+    )
+
+
+# --- staff console -------------------------------------------------------------------------------------
+
+
+def _actor(request):
+    actor = actor_for_request(request)
+    if not actor.is_authenticated:
+        raise NotAuthenticated()
+    return actor
+
+
+@domain_errors
+def manage_list(request):
+    actor = _actor(request)
+    require(actor, perms.CATALOG_MANAGE)
+    departments = [d for d in Department.objects.order_by("path") if actor.can(perms.CATALOG_MANAGE, d)]
+    form = ManageFilterForm(request.GET or None, departments=departments)
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {}) or {}
+    drafts = ItemVersion.objects.filter(item=OuterRef("pk"), status=VersionStatus.DRAFT)
+    items = (
+        ServiceItem.objects.filter(actor.scope_q(perms.CATALOG_MANAGE))
+        .select_related("department", "current")
+        .annotate(has_draft=Exists(drafts))
+        .order_by("department__path", "code")
+    )
+    if data.get("department"):
+        items = items.filter(department__code=data["department"])
+    if data.get("q"):
+        items = items.filter(Q(code__icontains=data["q"]) | Q(versions__name__contains=data["q"])).distinct()
+    if data.get("state") == "draft":
+        items = items.filter(has_draft=True)
+    elif data.get("state") == "detailed":
+        items = items.filter(current__promised_limit_days__isnull=False)
+    elif data.get("state") == "incomplete":
+        items = items.filter(current__promised_limit_days__isnull=True)
+    page = Paginator(items, 30).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "catalog/manage_list.html", {"form": form, "page": page, "query": query.urlencode()}
+    )
+
+
+@domain_errors
+def manage_item(request, code):
+    actor = _actor(request)
+    versions = services.item_versions(actor, code)
+    item = ServiceItem.objects.select_related("department", "current").get(code=code)
+    draft = next((v for v in versions if v.status == VersionStatus.DRAFT), None)
+    base = draft or item.current
+    form = ItemDraftForm(request.POST or None, initial=ItemDraftForm.initial_from(base) if base else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_item(actor, code, **form.changes(base))
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Saved to the draft. The public sees the change once it is published.")
+            )
+            return redirect("catalog:manage_item", code=code)
+    return render(
+        request,
+        "catalog/manage_item.html",
+        {
+            "item": item,
+            "versions": versions,
+            "draft": draft,
+            "form": form,
+            "bundles": BundleMember.objects.filter(item_version__item=item).select_related(
+                "bundle_version__bundle"
+            ),
+        },
+    )
+
+
+@require_POST
+@domain_errors
+def manage_publish(request, code):
+    try:
+        version = services.publish_item(_actor(request), code)
+    except (Conflict, InvalidInput) as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Version %(n)s is published.") % {"n": version.number})
+    return redirect("catalog:manage_item", code=code)
+
+
+@require_POST
+@domain_errors
+def manage_discard(request, code):
+    try:
+        services.discard_draft(_actor(request), code)
+    except Conflict as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The draft is discarded."))
+    return redirect("catalog:manage_item", code=code)

@@ -1,0 +1,662 @@
+"""`tongban`: everything an operator does, from the first demo to backups and the nightly jobs."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+app = typer.Typer(
+    help="tongban 通办 — run and operate a tongban installation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+audit_app = typer.Typer(help="The tamper-evident audit journal.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for other systems.", no_args_is_help=True)
+org_app = typer.Typer(help="Set up the organisation of a new installation.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(token_app, name="token")
+app.add_typer(org_app, name="org")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tongban.settings")
+    import django
+
+    django.setup()
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+# --- database set-up ----------------------------------------------------------------------------
+
+
+def pending_migrations() -> list:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return executor.migration_plan(executor.loader.graph.leaf_nodes())
+
+
+def migrate_with_progress() -> int:
+    """Apply pending migrations with a progress bar; returns how many were applied."""
+    from django.core.management import call_command
+    from django.core.management.commands.migrate import Command as MigrateCommand
+
+    plan = pending_migrations()
+    if not plan:
+        return 0
+    with _progress() as progress:
+        task = progress.add_task("Migrating database", total=len(plan))
+
+        class ProgressMigrate(MigrateCommand):
+            def migration_progress_callback(self, action, migration=None, fake=False):
+                if action in ("apply_success", "unapply_success"):
+                    progress.advance(task)
+
+        call_command(ProgressMigrate(), interactive=False, verbosity=0)
+    return len(plan)
+
+
+@app.command()
+def migrate():
+    """Create or upgrade the database schema."""
+    _django()
+    applied = migrate_with_progress()
+    console.print(f"[green]Database is up to date[/] ({applied} migrations applied).")
+
+
+@app.command()
+def seed():
+    """Load the demo city (migrates first when needed). Safe to run twice."""
+    _django()
+    migrate_with_progress()
+    _seed_and_print()
+
+
+def _seed_and_print() -> None:
+    from tongban.accounts.seed import seed_demo
+    from tongban.cases.demo import load_rules
+    from tongban.catalog.demo.loader import load_demo_catalogue
+
+    steps = [
+        "regions",
+        "departments",
+        "service centre",
+        "staff",
+        "citizens and enterprises",
+        "catalogue list",
+        "high-frequency items",
+        "auto-approval rules",
+    ]
+    with _progress() as progress:
+        task = progress.add_task("Seeding demo city", total=len(steps))
+        done = []
+
+        def step(label):
+            if done:
+                progress.advance(task)
+            done.append(label)
+            progress.update(task, description=f"Seeding demo city: {label}")
+
+        report = seed_demo(step)
+        catalogue = load_demo_catalogue(step)
+        step("auto-approval rules")
+        rules = load_rules()
+        progress.update(task, completed=len(steps))
+    console.print(f"Demo city: {report.created} objects created, {report.existing} already there.")
+    console.print(
+        f"Catalogue: {catalogue.catalogue_rows} listed items ({catalogue.created} new), "
+        f"{catalogue.detailed} items given full detail, {catalogue.bundles} bundles."
+    )
+    console.print(f"秒批: {rules} auto-approval rule tables published.")
+    if catalogue.skipped_reason:
+        console.print(f"[yellow]Catalogue list skipped:[/] {catalogue.skipped_reason}")
+
+
+def print_logins(url: str) -> None:
+    from django.conf import settings
+
+    from tongban.accounts.seed import demo_logins
+
+    rows = demo_logins()
+    # Plain lines rather than a table: a narrow terminal must not cut a TOTP secret.
+    print(f"\nDemo logins — the password for all of them is {settings.TONGBAN_DEMO_PASSWORD}")
+    for row in rows:
+        where = f" @ {row.department}" if row.department else ""
+        print(f"  {row.username:<14} {row.name}  ({row.role}{where})")
+        if row.otpauth_uri:
+            print(f"  {'':<14} TOTP secret {row.totp_secret}  ·  {row.otpauth_uri}")
+    print(
+        "Staff log in with the password and a 6-digit TOTP code: add the otpauth URI to an authenticator "
+        "app, or run `oathtool --totp -b <secret>`."
+    )
+    print(f"\ntongban is at {url}  (API docs: {url}api/v1/docs)\n", flush=True)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")] = True,
+):
+    """Set up everything on the embedded default (migrate, seed), print the logins and serve."""
+    _django()
+    migrate_with_progress()
+    _seed_and_print()
+    url = f"http://{host}:{port}/"
+    print_logins(url)
+    if serve_after:
+        _serve(host, port, threads=8, worker=None)
+
+
+# --- serving ------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    threads: Annotated[int, typer.Option(help="Request threads (per process).")] = 8,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            help="Web server processes (gunicorn, on Linux and macOS). Default: TONGBAN_WEB_PROCESSES, "
+            "else one per CPU core up to 4; 1 uses the single-process waitress server."
+        ),
+    ] = None,
+    web_worker: Annotated[
+        str,
+        typer.Option(
+            help="gunicorn worker kind: 'thread' (default; copes with slow clients on its own) or 'sync' "
+            "(one request per process at a time: the lowest latency, for use behind a reverse proxy "
+            "such as nginx that buffers slow clients)."
+        ),
+    ] = "thread",
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Also run the job worker (default: yes on the embedded "
+            "SQLite queue, no when jobs go through Redis).",
+        ),
+    ] = None,
+):
+    """Serve the web site and API (waitress), with a background job worker on the embedded default."""
+    _django()
+    if pending_migrations():
+        err.print("[red]The database needs migrating first:[/] tongban migrate")
+        raise typer.Exit(2)
+    console.print(f"[bold green]tongban is at http://{host}:{port}/[/]")
+    if web_worker not in ("thread", "sync"):
+        err.print("[red]--web-worker is 'thread' or 'sync'[/]")
+        raise typer.Exit(2)
+    _serve(host, port, threads, worker, processes, web_worker)
+
+
+def web_processes(requested: int | None = None) -> int:
+    if requested is None:
+        requested = int(os.environ.get("TONGBAN_WEB_PROCESSES", "0") or 0) or min(os.cpu_count() or 1, 4)
+    if os.name != "posix":
+        return 1  # gunicorn needs fork; elsewhere one waitress process serves
+    return max(1, requested)
+
+
+def _serve(
+    host: str,
+    port: int,
+    threads: int,
+    worker: bool | None,
+    processes: int | None = None,
+    web_worker: str = "thread",
+) -> None:
+    from django.conf import settings
+    from django.core.management import call_command
+    from waitress import serve as waitress_serve
+
+    # Compressed copies of the static files, so WhiteNoise serves them with long cache lifetimes;
+    # before the application loads, because WhiteNoise indexes the folder when it starts.
+    call_command("collectstatic", interactive=False, verbosity=0)
+    from tongban.wsgi import application
+
+    if worker is None:
+        worker = not settings.QUEUE_URL.startswith("redis://")
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    # Installed before the worker starts, so a SIGTERM at any moment also stops the worker.
+    signal.signal(signal.SIGTERM, stop)
+    supervisor = _WorkerSupervisor() if worker else None
+    try:
+        if supervisor:
+            supervisor.start()
+        count = web_processes(processes)
+        if count > 1:
+            # Several processes use every core (Python runs one thread at a time per process). The
+            # database holds sessions and the authority stamp, so the processes need no shared cache.
+            _gunicorn(host, port, threads, count, web_worker)
+        else:
+            waitress_serve(application, host=host, port=port, threads=threads, ident="tongban")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if supervisor:
+            supervisor.stop()
+
+
+def _gunicorn(host: str, port: int, threads: int, processes: int, web_worker: str = "thread") -> None:
+    if web_worker == "sync":
+        kind = ["--worker-class", "sync"]
+    else:
+        kind = ["--worker-class", "gthread", "--threads", str(threads)]
+    access_log = "-" if os.environ.get("TONGBAN_ACCESS_LOG") else "/dev/null"
+    command = [
+        *(sys.executable, "-m", "gunicorn", "tongban.wsgi:application"),
+        *("--bind", f"{host}:{port}", "--workers", str(processes), *kind),
+        *("--keep-alive", "30", "--graceful-timeout", "20"),
+        *("--access-logfile", access_log, "--error-logfile", "-", "--log-level", "warning"),
+    ]
+    child = subprocess.Popen(command)  # noqa: S603  (our own interpreter and arguments)
+    try:
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            child.wait(timeout=30)
+
+
+class _WorkerSupervisor:
+    """Runs `tongban worker` beside the web server and restarts it if it dies, so the embedded
+    default needs one command. Gives up after 5 restarts in 5 minutes (it would be crashing)."""
+
+    CHECK_SECONDS = 2.0
+
+    def __init__(self):
+        import threading
+
+        self.child: subprocess.Popen | None = None
+        self.restarts: list[float] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+
+    def _spawn(self) -> None:
+        self.child = subprocess.Popen([sys.executable, "-m", "tongban.cli", "worker"])
+        console.print(f"Job worker started (pid {self.child.pid}).")
+
+    def start(self) -> None:
+        self._spawn()
+        self.thread.start()
+
+    def _watch(self) -> None:
+        while not self.stopping.wait(self.CHECK_SECONDS):
+            if self.child is None or self.child.poll() is None:
+                continue
+            now = time.monotonic()
+            self.restarts = [t for t in self.restarts if now - t < 300] + [now]
+            if len(self.restarts) > 5:
+                err.print("[red]The job worker keeps exiting; not restarting it. See the log above.[/]")
+                return
+            err.print(f"[yellow]Job worker exited with code {self.child.returncode}; restarting.[/]")
+            self._spawn()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        child = self.child
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+@app.command()
+def worker(
+    workers: Annotated[int | None, typer.Option(help="Worker threads (default from settings).")] = None,
+    periodic: Annotated[
+        bool,
+        typer.Option("--periodic/--no-periodic", help="Also schedule periodic jobs (run one such worker)."),
+    ] = True,
+):
+    """Run the background job worker (deadline timers, reminders, the nightly journal check)."""
+    _django()
+    from django.conf import settings
+    from huey.contrib.djhuey import HUEY
+
+    options = dict(settings.HUEY.get("consumer", {})) if isinstance(settings.HUEY, dict) else {}
+    if workers:
+        options["workers"] = workers
+    options.setdefault("worker_type", "thread")
+    consumer = HUEY.create_consumer(periodic=periodic, **options)
+    consumer.run()
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+@app.command()
+def createadmin(
+    username: Annotated[str, typer.Option(prompt=True)],
+    name: Annotated[str, typer.Option(prompt="Display name")],
+    department: Annotated[
+        str, typer.Option(help="Department code the admin belongs to and administers.", prompt=True)
+    ],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+):
+    """Create an administrator of a department and everything under it (sets up 2FA at first login)."""
+    _django()
+    from tongban.accounts import services
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import InvalidInput
+
+    try:
+        services.create_administrator(
+            OPERATOR, username=username, display_name=name, department_code=department, password=password
+        )
+    except InvalidInput as exc:
+        _print_invalid(exc)
+        raise typer.Exit(2) from None
+    console.print(f"[green]Administrator {username} created.[/] Two-factor set-up is asked at first login.")
+
+
+@org_app.command("add-region")
+def org_add_region(code: str, name: str):
+    """Add a GB/T 2260 region; its parent (derived from the code) must exist already."""
+    _django()
+    from tongban.accounts import services
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import InvalidInput
+
+    try:
+        region = services.create_region(OPERATOR, code=code, name=name)
+    except InvalidInput as exc:
+        _print_invalid(exc)
+        raise typer.Exit(2) from None
+    console.print(f"[green]Region {region.code} {region.name} ({region.level}) added.[/]")
+
+
+@org_app.command("add-government")
+def org_add_government(
+    code: Annotated[str, typer.Argument(help="Department code, e.g. gov")],
+    name: Annotated[str, typer.Argument(help="e.g. 广安市广安区人民政府")],
+    region: Annotated[str, typer.Option(help="Region code the government serves.")],
+):
+    """Create a top-level department (a people's government); administrators build the rest."""
+    _django()
+    from tongban.accounts import services
+    from tongban.accounts.models import DepartmentKind
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import InvalidInput
+
+    try:
+        department = services.create_department(
+            OPERATOR, code=code, name=name, kind=DepartmentKind.GOVERNMENT, region_code=region
+        )
+    except InvalidInput as exc:
+        _print_invalid(exc)
+        raise typer.Exit(2) from None
+    console.print(f"[green]{department.name} ({department.code}) created.[/] Next: tongban createadmin")
+
+
+def _print_invalid(exc) -> None:
+    for field, problems in exc.fields.items():
+        for p in problems:
+            err.print(f"[red]{field}[/]: {p.message}")
+
+
+@token_app.command("create")
+def token_create(
+    username: Annotated[str, typer.Argument(help="System account the token acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+    days: Annotated[int, typer.Option(help="Valid for this many days.")] = 365,
+):
+    """Issue an API token for a system account (shown once)."""
+    _django()
+    from tongban.accounts import services
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import InvalidInput
+
+    try:
+        raw, token = services.create_api_token(OPERATOR, username=username, name=name, days=days)
+    except InvalidInput as exc:
+        _print_invalid(exc)
+        raise typer.Exit(2) from None
+    console.print(f"Token {token.prefix} for {username}, expires {token.expires_at:%Y-%m-%d}. Store it now:")
+    print(raw)
+
+
+@token_app.command("revoke")
+def token_revoke(prefix: str):
+    """Revoke an API token by its prefix."""
+    _django()
+    from tongban.accounts import services
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import NotFound
+
+    try:
+        services.revoke_api_token(OPERATOR, prefix=prefix)
+    except NotFound:
+        err.print("[red]No active token with that prefix.[/]")
+        raise typer.Exit(1) from None
+    console.print("Revoked.")
+
+
+@app.command()
+def rekey():
+    """Re-encrypt personal data under the current master key (after a key rotation)."""
+    _django()
+    from tongban.accounts import services
+    from tongban.core.authz import OPERATOR
+
+    with _progress() as progress:
+        task = progress.add_task("Re-encrypting personal data", total=None)
+        count = services.rekey_personal_data(
+            OPERATOR, progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
+    console.print(
+        f"[green]{count} records re-encrypted.[/] Retired keys may now be removed from "
+        "TONGBAN_MASTER_KEYS_OLD."
+    )
+
+
+# --- audit journal ------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify():
+    """Verify the whole journal. Exit 0 if intact; otherwise exit 1 naming the first bad entry."""
+    _django()
+    from tongban.core import services
+    from tongban.core.authz import OPERATOR
+
+    with _progress() as progress:
+        task = progress.add_task("Verifying audit journal", total=None)
+
+        def report(done, total):
+            progress.update(task, completed=done, total=total)
+
+        result = services.verify_journal(OPERATOR, trigger="cli", progress=report)
+    if result.ok:
+        console.print(
+            f"[green]Audit journal intact:[/] {result.checked} entries, anchor {result.anchor[:16]}…"
+        )
+        return
+    err.print(f"[bold red]Audit journal BROKEN[/] ({result.problem}): {result.message}")
+    raise typer.Exit(1)
+
+
+# --- backup and restore -------------------------------------------------------------------------
+
+
+@app.command()
+def backup(
+    path: Annotated[
+        Path | None, typer.Argument(help="Backup file to write (default var/backups/...).")
+    ] = None,
+):
+    """Write a consistent backup of the database with an SM3 checksum."""
+    _django()
+    from django.conf import settings
+
+    from tongban.core.backup import BackupError, create_backup
+
+    if path is None:
+        path = Path(settings.VAR_DIR) / "backups" / f"tongban-{time.strftime('%Y%m%d-%H%M%S')}.tbk"
+    with _progress() as progress:
+        task = progress.add_task("Backing up", total=None)
+        try:
+            manifest = create_backup(
+                path, progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+        except BackupError as exc:
+            err.print(f"[red]Backup failed:[/] {exc}")
+            raise typer.Exit(1) from None
+    console.print(
+        f"[green]Backup written:[/] {path} ({manifest.engine}, {manifest.payload_bytes:,} bytes, "
+        f"SM3 {manifest.payload_sm3[:16]}…)"
+    )
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="Backup file made by `tongban backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+):
+    """Replace the database with a backup, after checking its checksum. Stop the site first."""
+    _django()
+    from tongban.core.backup import BackupError, read_manifest, restore_backup
+
+    try:
+        manifest = read_manifest(path)
+    except BackupError as exc:
+        err.print(f"[red]Refused:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"Backup of a {manifest.engine} database made {manifest.created_at} by tongban "
+        f"{manifest.tongban_version}."
+    )
+    if not yes and not typer.confirm("Replace the current database with it?"):
+        raise typer.Exit(1)
+    with _progress() as progress:
+        task = progress.add_task("Restoring", total=None)
+        try:
+            restore_backup(
+                path, progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+        except BackupError as exc:
+            err.print(f"[red]Refused:[/] {exc}")
+            raise typer.Exit(1) from None
+    console.print("[green]Restored.[/] Run `tongban audit verify` to confirm the journal.")
+    if pending_migrations():
+        console.print("The backup is from an older version: run `tongban migrate` before serving.")
+
+
+# --- service catalogue --------------------------------------------------------------------------
+
+catalog_app = typer.Typer(help="The service catalogue (事项清单): import and export.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.command("import")
+def catalog_import(
+    path: Annotated[Path, typer.Argument(help="An .xlsx workbook, or a CSV of items or of materials.")],
+    publish: Annotated[
+        bool, typer.Option("--publish/--no-publish", help="Publish what changed, or leave it as drafts.")
+    ] = True,
+):
+    """Import items and materials; if any row is invalid, list every problem and import nothing."""
+    _django()
+    from rich.table import Table
+
+    from tongban.catalog import transfer
+    from tongban.core.authz import OPERATOR
+
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(transfer.MAX_BYTES + 1)
+    except OSError as exc:
+        err.print(f"[red]Cannot read {path}:[/] {exc.strerror}")
+        raise typer.Exit(1) from None
+    report = transfer.import_catalogue(OPERATOR, data, path.name, publish=publish)
+    if not report.ok:
+        table = Table("Row", "Field", "Problem", title=f"{path.name}: nothing was imported")
+        for problem in report.problems:
+            header = transfer.column_header(problem.field)
+            field = f"{problem.field} ({header})" if header else problem.field
+            table.add_row(str(problem.row), field, str(problem.message))
+        err.print(table)
+        err.print(f"[red]{len(report.problems)} problems; nothing was imported.[/] Row 0 is the header.")
+        raise typer.Exit(2)
+    state = "published" if publish else "saved as drafts"
+    console.print(
+        f"[green]Imported {report.rows} item rows[/] ({state}): {report.created} created, "
+        f"{report.updated} updated, {report.unchanged} unchanged; "
+        f"{report.material_rows} material rows, materials of {report.materials_replaced} items replaced."
+    )
+
+
+@catalog_app.command("export")
+def catalog_export(
+    path: Annotated[Path, typer.Argument(help="File to write: .xlsx (items and materials) or .csv (items).")],
+    department: Annotated[
+        str | None, typer.Option(help="Only this department's items (and its sub-departments').")
+    ] = None,
+    materials: Annotated[
+        Path | None, typer.Option(help="With a .csv: also write the materials to this CSV file.")
+    ] = None,
+):
+    """Export the published catalogue, in the format the file name's suffix says."""
+    _django()
+    from tongban.catalog import transfer
+    from tongban.core.errors import InvalidInput
+
+    fmt = {".xlsx": "xlsx", ".csv": "csv"}.get(path.suffix.lower())
+    if fmt is None or (materials is not None and fmt != "csv"):
+        err.print("[red]Name an .xlsx or .csv file[/] (--materials goes with a .csv).")
+        raise typer.Exit(2)
+    try:
+        count = transfer.published_versions(department).count()
+        data = transfer.export_catalogue(fmt, department_code=department)
+    except InvalidInput as exc:
+        _print_invalid(exc)
+        raise typer.Exit(2) from None
+    path.write_bytes(data)
+    if materials is not None:
+        materials.write_bytes(transfer.export_materials_csv(department))
+    console.print(f"[green]Exported {count} published items[/] to {path}.")
+
+
+def run():
+    app()
+
+
+if __name__ == "__main__":
+    run()

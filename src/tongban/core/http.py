@@ -1,0 +1,45 @@
+"""Helpers every app's views share: safe redirects, service errors onto forms, refusals onto pages."""
+
+import functools
+
+from django import forms
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from .errors import InvalidInput, NotAuthenticated, NotFound, NotPermitted
+
+
+def safe_next(request, fallback: str = "/") -> str:
+    """The ?next= target when it stays on this site; otherwise the fallback (no open redirects)."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def apply_errors(form: forms.Form, exc: InvalidInput) -> None:
+    """Put each field problem a service reported under its field (or at the top of the form)."""
+    for name, problems in exc.fields.items():
+        target = name if name in form.fields else None
+        for problem in problems:
+            form.add_error(target, str(problem.message))
+
+
+def domain_errors(view):
+    """Turn refusals from services into the right page: login, 404 or 403."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotAuthenticated:
+            return redirect(f"{reverse('accounts:login')}?next={request.get_full_path()}")
+        except NotFound:
+            return render(request, "web/error.html", {"status": 404}, status=404)
+        except NotPermitted:
+            return render(request, "web/error.html", {"status": 403}, status=403)
+
+    return wrapped

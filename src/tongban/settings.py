@@ -1,0 +1,355 @@
+"""Django settings, all taken from the environment with safe defaults.
+
+The embedded default (no DATABASE_URL) is a single-node install: SQLite under var/, keys
+generated once into var/, a SQLite-backed job queue. A production install sets DATABASE_URL,
+TONGBAN_SECRET_KEY, TONGBAN_MASTER_KEY and TONGBAN_QUEUE_URL; see docs/deploy.md.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    return int(value) if value is not None else default
+
+
+VAR_DIR = Path(env("TONGBAN_VAR_DIR", str(BASE_DIR / "var")))
+DATA_DIR = Path(env("TONGBAN_DATA_DIR", str(BASE_DIR.parent / "shared" / "data")))
+
+DEBUG = env_bool("TONGBAN_DEBUG", False)
+
+# --- database ------------------------------------------------------------------------------------
+DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tongban.sqlite3'}")
+# Connections are kept between requests (per server thread): opening one costs more than most
+# requests (SQLite runs its PRAGMAs again, PostgreSQL authenticates); health checks drop dead ones.
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("TONGBAN_DB_CONN_MAX_AGE", 300), conn_health_checks=True
+    )
+}
+DB_ENGINE = DATABASES["default"]["ENGINE"]
+EMBEDDED = DB_ENGINE == "django.db.backends.sqlite3"
+if EMBEDDED:
+    # SQLite creates the file but not its folder.
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so two
+    # writers never deadlock upgrading a read lock; foreign keys are on by Django's default.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; "
+            "PRAGMA foreign_keys=ON;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # Tests use an in-memory database unless TONGBAN_TEST_SQLITE names a file (needed for real
+    # concurrency and for the browser tests' live server).
+    DATABASES["default"]["TEST"] = {"NAME": env("TONGBAN_TEST_SQLITE", "") or None}
+elif DB_ENGINE == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def _key_from_env_or_file(env_name: str, file_name: str, nbytes: int) -> str:
+    """Keys come from the environment; only the embedded single-node default may keep them in var/.
+
+    Several app servers with keys generated on each would encrypt with different keys, so a
+    non-SQLite install refuses to start without them.
+    """
+    value = env(env_name)
+    if value:
+        return value
+    if not EMBEDDED:
+        raise ImproperlyConfigured(
+            f"{env_name} must be set when DATABASE_URL is not SQLite (see docs/deploy.md)"
+        )
+    path = VAR_DIR / file_name
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+SECRET_KEY = _key_from_env_or_file("TONGBAN_SECRET_KEY", "secret_key", 32)
+# Master key for personal-data encryption (SM4), lookup hashes and the audit-journal MAC.
+TONGBAN_MASTER_KEY = _key_from_env_or_file("TONGBAN_MASTER_KEY", "master.key", 32)
+# Earlier master keys, comma-separated, still accepted for decryption after a rotation.
+TONGBAN_MASTER_KEYS_OLD = [k for k in (env("TONGBAN_MASTER_KEYS_OLD", "") or "").split(",") if k]
+
+ALLOWED_HOSTS = [
+    h.strip() for h in (env("TONGBAN_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]") or "").split(",")
+]
+CSRF_TRUSTED_ORIGINS = [o for o in (env("TONGBAN_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o]
+
+# --- applications --------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
+    "django_htmx",
+    "ninja",  # serves the API docs (Swagger UI) from our own static files, not a CDN
+    "huey.contrib.djhuey",
+    "tongban.core",
+    "tongban.accounts",
+    "tongban.catalog",
+    "tongban.workflow",
+    "tongban.cases",
+    "tongban.web",
+]
+
+MIDDLEWARE = [
+    "tongban.core.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "tongban.core.middleware.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "tongban.core.middleware.SessionIdleMiddleware",
+    "tongban.core.middleware.LanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tongban.accounts.middleware.CachedOTPMiddleware",
+    "tongban.accounts.middleware.StaffSecondFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "tongban.urls"
+WSGI_APPLICATION = "tongban.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+                "tongban.web.context_processors.shell",
+            ],
+        },
+    },
+]
+
+# --- identity and security -----------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # must be first: refuses locked-out usernames
+    "tongban.accounts.backends.UsernameOrIdNumberBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Lockout: TONGBAN_LOGIN_FAILURE_LIMIT failures on one username lock it for the cool-off.
+AXES_FAILURE_LIMIT = env_int("TONGBAN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("TONGBAN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "tongban.accounts.views.locked_out"
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "token"]
+AXES_USERNAME_CALLABLE = "tongban.accounts.backends.lockout_username"
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+# Lockout is per account as required; locking by address too would lock out a whole office behind one NAT.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+OTP_TOTP_ISSUER = "tongban 通办"
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+SESSION_COOKIE_AGE = env_int("TONGBAN_SESSION_MINUTES", 30) * 60
+# Idle timeout: tongban.core.middleware.SessionIdleMiddleware re-saves a session at most once a minute.
+SESSION_SAVE_EVERY_REQUEST = False
+# Sessions live in the database, so any number of app processes share them (and a logout ends a
+# session everywhere at once).
+SESSION_ENGINE = "tongban.core.sessions"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_NAME = "tongban_session"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "tongban.web.views.csrf_failure"
+HTTPS = env_bool("TONGBAN_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TONGBAN_BEHIND_PROXY") else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- i18n ----------------------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "tongban_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+TIME_ZONE = env("TONGBAN_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- static --------------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # serve straight from the apps when collectstatic has not run
+
+# --- cache ---------------------------------------------------------------------------------------
+CACHE_URL = env("TONGBAN_CACHE_URL")
+if CACHE_URL and CACHE_URL.startswith("redis://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- background jobs (Huey) ----------------------------------------------------------------------
+# sqlite:///path (embedded default, no server), redis://host:port/db (production) or
+# immediate:// (tasks run inline; tests).
+QUEUE_URL = env("TONGBAN_QUEUE_URL", f"sqlite:///{VAR_DIR / 'queue.sqlite3'}")
+if QUEUE_URL.startswith("redis://"):
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "tongban",
+        "url": QUEUE_URL,
+        "immediate": False,
+        "utc": True,
+        "consumer": {"workers": env_int("TONGBAN_WORKERS", 4), "worker_type": "thread"},
+    }
+elif QUEUE_URL.startswith("immediate://"):
+    HUEY = {"huey_class": "huey.MemoryHuey", "name": "tongban", "immediate": True, "utc": True}
+elif QUEUE_URL.startswith("sqlite:///"):
+    _queue_path = Path(QUEUE_URL.removeprefix("sqlite:///"))
+    _queue_path.parent.mkdir(parents=True, exist_ok=True)
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "tongban",
+        "filename": str(_queue_path),
+        "immediate": False,
+        "utc": True,
+        "consumer": {"workers": env_int("TONGBAN_WORKERS", 2), "worker_type": "thread"},
+    }
+else:
+    raise ImproperlyConfigured("TONGBAN_QUEUE_URL must start with sqlite:///, redis:// or immediate://")
+# Nightly journal verification, local time.
+AUDIT_VERIFY_CRON = {
+    "hour": env("TONGBAN_AUDIT_VERIFY_HOUR", "2"),
+    "minute": env("TONGBAN_AUDIT_VERIFY_MINUTE", "30"),
+}
+
+# --- logging: request id on every line, never personal data --------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "tongban.core.context.RequestIdLogFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"}
+    },
+    "root": {"handlers": ["console"], "level": env("TONGBAN_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "huey": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "bm25s": {"level": "WARNING"},
+    },
+}
+
+# --- tongban -------------------------------------------------------------------------------------
+TONGBAN_SITE_NAME = _("tongban government services")
+TONGBAN_DEMO_PASSWORD = env("TONGBAN_DEMO_PASSWORD", "Tongban#2026")
+# RYG thresholds (share of a limit used): green below, yellow at or above, red when overdue.
+TONGBAN_YELLOW_AT = float(env("TONGBAN_YELLOW_AT", "0.8"))
+# How the kernel finds the caller of a request without importing accounts.
+TONGBAN_ACTOR_RESOLVER = "tongban.accounts.actors.actor_for_request"
+# Parallel audit chains: writers take a free one, so they do not queue behind one lock.
+# SQLite has one writer at a time anyway; PostgreSQL benefits (docs/security.md has figures).
+TONGBAN_AUDIT_CHAINS = env_int("TONGBAN_AUDIT_CHAINS", 1 if EMBEDDED else 8)
+
+# --- case handling (DOMAIN.md defaults; each can be set in the environment) ----------------------
+# Reminders (催办) at these shares of a step's limit; escalation to the section head when overdue.
+TONGBAN_REMIND_AT = tuple(float(x) for x in env("TONGBAN_REMIND_AT", "0.5,0.8").split(","))
+TONGBAN_SWEEP_MINUTES = env_int("TONGBAN_SWEEP_MINUTES", 10)
+TONGBAN_SUPPLEMENT_NOTICE_DAYS = env_int("TONGBAN_SUPPLEMENT_NOTICE_DAYS", 5)  # 行政许可法 art. 32
+TONGBAN_GAP_DAYS = env_int("TONGBAN_GAP_DAYS", 5)  # 容缺: working days to supply a missing material
+TONGBAN_INSPECTION_DAYS = env_int("TONGBAN_INSPECTION_DAYS", 20)  # 告知承诺: 事后核查 due
+TONGBAN_RECTIFICATION_DAYS = env_int("TONGBAN_RECTIFICATION_DAYS", 15)  # 差评整改
+# Uploaded materials: per file, per application, count.
+TONGBAN_UPLOAD_MAX_BYTES = env_int("TONGBAN_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+TONGBAN_UPLOAD_MAX_TOTAL_BYTES = env_int("TONGBAN_UPLOAD_MAX_TOTAL_BYTES", 100 * 1024 * 1024)
+TONGBAN_UPLOAD_MAX_FILES = env_int("TONGBAN_UPLOAD_MAX_FILES", 30)

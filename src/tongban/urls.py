@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from .api import api
+
+urlpatterns = [
+    path("", include("tongban.web.urls")),
+    path("", include("tongban.accounts.urls")),
+    path("", include("tongban.core.urls")),
+    path("", include("tongban.catalog.urls")),
+    path("", include("tongban.workflow.urls")),
+    path("", include("tongban.cases.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]
+
+handler403 = "tongban.web.views.error_403"
+handler404 = "tongban.web.views.error_404"
+handler500 = "tongban.web.views.error_500"

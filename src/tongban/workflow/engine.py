@@ -1,0 +1,173 @@
+"""The token engine: moves a process instance from one set of waiting steps to the next.
+
+It is pure — no database. Given the graph, where tokens enter, the case data and the instance's
+join counters, it walks the graph (gateways, script tasks, end events are passed through at once)
+until every token waits: at a user task (a work item), at a call activity (a child instance), or
+at a parallel join that has not heard from all its branches. It returns what changed, and the
+persistence layer writes exactly that: new work items, counters, a token balance, data updates.
+That is why a step costs a few small row writes instead of a round trip of the whole engine state
+(docs/workflow.md compares the two).
+
+Token accounting: `tokens` counts tokens waiting in the instance. Entering a wait adds one;
+a work item finishing, a child instance ending or a join firing removes the tokens that waited
+there. The instance is complete when the balance is zero after a step.
+"""
+
+from dataclasses import dataclass, field
+
+from . import registry
+from .bpmn import Flow, Node, ProcessGraph
+
+MAX_STEPS = 10_000  # a cycle of gateways and scripts with no wait would otherwise never end
+
+
+class ProcessError(Exception):
+    """The definition cannot go on with this data (no exclusive branch applies, a loop without a wait)."""
+
+    def __init__(self, node_id: str, message: str):
+        self.node_id = node_id
+        super().__init__(f"{node_id}: {message}")
+
+
+@dataclass
+class NewWork:
+    node: Node
+    assignees: list[str] = field(default_factory=list)  # multi-instance: one work item per entry
+
+
+@dataclass
+class Effects:
+    work: list[NewWork] = field(default_factory=list)
+    calls: list[Node] = field(default_factory=list)
+    passed: list[str] = field(default_factory=list)  # nodes passed through, in order (for events)
+    data: dict = field(default_factory=dict)  # updates to the case data
+    token_delta: int = 0
+    ended: int = 0  # tokens that reached an end event
+
+
+def enter(
+    graph: ProcessGraph,
+    node_ids: list[str],
+    data: dict,
+    joins: dict[str, int],
+    effects: Effects | None = None,
+) -> Effects:
+    """Send one token into each of `node_ids` and run until all wait. `joins` is updated in place."""
+    effects = effects or Effects()
+    view = _DataView(data, effects.data)
+    stack = list(reversed(node_ids))
+    steps = 0
+    while stack:
+        steps += 1
+        if steps > MAX_STEPS:
+            raise ProcessError(stack[-1], "the process loops without waiting for anyone")
+        node = graph.node(stack.pop())
+        kind = node.kind
+        if kind == "user":
+            effects.work.append(NewWork(node, _assignees(node, view)))
+            effects.token_delta += 1
+            continue
+        if kind == "call":
+            effects.calls.append(node)
+            effects.token_delta += 1
+            continue
+        effects.passed.append(node.id)
+        if kind == "end":
+            effects.ended += 1
+            continue
+        if kind == "script":
+            updates = registry.get(node.function)({"data": view.merged(), "node": node.id}) or {}
+            effects.data.update(updates)
+            stack.extend(_targets(graph.outgoing[node.id]))
+        elif kind == "exclusive":
+            stack.append(_choose(graph, node, view).target)
+        elif kind == "parallel":
+            incoming = len(graph.incoming[node.id])
+            if incoming > 1:
+                arrived = joins.get(node.id, 0) + 1
+                if arrived < incoming:
+                    joins[node.id] = arrived
+                    effects.token_delta += 1  # waits at the join
+                    continue
+                joins.pop(node.id, None)
+                effects.token_delta -= arrived - 1  # the tokens that waited here leave with this one
+            stack.extend(reversed(_targets(graph.outgoing[node.id])))
+        else:  # start
+            stack.extend(_targets(graph.outgoing[node.id]))
+    return effects
+
+
+def leave(
+    graph: ProcessGraph, node_id: str, data: dict, joins: dict[str, int], decision: str = ""
+) -> Effects:
+    """A waiting step is done (its work item or child instance): its token moves on."""
+    effects = Effects(token_delta=-1)
+    node = graph.node(node_id)
+    view = _DataView(data, effects.data)
+    if decision:
+        effects.data["decision"] = decision
+        effects.data[f"{node_id}_decision"] = decision
+    outgoing = graph.outgoing[node_id]
+    flow = _choose(graph, node, view) if len(outgoing) > 1 else outgoing[0]
+    return enter(graph, [flow.target], data, joins, effects)
+
+
+def start(graph: ProcessGraph, data: dict) -> tuple[Effects, dict[str, int]]:
+    joins: dict[str, int] = {}
+    return enter(graph, [graph.start], data, joins), joins
+
+
+def _targets(flows: list[Flow]) -> list[str]:
+    return [f.target for f in flows]
+
+
+def _choose(graph: ProcessGraph, node: Node, view: "_DataView") -> Flow:
+    data = view.merged()
+    default = None
+    for flow in graph.outgoing[node.id]:
+        if flow.id == node.default_flow:
+            default = flow
+        elif flow.condition is not None and flow.condition.evaluate(data):
+            return flow
+    if default is not None:
+        return default
+    raise ProcessError(node.id, "no outgoing condition holds and there is no default flow")
+
+
+def _assignees(node: Node, view: "_DataView") -> list[str]:
+    if not node.multi_instance:
+        return []
+    value = view.merged().get(node.collection)
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not value:
+        raise ProcessError(node.id, f"the countersign list {node.collection!r} is empty")
+    return [str(v).strip() for v in value]
+
+
+class _DataView:
+    """The case data as the engine sees it mid-step: stored data overlaid with this step's updates."""
+
+    def __init__(self, data: dict, updates: dict):
+        self.data, self.updates = data, updates
+
+    def merged(self) -> dict:
+        return {**self.data, **self.updates} if self.updates else self.data
+
+
+# --- countersign (会签) --------------------------------------------------------------------------------
+
+
+def countersign_outcome(rule: str, total: int, approvals: int, rejections: int) -> str | None:
+    """ "approve" or "reject" once the group's outcome is settled, else None (keep waiting)."""
+    if rule == "any":
+        needed = 1
+    elif rule == "all":
+        needed = total
+    else:
+        needed = min(max(int(rule), 1), total)
+    if approvals >= needed:
+        return "approve"
+    if total - rejections < needed:
+        return "reject"
+    return None

@@ -1,0 +1,1029 @@
+"""Running processes: definitions, instances, and what staff do with work items.
+
+The functions that move an instance (start, complete, return, transfer, add a countersigner)
+run inside the caller's transaction: the cases app calls them together with its own changes and
+events, so a case and its process never disagree. They take row locks in one order — the work
+item, then its instance — which serialises the steps of one instance (parallel branches finishing
+at once cannot miscount a join) while different cases proceed in parallel.
+"""
+
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tongban.accounts import roles as perms
+from tongban.accounts import services as accounts
+from tongban.accounts.actors import Actor
+from tongban.accounts.models import Department, Staff, User
+from tongban.core import audit, calendar, crypto
+from tongban.core.authz import require
+from tongban.core.errors import (
+    Conflict,
+    FieldErrors,
+    FieldProblem,
+    Formatted,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+)
+
+from . import bpmn, engine, store
+from .models import (
+    OPEN_STATUSES,
+    DefinitionStatus,
+    InstanceStatus,
+    ProcessDefinition,
+    WorkItem,
+    WorkKind,
+    WorkStatus,
+)
+
+# --- definitions -----------------------------------------------------------------------------------
+
+
+def _bpmn_error(problems: list[bpmn.Problem]) -> InvalidInput:
+    return InvalidInput(
+        {"bpmn": [FieldProblem(p.code, _ElementMessage(p.element, p.message)) for p in problems]}
+    )
+
+
+class _ElementMessage:
+    def __init__(self, element: str, message):
+        self.element, self.message = element, message
+
+    def __str__(self) -> str:
+        return f"{self.element}: {self.message}"
+
+
+def publish_definition(
+    actor, *, key: str, bpmn_xml: str, department: Department, process_id: str = "", name: str = ""
+) -> ProcessDefinition:
+    """Check a BPMN document and publish it as the next version of `key`.
+
+    Call activities must name a process of the same document or a published definition key.
+    """
+    require(actor, perms.CATALOG_MANAGE, department)
+    result = bpmn.parse(bpmn_xml)
+    if not result.ok:
+        raise _bpmn_error(result.problems)
+    if not process_id:
+        called = {
+            n.called_process for g in result.processes.values() for n in g.nodes.values() if n.kind == "call"
+        }
+        roots = [pid for pid in result.processes if pid not in called]
+        if len(roots) != 1:
+            raise InvalidInput.single("process_id", "ambiguous", _("Name the process to run."))
+        process_id = roots[0]
+    if process_id not in result.processes:
+        raise InvalidInput.single("process_id", "missing", _("No such process in the document."))
+    for graph in result.processes.values():
+        for node in graph.nodes.values():
+            if (
+                node.kind == "call"
+                and node.called_process not in result.processes
+                and not (
+                    ProcessDefinition.objects.filter(
+                        key=node.called_process, status=DefinitionStatus.PUBLISHED
+                    ).exists()
+                )
+            ):
+                raise _bpmn_error(
+                    [
+                        bpmn.Problem(
+                            node.id,
+                            "called",
+                            Formatted(
+                                _("The called process %(p)s is neither in this document nor published."),
+                                {"p": node.called_process},
+                            ),
+                        )
+                    ]
+                )
+    with audit.audited(
+        "workflow.definition.publish",
+        actor=actor,
+        object_type="process_definition",
+        object_ref=key,
+        department_code=department.code,
+    ) as entry:
+        latest = ProcessDefinition.objects.filter(key=key).aggregate(v=Max("version"))["v"] or 0
+        owner = (
+            ProcessDefinition.objects.filter(key=key, department__isnull=False)
+            .select_related("department")
+            .order_by("-version")
+            .first()
+        )
+        if (
+            owner is not None
+            and owner.department_id != department.pk
+            and not actor.can(perms.CATALOG_MANAGE, owner.department)
+        ):
+            # Naming one's own department does not take over another department's process.
+            raise NotPermitted(_("This process belongs to a department whose catalogue you do not manage."))
+        ProcessDefinition.objects.filter(key=key, status=DefinitionStatus.PUBLISHED).update(
+            status=DefinitionStatus.SUPERSEDED
+        )
+        definition = ProcessDefinition.objects.create(
+            key=key,
+            version=latest + 1,
+            status=DefinitionStatus.PUBLISHED,
+            process_id=process_id,
+            name=name or result.processes[process_id].name,
+            bpmn_xml=bpmn_xml,
+            checksum=crypto.sm3_hex(bpmn_xml.encode()),
+            department=department,
+            created_by=getattr(actor, "user", None),
+            published_at=timezone.now(),
+        )
+        entry.detail = {"version": definition.version, "process": process_id}
+    return definition
+
+
+def published_definition(key: str) -> ProcessDefinition | None:
+    """The published version of a key, looked up by id and served from the cache of definitions."""
+    definition_id = store.published_definition_id(key)
+    return _definition(definition_id) if definition_id is not None else None
+
+
+def current_definition(key: str) -> ProcessDefinition:
+    definition = ProcessDefinition.objects.filter(key=key, status=DefinitionStatus.PUBLISHED).first()
+    if definition is None:
+        raise NotFound(_("No published process for this item."))
+    return definition
+
+
+_graphs: dict[tuple[int, str, str], bpmn.ProcessGraph] = {}
+_graphs_lock = threading.Lock()
+
+
+def graph_of(definition: ProcessDefinition, process_id: str = "") -> bpmn.ProcessGraph:
+    """Parsed once per process: a published definition never changes."""
+    key = (definition.pk, definition.checksum, process_id or definition.process_id)
+    graph = _graphs.get(key)
+    if graph is None:
+        with _graphs_lock:
+            for pid, parsed in bpmn.parse(definition.bpmn_xml).processes.items():
+                _graphs[(definition.pk, definition.checksum, pid)] = parsed
+        graph = _graphs[key]
+    return graph
+
+
+def clear_caches() -> None:
+    """Forget cached definitions and graphs (tests roll back rows whose ids are then reused)."""
+    _graphs.clear()
+    _definitions.clear()
+    _subtrees.clear()
+    store.clear_caches()
+
+
+# --- moving instances ------------------------------------------------------------------------------------
+
+_definitions: dict[int, ProcessDefinition] = {}
+
+
+def definition_by_id(pk: int) -> ProcessDefinition:
+    """A definition version by id; versions never change once published, so each is read once."""
+    return _definition(pk)
+
+
+def _definition(pk: int) -> ProcessDefinition:
+    """Published definitions never change, so each is loaded once per process."""
+    definition = _definitions.get(pk)
+    if definition is None:
+        definition = _definitions[pk] = ProcessDefinition.objects.get(pk=pk)
+    return definition
+
+
+@dataclass
+class StepResult:
+    """What one action did, for the caller's events and case status."""
+
+    created: list[store.WorkRow] = field(default_factory=list)
+    closed: list[store.WorkRow] = field(default_factory=list)  # finished by this action (peers cancelled too)
+    data: dict = field(default_factory=dict)  # case data updates
+    passed: list[str] = field(default_factory=list)
+    completed: bool = False  # the top-level instance has ended
+
+
+@dataclass
+class _Context:
+    data: dict
+    default_department: tuple[int, str] | None
+    now: object
+
+    def department(self, code: str) -> tuple[int, str] | None:
+        return (store.department(code) if code else None) or self.default_department
+
+
+def _context(data: dict, default_department: Department | tuple[int, str] | None, now) -> _Context:
+    if isinstance(default_department, Department):
+        default_department = (default_department.pk, default_department.path)
+    return _Context(dict(data), default_department, now or timezone.now())
+
+
+def start(
+    definition: ProcessDefinition,
+    *,
+    subject: str,
+    data: dict,
+    default_department: Department | None = None,
+    now=None,
+) -> tuple[store.InstanceRow, StepResult]:
+    """Start an instance in the caller's transaction and run it to its first waits."""
+    context = _context(data, default_department, now)
+    result = StepResult()
+    _definitions.setdefault(definition.pk, definition)
+    instance = _start(
+        definition, definition.process_id, subject, context, result, parent_id=None, parent_node=""
+    )
+    return instance, result
+
+
+def _start(definition, process_id, subject, context, result, *, parent_id, parent_node) -> store.InstanceRow:
+    graph = graph_of(definition, process_id)
+    effects, joins = engine.start(graph, context.data)
+    instance = store.insert_instance(
+        definition.pk, process_id, subject, joins, parent_id, parent_node, context.now
+    )
+    _apply(instance, graph, effects, context, result, previous_id=None, resume_parent=False)
+    return instance
+
+
+def _apply(
+    instance: store.InstanceRow,
+    graph: bpmn.ProcessGraph,
+    effects: engine.Effects,
+    context: _Context,
+    result: StepResult,
+    previous_id: int | None,
+    resume_parent: bool = True,
+) -> None:
+    """Write what the engine decided: work items, child instances, the token balance, completion."""
+    pending = [effects]
+    while pending:
+        effects = pending.pop()
+        context.data.update(effects.data)
+        result.data.update(effects.data)
+        result.passed += effects.passed
+        instance.tokens += effects.token_delta
+        result.created += store.insert_work(_work_rows(instance, effects.work, context, previous_id))
+        for node in effects.calls:
+            child_definition, child_process = _called(
+                _definition(instance.definition_id), node.called_process
+            )
+            child = _start(
+                child_definition,
+                child_process,
+                instance.subject,
+                context,
+                result,
+                parent_id=instance.id,
+                parent_node=node.id,
+            )
+            if child.status == InstanceStatus.COMPLETED:
+                # Nothing in the child waited: the call activity is done at once.
+                pending.append(engine.leave(graph, node.id, context.data, instance.joins))
+    finished = instance.tokens == 0
+    if finished:
+        instance.status = InstanceStatus.COMPLETED
+    store.save_instance(instance, completed_at=context.now if finished else None)
+    if finished and instance.parent_id is None:
+        result.completed = True
+    elif finished and resume_parent:
+        parent = store.lock_instance(instance.parent_id)
+        parent_graph = graph_of(_definition(parent.definition_id), parent.process_id)
+        _apply(
+            parent,
+            parent_graph,
+            engine.leave(parent_graph, instance.parent_node, context.data, parent.joins),
+            context,
+            result,
+            previous_id=None,
+        )
+
+
+def _work_rows(
+    instance: store.InstanceRow, works: list[engine.NewWork], context: _Context, previous_id: int | None
+) -> list[dict]:
+    rows = []
+    cal = calendar.get_calendar()
+    for work in works:
+        node = work.node
+        department = context.department(node.department)
+        common = {
+            "instance_id": instance.id,
+            "subject": instance.subject,
+            "node_id": node.id,
+            "name": node.name or node.id,
+            "department_id": department[0] if department else None,
+            "department_path": department[1] if department else "",
+            "role": node.role,
+            "limit_days": node.limit_days,
+            "created_at": context.now,
+            "previous_id": previous_id,
+            "due_at": cal.deadline(context.now, node.limit_days) if node.limit_days is not None else None,
+            "yellow_at": yellow_at(cal, context.now, node.limit_days),
+            "next_reminder_at": first_reminder(cal, context.now, node.limit_days),
+            "process_key": _definition(instance.definition_id).key,
+        }
+        if not work.assignees:
+            rows.append({**common, "public_id": uuid.uuid4(), "status": WorkStatus.OPEN})
+            continue
+        users = store.user_ids(work.assignees)
+        missing = [name for name in work.assignees if name not in users]
+        if missing:
+            raise engine.ProcessError(node.id, f"unknown countersigners: {', '.join(missing)}")
+        group = uuid.uuid4()
+        rows += [
+            {
+                **common,
+                "public_id": uuid.uuid4(),
+                "assignee_id": users[name],
+                "status": WorkStatus.CLAIMED,
+                "claimed_at": context.now,
+                "group": group,
+                "group_rule": node.countersign,
+            }
+            for name in work.assignees
+        ]
+    return rows
+
+
+def reminder_at(cal, created_at, limit_days: int | None, stage: int, paused_days: float = 0.0):
+    """When a step with this limit is due its reminder number `stage` (0: first 催办, …, last: overdue)."""
+    if limit_days is None:
+        return None
+    shares = (*settings.TONGBAN_REMIND_AT, 1.0)
+    if stage >= len(shares):
+        return None
+    if stage == len(shares) - 1:
+        # Overdue is the moment after the deadline, as status() counts it.
+        return cal.instant_of(created_at, limit_days + paused_days)
+    return cal.instant_of(created_at, shares[stage] * limit_days + paused_days)
+
+
+def yellow_at(cal, created_at, limit_days: int | None, paused_days: float = 0.0):
+    """When a step with this limit turns yellow (DOMAIN.md: 80 % of the limit used, by default)."""
+    if limit_days is None:
+        return None
+    if limit_days == 0:
+        return cal.instant_of(created_at, 0)
+    return cal.instant_of(created_at, settings.TONGBAN_YELLOW_AT * limit_days + paused_days)
+
+
+def first_reminder(cal, created_at, limit_days: int | None):
+    if limit_days is None:
+        return None
+    if limit_days == 0:
+        return reminder_at(cal, created_at, 0, len(settings.TONGBAN_REMIND_AT))
+    return reminder_at(cal, created_at, limit_days, 0)
+
+
+def _called(definition: ProcessDefinition, called: str) -> tuple[ProcessDefinition, str]:
+    """A called process lives in the same document, or is the current version of a definition key."""
+    graph_of(definition)
+    if (definition.pk, definition.checksum, called) in _graphs:
+        return definition, called
+    child = current_definition(called)
+    _definitions.setdefault(child.pk, child)
+    return child, child.process_id
+
+
+# --- staff actions on work items ----------------------------------------------------------------------------
+
+
+def eligible(actor, role: str, department_path: str) -> bool:
+    """Holders of the step's role in the step's department (or over it, with a sub-tree grant)."""
+    return bool(department_path) and any(
+        grant.role == role
+        and (
+            grant.path == department_path
+            or (grant.include_subtree and department_path.startswith(grant.path))
+        )
+        for grant in getattr(actor, "grants", ())
+    )
+
+
+def can_work_on(actor, item) -> bool:
+    """May act on this kind of step: it is theirs, or they hold its role there. Whether it is still free
+    is decided by the conditional row update, so a lost race is a Conflict, not a refusal."""
+    user = getattr(actor, "user", None)
+    if item.assignee_id is not None and user is not None and user.pk == item.assignee_id:
+        return True
+    return eligible(actor, item.role, item.department_path)
+
+
+def _holds(actor, item) -> bool:
+    """The step is the actor's to act on now: assigned to them, or free and within their role."""
+    user = getattr(actor, "user", None)
+    if item.assignee_id is not None:
+        return user is not None and user.pk == item.assignee_id
+    return eligible(actor, item.role, item.department_path)
+
+
+def _oversees(actor, item) -> bool:
+    return any(
+        perms.WORK_SUPERVISE in g.permissions
+        and item.department_path
+        and item.department_path.startswith(g.path)
+        for g in getattr(actor, "grants", ())
+    )
+
+
+def worklist_filter(actor) -> Q:
+    """Open work the actor may take, plus work assigned to them."""
+    q = Q(pk__in=[])
+    for grant in getattr(actor, "grants", ()):
+        scope = (
+            Q(department_path__startswith=grant.path)
+            if grant.include_subtree
+            else Q(department_path=grant.path)
+        )
+        q |= Q(role=grant.role) & scope
+    user = getattr(actor, "user", None)
+    if user is not None:
+        q |= Q(assignee=user)
+    return Q(status__in=OPEN_STATUSES) & q
+
+
+def access_work(actor, public_id) -> store.WorkRow:
+    """The work item, if the actor may act on it or oversees its department; otherwise not found."""
+    item = store.load_work(public_id)
+    if item is None or not (can_work_on(actor, item) or _oversees(actor, item)):
+        raise NotFound()
+    return item
+
+
+def claim(actor, public_id, *, now=None) -> store.WorkRow:
+    item = access_work(actor, public_id)
+    if not can_work_on(actor, item):
+        raise NotPermitted(_("Your role does not cover this step."))
+    now = now or timezone.now()
+    if not store.claim(item.id, actor.user.pk, now):
+        raise Conflict(_("Someone else has already taken or finished this step."))
+    item.status, item.assignee_id, item.claimed_at = WorkStatus.CLAIMED, actor.user.pk, now
+    return item
+
+
+DECISIONS = ("approve", "reject")
+
+
+def complete(
+    actor,
+    public_id,
+    *,
+    decision: str,
+    opinion: str = "",
+    data: dict,
+    default_department: Department | None = None,
+    now=None,
+    item: store.WorkRow | None = None,
+) -> tuple[store.WorkRow, StepResult]:
+    """Finish a step with a decision and an opinion (意见); the process moves on.
+
+    The row update is conditional on the step still being open and not someone else's, so of two
+    people completing the same step one wins and the other gets a Conflict. The instance row is
+    locked after the work item, always in that order. `item` is the row of `public_id` when the
+    caller has just read it through access_work in the same transaction, so it is not read twice.
+    """
+    if decision not in DECISIONS:
+        raise InvalidInput.single("decision", "choice", _("Choose approve or reject."))
+    if len(opinion or "") > 2000:
+        raise InvalidInput.single("opinion", "max_length", _("The opinion is too long."))
+    if item is None or item.public_id != public_id:
+        item = access_work(actor, public_id)
+    if not can_work_on(actor, item):
+        raise NotPermitted(_("Your role does not cover this step."))
+    now = now or timezone.now()
+    if not store.complete(item.id, actor.user.pk, decision, opinion or "", now):
+        raise Conflict(_("Someone else has already taken or finished this step."))
+    item.status, item.assignee_id = WorkStatus.COMPLETED, actor.user.pk
+    instance = store.lock_instance(item.instance_id)
+    context = _context(data, default_department, now)
+    result = StepResult(closed=[item])
+    if item.group:
+        decisions = store.group_decisions(item.group)
+        approvals = sum(1 for status, d in decisions if status == WorkStatus.COMPLETED and d == "approve")
+        rejections = sum(1 for status, d in decisions if status == WorkStatus.COMPLETED and d == "reject")
+        outcome = engine.countersign_outcome(item.group_rule or "all", len(decisions), approvals, rejections)
+        if outcome is None:
+            return item, result  # others still have to sign
+        store.cancel_open_in_group(item.group, now)
+        decision = outcome
+    graph = graph_of(_definition(instance.definition_id), instance.process_id)
+    effects = engine.leave(graph, item.node_id, context.data, instance.joins, decision)
+    _apply(instance, graph, effects, context, result, previous_id=item.id)
+    return item, result
+
+
+def return_to_previous(actor, public_id, *, opinion: str, now=None) -> WorkItem:
+    """退回: the step goes back to whoever did the previous one."""
+    item = access_work(actor, public_id)
+    if not item.is_open or not _holds(actor, item):
+        raise Conflict(_("Only an open step you may work on can be returned."))
+    if not (opinion or "").strip():
+        raise InvalidInput.single("opinion", "required", _("Say why the step is returned."))
+    previous = WorkItem.objects.filter(pk=item.previous_id).first() if item.previous_id else None
+    if previous is None:
+        raise Conflict(_("This is the first step: return it to the applicant instead."))
+    instance = store.lock_instance(item.instance_id)
+    if instance.tokens != 1 or item.group:
+        raise Conflict(
+            _("Steps running in parallel cannot be returned one by one; return the case to the applicant.")
+        )
+    now = now or timezone.now()
+    if not WorkItem.objects.filter(pk=item.id, status__in=OPEN_STATUSES).update(
+        status=WorkStatus.RETURNED, opinion=opinion, completed_at=now, completed_by=actor.user
+    ):
+        raise Conflict(_("Someone else has already taken or finished this step."))
+    again = WorkItem.objects.create(
+        instance_id=instance.id,
+        subject=item.subject,
+        node_id=previous.node_id,
+        name=previous.name,
+        department_id=previous.department_id,
+        department_path=previous.department_path,
+        role=previous.role,
+        assignee_id=previous.completed_by_id,
+        status=WorkStatus.CLAIMED if previous.completed_by_id else WorkStatus.OPEN,
+        limit_days=previous.limit_days,
+        # The step starts again with its own limit.
+        due_at=calendar.get_calendar().deadline(now, previous.limit_days)
+        if previous.limit_days is not None
+        else None,
+        next_reminder_at=first_reminder(calendar.get_calendar(), now, previous.limit_days),
+        yellow_at=yellow_at(calendar.get_calendar(), now, previous.limit_days),
+        process_key=previous.process_key,
+        created_at=now,
+        claimed_at=now,
+        previous_id=previous.previous_id,
+        opinion="",
+    )
+    return again
+
+
+def transfer(actor, public_id, *, to_username: str, opinion: str = "", now=None) -> WorkItem:
+    """转办: hand a step to a colleague who holds the same role for that department."""
+    item = access_work(actor, public_id)
+    if not item.is_open or not (_holds(actor, item) or _oversees(actor, item)):
+        raise Conflict(_("Only an open step you hold (or oversee) can be transferred."))
+    target = (
+        Staff.objects.select_related("user").filter(user__username=to_username, user__is_active=True).first()
+    )
+    if target is None or not eligible(Actor(target.user), item.role, item.department_path):
+        raise InvalidInput.single(
+            "to_username", "not_eligible", _("That person does not hold this step's role for its department.")
+        )
+    now = now or timezone.now()
+    if not WorkItem.objects.filter(pk=item.id, status__in=OPEN_STATUSES).update(
+        assignee=target.user, status=WorkStatus.CLAIMED, claimed_at=now
+    ):
+        raise Conflict(_("Someone else has already taken or finished this step."))
+    item.assignee_id, item.status = target.user.pk, WorkStatus.CLAIMED
+    return item
+
+
+def add_countersigner(actor, public_id, *, username: str, now=None) -> WorkItem:
+    """加签: another person must also sign this step before it completes."""
+    item = access_work(actor, public_id)
+    if not item.is_open or not _holds(actor, item):
+        raise Conflict(_("Only an open step you work on can get another signer."))
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None or user.kind != "staff":
+        raise InvalidInput.single("username", "unknown", _("Unknown staff member."))
+    signers = (
+        WorkItem.objects.filter(group=item.group).exclude(status=WorkStatus.CANCELLED)
+        if item.group
+        else WorkItem.objects.filter(pk=item.id)
+    )
+    if signers.filter(assignee=user).exists():
+        raise InvalidInput.single("username", "duplicate", _("This person already signs this step."))
+    now = now or timezone.now()
+    with transaction.atomic():
+        if item.group is None:
+            item.group, item.group_rule = uuid.uuid4(), "all"
+            WorkItem.objects.filter(pk=item.id).update(group=item.group, group_rule="all")
+        return WorkItem.objects.create(
+            instance_id=item.instance_id,
+            subject=item.subject,
+            node_id=item.node_id,
+            name=item.name,
+            department_id=item.department_id,
+            department_path=item.department_path,
+            role=item.role,
+            assignee=user,
+            status=WorkStatus.CLAIMED,
+            claimed_at=now,
+            group=item.group,
+            group_rule=item.group_rule,
+            previous_id=item.previous_id,
+            limit_days=item.limit_days,
+            due_at=item.due_at,
+            # The added signer shares the step's deadline, and so its reminders.
+            next_reminder_at=WorkItem.objects.filter(pk=item.id).values_list("next_reminder_at", flat=True)[
+                0
+            ],
+            reminded=WorkItem.objects.filter(pk=item.id).values_list("reminded", flat=True)[0],
+            yellow_at=WorkItem.objects.filter(pk=item.id).values_list("yellow_at", flat=True)[0],
+            process_key=WorkItem.objects.filter(pk=item.id).values_list("process_key", flat=True)[0],
+            created_at=now,
+        )
+
+
+# --- browsing and uploading definitions (staff screens) -------------------------------------------------
+
+PUBLISH_ACTION = "workflow.definition.publish"
+KEY_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,119}"
+
+
+def _with_department(definitions):
+    """Annotate department_code / _path / _name / _short_name of the department that owns each key."""
+    return definitions.annotate(
+        department_code=F("department__code"),
+        department_path=F("department__path"),
+        department_name=F("department__name"),
+        department_short_name=F("department__short_name"),
+    )
+
+
+def _manages(actor, department_code: str | None) -> bool:
+    department = Department.objects.filter(code=department_code).first() if department_code else None
+    return department is not None and actor.can(perms.CATALOG_MANAGE, department)
+
+
+def list_definitions(actor, *, query: str = "", status: str = "", department_code: str = ""):
+    """Versions of the definitions of departments whose catalogue the actor manages (BPMN text deferred)."""
+    require(actor, perms.CATALOG_MANAGE)
+    rows = _with_department(ProcessDefinition.objects.defer("bpmn_xml")).filter(
+        actor.scope_q(perms.CATALOG_MANAGE, path_field="department_path")
+    )
+    if status:
+        rows = rows.filter(status=status)
+    if query:
+        rows = rows.filter(Q(key__icontains=query) | Q(name__icontains=query))
+    if department_code:
+        rows = rows.filter(department_code=department_code)
+    return rows.order_by("key", "-version")
+
+
+def access_definition(actor, key: str, version: int | None = None) -> ProcessDefinition:
+    """One version of `key` (the latest when none is named), if the actor manages its department.
+
+    Anything else is NotFound, so keys of other departments do not leak. The case page will add its own
+    rule (whoever may see the case may see its process).
+    """
+    require(actor, perms.CATALOG_MANAGE)
+    if version is not None and not 0 < version < 2**31:
+        raise NotFound()  # a number from a URL that no column can hold
+    rows = _with_department(ProcessDefinition.objects.filter(key=key))
+    definition = (
+        rows.filter(version=version).first() if version is not None else rows.order_by("-version").first()
+    )
+    if definition is None or not (
+        getattr(actor, "is_system", False) or _manages(actor, definition.department_code)
+    ):
+        raise NotFound()
+    return definition
+
+
+def definition_versions(actor, key: str) -> list[ProcessDefinition]:
+    """Every version of `key`, newest first, for someone who may see the key."""
+    access_definition(actor, key)
+    return list(
+        ProcessDefinition.objects.filter(key=key)
+        .defer("bpmn_xml")
+        .select_related("created_by")
+        .order_by("-version")
+    )
+
+
+def upload_definition(
+    actor, *, key: str, department_code: str, bpmn_xml: str, process_id: str = ""
+) -> ProcessDefinition:
+    """Publish an uploaded BPMN document as the next version of `key`, for a department the actor manages.
+
+    A key that exists already stays with its department unless the actor manages that one too: naming
+    one's own department must not be a way to replace another department's process.
+    """
+    require(actor, perms.CATALOG_MANAGE)
+    errors = FieldErrors()
+    key = errors.require_text("key", key, max_length=120)
+    if key and not re.fullmatch(KEY_PATTERN, key):
+        errors.add("key", "invalid", _("Use letters, digits and . _ : - only, e.g. item:CODE."))
+    department = Department.objects.filter(code=department_code).first() if department_code else None
+    if department is None:
+        errors.add("department", "required", _("Choose the department the process belongs to."))
+    errors.raise_if_any()
+    require(actor, perms.CATALOG_MANAGE, department)
+    latest = _with_department(ProcessDefinition.objects.filter(key=key).defer("bpmn_xml")).order_by(
+        "-version"
+    )
+    existing = latest.first()
+    if existing is not None and existing.department_code and not _manages(actor, existing.department_code):
+        raise NotPermitted(_("This process belongs to a department whose catalogue you do not manage."))
+    return publish_definition(actor, key=key, bpmn_xml=bpmn_xml, department=department, process_id=process_id)
+
+
+# --- tasks outside a process: inspections, rectifications ----------------------------------------------
+
+
+def create_task(
+    *,
+    kind: str,
+    subject: str,
+    name: str,
+    department: Department,
+    role: str,
+    limit_days: int,
+    now,
+    process_key: str = "",
+) -> store.WorkRow:
+    """Open a task on the worklist of a role in a department, with a limit in working days.
+
+    Called by the case services inside their own transaction; it changes nothing else.
+    """
+    if kind == WorkKind.STEP or kind not in WorkKind.values:
+        raise ValueError(kind)
+    cal = calendar.get_calendar()
+    (row,) = store.insert_work(
+        [
+            {
+                "public_id": uuid.uuid4(),
+                "instance_id": None,
+                "subject": subject,
+                "node_id": kind,
+                "name": name,
+                "department_id": department.pk,
+                "department_path": department.path,
+                "role": role,
+                "status": WorkStatus.OPEN,
+                "limit_days": limit_days,
+                "due_at": cal.deadline(now, limit_days),
+                "yellow_at": yellow_at(cal, now, limit_days),
+                "next_reminder_at": first_reminder(cal, now, limit_days),
+                "created_at": now,
+                "kind": kind,
+                "process_key": process_key,
+            }
+        ]
+    )
+    return row
+
+
+TASK_DECISIONS = {
+    WorkKind.INSPECTION: ("pass", "fail"),
+    WorkKind.RECTIFICATION: ("done",),
+}
+
+
+def finish_task(actor, public_id, *, kind: str, decision: str, opinion: str, now=None) -> store.WorkRow:
+    """Complete an inspection or rectification: the same one-winner rule as for process steps."""
+    item = access_work(actor, public_id)
+    if item.kind != kind:
+        raise NotFound()
+    if decision not in TASK_DECISIONS[kind]:
+        raise InvalidInput.single("decision", "choice", _("Choose one of the allowed outcomes."))
+    if not (opinion or "").strip():
+        raise InvalidInput.single("opinion", "required", _("Write down what was found or done."))
+    if len(opinion) > 2000:
+        raise InvalidInput.single("opinion", "max_length", _("The opinion is too long."))
+    if not can_work_on(actor, item):
+        raise NotPermitted(_("Your role does not cover this step."))
+    now = now or timezone.now()
+    if not store.complete(item.id, actor.user.pk, decision, opinion, now):
+        raise Conflict(_("Someone else has already taken or finished this step."))
+    item.status, item.assignee_id = WorkStatus.COMPLETED, actor.user.pk
+    return item
+
+
+# --- the clock of a subject's open work: pause, resume, cancel -----------------------------------------
+
+
+def pause_subject(subject: str, now) -> int:
+    """The case waits on the applicant or a special procedure: its steps' clocks and reminders stop too."""
+    return WorkItem.objects.filter(subject=subject, status__in=OPEN_STATUSES).update(
+        next_reminder_at=None, paused_since=now
+    )
+
+
+def resume_subject(subject: str, paused_days: float) -> int:
+    """The wait is over: every open step's deadline moves out by the working time it stood still."""
+    cal = calendar.get_calendar()
+    items = list(WorkItem.objects.filter(subject=subject, status__in=OPEN_STATUSES))
+    for item in items:
+        item.paused_days += paused_days
+        item.paused_since = None
+        if item.limit_days is not None:
+            item.due_at = cal.instant_of(item.created_at, item.limit_days + item.paused_days)
+            item.yellow_at = yellow_at(cal, item.created_at, item.limit_days, item.paused_days)
+            item.next_reminder_at = _next_reminder(cal, item)
+    WorkItem.objects.bulk_update(
+        items, ["paused_days", "paused_since", "due_at", "yellow_at", "next_reminder_at"]
+    )
+    return len(items)
+
+
+def cancel_subject(subject: str, now) -> int:
+    return WorkItem.objects.filter(subject=subject, status__in=OPEN_STATUSES).update(
+        status=WorkStatus.CANCELLED, completed_at=now, next_reminder_at=None
+    )
+
+
+def _stages() -> int:
+    return len(settings.TONGBAN_REMIND_AT) + 1
+
+
+def _next_reminder(cal, item):
+    """The instant of the first reminder stage the item has not had yet; None when all are done."""
+    if item.limit_days is None or item.reminded >= _stages():
+        return None
+    if item.limit_days == 0:
+        return reminder_at(cal, item.created_at, 0, _stages() - 1, item.paused_days)
+    return reminder_at(cal, item.created_at, item.limit_days, item.reminded, item.paused_days)
+
+
+def reminder_stage(cal, item, now) -> int:
+    """How many reminder stages are due by now: 0 none, then one per share of TONGBAN_REMIND_AT,
+    and the last stage means overdue."""
+    if item.limit_days is None:
+        return 0
+    status = cal.status(item.created_at, item.limit_days, now, paused=item.paused_days)
+    if status.colour == "red":
+        return _stages()
+    return sum(1 for share in settings.TONGBAN_REMIND_AT if status.share_used >= share)
+
+
+@dataclass
+class Reminder:
+    item: WorkItem
+    stage: int
+    escalated: bool
+    recipients: list[int]
+
+
+def sweep_reminders(now=None, *, batch: int = 500) -> list[Reminder]:
+    """催办 and escalation for every open step whose next reminder is due, in one transaction.
+
+    A step at 50 % or 80 % of its limit reminds whoever holds it (or every holder of its role in
+    its department when nobody has claimed it); an overdue step is escalated to the nearest
+    section head. Each stage is sent once, and the step's next one is scheduled.
+    """
+    now = now or timezone.now()
+    cal = calendar.get_calendar()
+    done = []
+    with transaction.atomic():
+        due = list(
+            WorkItem.objects.select_for_update(skip_locked=True)
+            .filter(next_reminder_at__lte=now, status__in=OPEN_STATUSES)
+            .order_by("next_reminder_at")[:batch]
+        )
+        for item in due:
+            stage = max(reminder_stage(cal, item, now), item.reminded)
+            if stage == item.reminded:
+                # Not due yet after all (a resumed clock): reschedule without a message.
+                item.next_reminder_at = _next_reminder(cal, item)
+                item.save(update_fields=["next_reminder_at"])
+                continue
+            escalated = stage >= _stages()
+            if escalated:
+                recipients = accounts.role_holders("section_head", item.department_path, nearest_only=True)
+                title = _("Overdue: %(name)s of %(subject)s") % {"name": item.name, "subject": item.subject}
+                kind = "escalation"
+            else:
+                recipients = (
+                    [item.assignee_id]
+                    if item.assignee_id
+                    else accounts.role_holders(item.role, item.department_path)
+                )
+                title = _("Reminder (催办): %(name)s of %(subject)s is due %(due)s") % {
+                    "name": item.name,
+                    "subject": item.subject,
+                    "due": timezone.localtime(item.due_at).strftime("%Y-%m-%d %H:%M") if item.due_at else "",
+                }
+                kind = "reminder"
+            accounts.notify(recipients, kind=kind, title=title, subject=item.subject, now=now)
+            item.reminded = stage
+            item.escalated_at = now if escalated else item.escalated_at
+            item.next_reminder_at = _next_reminder(cal, item)
+            item.save(update_fields=["reminded", "escalated_at", "next_reminder_at"])
+            done.append(Reminder(item, stage, escalated, recipients))
+    return done
+
+
+def remind(actor, public_id, *, message: str = "", now=None) -> list[int]:
+    """催办 by a head or supervisor: a message to whoever holds the step (or may take it)."""
+    item = access_work(actor, public_id)
+    if not _oversees(actor, item):
+        raise NotPermitted(_("Only heads and supervisors over this department can send reminders."))
+    if not item.is_open:
+        raise Conflict(_("This step is already finished."))
+    if len(message or "") > 500:
+        raise InvalidInput.single("message", "max_length", _("The message is too long."))
+    recipients = (
+        [item.assignee_id] if item.assignee_id else accounts.role_holders(item.role, item.department_path)
+    )
+    title = _("Reminder (催办) from %(who)s: %(name)s of %(subject)s") % {
+        "who": actor.user.display_name,
+        "name": item.name,
+        "subject": item.subject,
+    }
+    accounts.notify(
+        recipients, kind="reminder", title=title, body=message or "", subject=item.subject, now=now
+    )
+    return recipients
+
+
+def overdue_work(actor, *, now=None):
+    """Open steps past their deadline in the departments the actor oversees (heads, supervisors)."""
+    require(actor, perms.WORK_SUPERVISE)
+    now = now or timezone.now()
+    scope = Q(pk__in=[])
+    for grant in getattr(actor, "grants", ()):
+        if perms.WORK_SUPERVISE in grant.permissions:
+            scope |= Q(department_path__startswith=grant.path)
+    return (
+        WorkItem.objects.filter(scope, status__in=OPEN_STATUSES, due_at__lt=now)
+        .select_related("department", "assignee")
+        .order_by("due_at")
+    )
+
+
+# --- the worklist -----------------------------------------------------------------------------------------
+
+_subtrees: dict[str, tuple[float, list[str]]] = {}
+
+
+def _paths_under(path: str) -> list[str]:
+    """Paths of a department and everything below it (departments rarely change: kept a minute)."""
+    cached = _subtrees.get(path)
+    if cached is None or cached[0] < time.monotonic():
+        paths = list(Department.objects.filter(path__startswith=path).values_list("path", flat=True))
+        cached = _subtrees[path] = (time.monotonic() + 60, paths)
+    return cached[1]
+
+
+def worklist_scopes(actor) -> list[tuple[str, list[str]]]:
+    scopes = []
+    for grant in getattr(actor, "grants", ()):
+        scopes.append((grant.role, _paths_under(grant.path) if grant.include_subtree else [grant.path]))
+    return scopes
+
+
+def worklist(
+    actor,
+    *,
+    colour: str | None = None,
+    process_key: str | None = None,
+    due_before=None,
+    kind: str | None = None,
+    mine_only: bool = False,
+    page: int = 1,
+    per_page: int = 20,
+    now=None,
+) -> tuple[list[store.WorkRow], int]:
+    """The actor's worklist: steps they may take in their roles' departments, and steps they hold."""
+    errors = FieldErrors()
+    if colour and colour not in store.COLOURS:
+        errors.add("colour", "choice", _("Choose red, yellow, green or paused."))
+    if kind and kind not in WorkKind.values:
+        errors.add("kind", "choice", _("Choose one of the allowed values."))
+    if not isinstance(page, int) or page < 1 or page > 10_000:
+        errors.add("page", "range", _("Give a page number from 1."))
+    if not isinstance(per_page, int) or not 1 <= per_page <= 100:
+        errors.add("per_page", "range", _("Give between 1 and 100 rows per page."))
+    errors.raise_if_any()
+    user = getattr(actor, "user", None)
+    return store.worklist(
+        worklist_scopes(actor),
+        user.pk if user is not None else None,
+        now=now or timezone.now(),
+        colour=colour,
+        process_key=process_key,
+        due_before=due_before,
+        kind=kind,
+        mine_only=mine_only,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+    )
+
+
+def colour_of(item, now=None) -> str:
+    """Red, yellow, green or paused for one step, from its stored instants (as the worklist filters)."""
+    if item.paused_since is not None:
+        return "paused"
+    if item.due_at is None:
+        return ""
+    now = now or timezone.now()
+    if item.due_at < now:
+        return "red"
+    if item.yellow_at is not None and item.yellow_at <= now:
+        return "yellow"
+    return "green"

@@ -1,0 +1,214 @@
+"""Pages as each kind of user meets them: navigation by role, language, care mode, forms, refusals."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tongban.accounts.models import Person
+from tongban.core.models import AuditEntry, CalendarOverride
+
+PAGES = [
+    "/",
+    "/accounts/me",
+    "/accounts/enterprises",
+    "/window/lookup",
+    "/window/persons/new",
+    "/org/departments",
+    "/org/staff",
+    "/org/windows",
+    "/audit/",
+    "/calendar/",
+]
+
+# Which pages each login reaches (200); the others answer 403 (or 302 to login for citizens on staff pages).
+REACHABLE = {
+    "clerk": {
+        "/",
+        "/accounts/me",
+        "/accounts/enterprises",
+        "/window/lookup",
+        "/window/persons/new",
+        "/org/departments",
+        "/org/staff",
+        "/org/windows",
+        "/calendar/",
+    },
+    "reviewer": {
+        "/",
+        "/accounts/me",
+        "/accounts/enterprises",
+        "/window/lookup",
+        "/org/departments",
+        "/org/staff",
+        "/org/windows",
+        "/calendar/",
+    },
+    "supervisor": {
+        "/",
+        "/accounts/me",
+        "/accounts/enterprises",
+        "/org/departments",
+        "/org/staff",
+        "/org/windows",
+        "/audit/",
+        "/calendar/",
+    },
+    "admin": set(PAGES),
+}
+
+
+@pytest.mark.parametrize("username", list(REACHABLE))
+def test_staff_reach_exactly_their_pages(db, staff_client, username):
+    client = staff_client(username)
+    for path in PAGES:
+        status = client.get(path).status_code
+        expected = 200 if path in REACHABLE[username] else 403
+        assert status == expected, (username, path, status)
+
+
+def test_navigation_follows_roles(db, staff_client):
+    client = staff_client("clerk")
+    clerk = client.get("/").content.decode()
+    assert "查找申请人" in clerk and "审计日志" not in clerk
+    client.post("/accounts/logout")
+    supervisor = staff_client("supervisor").get("/").content.decode()
+    assert "审计日志" in supervisor and "查找申请人" not in supervisor and "管理后台" not in supervisor
+
+
+def test_citizen_pages(db, citizen_client):
+    client = citizen_client("zhangsan")
+    home = client.get("/").content.decode()
+    number = Person.objects.get(user__username="zhangsan").id_number
+    assert number in home  # own number, unmasked
+    assert "广安区示例餐饮有限公司" in client.get("/accounts/enterprises").content.decode()
+    assert client.get("/org/staff").status_code == 403
+    assert client.get("/audit/").status_code == 403
+
+
+def test_anonymous_visitors_see_the_landing_page_and_are_sent_to_login(db, client):
+    assert "通办" in client.get("/").content.decode()
+    response = client.get("/org/staff")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login?next=/org/staff")
+
+
+def test_chinese_is_the_default_whatever_the_browser_asks(db, client):
+    page = client.get("/accounts/login", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert '<html lang="zh-Hans"' in page.content.decode() and "登录" in page.content.decode()
+
+
+def test_language_switch(db, client):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login"})
+    assert response.status_code == 302
+    page = client.get("/accounts/login").content.decode()
+    assert '<html lang="en"' in page and "Log in" in page and "Username or ID number" in page
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    assert "用户名或身份证号" in client.get("/accounts/login").content.decode()
+
+
+def test_care_mode_switches_any_page_for_anyone(db, client, citizen_client):
+    page = client.get("/accounts/login").content.decode()
+    assert 'class="care"' not in page
+    response = client.post("/care-mode", {"care": "1", "next": "/accounts/login"})
+    assert response.status_code == 302 and response["Location"] == "/accounts/login"
+    page = client.get("/accounts/login").content.decode()
+    assert '<html lang="zh-Hans" class="care">' in page
+    assert "标准模式" in page  # the switch back
+    client.post("/care-mode", {"care": "0", "next": "/"})
+    assert 'class="care"' not in client.get("/accounts/login").content.decode()
+    assert client.get("/care-mode").status_code == 405
+
+
+def test_person_lookup_and_reveal_through_the_pages(db, staff_client):
+    client = staff_client("clerk")
+    person = Person.objects.get(user__username="lisi")
+    found = client.post("/window/lookup", {"id_number": person.id_number}).content.decode()
+    assert person.id_number_masked in found and person.id_number not in found
+    bad = client.post("/window/lookup", {"id_number": "11010519491231002"}).content.decode()
+    assert 'data-field="id_number"' in bad
+    page = client.get(f"/window/persons/{person.public_id}").content.decode()
+    assert person.id_number not in page
+    no_reason = client.post(f"/window/persons/{person.public_id}", {"reason": "x"}).content.decode()
+    assert person.id_number not in no_reason and 'data-field="reason"' in no_reason
+    revealed = client.post(
+        f"/window/persons/{person.public_id}", {"reason": "核对申请人身份"}
+    ).content.decode()
+    assert person.id_number in revealed
+    entry = AuditEntry.objects.filter(action="accounts.person.reveal").latest("seq")
+    assert entry.detail == {"reason": "核对申请人身份"} and entry.actor_label == "clerk"
+
+
+def test_register_applicant_page_validates_per_field(db, staff_client):
+    client = staff_client("clerk")
+    count = Person.objects.count()
+    page = client.post("/window/persons/new", {"name": "", "id_number": "110105194912310021", "phone": "123"})
+    html = page.content.decode()
+    for field in ("name", "id_number", "phone"):
+        assert f'data-field="{field}"' in html
+    assert "校验位错误" in html
+    assert Person.objects.count() == count
+    ok = client.post("/window/persons/new", {"name": "赵六", "id_number": "11010519491231002X", "phone": ""})
+    assert ok.status_code == 302 and Person.objects.count() == count + 1
+
+
+def test_admin_rules_on_a_calendar_day(db, staff_client):
+    client = staff_client("admin")
+    response = client.post(
+        "/calendar/", {"day-date": "2027-01-01", "day-is_working_day": "0", "day-name": "元旦"}
+    )
+    assert response.status_code == 302
+    assert CalendarOverride.objects.get(date="2027-01-01").name == "元旦"
+    page = client.get("/calendar/?month=2027-01").content.decode()
+    assert 'data-date="2027-01-01" data-working="0"' in page
+
+
+def test_audit_page_verifies_the_journal(db, staff_client):
+    client = staff_client("supervisor")
+    response = client.post("/audit/verify", follow=True)
+    assert "审计日志完整" in response.content.decode()
+    filtered = client.get("/audit/?action=accounts.mfa&outcome=success").content.decode()
+    assert "accounts.mfa.verify" in filtered
+
+
+def test_django_admin_needs_the_second_factor_and_the_admin_role(db, client, staff_client):
+    assert client.get("/admin/").status_code == 302
+    admin = staff_client("admin")
+    assert admin.get("/admin/").status_code == 200
+    assert admin.get("/admin/core/calendaroverride/").status_code == 200
+    # Edits of reference data in the admin site go to the journal like service calls.
+    response = admin.post(
+        "/admin/core/calendaroverride/add/",
+        {"date": "2027-02-06", "is_working_day": "on", "name": "春节调休上班"},
+    )
+    assert response.status_code == 302
+    entry = AuditEntry.objects.filter(action="admin.core.calendaroverride.add").latest("id")
+    assert (entry.actor_label, entry.object_ref) == ("admin", "2027-02-06")
+    import datetime as dt
+
+    from tongban.core.calendar import get_calendar
+
+    assert get_calendar().is_working_day(dt.date(2027, 2, 6))  # a Saturday, now a working day
+
+
+def test_unknown_page_is_a_friendly_404(db, client):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and "页面不存在" in page.content.decode()
+
+
+def test_healthz(db, client):
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_the_chinese_catalogue_is_complete():
+    po = Path(settings.BASE_DIR) / "src/tongban/locale/zh_Hans/LC_MESSAGES/django.po"
+    result = subprocess.run(
+        ["msgfmt", "--check", "--statistics", "-o", "/dev/null", str(po)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode == 127:
+        pytest.skip("msgfmt (Debian gettext) not installed")
+    assert result.returncode == 0, result.stderr
+    assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr

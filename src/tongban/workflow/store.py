@@ -404,8 +404,10 @@ def worklist(
         for role, paths in scopes:
             for path in paths:
                 branches.append(
-                    ("status IN ('open', 'claimed') AND status = %s AND department_path = %s AND role = %s",
-                     ["open", path, role])
+                    (
+                        "status IN ('open', 'claimed') AND status = %s AND department_path = %s AND role = %s",
+                        ["open", path, role],
+                    )
                 )
     if assignee_id is not None:
         branches.append(("status IN ('open', 'claimed') AND assignee_id = %s", [assignee_id]))
@@ -428,7 +430,8 @@ def worklist(
     conditions = [(" AND ".join([where, *extra]), [*params, *extra_params]) for where, params in branches]
     # The same step can be reachable twice (an open step of one's role that one also holds).
     counted = " UNION ".join(f"SELECT id FROM workflow_workitem WHERE {c}" for c, _p in conditions)  # noqa: S608
-    total = sql.one(f"SELECT COUNT(*) FROM ({counted}) AS reachable", [v for _c, p in conditions for v in p])[0]  # noqa: S608
+    counted_params = [v for _c, p in conditions for v in p]
+    total = sql.one(f"SELECT COUNT(*) FROM ({counted}) AS reachable", counted_params)[0]  # noqa: S608
     wanted = offset + limit
     parts, params = [], []
     for condition, values in conditions:
@@ -441,6 +444,7 @@ def worklist(
             f"ORDER BY id LIMIT {wanted}) AS d{len(parts)}"
         )
         params += [*values, *values]
-    works = [_work(row) for row in {row[0]: row for row in sql.all_rows(" UNION ALL ".join(parts), params)}.values()]
+    unique = {row[0]: row for row in sql.all_rows(" UNION ALL ".join(parts), params)}
+    works = [_work(row) for row in unique.values()]
     works.sort(key=lambda w: (w.due_at is None, w.due_at or now, w.id))
     return works[offset:wanted], total

@@ -174,13 +174,36 @@ class WorkItem(models.Model):
             models.Index(fields=["instance", "status"], name="work_instance"),
             models.Index(fields=["next_reminder_at"], name="work_reminder"),
             # The worklist reads open steps only: a small partial index, however many cases are done.
+            # Its columns answer the worklist's filters (colour, item, kind) and count without
+            # reading the table, in due order with id as the tie-break, as the worklist pages.
             models.Index(
-                fields=["department_path", "role", "due_at"],
+                fields=[
+                    "department_path",
+                    "role",
+                    "status",
+                    "due_at",
+                    "id",
+                    "yellow_at",
+                    "paused_since",
+                    "kind",
+                    "process_key",
+                ],
                 name="work_open_queue",
                 condition=models.Q(status__in=["open", "claimed"]),
             ),
             models.Index(
-                fields=["assignee", "due_at"],
+                fields=[
+                    "assignee",
+                    "due_at",
+                    "id",
+                    "status",
+                    "department_path",
+                    "role",
+                    "yellow_at",
+                    "paused_since",
+                    "kind",
+                    "process_key",
+                ],
                 name="work_open_mine",
                 condition=models.Q(status__in=["open", "claimed"]),
             ),

@@ -370,12 +370,14 @@ def user_ids(usernames: list[str]) -> dict[str, int]:
 # --- the worklist -------------------------------------------------------------------------------
 
 COLOURS = ("red", "yellow", "green", "paused")
+# As colour_of(): red once due, yellow from yellow_at, green before; a step without a limit has none.
 _COLOUR_SQL = {
     "red": "paused_since IS NULL AND due_at < %s",
-    "yellow": "paused_since IS NULL AND yellow_at <= %s AND due_at >= %s",
-    "green": "paused_since IS NULL AND (yellow_at IS NULL OR yellow_at > %s)",
+    "yellow": "paused_since IS NULL AND due_at >= %s AND yellow_at <= %s",
+    "green": "paused_since IS NULL AND due_at >= %s AND (yellow_at IS NULL OR yellow_at > %s)",
     "paused": "paused_since IS NOT NULL",
 }
+_OPEN = "status IN ('open', 'claimed')"  # as the partial indexes' condition, so the planner uses them
 
 
 def worklist(
@@ -393,57 +395,63 @@ def worklist(
 ) -> tuple[list[WorkRow], int]:
     """Open steps a person may take (their role in a department) or holds, soonest due first.
 
-    With a million cases a department can have tens of thousands of open steps. Each way of
-    reaching a step — a role in one department, or holding it — is its own query that walks a
-    partial index of open steps in due order and stops after offset + limit rows; the pages are
-    merged by due date (steps without one last). The total counts the same index entries.
-    Filters by colour compare the stored yellow_at / due_at instants with now.
+    With a million cases one department can have tens of thousands of open steps, so nothing here
+    reads them all. Each way of reaching a step — an open step of one's role in one department, or
+    a step one holds — is its own query that walks a partial index in due order and stops after
+    offset + limit rows; the pages are merged (steps without a due date last). The queue index
+    carries every filtered column, so filters and counts never read the table; the total is the
+    sum of the per-way counts less the steps one holds that are also open in one's queues.
     """
-    branches: list[tuple[str, list]] = []
-    if not mine_only:
-        for role, paths in scopes:
-            for path in paths:
-                branches.append(
-                    (
-                        "status IN ('open', 'claimed') AND status = %s AND department_path = %s AND role = %s",
-                        ["open", path, role],
-                    )
-                )
-    if assignee_id is not None:
-        branches.append(("status IN ('open', 'claimed') AND assignee_id = %s", [assignee_id]))
-    if not branches:
-        return [], 0
-    extra, extra_params = [], []
+    queues = sorted({(role, path) for role, paths in ([] if mine_only else scopes) for path in paths})
+    filters, filter_params = [], []
     stamp = _datetime_param(now)
     if colour:
-        extra.append(_COLOUR_SQL[colour])
-        extra_params += [stamp] * _COLOUR_SQL[colour].count("%s")
+        filters.append(_COLOUR_SQL[colour])
+        filter_params += [stamp] * _COLOUR_SQL[colour].count("%s")
     if process_key:
-        extra.append("process_key = %s")
-        extra_params.append(process_key)
+        filters.append("process_key = %s")
+        filter_params.append(process_key)
     if due_before is not None:
-        extra.append("due_at < %s")
-        extra_params.append(_datetime_param(due_before))
+        filters.append("due_at < %s")
+        filter_params.append(_datetime_param(due_before))
     if kind:
-        extra.append("kind = %s")
-        extra_params.append(kind)
-    conditions = [(" AND ".join([where, *extra]), [*params, *extra_params]) for where, params in branches]
-    # The same step can be reachable twice (an open step of one's role that one also holds).
-    counted = " UNION ".join(f"SELECT id FROM workflow_workitem WHERE {c}" for c, _p in conditions)  # noqa: S608
-    counted_params = [v for _c, p in conditions for v in p]
-    total = sql.one(f"SELECT COUNT(*) FROM ({counted}) AS reachable", counted_params)[0]  # noqa: S608
+        filters.append("kind = %s")
+        filter_params.append(kind)
+    ways = [
+        (f"{_OPEN} AND department_path = %s AND role = %s AND status = %s", [path, role, "open"])
+        for role, path in queues
+    ]
+    if assignee_id is not None:
+        ways.append((f"{_OPEN} AND assignee_id = %s", [assignee_id]))
+    if not ways:
+        return [], 0
+    ways = [(" AND ".join([where, *filters]), [*params, *filter_params]) for where, params in ways]
+
+    counts = " UNION ALL ".join(f"SELECT COUNT(*) FROM workflow_workitem WHERE {w}" for w, _p in ways)  # noqa: S608
+    total = sum(row[0] for row in sql.all_rows(counts, [v for _w, p in ways for v in p]))
+    if queues and assignee_id is not None:  # held steps still open in one of the queues count once
+        held_open = sql.all_rows(
+            f"SELECT department_path, role FROM workflow_workitem WHERE {ways[-1][0]} AND status = %s",  # noqa: S608
+            [*ways[-1][1], "open"],
+        )
+        queued = set(queues)
+        total -= sum(1 for path, role in held_open if (role, path) in queued)
+
     wanted = offset + limit
+    undated = colour in (None, "paused") and due_before is None  # other filters need a due date
     parts, params = [], []
-    for condition, values in conditions:
+    for where, values in ways:
         parts.append(
-            f"SELECT * FROM ({_SELECT_WORK} WHERE {condition} AND due_at IS NOT NULL "  # noqa: S608
+            f"SELECT * FROM ({_SELECT_WORK} WHERE {where} AND due_at IS NOT NULL "  # noqa: S608
             f"ORDER BY due_at, id LIMIT {wanted}) AS d{len(parts)}"
         )
-        parts.append(
-            f"SELECT * FROM ({_SELECT_WORK} WHERE {condition} AND due_at IS NULL "  # noqa: S608
-            f"ORDER BY id LIMIT {wanted}) AS d{len(parts)}"
-        )
-        params += [*values, *values]
+        params += values
+        if undated:
+            parts.append(
+                f"SELECT * FROM ({_SELECT_WORK} WHERE {where} AND due_at IS NULL "  # noqa: S608
+                f"ORDER BY id LIMIT {wanted}) AS d{len(parts)}"
+            )
+            params += values
     unique = {row[0]: row for row in sql.all_rows(" UNION ALL ".join(parts), params)}
     works = [_work(row) for row in unique.values()]
     works.sort(key=lambda w: (w.due_at is None, w.due_at or now, w.id))

@@ -4,7 +4,10 @@ from django.views.i18n import set_language
 
 from .api import api
 
+# The API first: its prefix settles an API request at once, where the page patterns (mounted at
+# the root) would otherwise all be tried before it.
 urlpatterns = [
+    path("api/v1/", api.urls),
     path("", include("tongban.web.urls")),
     path("", include("tongban.accounts.urls")),
     path("", include("tongban.core.urls")),
@@ -13,7 +16,6 @@ urlpatterns = [
     path("", include("tongban.cases.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
 ]
 
 handler403 = "tongban.web.views.error_403"

@@ -170,6 +170,21 @@ def test_paging_keeps_the_filters(item, monkeypatch):
     assert seen == numbers
 
 
+def test_a_long_worklist_says_more_than_the_counted_total(item, monkeypatch):
+    from tongban.workflow import store
+
+    monkeypatch.setattr(office, "PER_PAGE", 1)
+    monkeypatch.setattr(store, "COUNT_CAP", 2)
+    monkeypatch.setattr(office.cases, "WORKLIST_COUNT_CAP", 2)
+    for _ in range(4):
+        _accepted(item)
+    reviewer = _login("reviewer")
+    html = _html(reviewer.get(WORK))
+    assert "超过 2 条" in html and 'rel="next"' in html
+    # Beyond the counted pages the list still pages on.
+    assert len(_rows(_html(reviewer.get(WORK, {"page": 4})))) == 1
+
+
 def test_htmx_filtering_returns_only_the_results(item):
     case = _accepted(item)
     response = _login("reviewer").get(WORK, {"colour": "green"}, HTTP_HX_REQUEST="true")

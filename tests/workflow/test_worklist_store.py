@@ -108,3 +108,15 @@ def test_every_page_and_total_match_the_plain_definition(steps, filters):
 
 def test_nobody_in_scope_sees_nothing(steps):
     assert store.worklist([], None, now=NOW) == ([], 0)
+
+
+def test_totals_beyond_the_cap_are_reported_as_more(steps, monkeypatch):
+    scopes, me = steps
+    expected = _expected(scopes, me)
+    monkeypatch.setattr(store, "COUNT_CAP", len(expected) - 1)
+    rows, total = store.worklist(scopes, me, now=NOW, limit=5, offset=len(expected) - 5)
+    assert total == len(expected) and [r.id for r in rows] == expected[-5:]
+    monkeypatch.setattr(store, "COUNT_CAP", len(expected) - 10)
+    assert store.worklist(scopes, me, now=NOW)[1] == len(expected) - 9
+    monkeypatch.setattr(store, "COUNT_CAP", len(expected))
+    assert store.worklist(scopes, me, now=NOW)[1] == len(expected)

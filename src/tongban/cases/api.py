@@ -842,7 +842,8 @@ class WorkRowOut(WorkOut):
 
 class WorkPageOut(_Plain):
     items: list[WorkRowOut]
-    count: int
+    count: int = Field(..., description="Steps in all pages; exact up to 1,000 (see count_exact)")
+    count_exact: bool = Field(..., description="False when there are more than `count` steps")
 
 
 @router.get(
@@ -898,7 +899,11 @@ def worklist(
                 },
             }
         )
-    return {"items": items, "count": total}
+    return {
+        "items": items,
+        "count": min(total, services.WORKLIST_COUNT_CAP),
+        "count_exact": total <= services.WORKLIST_COUNT_CAP,
+    }
 
 
 class OverdueOut(WorkOut):

@@ -970,6 +970,10 @@ def _paths_under(path: str) -> list[str]:
     return cached[1]
 
 
+# Worklist totals are exact up to this many steps; a larger total is reported as this plus one.
+WORKLIST_COUNT_CAP = store.COUNT_CAP
+
+
 def worklist_scopes(actor) -> list[tuple[str, list[str]]]:
     scopes = []
     for grant in getattr(actor, "grants", ()):

@@ -377,7 +377,9 @@ _COLOUR_SQL = {
     "green": "paused_since IS NULL AND due_at >= %s AND (yellow_at IS NULL OR yellow_at > %s)",
     "paused": "paused_since IS NOT NULL",
 }
-_OPEN = "status IN ('open', 'claimed')"  # as the partial indexes' condition, so the planner uses them
+_OPEN = "status IN ('open', 'claimed')"
+# Worklist totals are exact up to here; beyond it the total is COUNT_CAP + 1, shown as "1,000+".
+COUNT_CAP = 1000  # as the partial indexes' condition, so the planner uses them
 
 
 def worklist(
@@ -399,8 +401,8 @@ def worklist(
     reads them all. Each way of reaching a step — an open step of one's role in one department, or
     a step one holds — is its own query that walks a partial index in due order and stops after
     offset + limit rows; the pages are merged (steps without a due date last). The queue index
-    carries every filtered column, so filters and counts never read the table; the total is the
-    sum of the per-way counts less the steps one holds that are also open in one's queues.
+    carries every filtered column, so filters and counts never read the table. The total is
+    exact up to COUNT_CAP and COUNT_CAP + 1 beyond it.
     """
     queues = sorted({(role, path) for role, paths in ([] if mine_only else scopes) for path in paths})
     filters, filter_params = [], []
@@ -427,32 +429,48 @@ def worklist(
         return [], 0
     ways = [(" AND ".join([where, *filters]), [*params, *filter_params]) for where, params in ways]
 
-    counts = " UNION ALL ".join(f"SELECT COUNT(*) FROM workflow_workitem WHERE {w}" for w, _p in ways)  # noqa: S608
-    total = sum(row[0] for row in sql.all_rows(counts, [v for _w, p in ways for v in p]))
-    if queues and assignee_id is not None:  # held steps still open in one of the queues count once
-        held_open = sql.all_rows(
-            f"SELECT department_path, role FROM workflow_workitem WHERE {ways[-1][0]} AND status = %s",  # noqa: S608
-            [*ways[-1][1], "open"],
+    # Counted up to COUNT_CAP + 1 per way: nobody pages through a thousand steps, and an exact
+    # count of tens of thousands would cost more than the page itself. Held steps that are also
+    # open in one of one's queues are counted with the queue only.
+    counted = list(ways)
+    if queues and assignee_id is not None:
+        membership = " OR ".join(["(department_path = %s AND role = %s)"] * len(queues))
+        where, params = counted[-1]
+        counted[-1] = (
+            f"{where} AND NOT (status = %s AND ({membership}))",
+            [*params, "open", *[v for role, path in queues for v in (path, role)]],
         )
-        queued = set(queues)
-        total -= sum(1 for path, role in held_open if (role, path) in queued)
+    counts = " UNION ALL ".join(
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM workflow_workitem WHERE {w} LIMIT {COUNT_CAP + 1}) AS c{i}"  # noqa: S608
+        for i, (w, _p) in enumerate(counted)
+    )
+    total = min(
+        COUNT_CAP + 1, sum(row[0] for row in sql.all_rows(counts, [v for _w, p in counted for v in p]))
+    )
 
+    # First the page's ids, from the indexes alone; then only those rows, in that order.
     wanted = offset + limit
     undated = colour in (None, "paused") and due_before is None  # other filters need a due date
     parts, params = [], []
     for where, values in ways:
         parts.append(
-            f"SELECT * FROM ({_SELECT_WORK} WHERE {where} AND due_at IS NOT NULL "  # noqa: S608
-            f"ORDER BY due_at, id LIMIT {wanted}) AS d{len(parts)}"
+            f"SELECT * FROM (SELECT id, due_at FROM workflow_workitem WHERE {where} "  # noqa: S608
+            f"AND due_at IS NOT NULL ORDER BY due_at, id LIMIT {wanted}) AS d{len(parts)}"
         )
         params += values
         if undated:
             parts.append(
-                f"SELECT * FROM ({_SELECT_WORK} WHERE {where} AND due_at IS NULL "  # noqa: S608
-                f"ORDER BY id LIMIT {wanted}) AS d{len(parts)}"
+                f"SELECT * FROM (SELECT id, due_at FROM workflow_workitem WHERE {where} "  # noqa: S608
+                f"AND due_at IS NULL ORDER BY id LIMIT {wanted}) AS d{len(parts)}"
             )
             params += values
-    unique = {row[0]: row for row in sql.all_rows(" UNION ALL ".join(parts), params)}
-    works = [_work(row) for row in unique.values()]
-    works.sort(key=lambda w: (w.due_at is None, w.due_at or now, w.id))
-    return works[offset:wanted], total
+    # Raw due dates compare correctly as they come: all text (SQLite) or all datetimes (PostgreSQL).
+    keys = sorted(
+        {(due is None, due or "", pk) for pk, due in sql.all_rows(" UNION ALL ".join(parts), params)}
+    )
+    page = [pk for _undated, _due, pk in keys[offset:wanted]]
+    if not page:
+        return [], total
+    placeholders = ", ".join(["%s"] * len(page))
+    found = {row[0]: row for row in sql.all_rows(f"{_SELECT_WORK} WHERE id IN ({placeholders})", page)}
+    return [_work(found[pk]) for pk in page if pk in found], total  # a step done meanwhile drops out

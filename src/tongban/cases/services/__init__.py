@@ -46,6 +46,7 @@ from .followup import (
     sweep,
 )
 from .handling import (
+    WORKLIST_COUNT_CAP,
     WorkRowView,
     add_countersigner,
     claim_work,
@@ -90,6 +91,7 @@ __all__ = [
     "DELIVERY",
     "MATERIAL_CONTEXT",
     "WINDOW_QUEUES",
+    "WORKLIST_COUNT_CAP",
     "ApplicationForm",
     "CaseDetail",
     "WorkRowView",

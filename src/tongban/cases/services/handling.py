@@ -95,6 +95,9 @@ class WorkRowView:
     case: dict
 
 
+WORKLIST_COUNT_CAP = workflow.WORKLIST_COUNT_CAP
+
+
 def worklist(
     actor,
     *,
@@ -108,7 +111,9 @@ def worklist(
     per_page: int = 20,
     now=None,
 ) -> tuple[list[WorkRowView], int]:
-    """待办: the steps the actor may take or holds, filtered by RYG, item and due date, soonest first."""
+    """待办: the steps the actor may take or holds, filtered by RYG, item and due date, soonest first.
+
+    The total is exact up to WORKLIST_COUNT_CAP steps, and WORKLIST_COUNT_CAP + 1 beyond."""
     if getattr(actor, "staff", None) is None:
         raise NotPermitted(_("The worklist is for staff."))
     now = now or timezone.now()

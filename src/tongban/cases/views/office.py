@@ -136,6 +136,7 @@ class _Page:
     number: int
     total: int
     per_page: int
+    more: bool = False  # there are more than `total` (a capped count): shown as "1,000+"
 
     @property
     def paginator(self):
@@ -147,7 +148,7 @@ class _Page:
 
     @property
     def num_pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return max(1, -(-(self.total + self.more) // self.per_page))
 
     def has_previous(self) -> bool:
         return self.number > 1
@@ -266,7 +267,9 @@ def worklist(request):
     context = {
         "form": form,
         "lines": lines,
-        "page": _Page(number, total, PER_PAGE),
+        "page": _Page(
+            number, min(total, cases.WORKLIST_COUNT_CAP), PER_PAGE, more=total > cases.WORKLIST_COUNT_CAP
+        ),
         "query": query.urlencode(),
         "items": _item_choices(actor),
         "is_head": any(g.role in HEAD_ROLES for g in getattr(actor, "grants", ())),

@@ -71,6 +71,11 @@ if EMBEDDED:
 elif DB_ENGINE == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if env_bool("TONGBAN_DB_PREPARED", True):
+        # Parameters bound by the server, and statements a connection runs often prepared once:
+        # PostgreSQL then skips planning them again, which for the worklist's short queries costs
+        # as much as running them. Turn off behind a transaction-pooling PgBouncer.
+        DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 

@@ -239,7 +239,12 @@ def test_worklist_claim_and_complete_where_two_staff_race_for_one_step(login):
     reviewer, robot = login("reviewer"), _system_reviewer()
     listed = _ok(_get(reviewer, "/work"))
     (row,) = listed["items"]
-    assert listed["count"] == 1 and listed["count_exact"] and row["case_number"] == number and row["colour"] == "green"
+    assert (
+        listed["count"] == 1
+        and listed["count_exact"]
+        and row["case_number"] == number
+        and row["colour"] == "green"
+    )
     assert row["case"]["applicant"] == "张*" and row["case"]["title"] == "测试食品许可"
     assert _ok(_get(robot, "/work"))["items"][0]["id"] == row["id"]  # the token caller sees it too
     assert _ok(_get(reviewer, "/work", item_code="OTHER"))["count"] == 0

@@ -110,10 +110,16 @@ class WorkItem(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=14, choices=WorkKind.choices, default=WorkKind.STEP)
-    # Empty for tasks outside a process (inspections, rectifications).
+    # Foreign keys without an index of their own where a composite index leads with them or the
+    # lookup is a rare administrative one: each index is written on every step a case takes.
     instance = models.ForeignKey(
-        ProcessInstance, null=True, blank=True, on_delete=models.CASCADE, related_name="work_items"
-    )
+        ProcessInstance,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="work_items",
+        db_index=False,  # work_instance leads with it
+    )  # empty for tasks outside a process (inspections, rectifications)
     subject = models.CharField(_("subject"), max_length=80, db_index=True)
     node_id = models.CharField(_("step"), max_length=120)
     name = models.CharField(_("name"), max_length=200)
@@ -124,6 +130,7 @@ class WorkItem(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="work_items",
+        db_index=False,  # steps are found by department_path
     )
     # The department's tree path, copied so a worklist filters by scope without a join.
     department_path = models.CharField(max_length=400, blank=True)
@@ -135,19 +142,24 @@ class WorkItem(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="work_items",
+        db_index=False,  # work_open_mine leads with it (open steps; users are deactivated, not deleted)
     )
     status = models.CharField(_("status"), max_length=10, choices=WorkStatus.choices, default=WorkStatus.OPEN)
     group = models.UUIDField(_("countersign group"), null=True, blank=True, db_index=True)
     group_rule = models.CharField(max_length=8, blank=True)
     decision = models.CharField(_("decision"), max_length=20, blank=True)
     opinion = models.TextField(_("opinion"), blank=True)
-    previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     limit_days = models.PositiveIntegerField(_("limit (working days)"), null=True, blank=True)
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"))
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
-    completed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    completed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     reminded = models.PositiveSmallIntegerField(
         default=0, help_text=_("Reminders sent: 1 at 50 %, 2 at 80 %, 3 overdue.")
     )
@@ -169,8 +181,6 @@ class WorkItem(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [
-            models.Index(fields=["status", "department_path", "due_at"], name="work_queue"),
-            models.Index(fields=["assignee", "status"], name="work_assignee"),
             models.Index(fields=["instance", "status"], name="work_instance"),
             models.Index(fields=["next_reminder_at"], name="work_reminder"),
             # The worklist reads open steps only: a small partial index, however many cases are done.

@@ -71,8 +71,15 @@ class Case(models.Model):
     department = models.ForeignKey(
         Department, verbose_name=_("lead department"), on_delete=models.PROTECT, related_name="cases"
     )
+    # Foreign keys without an index of their own where a composite index leads with them or the
+    # lookup is a rare administrative one (people and staff are deactivated, not deleted): every
+    # index is written with every case.
     applicant = models.ForeignKey(
-        Person, verbose_name=_("applicant"), on_delete=models.PROTECT, related_name="cases"
+        Person,
+        verbose_name=_("applicant"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,  # case_applicant leads with it
     )
     enterprise = models.ForeignKey(
         Enterprise,
@@ -82,7 +89,7 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="cases",
     )
-    submitted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    submitted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", db_index=False)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     window = models.ForeignKey(
         Window,
@@ -91,6 +98,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="cases",
+        db_index=False,
     )
     status = models.CharField(_("status"), max_length=14, choices=CaseStatus.choices)
     decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices, blank=True)
@@ -114,7 +122,9 @@ class Case(models.Model):
     visits = models.PositiveSmallIntegerField(_("in-person visits"), default=0)
     submitted_at = models.DateTimeField(_("submitted"))
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
-    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 

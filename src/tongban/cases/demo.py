@@ -85,3 +85,126 @@ def load_rules() -> int:
         tables.publish(SYSTEM, code)
         published += 1
     return published
+
+
+# --- sample cases: something in every console on the first visit ----------------------------------
+
+SAMPLE_DEPARTMENT = "scjgj-spjyk"  # the demo reviewer's and section head's section (食品经营监管科)
+# 食品经营许可核发: 行政审批局 accepts it at the window; in the demo city the 审查 (on-site check)
+# and 审批 are done by 市场监管局's 食品经营监管科, where the demo reviewer and section head work.
+FOOD_LICENCE = "511A0005200004-511602000000-000-115113016823646795-1-00"
+
+
+def load_demo_process() -> bool:
+    """Publish the demo process of 食品经营许可核发 (unless one is published); True if it was."""
+    from tongban.accounts.models import Department
+    from tongban.workflow import builder
+    from tongban.workflow import services as workflow
+
+    item = ServiceItem.objects.select_related("current").filter(code=FOOD_LICENCE).first()
+    department = Department.objects.filter(code=SAMPLE_DEPARTMENT).first()
+    if item is None or item.current is None or department is None:
+        return False
+    key = builder.item_key(item.code)
+    if workflow.published_definition(key):
+        return False
+    xml = builder.item_process(
+        item.code, item.current.name, department.code, item.current.promised_limit_days
+    )
+    workflow.publish_definition(SYSTEM, key=key, bpmn_xml=xml, department=department)
+    return True
+
+
+def _sample_data(n: int) -> dict:
+    """The 食品经营许可 form of the n-th sample applicant's restaurant."""
+    from tongban.accounts.seed import demo_uscc
+
+    names = ["川味小馆", "老街面馆", "渠江鱼庄", "邻里便利店", "学苑食堂", "晨光烘焙"]
+    return {
+        "enterprise_name": f"广安区{names[n % len(names)]}",
+        "uscc": demo_uscc(f"511602MA62K3L{n:02d}"),
+        "legal_representative_name": ["张三", "李四"][n % 2],
+        "business_address": f"广安区中桥街道建设路{12 + n}号",
+        "business_form": "食品销售经营者" if "便利店" in names[n % len(names)] else "餐饮服务经营者",
+        "business_items": "热食类食品制售；冷食类食品制售",
+        "food_safety_manager": "王安全",
+        "phone": "13800000001",
+    }
+
+
+def load_sample_cases(now=None) -> int:
+    """A few 食品经营许可 cases, driven through the services to where a visitor
+    should find them: one waiting at the window, steps green and red in the worklist, one waiting
+    for 补正, one issued and rated. Idempotent (keyed like any client's retries); returns how many
+    were created."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tongban.accounts.actors import Actor
+    from tongban.accounts.models import User
+    from tongban.core import calendar
+
+    from . import services
+    from .models import Case
+
+    if Case.objects.filter(idempotency_key__startswith="demo-sample-").exists():
+        return 0
+    item = ServiceItem.objects.select_related("current").filter(code=FOOD_LICENCE).first()
+    if item is None or item.current is None or not item.current.form_fields:
+        return 0
+    load_demo_process()
+    users = {
+        u.username: Actor(u)
+        for u in User.objects.filter(username__in=["zhangsan", "lisi", "clerk", "reviewer", "section_head"])
+    }
+    if len(users) < 5:
+        return 0
+    now = now or timezone.now()
+    cal = calendar.get_calendar()
+    # Filed this many working days ago (0 = today), and how far the services take each.
+    plan = [
+        ("waiting", 0, "zhangsan"),
+        ("review", 0, "lisi"),
+        ("review_claimed", 1, "zhangsan"),
+        ("overdue", 25, "lisi"),
+        ("supplement", 2, "zhangsan"),
+        ("rated", 6, "zhangsan"),
+    ]
+    for n, (state, days_ago, applicant) in enumerate(plan):
+        filed = (
+            timezone.make_aware(dt.datetime.combine(cal.add_working_days(now, -days_ago), dt.time(9, 30)))
+            if days_ago
+            else now - dt.timedelta(minutes=30)
+        )
+        case = services.apply_online(
+            users[applicant],
+            item_code=item.code,
+            data=_sample_data(n),
+            idempotency_key=f"demo-sample-{n}",
+            now=filed,
+        )
+        if state == "waiting":
+            continue
+        services.accept(users["clerk"], case.number, now=filed + dt.timedelta(minutes=20))
+        if state in ("review", "overdue"):
+            continue
+        step = services.open_work(users["clerk"], case.number)[0]
+        services.claim_work(users["reviewer"], step.public_id)
+        if state == "supplement":
+            services.request_supplement(
+                users["reviewer"],
+                case.number,
+                items=[{"material": "经营场所平面布局图", "reason": "请补充标明功能分区的平面图"}],
+                work_id=step.public_id,
+            )
+        elif state == "rated":  # reviewed, decided and issued today, rated at once
+            services.complete_work(
+                users["reviewer"], step.public_id, decision="approve", opinion="材料齐全，同意"
+            )
+            step = services.open_work(users["clerk"], case.number)[0]
+            services.claim_work(users["section_head"], step.public_id)
+            services.complete_work(users["section_head"], step.public_id, decision="approve", opinion="同意")
+            services.issue(users["clerk"], case.number, delivery="online")
+            services.rate(users[applicant], case.number, score=5, comment="办得很快")
+    return len(plan)

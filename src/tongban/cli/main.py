@@ -103,7 +103,7 @@ def seed():
 
 def _seed_and_print() -> None:
     from tongban.accounts.seed import seed_demo
-    from tongban.cases.demo import load_rules
+    from tongban.cases.demo import load_rules, load_sample_cases
     from tongban.catalog.demo.loader import load_demo_catalogue
 
     steps = [
@@ -115,6 +115,7 @@ def _seed_and_print() -> None:
         "catalogue list",
         "high-frequency items",
         "auto-approval rules",
+        "sample cases",
     ]
     with _progress() as progress:
         task = progress.add_task("Seeding demo city", total=len(steps))
@@ -130,6 +131,8 @@ def _seed_and_print() -> None:
         catalogue = load_demo_catalogue(step)
         step("auto-approval rules")
         rules = load_rules()
+        step("sample cases")
+        samples = load_sample_cases()
         progress.update(task, completed=len(steps))
     console.print(f"Demo city: {report.created} objects created, {report.existing} already there.")
     console.print(
@@ -137,6 +140,8 @@ def _seed_and_print() -> None:
         f"{catalogue.detailed} items given full detail, {catalogue.bundles} bundles."
     )
     console.print(f"秒批: {rules} auto-approval rule tables published.")
+    if samples:
+        console.print(f"Sample cases: {samples} (at the window, in the worklist, waiting for 补正, issued).")
     if catalogue.skipped_reason:
         console.print(f"[yellow]Catalogue list skipped:[/] {catalogue.skipped_reason}")
 

@@ -37,6 +37,11 @@ def test_openapi_document_is_published(db, client):
         "/api/v1/calendar/add",
     ):
         assert path in spec["paths"], path
+    # Built once per process and language, then served as built.
+    from tongban.api import api
+
+    assert api.get_openapi_schema() is api.get_openapi_schema()
+    assert client.get("/api/v1/openapi.json").json() == spec
 
 
 def test_unauthenticated_calls_get_401_in_the_common_shape(db, client):

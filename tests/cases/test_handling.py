@@ -194,6 +194,23 @@ def test_bad_uploads_are_refused_per_material_and_nothing_is_created(db):
     assert Case.objects.count() == 0
 
 
+def test_form_files_and_commitment_problems_are_reported_together(db):
+    code = _item()
+    with pytest.raises(InvalidInput) as exc:
+        services.apply_online(
+            _actor("zhangsan"),
+            item_code=code,
+            data={},
+            commitment=True,
+            files={"平面图": ("plan.pdf", b"")},
+            enterprise_uscc="91511602MA62K3LP0X",
+        )
+    fields = set(exc.value.fields)
+    assert any(name.startswith("data.") for name in fields)
+    assert {"commitment", "files.平面图", "enterprise_uscc"} <= fields
+    assert Case.objects.count() == 0
+
+
 # --- 告知承诺 and 事后核查 ---------------------------------------------------------------------------
 
 

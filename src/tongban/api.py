@@ -201,11 +201,13 @@ def _register_routers():
     from tongban.cases.api import router as cases_router
     from tongban.catalog.api import router as catalog_router
     from tongban.core.api import router as core_router
+    from tongban.licences.api import router as licences_router
 
     api.add_router("/", core_router)
     api.add_router("/", accounts_router)
     api.add_router("/", catalog_router)
     api.add_router("/", cases_router)
+    api.add_router("/", licences_router)
 
 
 _register_routers()

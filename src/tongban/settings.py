@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "tongban.catalog",
     "tongban.workflow",
     "tongban.cases",
+    "tongban.licences",
     "tongban.web",
 ]
 

@@ -14,6 +14,7 @@ STAFF_MANAGE = "staff.manage"
 ORG_MANAGE = "org.manage"
 CATALOG_MANAGE = "catalog.manage"  # edit and publish the items of a department
 CASE_VIEW = "case.view"  # see the cases a department is involved in
+LICENCE_ISSUE = "licence.issue"  # issue and revoke the licences a department signs
 
 # Global: any assignment of a role carrying them is enough.
 ORG_VIEW = "org.view"
@@ -30,7 +31,9 @@ TOKEN_MANAGE = "token.manage"  # noqa: S105  (a permission name)
 CASE_ACCEPT = "case.accept"  # take applications at a window, and issue results
 WORK_SUPERVISE = "work.supervise"  # overdue lists, reminders (催办) and escalations of a department
 
-SCOPED = frozenset({STAFF_VIEW, STAFF_MANAGE, ORG_MANAGE, CATALOG_MANAGE, CASE_VIEW, WORK_SUPERVISE})
+SCOPED = frozenset(
+    {STAFF_VIEW, STAFF_MANAGE, ORG_MANAGE, CATALOG_MANAGE, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
+)
 
 _EVERY_STAFF = {ORG_VIEW, STAFF_VIEW}
 
@@ -41,12 +44,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     Role.REVIEWER: frozenset(_EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW}),
     Role.SECTION_HEAD: frozenset(
-        _EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE}
+        _EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
     ),
     Role.DIVISION_HEAD: frozenset(
-        _EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE}
+        _EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
     ),
-    Role.BUREAU_HEAD: frozenset(_EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE}),
+    Role.BUREAU_HEAD: frozenset(
+        _EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
+    ),
     Role.SUPERVISOR: frozenset(_EVERY_STAFF | {AUDIT_VIEW, AUDIT_VERIFY, CASE_VIEW, WORK_SUPERVISE}),
     Role.DATA_OFFICER: frozenset(_EVERY_STAFF | {CATALOG_MANAGE, CASE_VIEW}),
     Role.ADMIN: frozenset(

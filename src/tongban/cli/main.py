@@ -105,6 +105,7 @@ def _seed_and_print() -> None:
     from tongban.accounts.seed import seed_demo
     from tongban.cases.demo import load_rules, load_sample_cases
     from tongban.catalog.demo.loader import load_demo_catalogue
+    from tongban.licences.demo import load_types
 
     steps = [
         "regions",
@@ -115,6 +116,7 @@ def _seed_and_print() -> None:
         "catalogue list",
         "high-frequency items",
         "auto-approval rules",
+        "licence types",
         "sample cases",
     ]
     with _progress() as progress:
@@ -131,6 +133,8 @@ def _seed_and_print() -> None:
         catalogue = load_demo_catalogue(step)
         step("auto-approval rules")
         rules = load_rules()
+        step("licence types")
+        licence_types = load_types()
         step("sample cases")
         samples = load_sample_cases()
         progress.update(task, completed=len(steps))
@@ -140,6 +144,8 @@ def _seed_and_print() -> None:
         f"{catalogue.detailed} items given full detail, {catalogue.bundles} bundles."
     )
     console.print(f"秒批: {rules} auto-approval rule tables published.")
+    if licence_types:
+        console.print(f"E-licences: {licence_types} licence types.")
     if samples:
         console.print(f"Sample cases: {samples} (at the window, in the worklist, waiting for 补正, issued).")
     if catalogue.skipped_reason:

@@ -1,0 +1,303 @@
+"""Issuing, verifying and revoking e-licences, and the departments' signing keys.
+
+What a verifier checks is the signature over the canonical payload: sorted keys, UTF-8, no
+spaces. The payload names the key (`key_id`) and the issuer, so a licence checks out with the
+issuing department's published public key alone, even after that key has been retired — a retired
+key signs nothing new, but what it signed stays valid.
+"""
+
+import base64
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tongban.accounts import roles as perms
+from tongban.accounts.models import Department, Person
+from tongban.core import audit, sm2
+from tongban.core.authz import require
+from tongban.core.errors import FieldErrors, InvalidInput, NotFound
+from tongban.core.identifiers import normalize_id_number, normalize_uscc
+from tongban.core.masking import mask_id_number, mask_name
+
+from .models import HolderKind, KeyStatus, Licence, LicenceStatus, LicenceType, SigningKey
+
+PAYLOAD_VERSION = 1
+
+
+def canonical(payload: dict) -> bytes:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# --- keys ------------------------------------------------------------------------------------------
+
+
+def active_key(department: Department, now=None) -> SigningKey:
+    """The department's signing key, made the first time it signs something."""
+    key = SigningKey.objects.filter(department=department, status=KeyStatus.ACTIVE).first()
+    if key is None:
+        pair = sm2.generate()
+        key = SigningKey.objects.create(
+            department=department,
+            key_id=pair.key_id,
+            public_key=pair.public_key,
+            private_key_ciphertext=pair.private_key_ciphertext,
+            created_at=now or timezone.now(),
+        )
+    return key
+
+
+def rotate_key(actor, department_code: str, now=None) -> SigningKey:
+    """Retire the department's key and make a new one; what the old one signed still verifies."""
+    department = Department.objects.filter(code=department_code).first()
+    if department is None:
+        raise NotFound()
+    require(actor, perms.ORG_MANAGE, department)
+    now = now or timezone.now()
+    with audit.audited(
+        "licences.key.rotate", actor=actor, object_type="department", object_ref=department.code
+    ) as entry:
+        old = SigningKey.objects.select_for_update().filter(department=department, status=KeyStatus.ACTIVE)
+        retired = [k.key_id for k in old]
+        old.update(status=KeyStatus.RETIRED, retired_at=now)
+        key = active_key(department, now)
+        entry.detail.update(retired=retired, key_id=key.key_id)
+    return key
+
+
+def public_keys(department_code: str | None = None) -> list[dict]:
+    """Every department's public keys, active and retired: what offline verifiers download."""
+    keys = SigningKey.objects.select_related("department").order_by("department__code", "created_at")
+    if department_code:
+        keys = keys.filter(department__code=department_code)
+    return [
+        {
+            "department": k.department.code,
+            "key_id": k.key_id,
+            "public_key": k.public_key,
+            "status": k.status,
+            "created_at": k.created_at,
+            "retired_at": k.retired_at,
+        }
+        for k in keys
+    ]
+
+
+# --- issuing -----------------------------------------------------------------------------------------
+
+
+def _holder(kind: str, holder_id: str, errors: FieldErrors) -> tuple[str, str]:
+    """(normalised id, index): the USCC itself, or an ID number and its blind index."""
+    if kind == HolderKind.ENTERPRISE:
+        uscc = errors.check("holder_id", normalize_uscc, holder_id)
+        return (uscc, uscc) if uscc else ("", "")
+    number = errors.check("holder_id", normalize_id_number, holder_id)
+    return (number, Person.index_id_number(number)) if number else ("", "")
+
+
+def _clean_fields(licence_type: LicenceType, values: dict, errors: FieldErrors) -> dict:
+    values = values if isinstance(values, dict) else {}
+    known = {f["key"]: f for f in licence_type.fields}
+    for key in values:
+        if key not in known:
+            errors.add(f"fields.{key}", "unknown", _("This licence type has no such field."))
+    cleaned = {}
+    for key, spec in known.items():
+        value = values.get(key)
+        if value in (None, ""):
+            if spec.get("required"):
+                errors.add(f"fields.{key}", "required", _("This field is required."))
+            continue
+        kind = spec.get("type", "text")
+        if kind == "date":
+            try:
+                value = dt.date.fromisoformat(str(value)).isoformat()
+            except ValueError:
+                errors.add(f"fields.{key}", "date", _("Give a date as YYYY-MM-DD."))
+                continue
+        elif kind == "number":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                errors.add(f"fields.{key}", "number", _("Give a number."))
+                continue
+        else:
+            value = str(value).strip()
+            if len(value) > 500:
+                errors.add(f"fields.{key}", "max_length", _("At most 500 characters."))
+                continue
+        cleaned[key] = value
+    return cleaned
+
+
+def _new_code() -> str:
+    """16 characters of base32 (80 random bits), grouped for reading aloud over a phone."""
+    raw = base64.b32encode(secrets.token_bytes(10)).decode()
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+def issue(
+    actor,
+    type_code: str,
+    *,
+    holder_id: str,
+    holder_name: str,
+    fields: dict,
+    valid_from: dt.date | None = None,
+    case_number: str = "",
+    now=None,
+) -> Licence:
+    """Issue a licence of `type_code` to a person (ID number) or enterprise (USCC), signed by the
+    type's issuing department. Needs licence.issue in that department (or the system, handing
+    over a case's result)."""
+    licence_type = LicenceType.objects.select_related("department").filter(code=type_code).first()
+    if licence_type is None:
+        raise InvalidInput.single("type", "unknown", _("There is no such licence type."))
+    require(actor, perms.LICENCE_ISSUE, licence_type.department)
+    errors = FieldErrors()
+    holder, index = _holder(licence_type.holder_kind, holder_id, errors)
+    name = errors.require_text("holder_name", holder_name, max_length=200)
+    cleaned = _clean_fields(licence_type, fields, errors)
+    errors.raise_if_any()
+    now = now or timezone.now()
+    start = valid_from or timezone.localdate(now)
+    until = (
+        start.replace(year=start.year + licence_type.validity_years) - dt.timedelta(days=1)
+        if licence_type.validity_years
+        else None
+    )
+    with audit.audited(
+        "licences.licence.issue",
+        actor=actor,
+        object_type="licence",
+        department_code=licence_type.department.code,
+        detail={"type": licence_type.code, "case": case_number},
+    ) as entry:
+        key = active_key(licence_type.department, now)
+        code = _new_code()
+        payload = {
+            "v": PAYLOAD_VERSION,
+            "code": code,
+            "type": licence_type.code,
+            "type_name": licence_type.name,
+            "holder": {"kind": licence_type.holder_kind, "id": holder, "name": name},
+            "fields": cleaned,
+            "issuer": licence_type.department.code,
+            "issuer_name": licence_type.department.name,
+            "issued_at": now.isoformat(timespec="seconds"),
+            "valid_from": start.isoformat(),
+            "valid_until": until.isoformat() if until else None,
+            "key_id": key.key_id,
+        }
+        signature = sm2.sign(
+            sm2.KeyPair(key.key_id, key.public_key, key.private_key_ciphertext), canonical(payload)
+        )
+        licence = Licence.objects.create(
+            code=code,
+            licence_type=licence_type,
+            holder_index=index,
+            payload=canonical(payload).decode(),
+            signature=signature.hex(),
+            key=key,
+            issued_at=now,
+            valid_until=until,
+            case_number=case_number,
+        )
+        entry.object_ref = code
+    return licence
+
+
+def revoke(actor, code: str, *, reason: str, now=None) -> Licence:
+    licence = Licence.objects.select_related("licence_type__department").filter(code=code).first()
+    if licence is None:
+        raise NotFound()
+    require(actor, perms.LICENCE_ISSUE, licence.licence_type.department)
+    errors = FieldErrors()
+    reason = errors.require_text("reason", reason, max_length=200)
+    errors.raise_if_any()
+    now = now or timezone.now()
+    with audit.audited(
+        "licences.licence.revoke",
+        actor=actor,
+        object_type="licence",
+        object_ref=code,
+        detail={"reason": reason},
+    ):
+        updated = Licence.objects.filter(pk=licence.pk, status=LicenceStatus.VALID).update(
+            status=LicenceStatus.REVOKED, revoked_at=now, revoke_reason=reason
+        )
+        if not updated:
+            raise InvalidInput.single("code", "revoked", _("This licence is already revoked."))
+    licence.refresh_from_db()
+    return licence
+
+
+# --- verifying ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Verification:
+    """What a verifier learns: the outcome, why, and the masked face of the licence."""
+
+    status: str  # valid | revoked | expired | tampered | unknown
+    reason: str
+    code: str = ""
+    type_name: str = ""
+    holder: str = ""  # masked
+    issuer: str = ""
+    issued_at: str = ""
+    valid_until: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "valid"
+
+
+def check_signature(payload: bytes, signature_hex: str) -> bool:
+    """Does the signature over these payload bytes come from the key the payload names?"""
+    try:
+        data = json.loads(payload)
+        key = SigningKey.objects.filter(key_id=data["key_id"], department__code=data["issuer"]).first()
+        signature = bytes.fromhex(signature_hex)
+    except (ValueError, KeyError, TypeError):
+        return False
+    return key is not None and sm2.verify(key.public_key, payload, signature)
+
+
+def verify(code: str, now=None) -> Verification:
+    """A licence by its code, as the public verification page and API report it."""
+    code = (code or "").strip().upper()
+    licence = Licence.objects.filter(code=code).first() if len(code) <= 24 else None
+    if licence is None:
+        return Verification("unknown", str(_("No licence has this code.")), code=code)
+    payload = licence.payload.encode()
+    data = json.loads(payload)
+    holder = data.get("holder", {})
+    face = Verification(
+        "valid",
+        str(_("The signature is intact and the licence is in force.")),
+        code=licence.code,
+        type_name=data.get("type_name", ""),
+        holder=(
+            holder.get("name", "")
+            if holder.get("kind") == HolderKind.ENTERPRISE
+            else f"{mask_name(holder.get('name', ''))} {mask_id_number(holder.get('id', ''))}"
+        ),
+        issuer=data.get("issuer_name", ""),
+        issued_at=data.get("issued_at", ""),
+        valid_until=data.get("valid_until"),
+    )
+    if data.get("code") != licence.code or not check_signature(payload, licence.signature):
+        face.status, face.reason = "tampered", str(_("The signature does not match the licence's content."))
+    elif licence.status == LicenceStatus.REVOKED:
+        face.status = "revoked"
+        face.reason = str(_("Revoked on %(day)s: %(reason)s")) % {
+            "day": timezone.localdate(licence.revoked_at).isoformat(),
+            "reason": licence.revoke_reason,
+        }
+    elif face.valid_until and dt.date.fromisoformat(face.valid_until) < timezone.localdate(
+        now or timezone.now()
+    ):
+        face.status, face.reason = "expired", str(_("Expired on %(day)s.")) % {"day": face.valid_until}
+    return face

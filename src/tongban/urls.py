@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("tongban.catalog.urls")),
     path("", include("tongban.workflow.urls")),
     path("", include("tongban.cases.urls")),
+    path("", include("tongban.licences.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]

@@ -154,3 +154,17 @@ def test_the_public_api_verifies_without_a_login_and_publishes_the_keys(types, c
     keys = client.get("/api/v1/licences/keys", {"department": "xzspj"}).json()
     assert [k["key_id"] for k in keys] == [licence.key.key_id]
     assert "private" not in json.dumps(keys)
+
+
+def test_the_public_page_shows_the_outcome_in_chinese_without_a_login(types, client):
+    licence = _food()
+    page = client.get(f"/verify/{licence.code}")
+    html = page.content.decode()
+    assert page.status_code == 200 and 'data-status="valid"' in html
+    assert "签名完好，证照有效" in html and "食品经营许可证" in html and "广安区川味小馆" in html
+    typed = client.get("/verify/", {"code": licence.code.lower()})
+    assert typed.status_code == 302 and typed["Location"].endswith(f"/verify/{licence.code.lower()}")
+    services.revoke(SYSTEM, licence.code, reason="经营场所已注销")
+    assert 'data-status="revoked"' in client.get(f"/verify/{licence.code}").content.decode()
+    missing = client.get("/verify/NOPE-NOPE")
+    assert missing.status_code == 404 and 'data-status="unknown"' in missing.content.decode()

@@ -131,6 +131,16 @@ class FieldErrors:
                 self.add(field_name, e.code or "invalid", _message_of(e))
             return None
 
+    def collect(self, check):
+        """Return check(), or None after recording the field problems of the InvalidInput it raised:
+        for a caller that runs several checks and reports all their problems together."""
+        try:
+            return check()
+        except InvalidInput as exc:
+            for field_name, problems in exc.fields.items():
+                self.fields.setdefault(field_name, []).extend(problems)
+            return None
+
     def require_text(self, field_name: str, value, *, max_length: int) -> str:
         text = (value or "").strip()
         if not text:

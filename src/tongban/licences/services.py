@@ -190,14 +190,13 @@ def issue(
             "valid_until": until.isoformat() if until else None,
             "key_id": key.key_id,
         }
-        signature = sm2.sign(
-            sm2.KeyPair(key.key_id, key.public_key, key.private_key_ciphertext), canonical(payload)
-        )
+        signed = canonical(payload)
+        signature = sm2.sign(sm2.KeyPair(key.key_id, key.public_key, key.private_key_ciphertext), signed)
         licence = Licence.objects.create(
             code=code,
             licence_type=licence_type,
             holder_index=index,
-            payload=canonical(payload).decode(),
+            payload=signed.decode(),
             signature=signature.hex(),
             key=key,
             issued_at=now,

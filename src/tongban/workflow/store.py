@@ -380,7 +380,7 @@ _COLOUR_SQL = {
 _OPEN = "status IN ('open', 'claimed')"  # as the partial indexes' condition, so the planner uses them
 # The same, qualified, for ORM queries (QuerySet.extra): with the statuses as bound parameters
 # SQLite cannot tell that the partial indexes apply and reads the whole table.
-OPEN_SQL = "workflow_workitem.status IN ('open', 'claimed')"
+OPEN_SQL = f"workflow_workitem.{_OPEN}"
 # Worklist totals are exact up to here; beyond it the total is COUNT_CAP + 1, shown as "1,000+".
 COUNT_CAP = 1000
 

@@ -370,11 +370,7 @@ def _check_uploads(target: _Target, files: dict) -> list[tuple[str, str, bytes]]
             continue
         file_name, content = upload
         batch.append((name, file_name, content))
-    try:
-        _inspect_batch(batch)
-    except InvalidInput as exc:
-        for field_name, problems in exc.fields.items():
-            errors.fields.setdefault(field_name, []).extend(problems)
+    errors.collect(lambda: _inspect_batch(batch))
     errors.raise_if_any()
     return batch
 

@@ -79,26 +79,17 @@ def apply_online(
     target = _target(item_code, bundle_code)
     # Every problem at once — the form, the commitment, the files, the enterprise — so the applicant
     # fixes them in one go; nothing is written while any remains.
-    problems: dict = {}
-    cleaned = _collecting(problems, lambda: clean_form(target.form_fields(), data))
+    errors = FieldErrors()
+    cleaned = errors.collect(lambda: clean_form(target.form_fields(), data))
     if commitment and not target.commitment_allowed:
-        problems.update(
-            InvalidInput.single(
-                "commitment", "not_allowed", _("This item cannot be approved by commitment (告知承诺).")
-            ).fields
-        )
-    uploads = _collecting(problems, lambda: _check_uploads(target, files or {}))
+        errors.add("commitment", "not_allowed", _("This item cannot be approved by commitment (告知承诺)."))
+    uploads = errors.collect(lambda: _check_uploads(target, files or {}))
     enterprise_id = None
     if enterprise_uscc:
         enterprise_id = store.enterprise_id(enterprise_uscc.strip().upper())
         if enterprise_id is None or not account_services.can_act_for(actor, Enterprise(pk=enterprise_id)):
-            problems.update(
-                InvalidInput.single(
-                    "enterprise_uscc", "not_representative", _("You may not act for this enterprise.")
-                ).fields
-            )
-    if problems:
-        raise InvalidInput(problems)
+            errors.add("enterprise_uscc", "not_representative", _("You may not act for this enterprise."))
+    errors.raise_if_any()
     now = now or timezone.now()
     try:
         with audit.audited(
@@ -135,16 +126,6 @@ def apply_online(
             raise
         return existing
     return case
-
-
-def _collecting(problems: dict, check):
-    """The check's result, or None with its field problems added to `problems`."""
-    try:
-        return check()
-    except InvalidInput as exc:
-        for name, found in exc.fields.items():
-            problems.setdefault(name, []).extend(found)
-        return None
 
 
 def _idempotent_case(actor, idempotency_key: str) -> Case | None:

@@ -427,6 +427,10 @@ class ApplyIn(Schema):
     data: dict = Field(default_factory=dict, description="The form: field key → value")
     enterprise_uscc: str = Field("", description="Apply for this enterprise (you must represent it)")
     commitment: bool = Field(False, description="Sign the 告知承诺, where the item allows it")
+    reuse_consent: bool = Field(
+        False,
+        description="Let the e-licences and shared data the government holds stand in for materials (免提交)",
+    )
 
 
 IdempotencyKey = Header[
@@ -449,6 +453,7 @@ def _apply(request, payload: ApplyIn, idempotency_key: str, files: dict):
         idempotency_key=idempotency_key,
         files=files,
         commitment=payload.commitment,
+        reuse_consent=payload.reuse_consent,
     )
     return Status(201, _case_now(actor, case.number))
 

@@ -182,6 +182,7 @@ def load_sample_cases(now=None) -> int:
             item_code=item.code,
             data=_sample_data(n),
             idempotency_key=f"demo-sample-{n}",
+            reuse_consent=True,
             now=filed,
         )
         if state == "waiting":

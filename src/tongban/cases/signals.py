@@ -10,3 +10,7 @@ from django.dispatch import Signal
 result_issued = Signal()
 # An approval was revoked (a failed 事后核查); kwargs: case_number.
 result_revoked = Signal()
+# Materials of a new case were satisfied by licences or shared data, with the applicant's consent;
+# kwargs: case_number, purpose (the case title), licences {material: licence code},
+# shared {material: call reference}.
+materials_reused = Signal()

@@ -105,7 +105,7 @@ def _seed_and_print() -> None:
     from tongban.accounts.seed import seed_demo
     from tongban.cases.demo import load_rules, load_sample_cases
     from tongban.catalog.demo.loader import load_demo_catalogue
-    from tongban.licences.demo import load_types
+    from tongban.licences.demo import load_licences, load_types
 
     steps = [
         "regions",
@@ -117,6 +117,7 @@ def _seed_and_print() -> None:
         "high-frequency items",
         "auto-approval rules",
         "licence types",
+        "licences held",
         "sample cases",
     ]
     with _progress() as progress:
@@ -135,6 +136,8 @@ def _seed_and_print() -> None:
         rules = load_rules()
         step("licence types")
         licence_types = load_types()
+        step("licences held")
+        licences_held = load_licences()
         step("sample cases")
         samples = load_sample_cases()
         progress.update(task, completed=len(steps))
@@ -146,6 +149,8 @@ def _seed_and_print() -> None:
     console.print(f"秒批: {rules} auto-approval rule tables published.")
     if licence_types:
         console.print(f"E-licences: {licence_types} licence types.")
+    if licences_held:
+        console.print(f"E-licences held by the demo people: {licences_held} (one revoked, one expired).")
     if samples:
         console.print(f"Sample cases: {samples} (at the window, in the worklist, waiting for 补正, issued).")
     if catalogue.skipped_reason:

@@ -97,3 +97,22 @@ class Licence(models.Model):
 
     def __str__(self):
         return self.code
+
+
+class LicenceUse(models.Model):
+    """A licence standing in for a case's material (免提交), with the holder's consent: shown in the
+    holder's wallet so they see where their certificates were relied on."""
+
+    licence = models.ForeignKey(Licence, on_delete=models.CASCADE, related_name="uses")
+    case_number = models.CharField(_("case"), max_length=32)
+    material = models.CharField(_("material"), max_length=200)
+    purpose = models.CharField(_("purpose"), max_length=200)
+    used_at = models.DateTimeField(_("used"))
+
+    class Meta:
+        ordering = ["-used_at"]
+        verbose_name = _("licence use")
+        verbose_name_plural = _("licence uses")
+
+    def __str__(self):
+        return f"{self.licence_id} → {self.case_number}"

@@ -12,18 +12,19 @@ import json
 import secrets
 from dataclasses import dataclass
 
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tongban.accounts import roles as perms
-from tongban.accounts.models import Department, Person
-from tongban.core import audit, sm2
-from tongban.core.authz import require
+from tongban.accounts.models import ID_NUMBER_CONTEXT, Department, Enterprise, Person
+from tongban.core import audit, crypto, sm2
+from tongban.core.authz import SYSTEM, require
 from tongban.core.errors import FieldErrors, InvalidInput, NotFound
 from tongban.core.identifiers import normalize_id_number, normalize_uscc
 from tongban.core.masking import mask_id_number, mask_name
 
-from .models import HolderKind, KeyStatus, Licence, LicenceStatus, LicenceType, SigningKey
+from .models import HolderKind, KeyStatus, Licence, LicenceStatus, LicenceType, LicenceUse, SigningKey
 
 PAYLOAD_VERSION = 1
 
@@ -87,6 +88,13 @@ def public_keys(department_code: str | None = None) -> list[dict]:
 
 
 # --- issuing -----------------------------------------------------------------------------------------
+
+
+def holder_index(kind: str, holder_id: str) -> str:
+    """How a holder's licences are found: the USCC itself, or the blind index of the ID number."""
+    if kind == HolderKind.ENTERPRISE:
+        return normalize_uscc(holder_id)
+    return Person.index_id_number(normalize_id_number(holder_id))
 
 
 def _holder(kind: str, holder_id: str, errors: FieldErrors) -> tuple[str, str]:
@@ -300,3 +308,181 @@ def verify(code: str, now=None) -> Verification:
     ):
         face.status, face.reason = "expired", str(_("Expired on %(day)s.")) % {"day": face.valid_until}
     return face
+
+
+# --- holders: the wallet, and licences standing in for materials ------------------------------------
+
+
+def status_of(licence: Licence, today: dt.date | None = None) -> str:
+    """valid, revoked or expired, as the holder and a relying clerk see it (no signature check)."""
+    if licence.status == LicenceStatus.REVOKED:
+        return "revoked"
+    if licence.valid_until and licence.valid_until < (today or timezone.localdate()):
+        return "expired"
+    return "valid"
+
+
+def _person_indexes(person: Person) -> list[str]:
+    """The person's ID-number index under the current and retired keys (licences issued before a
+    key rotation carry the old index)."""
+    return list(crypto.blind_indexes(person.id_number, ID_NUMBER_CONTEXT))
+
+
+def valid_licence(
+    type_code: str, *, person: Person | None = None, uscc: str = "", today=None
+) -> Licence | None:
+    """The holder's licence of this type that is in force now (the newest), if any."""
+    today = today or timezone.localdate()
+    indexes = [uscc] if uscc else (_person_indexes(person) if person is not None else [])
+    if not indexes:
+        return None
+    return (
+        Licence.objects.select_related("licence_type")
+        .filter(licence_type__code=type_code, holder_index__in=indexes, status=LicenceStatus.VALID)
+        .filter(models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=today))
+        .order_by("-issued_at")
+        .first()
+    )
+
+
+@dataclass
+class WalletEntry:
+    licence: Licence
+    data: dict
+    status: str  # valid | revoked | expired
+    holder_label: str  # "本人" or the enterprise's name
+    uses: list
+
+
+def wallet(actor) -> list[WalletEntry]:
+    """The licences of the citizen and of the enterprises they represent, newest first, with where
+    each was used (免提交) — what a holder's 证照夹 shows."""
+    from tongban.accounts import services as account_services
+
+    person = getattr(actor, "person", None)
+    if person is None:
+        return []
+    owners = {index: str(_("myself")) for index in _person_indexes(person)}
+    for enterprise, _link in account_services.my_enterprises(actor):
+        owners[enterprise.uscc] = enterprise.name
+    licences = list(
+        Licence.objects.select_related("licence_type", "licence_type__department").filter(
+            holder_index__in=list(owners)
+        )
+    )
+    uses: dict[int, list] = {}
+    for use in LicenceUse.objects.filter(licence__in=licences).order_by("-used_at"):
+        uses.setdefault(use.licence_id, []).append(use)
+    today = timezone.localdate()
+    return [
+        WalletEntry(
+            licence=lic,
+            data=json.loads(lic.payload),
+            status=status_of(lic, today),
+            holder_label=owners[lic.holder_index],
+            uses=uses.get(lic.pk, []),
+        )
+        for lic in licences
+    ]
+
+
+def access_licence(actor, code: str) -> Licence:
+    """A licence its holder (or one who acts for the holding enterprise), or staff who may issue
+    it, may see in full; anyone else is told it does not exist."""
+    licence = (
+        Licence.objects.select_related("licence_type__department").filter(code=(code or "").upper()).first()
+    )
+    if licence is None:
+        raise NotFound()
+    person = getattr(actor, "person", None)
+    if person is not None:
+        if licence.holder_index in _person_indexes(person):
+            return licence
+        from tongban.accounts import services as account_services
+
+        if any(e.uscc == licence.holder_index for e, _link in account_services.my_enterprises(actor)):
+            return licence
+        raise NotFound()
+    if actor.can(perms.LICENCE_ISSUE, licence.licence_type.department_id):
+        return licence
+    raise NotFound()
+
+
+def record_uses(case_number: str, references: dict[str, str], *, purpose: str, now=None) -> int:
+    """Note that licences stood in for a case's materials (with the holder's consent), for the
+    holder's wallet and the journal."""
+    now = now or timezone.now()
+    by_code = {lic.code: lic for lic in Licence.objects.filter(code__in=set(references.values()))}
+    rows = [
+        LicenceUse(
+            licence=by_code[code], case_number=case_number, material=material, purpose=purpose, used_at=now
+        )
+        for material, code in references.items()
+        if code in by_code
+    ]
+    LicenceUse.objects.bulk_create(rows)
+    return len(rows)
+
+
+# --- hand-over from a case ---------------------------------------------------------------------------
+
+
+def issue_from_case(case_number: str, type_code: str, now=None) -> Licence | None:
+    """A decided case's result becomes a licence (the case issue hands it over after 出件).
+
+    The holder is the enterprise the case was made for (or the USCC in its form) for enterprise
+    licences, the applicant for personal ones; each field is taken from the form keys its spec
+    names under "from". Handing the same case over twice issues one licence. When the holder or a
+    required field is missing the hand-over is refused and journalled, and the case is untouched.
+    """
+    from tongban.cases.models import Case
+
+    existing = Licence.objects.filter(case_number=case_number, licence_type__code=type_code).first()
+    if existing is not None:
+        return existing
+    licence_type = LicenceType.objects.filter(code=type_code).first()
+    case = Case.objects.filter(number=case_number).first()
+    if licence_type is None or case is None:
+        audit.record(
+            "licences.handover.skipped",
+            actor=SYSTEM,
+            object_type="case",
+            object_ref=case_number,
+            detail={"type": type_code, "reason": "no such licence type" if case else "no such case"},
+        )
+        return None
+    data = case.data or {}
+    if licence_type.holder_kind == HolderKind.ENTERPRISE:
+        enterprise = Enterprise.objects.filter(pk=case.enterprise_id).first() if case.enterprise_id else None
+        holder_id = enterprise.uscc if enterprise else str(data.get("uscc", ""))
+        holder_name = enterprise.name if enterprise else str(data.get("enterprise_name", ""))
+    else:
+        person = Person.objects.filter(pk=case.applicant_id).first()
+        holder_id = person.id_number if person else ""
+        holder_name = person.name if person else ""
+    fields = {}
+    for spec in licence_type.fields:
+        for source in spec.get("from", []):
+            if data.get(source) not in (None, ""):
+                fields[spec["key"]] = data[source]
+                break
+    try:
+        return issue(
+            SYSTEM,
+            type_code,
+            holder_id=holder_id,
+            holder_name=holder_name,
+            fields=fields,
+            case_number=case_number,
+            now=now,
+        )
+    except InvalidInput as error:
+        audit.record(
+            "licences.handover.refused",
+            actor=SYSTEM,
+            object_type="case",
+            object_ref=case_number,
+            outcome=audit.AuditOutcome.INVALID,
+            detail={"type": type_code, "fields": sorted(error.fields)},
+        )
+        return None

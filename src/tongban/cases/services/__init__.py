@@ -37,6 +37,7 @@ from .applying import (
     commitment_digest,
     commitment_text,
     refuse,
+    reuse_preview,
 )
 from .followup import (
     complete_inspection,
@@ -132,6 +133,7 @@ __all__ = [
     "request_supplement",
     "respond_supplement",
     "return_work",
+    "reuse_preview",
     "start_procedure",
     "status_colour",
     "supply_material",

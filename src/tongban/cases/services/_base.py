@@ -197,7 +197,13 @@ class _Target:
         def compute():
             if self.item:
                 return [
-                    {"name": m.name, "required": m.required, "core": m.core}
+                    {
+                        "name": m.name,
+                        "required": m.required,
+                        "core": m.core,
+                        "licence_type": m.licence_type,
+                        "data_query": m.data_query,
+                    }
                     for m in self.item.materials.all()
                 ]
             return catalog.merged_form(self.bundle).materials

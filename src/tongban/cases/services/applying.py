@@ -15,7 +15,7 @@ from tongban.workflow import services as workflow
 from tongban.workflow import store as store_wf
 from tongban.workflow.models import WorkKind
 
-from .. import rules, store, verification
+from .. import reuse, rules, store, verification
 from ..models import (
     Case,
     CaseStatus,
@@ -59,6 +59,7 @@ def apply_online(
     idempotency_key: str = "",
     files: dict | None = None,
     commitment: bool = False,
+    reuse_consent: bool = False,
     now=None,
 ) -> Case:
     """一表申请: a citizen applies for an item or a bundle, for themself or an enterprise they represent.
@@ -67,7 +68,8 @@ def apply_online(
     (at the window, or by the clerk's 容缺 or 补正). The same idempotency key from the same account
     returns the case it already created, so a double submission makes one case. An auto-approvable
     item with published rules is decided at once (秒批); with `commitment` the applicant signs the
-    告知承诺 and is approved on acceptance.
+    告知承诺 and is approved on acceptance. With `reuse_consent` the applicant agrees that materials
+    the government already holds — their e-licences, shared data — stand in for paper (免提交).
     """
     person = getattr(actor, "person", None)
     if person is None:
@@ -91,6 +93,11 @@ def apply_online(
             errors.add("enterprise_uscc", "not_representative", _("You may not act for this enterprise."))
     errors.raise_if_any()
     now = now or timezone.now()
+    reused = {}
+    if reuse_consent:
+        enterprise = Enterprise.objects.filter(pk=enterprise_id).first() if enterprise_id else None
+        holder = reuse.Holder(person, enterprise, target.department, purpose=target.title)
+        reused = {k: v for k, v in reuse.find_all(holder, target.materials()).items() if k not in uploads}
     try:
         with audit.audited(
             "cases.case.apply", actor=actor, object_type="case", department_code=target.department.code
@@ -107,10 +114,15 @@ def apply_online(
                 now,
                 uploads=stored,
                 commitment=commitment,
+                reused=reused,
             )
             detail = {"channel": Channel.ONLINE}
             if commitment:
                 detail["commitment"] = commitment_digest(target)
+            if reused:
+                detail["reused"] = {name: found.reference for name, found in reused.items()}
+                entry.detail["reused"] = detail["reused"]
+                _on_commit_reused(case, reused)
             events = [_event(case, "case.submitted", actor, now=now, detail=detail)]
             table = auto_approval_table(target)
             if table is not None:
@@ -126,6 +138,37 @@ def apply_online(
             raise
         return existing
     return case
+
+
+def _on_commit_reused(case, reused: dict) -> None:
+    """After commit: tell the sources their data stood in for materials (the holder's wallet)."""
+    from django.db import transaction
+
+    from .. import signals
+
+    number, title = case.number, case.title
+    licences = {name: f.reference for name, f in reused.items() if f.source == reuse.LICENCE}
+    shared = {name: f.reference for name, f in reused.items() if f.source == reuse.SHARED}
+    transaction.on_commit(
+        lambda: signals.materials_reused.send(
+            sender=Case, case_number=number, purpose=title, licences=licences, shared=shared
+        )
+    )
+
+
+def reuse_preview(actor, *, item_code: str = "", bundle_code: str = "", enterprise_uscc: str = "") -> dict:
+    """What would stand in for which material if the applicant consents (shown before they apply)."""
+    person = getattr(actor, "person", None)
+    if person is None:
+        return {}
+    target = _target(item_code, bundle_code)
+    enterprise = None
+    if enterprise_uscc:
+        enterprise = Enterprise.objects.filter(uscc=enterprise_uscc.strip().upper()).first()
+        if enterprise is None or not account_services.can_act_for(actor, enterprise):
+            enterprise = None
+    holder = reuse.Holder(person, enterprise, target.department, purpose=target.title)
+    return reuse.find_all(holder, target.materials())
 
 
 def _idempotent_case(actor, idempotency_key: str) -> Case | None:
@@ -166,6 +209,7 @@ def _create_case(
     window_id=None,
     uploads: dict | None = None,
     commitment: bool = False,
+    reused: dict | None = None,
 ) -> Case:
     """Insert the case and its checklist; the Case returned is built here, not read back."""
     values = {
@@ -195,15 +239,20 @@ def _create_case(
         "delivery_address": "",
         "document_digest": "",
     }
-    uploads = uploads or {}
+    uploads, reused = uploads or {}, reused or {}
     materials = []
     for m in target.materials():
-        upload = uploads.get(m["name"])
-        if not m["required"] and upload is None:
+        upload, found = uploads.get(m["name"]), reused.get(m["name"])
+        if not m["required"] and upload is None and found is None:
             continue
         row = {"name": m["name"], "required": m["required"], "core": m["core"]}
         if upload is not None:
             row.update(upload, status=MaterialStatus.PROVIDED, source=MaterialSource.UPLOAD, provided_at=now)
+        elif found is not None:
+            source = MaterialSource.LICENCE if found.source == reuse.LICENCE else MaterialSource.SHARED
+            row.update(
+                status=MaterialStatus.PROVIDED, source=source, provided_at=now, note=found.summary[:300]
+            )
         else:
             row["status"] = MaterialStatus.PENDING
         materials.append(row)

@@ -359,6 +359,14 @@ class ApplyForm(forms.Form):
                 widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
             )
             self.fields[name].material = material
+        if any(m["exempt"] for m in target.materials):
+            self.fields["reuse_consent"] = forms.BooleanField(
+                label=_(
+                    "I agree that the e-licences and shared data the government holds about me (and the "
+                    "enterprise I apply for) stand in for these materials (免提交)."
+                ),
+                required=False,
+            )
         if target.commitment_allowed:
             self.fields["commitment"] = forms.BooleanField(
                 label=_("I sign the commitment above (告知承诺) and ask to be approved on it."),
@@ -427,6 +435,7 @@ def _apply(request, kind: str, code: str):
                 idempotency_key=request.POST.get("idempotency_key", "")[:80],
                 files=files,
                 commitment=bool(request.POST.get("commitment")),
+                reuse_consent=bool(request.POST.get("reuse_consent")),
             )
         except InvalidInput as exc:
             form.add_service_errors(exc)
@@ -446,8 +455,27 @@ def _apply(request, kind: str, code: str):
             "files_lost": request.method == "POST" and bool(request.FILES),
             "commitment_text": services.commitment_text() if target.commitment_allowed else "",
             "expected_day": _expected_day(target.limit_days),
+            "reusable": _reusable(actor, kind, code, target, enterprises),
         },
     )
+
+
+def _reusable(actor, kind: str, code: str, target, enterprises) -> list[dict]:
+    """For each holder the applicant may apply as (themself, each enterprise), what would stand in
+    for which material: shown beside the materials so the applicant knows what consent gives."""
+    if not any(m["exempt"] for m in target.materials):
+        return []
+    holders = [("", "")] + [(e.uscc, e.name) for e, _link in enterprises]
+    found = []
+    for uscc, name in holders:
+        preview = services.reuse_preview(
+            actor,
+            item_code=code if kind == "item" else "",
+            bundle_code=code if kind == "bundle" else "",
+            enterprise_uscc=uscc,
+        )
+        found.append({"uscc": uscc, "name": name, "materials": {k: v.summary for k, v in preview.items()}})
+    return found
 
 
 # --- my cases ----------------------------------------------------------------------------------------

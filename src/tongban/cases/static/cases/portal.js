@@ -19,6 +19,21 @@
     });
   });
 
+  // 免提交: show what stands in for each material for the holder chosen (yourself or an enterprise).
+  function showReuse(form) {
+    var select = form.elements.namedItem("enterprise_uscc");
+    var holder = select ? select.value : "";
+    form.querySelectorAll(".reuse-found").forEach(function (line) {
+      line.hidden = line.getAttribute("data-holder") !== holder;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[name=enterprise_uscc]")) {
+      showReuse(event.target.form);
+    }
+  });
+  document.querySelectorAll("form.apply-form").forEach(showReuse);
+
   // 好差评: the comment is needed for the two bad levels; say so as soon as one is chosen.
   function markComment(radio, focus) {
     var comment = radio.form.elements.namedItem("comment");

@@ -1,0 +1,192 @@
+"""Licences in the holder's hands: the demo people's wallets, 免提交 with consent, and the hand-over
+of a decided case's result into a signed licence."""
+
+import json
+
+import pytest
+
+from tongban.accounts.actors import Actor
+from tongban.accounts.models import User
+from tongban.accounts.seed import ENTERPRISES, demo_uscc
+from tongban.cases import services as cases
+from tongban.cases.demo import FOOD_LICENCE, _sample_data
+from tongban.cases.models import Case, MaterialSource, MaterialStatus
+from tongban.catalog.demo import loader
+from tongban.core.authz import SYSTEM
+from tongban.core.errors import NotFound
+from tongban.core.models import AuditEntry
+from tongban.licences import demo, services
+from tongban.licences.models import Licence, LicenceUse
+
+RESTAURANT = demo_uscc(ENTERPRISES[0][0])  # 张三 represents it, 李四 is its agent
+BUILDING = demo_uscc(ENTERPRISES[1][0])  # 李四 represents it
+LICENCE_MATERIAL = "营业执照"
+ID_MATERIAL = "法定代表人（负责人）身份证件"
+
+
+def _actor(username):
+    return Actor(User.objects.get(username=username))
+
+
+@pytest.fixture
+def held(db):
+    demo.load_types()
+    assert demo.load_licences() == 9
+    assert demo.load_licences() == 0  # seeding twice issues nothing more
+
+
+def _food_data(**overrides):
+    data = _sample_data(0)
+    data.update(uscc=RESTAURANT, enterprise_name=ENTERPRISES[0][1], **overrides)
+    return data
+
+
+def test_the_wallet_shows_a_citizens_and_their_enterprises_licences_with_status(held):
+    zhang = {
+        (e.licence.licence_type.code, e.holder_label, e.status) for e in services.wallet(_actor("zhangsan"))
+    }
+    assert zhang == {
+        ("resident_id", "myself", "valid"),
+        ("social_security_card", "myself", "valid"),
+        ("marriage_certificate", "myself", "valid"),
+        ("business_licence", ENTERPRISES[0][1], "valid"),
+    }
+    li = {(e.licence.licence_type.code, e.holder_label, e.status) for e in services.wallet(_actor("lisi"))}
+    # The agent of the restaurant and legal representative of the building firm sees both firms'
+    # licences, the revoked food licence among them.
+    assert ("food_business_licence", ENTERPRISES[1][1], "revoked") in li
+    assert ("business_licence", ENTERPRISES[0][1], "valid") in li
+    assert ("business_licence", ENTERPRISES[1][1], "valid") in li
+    assert ("marriage_certificate", "myself", "valid") not in li
+    # Staff have no wallet.
+    assert services.wallet(_actor("clerk")) == []
+
+
+def test_an_expired_licence_shows_as_expired_and_does_not_stand_in(held):
+    wang = Licence.objects.filter(licence_type__code="social_security_card").exclude(
+        code__in=[e.licence.code for e in services.wallet(_actor("zhangsan"))]
+    )
+    assert wang.count() == 1
+    assert services.status_of(wang.get()) == "expired"
+    assert services.verify(wang.get().code).status == "expired"
+
+
+def test_only_the_holder_or_the_issuing_department_may_open_a_licence(held):
+    code = Licence.objects.get(licence_type__code="marriage_certificate").code
+    assert services.access_licence(_actor("zhangsan"), code).code == code
+    with pytest.raises(NotFound):
+        services.access_licence(_actor("lisi"), code)
+    with pytest.raises(NotFound):
+        services.access_licence(_actor("clerk"), code)  # a clerk of another department
+    business = Licence.objects.get(licence_type__code="business_licence", holder_index=RESTAURANT).code
+    assert services.access_licence(_actor("lisi"), business).code == business  # the firm's agent
+    with pytest.raises(NotFound):
+        services.access_licence(_actor("zhangsan"), "NOPE-NOPE-NOPE-NOPE")
+
+
+def test_with_consent_licences_stand_in_for_materials_and_the_use_is_recorded(
+    held, django_capture_on_commit_callbacks
+):
+    loader.load_detail()
+    with django_capture_on_commit_callbacks(execute=True):
+        case = cases.apply_online(
+            _actor("lisi"),  # the agent applies; the ID card is the legal representative's (张三)
+            item_code=FOOD_LICENCE,
+            data=_food_data(),
+            enterprise_uscc=RESTAURANT,
+            reuse_consent=True,
+        )
+    materials = {m.name: m for m in Case.objects.get(number=case.number).materials.all()}
+    for name in (LICENCE_MATERIAL, ID_MATERIAL):
+        assert materials[name].status == MaterialStatus.PROVIDED
+        assert materials[name].source == MaterialSource.LICENCE
+        assert "有效" in materials[name].note or "valid" in materials[name].note
+    business = Licence.objects.get(licence_type__code="business_licence", holder_index=RESTAURANT)
+    zhang_id = next(
+        e.licence for e in services.wallet(_actor("zhangsan")) if e.licence.licence_type.code == "resident_id"
+    )
+    uses = {(u.licence_id, u.material, u.case_number) for u in LicenceUse.objects.all()}
+    assert uses == {(business.pk, LICENCE_MATERIAL, case.number), (zhang_id.pk, ID_MATERIAL, case.number)}
+    submitted = case.events.get(activity="case.submitted")
+    assert submitted.detail["reused"] == {LICENCE_MATERIAL: business.code, ID_MATERIAL: zhang_id.code}
+    entry = AuditEntry.objects.filter(action="cases.case.apply", object_ref=case.number).get()
+    assert entry.detail["reused"][LICENCE_MATERIAL] == business.code
+    # The holder's wallet lists where the licence was relied on.
+    wallet = {e.licence.code: e for e in services.wallet(_actor("zhangsan"))}
+    assert [u.case_number for u in wallet[business.code].uses] == [case.number]
+
+
+def test_without_consent_or_with_a_revoked_licence_nothing_stands_in(held):
+    loader.load_detail()
+    plain = cases.apply_online(
+        _actor("zhangsan"), item_code=FOOD_LICENCE, data=_food_data(), enterprise_uscc=RESTAURANT
+    )
+    statuses = dict(plain.materials.values_list("name", "status"))
+    assert statuses[LICENCE_MATERIAL] == statuses[ID_MATERIAL] == MaterialStatus.PENDING
+    business = Licence.objects.get(licence_type__code="business_licence", holder_index=RESTAURANT)
+    services.revoke(SYSTEM, business.code, reason="吊销营业执照")
+    consented = cases.apply_online(
+        _actor("zhangsan"),
+        item_code=FOOD_LICENCE,
+        data=_food_data(),
+        enterprise_uscc=RESTAURANT,
+        reuse_consent=True,
+    )
+    materials = {m.name: m for m in consented.materials.all()}
+    assert materials[LICENCE_MATERIAL].status == MaterialStatus.PENDING  # revoked: no stand-in
+    assert materials[ID_MATERIAL].source == MaterialSource.LICENCE
+    assert not LicenceUse.objects.exists()  # on_commit never ran here: nothing recorded out of band
+
+
+def test_the_preview_tells_the_applicant_what_consent_would_fill(held):
+    loader.load_detail()
+    mine = cases.reuse_preview(_actor("zhangsan"), item_code=FOOD_LICENCE)
+    assert set(mine) == {ID_MATERIAL}  # applying as themself: their own ID card only
+    firm = cases.reuse_preview(_actor("zhangsan"), item_code=FOOD_LICENCE, enterprise_uscc=RESTAURANT)
+    assert set(firm) == {LICENCE_MATERIAL, ID_MATERIAL}
+    assert "营业执照" in firm[LICENCE_MATERIAL].summary
+    # An enterprise the citizen does not represent is ignored, not looked into.
+    other = cases.reuse_preview(_actor("zhangsan"), item_code=FOOD_LICENCE, enterprise_uscc=BUILDING)
+    assert set(other) == {ID_MATERIAL}
+
+
+def test_a_decided_case_is_handed_over_as_a_signed_licence_once(held, django_capture_on_commit_callbacks):
+    loader.load_detail()
+    case = cases.apply_online(
+        _actor("zhangsan"), item_code=FOOD_LICENCE, data=_food_data(food_safety_manager="王安全")
+    )
+    licence = services.issue_from_case(case.number, "food_business_licence")
+    payload = json.loads(licence.payload)
+    assert payload["holder"] == {"kind": "enterprise", "id": RESTAURANT, "name": ENTERPRISES[0][1]}
+    assert payload["fields"] == {
+        "business_form": "餐饮服务经营者",
+        "business_items": "热食类食品制售；冷食类食品制售",
+        "address": "广安区中桥街道建设路12号",
+        "food_safety_manager": "王安全",
+    }
+    assert licence.case_number == case.number and services.verify(licence.code).ok
+    assert services.issue_from_case(case.number, "food_business_licence").pk == licence.pk
+
+
+def test_a_hand_over_without_a_holder_is_refused_and_journalled(held):
+    loader.load_detail()
+    case = cases.apply_online(_actor("zhangsan"), item_code=FOOD_LICENCE, data=_food_data())
+    Case.objects.filter(pk=case.pk).update(data={**case.data, "uscc": ""})
+    assert services.issue_from_case(case.number, "food_business_licence") is None
+    entry = AuditEntry.objects.get(action="licences.handover.refused", object_ref=case.number)
+    assert entry.detail["fields"] == ["holder_id"]
+    assert not Licence.objects.filter(case_number=case.number).exists()
+
+
+def test_issuing_a_licence_bearing_case_signs_its_licence_through_the_signal(
+    held, django_capture_on_commit_callbacks
+):
+    from tongban.cases import demo as case_demo
+
+    loader.load_detail()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert case_demo.load_sample_cases() == 6
+    issued = Case.objects.get(status="issued")
+    licence = Licence.objects.get(case_number=issued.number)
+    assert licence.licence_type.code == "food_business_licence"
+    assert json.loads(licence.payload)["holder"]["id"] == issued.data["uscc"]

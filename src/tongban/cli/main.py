@@ -119,6 +119,7 @@ def _seed_and_print() -> None:
         "licence types",
         "licences held",
         "sample cases",
+        "data sharing",
     ]
     with _progress() as progress:
         task = progress.add_task("Seeding demo city", total=len(steps))
@@ -140,6 +141,8 @@ def _seed_and_print() -> None:
         licences_held = load_licences()
         step("sample cases")
         samples = load_sample_cases()
+        step("data sharing")
+        exchange = load_exchange()
         progress.update(task, completed=len(steps))
     console.print(f"Demo city: {report.created} objects created, {report.existing} already there.")
     console.print(
@@ -153,6 +156,11 @@ def _seed_and_print() -> None:
         console.print(f"E-licences held by the demo people: {licences_held} (one revoked, one expired).")
     if samples:
         console.print(f"Sample cases: {samples} (at the window, in the worklist, waiting for 补正, issued).")
+    if exchange["resources"] or exchange["records"]:
+        console.print(
+            f"Data sharing: {exchange['resources']} resources, {exchange['records']} provider records, "
+            f"{exchange['grants']} grants."
+        )
     if catalogue.skipped_reason:
         console.print(f"[yellow]Catalogue list skipped:[/] {catalogue.skipped_reason}")
 
@@ -527,6 +535,58 @@ def audit_verify():
         return
     err.print(f"[bold red]Audit journal BROKEN[/] ({result.problem}): {result.message}")
     raise typer.Exit(1)
+
+
+# --- e-licences -------------------------------------------------------------------------------------
+
+licence_app = typer.Typer(help="E-licences (电子证照).", no_args_is_help=True)
+app.add_typer(licence_app, name="licence")
+
+
+@licence_app.command("verify")
+def licence_verify(
+    file: Annotated[
+        Path, typer.Argument(help="A licence PNG/JPEG/PDF, or a text file with the QR's content.")
+    ],
+    keys: Annotated[
+        Path | None,
+        typer.Option(help="Published keys (JSON of GET /api/v1/licences/keys): verify with no database."),
+    ] = None,
+):
+    """Verify a licence's QR code: signature, signing key and expiry offline; revocation too when
+    this installation holds the licence. Exit 0 only for a valid licence."""
+    import json
+
+    if not file.is_file():
+        err.print(f"[red]No such file:[/] {file}")
+        raise typer.Exit(2)
+    content = file.read_bytes()[: 30 * 1024 * 1024]
+    if keys is not None:
+        from tongban.licences import render
+
+        try:
+            table = render.key_table(json.loads(keys.read_text()))
+        except (ValueError, KeyError, TypeError) as exc:
+            err.print(f"[red]Not a published key list:[/] {keys} ({exc})")
+            raise typer.Exit(2) from None
+        offline = render.verify_offline(render.read_qr(content), table)
+        status, reason, online = offline.status, offline.reason, None
+    else:
+        _django()
+        from tongban.licences import services
+
+        result = services.scan(content)
+        offline, status, reason, online = result.offline, result.status, result.reason, result.online
+    colour = "green" if status == "valid" else "red"
+    console.print(f"[bold {colour}]{status.upper()}[/] {reason}")
+    if offline.code:
+        console.print(f"  {offline.type_name}  {offline.code}")
+        console.print(f"  holder: {offline.holder}   issuer: {offline.issuer}")
+        console.print(f"  valid until: {offline.valid_until or 'until revoked'}")
+        console.print(
+            f"  signature (offline): {offline.status}   register (online): {online.status if online else '-'}"
+        )
+    raise typer.Exit(0 if status == "valid" else 1)
 
 
 # --- backup and restore -------------------------------------------------------------------------

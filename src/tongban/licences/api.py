@@ -47,3 +47,43 @@ class PublicKeyOut(Schema):
 )
 def public_keys(request, department: str = ""):
     return services.public_keys(department or None)
+
+
+class ScanIn(Schema):
+    text: str = Field(
+        ..., max_length=4000, description="The QR code's content (TBL1.…), as a scanner reads it"
+    )
+
+
+class ScanOut(Schema):
+    status: str = Field(..., description="valid, revoked, expired, tampered, unknown_key or unreadable")
+    reason: str
+    code: str
+    type_name: str
+    holder: str = Field(..., description="Masked for persons")
+    issuer: str
+    valid_until: str | None
+    offline_status: str = Field(..., description="The signature check against the published keys alone")
+    online_status: str | None = Field(None, description="The register's status, where it holds the licence")
+
+
+@router.post(
+    "/licences/scan",
+    auth=None,
+    response=ScanOut,
+    summary="Verify a licence QR code: signature offline against published keys, then revocation",
+)
+def scan(request, payload: ScanIn):
+    result = services.scan(payload.text.encode())
+    o = result.offline
+    return {
+        "status": result.status,
+        "reason": result.reason,
+        "code": o.code,
+        "type_name": o.type_name,
+        "holder": o.holder,
+        "issuer": o.issuer,
+        "valid_until": o.valid_until,
+        "offline_status": o.status,
+        "online_status": result.online.status if result.online else None,
+    }

@@ -486,3 +486,28 @@ def issue_from_case(case_number: str, type_code: str, now=None) -> Licence | Non
             detail={"type": type_code, "fields": sorted(error.fields)},
         )
         return None
+
+
+# --- scanning: what a clerk's scanner or a photo of the QR gives ----------------------------------
+
+
+@dataclass
+class ScanResult:
+    """The offline check of the QR (signature, key, expiry) and, where we know the licence, the
+    online one (revocation): the status shown is the worse of the two."""
+
+    status: str  # valid | revoked | expired | tampered | unknown_key | unreadable
+    reason: str
+    offline: object  # render.OfflineResult
+    online: Verification | None
+
+
+def scan(content: bytes) -> ScanResult:
+    from . import render
+
+    text = render.read_qr(content)
+    offline = render.verify_offline(text, render.key_table(public_keys()))
+    online = verify(offline.code) if offline.ok and offline.code else None
+    if online is not None and online.status in ("revoked", "expired"):
+        return ScanResult(online.status, online.reason, offline, online)
+    return ScanResult(offline.status, offline.reason, offline, online)

@@ -6,5 +6,8 @@ app_name = "licences"
 
 urlpatterns = [
     path("verify/", views.verify, name="verify"),
+    path("verify/scan/", views.scan, name="scan"),
     path("verify/<str:code>", views.verify, name="verify_code"),
+    path("me/licences/", views.wallet, name="wallet"),
+    path("me/licences/<str:code>.<str:kind>", views.download, name="download"),
 ]

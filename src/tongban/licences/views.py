@@ -1,9 +1,17 @@
-"""The public verification page: anyone holding a licence code (or its QR code) checks it here."""
+"""Licence pages: public verification by code or by scanning the QR, and the holder's wallet."""
 
+from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
+from tongban.core import audit
+from tongban.core.authz import actor_for_request
+from tongban.core.errors import NotAuthenticated
+from tongban.core.http import domain_errors
+
+from . import render as paper
 from . import services
 
 _BADGES = {"valid": "badge-ok", "expired": "badge-warn"}
@@ -21,3 +29,54 @@ def verify(request, code: str = ""):
         {"result": result, "badge": _BADGES.get(result.status, "badge-bad") if result else ""},
         status=404 if result is not None and result.status == "unknown" else 200,
     )
+
+
+@require_http_methods(["GET", "POST"])
+def scan(request):
+    """扫码核验: a handheld scanner types the QR's text into the focused box; a photo or the
+    licence's PDF can be uploaded instead."""
+    result = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is not None:
+            content = upload.read(settings.TONGBAN_UPLOAD_MAX_BYTES + 1)
+        else:
+            content = (request.POST.get("text") or "")[: paper.MAX_QR_TEXT + 1].encode()
+        result = services.scan(content)
+        audit.record(
+            "licences.licence.scan",
+            actor=actor_for_request(request),
+            object_type="licence",
+            object_ref=result.offline.code,
+            detail={"status": result.status},
+        )
+    return render(
+        request,
+        "licences/scan.html",
+        {"result": result, "badge": _BADGES.get(result.status, "badge-bad") if result else ""},
+    )
+
+
+@require_GET
+@domain_errors
+def wallet(request):
+    actor = actor_for_request(request)
+    if not actor.is_authenticated:
+        raise NotAuthenticated()
+    entries = services.wallet(actor)
+    return render(request, "licences/wallet.html", {"entries": entries})
+
+
+@require_GET
+@domain_errors
+def download(request, code: str, kind: str):
+    actor = actor_for_request(request)
+    if not actor.is_authenticated:
+        raise NotAuthenticated()
+    licence = services.access_licence(actor, code)
+    content = paper.licence_pdf(licence) if kind == "pdf" else paper.licence_png(licence)
+    audit.record("licences.licence.download", actor=actor, object_type="licence", object_ref=licence.code)
+    response = HttpResponse(content, content_type="application/pdf" if kind == "pdf" else "image/png")
+    response["Content-Disposition"] = f'inline; filename="{licence.code}.{kind}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -30,10 +30,18 @@ CALENDAR_MANAGE = "calendar.manage"
 TOKEN_MANAGE = "token.manage"  # noqa: S105  (a permission name)
 CASE_ACCEPT = "case.accept"  # take applications at a window, and issue results
 WORK_SUPERVISE = "work.supervise"  # overdue lists, reminders (催办) and escalations of a department
+# Data sharing (exchange): scoped to the providing or consuming department; the authority is global.
+EXCHANGE_PROVIDE = "exchange.provide"  # run a department's data resources, approve grants on them
+EXCHANGE_REQUEST = "exchange.request"  # request grants for a department
+EXCHANGE_QUERY = "exchange.query"  # query shared data under the department's grants
+EXCHANGE_AUTHORITY = "exchange.authority"  # the data authority: second approval, negative list, all calls
 
 SCOPED = frozenset(
     {STAFF_VIEW, STAFF_MANAGE, ORG_MANAGE, CATALOG_MANAGE, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
+    | {EXCHANGE_PROVIDE, EXCHANGE_REQUEST, EXCHANGE_QUERY}
 )
+_EXCHANGE_ALL = {EXCHANGE_PROVIDE, EXCHANGE_REQUEST, EXCHANGE_QUERY, EXCHANGE_AUTHORITY}
+_EXCHANGE_HEAD = {EXCHANGE_PROVIDE, EXCHANGE_REQUEST, EXCHANGE_QUERY}
 
 _EVERY_STAFF = {ORG_VIEW, STAFF_VIEW}
 
@@ -41,19 +49,26 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CLERK: frozenset(
         _EVERY_STAFF
         | {PERSON_LOOKUP, PERSON_REGISTER, PERSON_REVEAL, ENTERPRISE_LOOKUP, ENTERPRISE_REGISTER, CASE_ACCEPT}
+        | {EXCHANGE_QUERY}
     ),
-    Role.REVIEWER: frozenset(_EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW}),
+    Role.REVIEWER: frozenset(_EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, EXCHANGE_QUERY}),
     Role.SECTION_HEAD: frozenset(
-        _EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
+        _EVERY_STAFF
+        | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
+        | _EXCHANGE_HEAD
     ),
     Role.DIVISION_HEAD: frozenset(
-        _EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
+        _EVERY_STAFF
+        | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
+        | _EXCHANGE_HEAD
     ),
     Role.BUREAU_HEAD: frozenset(
-        _EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
+        _EVERY_STAFF
+        | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
+        | _EXCHANGE_HEAD
     ),
     Role.SUPERVISOR: frozenset(_EVERY_STAFF | {AUDIT_VIEW, AUDIT_VERIFY, CASE_VIEW, WORK_SUPERVISE}),
-    Role.DATA_OFFICER: frozenset(_EVERY_STAFF | {CATALOG_MANAGE, CASE_VIEW}),
+    Role.DATA_OFFICER: frozenset(_EVERY_STAFF | {CATALOG_MANAGE, CASE_VIEW} | _EXCHANGE_ALL),
     Role.ADMIN: frozenset(
         _EVERY_STAFF
         | {

@@ -105,6 +105,7 @@ def _seed_and_print() -> None:
     from tongban.accounts.seed import seed_demo
     from tongban.cases.demo import load_rules, load_sample_cases
     from tongban.catalog.demo.loader import load_demo_catalogue
+    from tongban.exchange.demo import load_exchange
     from tongban.licences.demo import load_licences, load_types
 
     steps = [

@@ -261,15 +261,30 @@ class Verification:
         return self.status == "valid"
 
 
+# key_id → (department code, loaded public key). A key id is the SM3 of its public key, so an entry
+# can never go stale: retiring a key changes its status, not what it verifies.
+_loaded_keys: dict[str, tuple[str, object]] = {}
+
+
+def _public_key(key_id: str, issuer: str):
+    hit = _loaded_keys.get(key_id)
+    if hit is None:
+        key = SigningKey.objects.select_related("department").filter(key_id=key_id).first()
+        if key is None:
+            return None
+        hit = _loaded_keys[key_id] = (key.department.code, sm2.public_key_object(key.public_key))
+    return hit[1] if hit[0] == issuer else None
+
+
 def check_signature(payload: bytes, signature_hex: str) -> bool:
     """Does the signature over these payload bytes come from the key the payload names?"""
     try:
         data = json.loads(payload)
-        key = SigningKey.objects.filter(key_id=data["key_id"], department__code=data["issuer"]).first()
+        key = _public_key(str(data["key_id"]), str(data["issuer"]))
         signature = bytes.fromhex(signature_hex)
     except (ValueError, KeyError, TypeError):
         return False
-    return key is not None and sm2.verify(key.public_key, payload, signature)
+    return key is not None and sm2.verify(key, payload, signature)
 
 
 def verify(code: str, now=None) -> Verification:

@@ -58,7 +58,7 @@ def main() -> int:
                 "business_items": "热食类食品制售；冷食类食品制售",
                 "address": "广安区建设路12号",
             },
-        ),  # noqa: E501
+        ),
         (
             "business_licence",
             demo_uscc("511602MA6B7QW1X"),
@@ -67,7 +67,7 @@ def main() -> int:
                 "address": "广安区示例大道18号",
                 "scope": "建材批发、零售；五金交电销售",
             },
-        ),  # noqa: E501
+        ),
     ]
     for i in track(range(LICENCES), description="Issuing licences to verify"):
         type_code, holder, fields = kinds[i % len(kinds)]

@@ -142,6 +142,7 @@ INSTALLED_APPS = [
     "tongban.workflow",
     "tongban.cases",
     "tongban.licences",
+    "tongban.exchange",
     "tongban.web",
 ]
 

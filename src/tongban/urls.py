@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("tongban.workflow.urls")),
     path("", include("tongban.cases.urls")),
     path("", include("tongban.licences.urls")),
+    path("", include("tongban.exchange.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]

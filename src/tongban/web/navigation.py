@@ -32,6 +32,7 @@ NAVIGATION = (
             NavItem(_("Services"), "catalog:portal", kinds=("citizen",)),
             NavItem(_("My cases"), "cases:my_cases", kinds=("citizen",)),
             NavItem(_("My enterprises"), "accounts:my_enterprises", kinds=("citizen",)),
+            NavItem(_("My licences"), "licences:wallet", kinds=("citizen",)),
         ),
     ),
     NavGroup(
@@ -41,6 +42,7 @@ NAVIGATION = (
             NavItem(_("Accept an application on behalf"), "cases:window_apply", perms.CASE_ACCEPT),
             NavItem(_("Find applicant"), "accounts:person_lookup", perms.PERSON_LOOKUP),
             NavItem(_("Register applicant"), "accounts:person_register", perms.PERSON_REGISTER),
+            NavItem(_("Scan a licence"), "licences:scan", perms.CASE_ACCEPT),
         ),
     ),
     NavGroup(

@@ -61,6 +61,15 @@ NAVIGATION = (
         ),
     ),
     NavGroup(
+        _("Data sharing"),
+        (
+            NavItem(_("Resource catalogue"), "exchange:resource_list", perms.EXCHANGE_QUERY),
+            NavItem(_("Grants"), "exchange:grant_list", perms.EXCHANGE_QUERY),
+            NavItem(_("Call log"), "exchange:call_log", perms.EXCHANGE_QUERY),
+            NavItem(_("Negative list"), "exchange:negative_list", perms.EXCHANGE_AUTHORITY),
+        ),
+    ),
+    NavGroup(
         _("Organisation"),
         (
             NavItem(_("Departments"), "accounts:departments", perms.ORG_VIEW),

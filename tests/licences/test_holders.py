@@ -21,6 +21,7 @@ from tongban.licences.models import Licence, LicenceUse
 RESTAURANT = demo_uscc(ENTERPRISES[0][0])  # 张三 represents it, 李四 is its agent
 BUILDING = demo_uscc(ENTERPRISES[1][0])  # 李四 represents it
 LICENCE_MATERIAL = "营业执照"
+ME = "本人"  # the wallet's label for the citizen themself (zh-Hans is the default language)
 ID_MATERIAL = "法定代表人（负责人）身份证件"
 
 
@@ -46,9 +47,9 @@ def test_the_wallet_shows_a_citizens_and_their_enterprises_licences_with_status(
         (e.licence.licence_type.code, e.holder_label, e.status) for e in services.wallet(_actor("zhangsan"))
     }
     assert zhang == {
-        ("resident_id", "myself", "valid"),
-        ("social_security_card", "myself", "valid"),
-        ("marriage_certificate", "myself", "valid"),
+        ("resident_id", ME, "valid"),
+        ("social_security_card", ME, "valid"),
+        ("marriage_certificate", ME, "valid"),
         ("business_licence", ENTERPRISES[0][1], "valid"),
     }
     li = {(e.licence.licence_type.code, e.holder_label, e.status) for e in services.wallet(_actor("lisi"))}
@@ -57,7 +58,7 @@ def test_the_wallet_shows_a_citizens_and_their_enterprises_licences_with_status(
     assert ("food_business_licence", ENTERPRISES[1][1], "revoked") in li
     assert ("business_licence", ENTERPRISES[0][1], "valid") in li
     assert ("business_licence", ENTERPRISES[1][1], "valid") in li
-    assert ("marriage_certificate", "myself", "valid") not in li
+    assert ("marriage_certificate", ME, "valid") not in li
     # Staff have no wallet.
     assert services.wallet(_actor("clerk")) == []
 
@@ -190,3 +191,29 @@ def test_issuing_a_licence_bearing_case_signs_its_licence_through_the_signal(
     licence = Licence.objects.get(case_number=issued.number)
     assert licence.licence_type.code == "food_business_licence"
     assert json.loads(licence.payload)["holder"]["id"] == issued.data["uscc"]
+
+
+def test_at_the_window_the_applicants_consent_lets_licences_stand_in(
+    held, django_capture_on_commit_callbacks
+):
+    from tongban.accounts.seed import CITIZENS, demo_id_number
+
+    loader.load_detail()
+    region, born, seq = CITIZENS[0][2], CITIZENS[0][3], CITIZENS[0][4]
+    form = cases.application_form(item_code=FOOD_LICENCE)
+    required = [m["name"] for m in form.materials if m["required"]]
+    assert {m["name"] for m in form.materials if m["exempt"]} >= {LICENCE_MATERIAL, ID_MATERIAL}
+    with django_capture_on_commit_callbacks(execute=True):
+        case = cases.accept_at_window(
+            _actor("clerk"),
+            item_code=FOOD_LICENCE,
+            id_number=demo_id_number(region, born, seq),
+            data=_food_data(),
+            enterprise_uscc=RESTAURANT,
+            paper=required,  # the clerk marked everything "on paper" before asking
+            reuse_consent=True,
+        )
+    materials = {m.name: m for m in case.materials.all()}
+    assert materials[LICENCE_MATERIAL].source == materials[ID_MATERIAL].source == MaterialSource.LICENCE
+    assert LICENCE_MATERIAL not in case.events.get(activity="case.accepted").detail["paper"]
+    assert LicenceUse.objects.filter(case_number=case.number).count() == 2

@@ -587,13 +587,23 @@ class ApplicationForm:
 
     @property
     def materials(self) -> list[dict]:
-        """Name, required, core and (for items) the guide's note, in the guide's order."""
+        """Name, required, core, exempt (a licence or shared data may stand in) and (for items) the
+        guide's note, in the guide's order."""
         if self._target.item:
             return [
-                {"name": m.name, "required": m.required, "core": m.core, "notes": m.notes}
+                {
+                    "name": m.name,
+                    "required": m.required,
+                    "core": m.core,
+                    "notes": m.notes,
+                    "exempt": bool(m.licence_type or m.data_query),
+                }
                 for m in self._target.item.materials.all()
             ]
-        return [{**m, "notes": ""} for m in self._target.materials()]
+        return [
+            {**m, "notes": "", "exempt": bool(m.get("licence_type") or m.get("data_query"))}
+            for m in self._target.materials()
+        ]
 
 
 def application_form(*, item_code: str = "", bundle_code: str = "", case=None) -> ApplicationForm:

@@ -544,11 +544,14 @@ def accept_at_window(
     enterprise_uscc: str = "",
     files: dict | None = None,
     commitment: bool = False,
+    reuse_consent: bool = False,
     now=None,
 ) -> Case:
     """一窗受理: a clerk takes an application on the applicant's behalf and accepts it in one go.
 
-    An applicant who has never been registered is registered from the ID card presented.
+    An applicant who has never been registered is registered from the ID card presented. With
+    `reuse_consent` (the applicant agrees at the window) the licences and shared data found stand
+    in for materials (免提交), whatever the clerk marked for them.
     """
     require(actor, perms.CASE_ACCEPT)
     target = _target(item_code, bundle_code)
@@ -570,6 +573,12 @@ def accept_at_window(
             enterprise = Enterprise.objects.filter(uscc=enterprise_uscc.strip().upper()).first()
             if enterprise is None:
                 raise InvalidInput.single("enterprise_uscc", "unknown", _("Register the enterprise first."))
+        reused = {}
+        if reuse_consent:
+            holder = reuse.Holder(person, enterprise, target.department, purpose=target.title)
+            reused = {k: v for k, v in reuse.find_all(holder, target.materials()).items() if k not in uploads}
+            missing = [name for name in missing if name not in reused]
+            paper = None if paper is None else [name for name in paper if name not in reused]
         case = _create_case(
             target,
             person.pk,
@@ -581,8 +590,13 @@ def accept_at_window(
             now,
             uploads=_store_uploads(uploads),
             commitment=commitment,
+            reused=reused,
         )
-        _record([_event(case, "case.submitted", actor, now=now, detail={"channel": Channel.WINDOW})])
+        detail = {"channel": Channel.WINDOW}
+        if reused:
+            detail["reused"] = entry.detail["reused"] = {name: f.reference for name, f in reused.items()}
+            _on_commit_reused(case, reused)
+        _record([_event(case, "case.submitted", actor, now=now, detail=detail)])
         row = store.read_case(case.number)
         _accept(actor, row, target, missing, paper, gap_days, window_code, now)
         entry.object_ref = case.number

@@ -690,6 +690,12 @@ class ApplyForm(ServiceBackedForm):
     commitment = forms.BooleanField(
         label=gettext_lazy("The applicant signs the 告知承诺 (approved on acceptance)"), required=False
     )
+    reuse_consent = forms.BooleanField(
+        label=gettext_lazy(
+            "The applicant agrees that their e-licences and shared data stand in for materials (免提交)"
+        ),
+        required=False,
+    )
 
     def __init__(self, *args, application, **kwargs):
         super().__init__(*args, **kwargs)
@@ -697,6 +703,8 @@ class ApplyForm(ServiceBackedForm):
         self.fields["gap_days"].initial = settings.TONGBAN_GAP_DAYS
         if not application.commitment_allowed:
             del self.fields["commitment"]
+        if not any(m.get("exempt") for m in application.materials):
+            del self.fields["reuse_consent"]
         self.data_fields = []
         for spec in application.fields:
             name = f"f_{spec['key']}"
@@ -878,6 +886,7 @@ def _accept_at_window(request, actor, application, form: ApplyForm, files: dict)
             enterprise_uscc=data["enterprise_uscc"],
             files=files,
             commitment=bool(data.get("commitment")),
+            reuse_consent=bool(data.get("reuse_consent")),
         )
     except InvalidInput as exc:
 

@@ -217,3 +217,24 @@ def test_at_the_window_the_applicants_consent_lets_licences_stand_in(
     assert materials[LICENCE_MATERIAL].source == materials[ID_MATERIAL].source == MaterialSource.LICENCE
     assert LICENCE_MATERIAL not in case.events.get(activity="case.accepted").detail["paper"]
     assert LicenceUse.objects.filter(case_number=case.number).count() == 2
+
+
+def test_the_auto_approval_rules_can_read_licence_checks(held):
+    from tongban.cases import verification
+
+    loader.load_detail()
+    assert {"enterprise_licensed", "applicant_id_licence"} <= set(verification.available())
+    case = cases.apply_online(
+        _actor("zhangsan"), item_code=FOOD_LICENCE, data=_food_data(), enterprise_uscc=RESTAURANT
+    )
+    target = None  # these checks read the case's people, not the item
+    results = verification.run(case, target, names={"enterprise_licensed", "applicant_id_licence"})
+    assert results == {"enterprise_licensed": True, "applicant_id_licence": True}
+    services.revoke(
+        SYSTEM,
+        Licence.objects.get(licence_type__code="business_licence", holder_index=RESTAURANT).code,
+        reason="吊销",
+    )
+    assert verification.run(case, target, names={"enterprise_licensed"}) == {"enterprise_licensed": False}
+    mine = cases.apply_online(_actor("zhangsan"), item_code=FOOD_LICENCE, data=_food_data())
+    assert verification.run(mine, target, names={"enterprise_licensed"}) == {"enterprise_licensed": None}

@@ -43,3 +43,22 @@ def find_licence(holder: Holder, type_code: str) -> Found | None:
         % {"name": licence.licence_type.name, "code": licence.code, "until": until},
         detail={"type": type_code},
     )
+
+
+# --- checks the 秒批 rules can read (cases.verification) ------------------------------------------
+
+
+def enterprise_licensed(subject) -> bool | None:
+    """The enterprise applied for holds a business licence in force (None: no enterprise)."""
+    enterprise = subject.enterprise
+    if enterprise is None:
+        return None
+    return services.valid_licence("business_licence", uscc=enterprise.uscc) is not None
+
+
+def applicant_identity_licence(subject) -> bool | None:
+    """The applicant holds a resident-ID e-licence in force (None: the applicant is unknown)."""
+    person = subject.person
+    if person is None:
+        return None
+    return services.valid_licence("resident_id", person=person) is not None

@@ -1,9 +1,12 @@
 """The data-sharing console: catalogue, quality reports, grants and their approval, the negative
 list, and the call log with statistics. Thin: every read and change goes through services."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -67,6 +70,7 @@ def resource_detail(request, code):
             page=_page(request, services.dirty_rows(actor, code, problem=problem)),
             problem=problem,
             query=_query_string(request),
+            stale_before=timezone.localdate() - dt.timedelta(days=resource.stale_after_days),
         )
     return render(request, "exchange/resource_detail.html", context)
 

@@ -1,0 +1,124 @@
+"""Data sharing in headless chromium: the data officer approves a grant (as the provider, then as the
+data authority), sees the consumer's calls in the call log, and finds the dirty rows in a quality report."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import totp_for
+from tests.e2e.conftest import shot
+from tests.exchange.conftest import LISI, ZHANGSAN, population_row, spec
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _login(page, username):
+    page.goto(page.base_url + "/accounts/login")
+    page.fill("#id_username", username)
+    page.fill("#id_password", settings.TONGBAN_DEMO_PASSWORD)
+    page.click("[data-testid=login-submit]")
+    page.wait_for_url(re.compile(r"/accounts/mfa/verify"))
+    page.fill("#id_otp_token", totp_for(username))
+    page.click("[data-testid=otp-submit]")
+    page.wait_for_url(page.base_url + "/")
+
+
+def _watch(page) -> list:
+    problems = []
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
+            else None
+        ),
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    return problems
+
+
+def _status(page) -> str:
+    return page.locator("[data-testid=grant-status]").get_attribute("data-status")
+
+
+def _population_with_a_pending_grant() -> str:
+    from tongban.core.authz import SYSTEM
+    from tongban.exchange import services
+
+    services.save_resource(SYSTEM, **spec("population"))
+    wrong = ZHANGSAN[:17] + ("0" if ZHANGSAN[17] != "0" else "1")
+    services.import_rows(
+        SYSTEM,
+        "population",
+        [
+            population_row(ZHANGSAN, "张三"),
+            population_row(LISI, "李四"),
+            population_row(wrong, "错号"),  # a wrong check character
+            population_row(LISI, "李四", updated="2015/1/1"),  # a duplicate, and stale
+        ],
+    )
+    grant = services.request_grant(
+        SYSTEM,
+        consumer_code="ybj",
+        resource_code="population",
+        fields=["status"],
+        purpose="医保参保登记核验户籍",
+        legal_basis="《社会保险法》",
+        valid_until=dt.date.today() + dt.timedelta(days=365),
+    )
+    return grant.reference
+
+
+def test_the_data_officer_approves_a_grant_sees_the_calls_and_the_dirty_rows(page):
+    from tongban.core.authz import SYSTEM
+    from tongban.exchange import services
+
+    reference = _population_with_a_pending_grant()
+    problems = _watch(page)
+    _login(page, "data_officer")
+    page.click("nav.sidenav a[href='/exchange/grants/']")
+    page.select_option("#id_status", "pending")
+    page.wait_for_url(re.compile(r"status=pending"))
+    page.click(f"a[href='/exchange/grants/{reference}/']")
+    assert _status(page) == "pending"
+    page.fill("#id_note", "同意，最小必要")
+    page.click("[data-testid=approve]")
+    page.wait_for_selector(".alert-success")
+    assert _status(page) == "provider_approved"
+    page.click("[data-testid=approve]")
+    page.wait_for_selector(".alert-success")
+    assert _status(page) == "approved"
+    shot(page, "exchange-grant-approved")
+
+    # The consumer's system now calls; one call asks for a field outside the grant.
+    services.verify(
+        SYSTEM, "population", "registered", subject=ZHANGSAN, purpose="医保参保", department_code="ybj"
+    )
+    with pytest.raises(services.Refused):
+        services.query(
+            SYSTEM, "population", subject=LISI, fields=["address"], purpose="医保参保", department_code="ybj"
+        )
+
+    page.click("nav.sidenav a[href='/exchange/calls/']")
+    rows = page.locator("[data-testid=call-table] tbody tr")
+    assert rows.count() == 2
+    assert "outside_grant" in rows.nth(0).inner_text() and "registered" in rows.nth(1).inner_text()
+    stats = page.locator("[data-testid=stats-table] tbody tr").first.inner_text()
+    assert "广安区医疗保障局" in stats
+    assert page.locator("[data-testid=call-stats] svg rect").count() == 3
+    shot(page, "exchange-call-log")
+
+    page.click("nav.sidenav a[href='/exchange/']")
+    page.click("a[href='/exchange/resources/population/']")
+    assert page.locator("[data-testid=q-bad-key]").inner_text() == "1"
+    dirty = page.locator("[data-testid=dirty-rows] tbody tr")
+    assert dirty.count() == 3  # the wrong check character and both copies of the duplicate
+    assert [dirty.nth(i).locator("td").first.inner_text() for i in range(3)] == ["2", "3", "4"]
+    assert "checksum" in dirty.nth(1).inner_text() and "511602********" in dirty.nth(1).inner_text()
+    page.select_option("#id_problem", "stale")
+    page.wait_for_url(re.compile(r"problem=stale"))
+    assert page.locator("[data-testid=dirty-rows] tbody tr").count() == 1
+    shot(page, "exchange-quality")
+    assert problems == []

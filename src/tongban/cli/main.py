@@ -590,6 +590,57 @@ def licence_verify(
     raise typer.Exit(0 if status == "valid" else 1)
 
 
+# --- data sharing ----------------------------------------------------------------------------------
+
+exchange_app = typer.Typer(help="Data sharing (数据共享交换).", no_args_is_help=True)
+app.add_typer(exchange_app, name="exchange")
+
+
+def _exchange_report(run) -> None:
+    from tongban.core.errors import DomainError
+    from tongban.exchange import services
+
+    try:
+        report = run()
+    except services.ImportRejected as exc:
+        for row, field, message in exc.report.errors:
+            err.print(f"row {row}  {field}: {message}")
+        err.print(f"[red]Rejected:[/] {len(exc.report.errors)} malformed values; nothing was imported.")
+        raise typer.Exit(1) from None
+    except DomainError as exc:
+        err.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from None
+    if report is None:
+        console.print("Nothing new in the drop folder.")
+        return
+    console.print(
+        f"{report.resource}: {report.imported} records imported, {report.dirty} flagged by the quality check."
+    )
+
+
+@exchange_app.command("import")
+def exchange_import(
+    resource: Annotated[str, typer.Argument(help="The resource code, e.g. population.")],
+    file: Annotated[Path, typer.Argument(help="A CSV (UTF-8 or GB18030) or XLSX snapshot.")],
+):
+    """Replace a held resource's records with a provider's snapshot: all rows, or none (per-row report)."""
+    _django()
+    from tongban.core.authz import OPERATOR
+    from tongban.exchange import services
+
+    _exchange_report(lambda: services.import_file(OPERATOR, resource, file))
+
+
+@exchange_app.command("scan")
+def exchange_scan(resource: Annotated[str, typer.Argument(help="A resource with a drop folder.")]):
+    """Import the newest snapshot in the resource's drop folder (for a cron job or timer)."""
+    _django()
+    from tongban.core.authz import OPERATOR
+    from tongban.exchange import services
+
+    _exchange_report(lambda: services.scan_drop_folder(OPERATOR, resource))
+
+
 # --- backup and restore -------------------------------------------------------------------------
 
 

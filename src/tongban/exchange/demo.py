@@ -312,6 +312,7 @@ GRANTS = [
     ("xzspj", "licences", ["licence_types"], "审批核验已有证照", "《优化营商环境条例》", "approved"),
     ("xzspj", "population", ["status", "region"], "综合受理核验户籍", "《优化营商环境条例》", "approved"),
     ("gaj", "civil_affairs", ["deceased"], "户籍注销核验死亡信息", "《户口登记条例》", "approved"),
+    ("cl", "population", ["status"], "残疾人证办理核验户籍", "《残疾人保障法》", "approved"),
     ("swj", "enterprises", ["status"], "税务登记核验主体存续", "《税收征收管理法》", "approved"),
     (
         "scjgj",

@@ -13,7 +13,7 @@ from tongban.cases.demo import FOOD_LICENCE, _sample_data
 from tongban.cases.models import Case, MaterialSource, MaterialStatus
 from tongban.catalog.demo import loader
 from tongban.core.authz import SYSTEM
-from tongban.core.errors import NotFound
+from tongban.core.errors import NotFound, NotPermitted
 from tongban.core.models import AuditEntry
 from tongban.licences import demo, services
 from tongban.licences.models import Licence, LicenceUse
@@ -238,3 +238,29 @@ def test_the_auto_approval_rules_can_read_licence_checks(held):
     assert verification.run(case, target, names={"enterprise_licensed"}) == {"enterprise_licensed": False}
     mine = cases.apply_online(_actor("zhangsan"), item_code=FOOD_LICENCE, data=_food_data())
     assert verification.run(mine, target, names={"enterprise_licensed"}) == {"enterprise_licensed": None}
+
+
+def test_the_reused_materials_feed_the_exemption_rate(held):
+    from django.utils import timezone
+
+    loader.load_detail()
+    cases.apply_online(
+        _actor("zhangsan"),
+        item_code=FOOD_LICENCE,
+        data=_food_data(),
+        enterprise_uscc=RESTAURANT,
+        reuse_consent=True,
+    )
+    cases.apply_online(
+        _actor("zhangsan"), item_code=FOOD_LICENCE, data=_food_data(), enterprise_uscc=RESTAURANT
+    )
+    today = timezone.localdate()
+    figures = cases.exemption_rate(_actor("supervisor"), today, today)
+    required = Case.objects.first().materials.filter(required=True).count()
+    assert figures.required == 2 * required
+    assert (figures.by_licence, figures.by_shared_data) == (2, 0)
+    assert figures.rate == pytest.approx(2 / (2 * required))
+    # A department outside the caller's scope sees none of it; a citizen may not ask.
+    assert cases.exemption_rate(_actor("reviewer_rs"), today, today).required == 0
+    with pytest.raises(NotPermitted):
+        cases.exemption_rate(_actor("zhangsan"), today, today)

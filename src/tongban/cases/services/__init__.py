@@ -39,6 +39,7 @@ from .applying import (
     refuse,
     reuse_preview,
 )
+from .figures import ExemptionRate, exemption_rate
 from .followup import (
     complete_inspection,
     complete_rectification,
@@ -95,6 +96,7 @@ __all__ = [
     "WORKLIST_COUNT_CAP",
     "ApplicationForm",
     "CaseDetail",
+    "ExemptionRate",
     "WorkRowView",
     "accept",
     "accept_at_window",
@@ -121,6 +123,7 @@ __all__ = [
     "due_date",
     "end_procedure",
     "ensure_process",
+    "exemption_rate",
     "issue",
     "list_my_cases",
     "material_file",

@@ -185,6 +185,11 @@ def test_the_console_pages(population, staff_client):
     )
     assert response.status_code == 302
     assert "address" in client.get("/exchange/negative-list/").content.decode()
+    assert 'data-testid="revoke"' in client.get(f"/exchange/grants/{grant.reference}/").content.decode()
+    assert (
+        client.post(f"/exchange/grants/{grant.reference}/revoke", {"reason": "用途结束"}).status_code == 302
+    )
+    assert Grant.objects.get(pk=grant.pk).status == GrantStatus.REVOKED
 
 
 def test_pages_hide_what_a_department_may_not_see(population, staff_client):

@@ -307,3 +307,23 @@ def test_a_malformed_file_imports_nothing_and_reports_every_row(population):
     assert set(Record.objects.values_list("id", flat=True)) == before
     entry = AuditEntry.objects.filter(action="exchange.resource.import").order_by("-id").first()
     assert entry.outcome == "invalid"
+
+
+def test_a_revoked_grant_stops_calls_and_an_outsider_attempt_is_journalled(population, grant_for):
+    grant = grant_for("rsj", "population", ["status"])
+    with pytest.raises(NotFound):  # a section's reviewer does not see the bureau's grants
+        services.revoke_grant(actor("reviewer_rs"), grant.reference, reason="x")
+    services.revoke_grant(actor("data_officer"), grant.reference, reason="用途已结束")
+    with pytest.raises(services.Refused) as refused:
+        services.verify(actor("reviewer_rs"), "population", "registered", subject=LISI, purpose="核验")
+    assert _refusal(refused) == ("resource", "revoked")
+    with pytest.raises(InvalidInput):
+        services.revoke_grant(actor("data_officer"), grant.reference, reason="again")
+    before = Call.objects.count()
+    with pytest.raises(NotPermitted):
+        services.verify(
+            actor("reviewer"), "population", "registered", subject=LISI, purpose="x", department_code="rsj"
+        )
+    assert Call.objects.count() == before
+    entry = AuditEntry.objects.filter(action="exchange.call").order_by("-id").first()
+    assert (entry.outcome, entry.actor_label, entry.department_code) == ("denied", "reviewer", "rsj")

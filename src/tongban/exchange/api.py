@@ -189,6 +189,20 @@ def decide(request, reference: str, payload: DecisionIn):
     return _grant_out(services.get_grant(request.auth, reference))
 
 
+class RevokeIn(Schema):
+    reason: str
+
+
+@router.post(
+    "/exchange/grants/{reference}/revoke",
+    response=GrantOut,
+    summary="Revoke an approved grant (provider or data authority); calls under it stop at once",
+)
+def revoke(request, reference: str, payload: RevokeIn):
+    services.revoke_grant(request.auth, reference, reason=payload.reason)
+    return _grant_out(services.get_grant(request.auth, reference))
+
+
 class QueryIn(Schema):
     resource: str
     subject: str = Field(..., description="ID number or unified social credit code")

@@ -475,12 +475,15 @@ def dirty_rows(actor, code: str, *, problem: str = "", today: dt.date | None = N
 # --- grants -----------------------------------------------------------------------------------------
 
 
-def _new_reference(prefix: str) -> str:
-    return f"{prefix}{timezone.localdate():%Y%m%d}{secrets.token_hex(4).upper()}"
+def _new_reference(prefix: str, random_bytes: int = 4) -> str:
+    return f"{prefix}{timezone.localdate():%Y%m%d}{secrets.token_hex(random_bytes).upper()}"
 
 
 def _negative_fields(resource_id: int) -> set[str]:
-    return set(NegativeEntry.objects.filter(resource_id=resource_id).values_list("field", flat=True))
+    # No ordering: the model's default would join the resource table on this hot path.
+    return set(
+        NegativeEntry.objects.filter(resource_id=resource_id).order_by().values_list("field", flat=True)
+    )
 
 
 def request_grant(
@@ -634,6 +637,12 @@ def decide(actor, reference: str, *, approve: bool, note: str = "", now=None) ->
     return grant
 
 
+def may_revoke(actor, grant: Grant) -> bool:
+    return grant.status == GrantStatus.APPROVED and (
+        is_authority(actor) or actor.can(perms.EXCHANGE_PROVIDE, grant.resource.provider)
+    )
+
+
 def revoke_grant(actor, reference: str, *, reason: str, now=None) -> Grant:
     """The provider or the authority withdraws an approved grant; calls under it stop at once."""
     with audit.audited("exchange.grant.revoke", actor=actor, object_type="grant", object_ref=reference):
@@ -776,6 +785,7 @@ def _check_grant(resource: Resource, consumer: Department, fields: list[str], to
         Grant.objects.filter(resource_id=resource.pk, consumer__path__in=_ancestor_paths(consumer.path))
         .exclude(status__in=[GrantStatus.REJECTED])
         .only("id", "reference", "status", "valid_until", "fields")
+        .order_by()
     )
     if not candidates:
         raise _Refusal(
@@ -799,16 +809,30 @@ def _check_grant(resource: Resource, consumer: Department, fields: list[str], to
     )
 
 
-def _consumer(actor, department_code: str | None) -> Department:
-    if department_code:
-        department = Department.objects.filter(code=department_code).first()
-        if department is None:
-            raise InvalidInput.single("department", "unknown", _("There is no such department."))
-    else:
-        department = _staff_department(actor)
-        if department is None:
-            raise InvalidInput.single("department", "required", _("Say for which department you ask."))
-    require(actor, perms.EXCHANGE_QUERY, department)
+def _consumer(actor, department_code: str | None, resource_code: str) -> Department:
+    """The consuming department. Someone who may not query for it at all makes no call, but the
+    attempt is journalled (there is no department to count it against in the statistics)."""
+    try:
+        if department_code:
+            department = Department.objects.filter(code=department_code).first()
+            if department is None:
+                raise InvalidInput.single("department", "unknown", _("There is no such department."))
+        else:
+            department = _staff_department(actor)
+            if department is None:
+                raise InvalidInput.single("department", "required", _("Say for which department you ask."))
+        require(actor, perms.EXCHANGE_QUERY, department)
+    except (InvalidInput, NotPermitted) as exc:
+        audit.record(
+            "exchange.call",
+            actor=actor,
+            outcome=AuditOutcome.DENIED if isinstance(exc, NotPermitted) else AuditOutcome.INVALID,
+            object_type="data_resource",
+            object_ref=str(resource_code)[:40],
+            department_code=str(department_code or "")[:40],
+            detail={"outcome": "refused", "reason": exc.code},
+        )
+        raise
     return department
 
 
@@ -858,12 +882,12 @@ def _call(
     department_code: str | None = None,
 ) -> Answer:
     started = time.perf_counter()
-    consumer = _consumer(actor, department_code)  # not permitted at all: no call to log
+    consumer = _consumer(actor, department_code, resource_code)
     purpose = (purpose or "").strip()[:200]
     resource = Resource.objects.select_related("provider").filter(code=resource_code, is_active=True).first()
     actor_label = audit.actor_identity(actor)[1][:60]
     call = Call(
-        reference=_new_reference("X"),
+        reference=_new_reference("X", 6),  # 48 random bits: a million calls a day do not collide
         at=timezone.now(),
         consumer=consumer,
         resource=resource,

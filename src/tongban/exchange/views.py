@@ -149,6 +149,7 @@ def grant_detail(request, reference):
         {
             "grant": grant,
             "step": services.may_decide(actor, grant),
+            "may_revoke": services.may_revoke(actor, grant),
             "form": DecisionForm(),
             "calls": services.calls(actor).filter(grant=grant)[:20],
         },
@@ -172,6 +173,20 @@ def grant_decide(request, reference):
         messages.success(
             request, _("Decision recorded: %(status)s.") % {"status": grant.get_status_display()}
         )
+    return redirect("exchange:grant_detail", reference=reference)
+
+
+@require_POST
+@domain_errors
+def grant_revoke(request, reference):
+    try:
+        services.revoke_grant(_actor(request), reference, reason=request.POST.get("reason", ""))
+    except InvalidInput as exc:
+        for problems in exc.fields.values():
+            for problem in problems:
+                messages.error(request, str(problem.message))
+    else:
+        messages.success(request, _("The grant is revoked; calls under it are refused from now on."))
     return redirect("exchange:grant_detail", reference=reference)
 
 

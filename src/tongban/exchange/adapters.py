@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from django.db.models import F
 from django.utils import timezone
 
 from tongban.core import crypto
@@ -52,7 +53,7 @@ class TableAdapter(Adapter):
         # Duplicates are kept (the quality report shows them); the most recently updated one answers.
         row = (
             Record.objects.filter(resource_id=resource.pk, key_index__in=key_indexes(key))
-            .order_by("-updated_on", "-row_number")
+            .order_by(F("updated_on").desc(nulls_last=True), "-row_number")  # same on SQLite and PostgreSQL
             .values_list("data", flat=True)
             .first()
         )

@@ -210,3 +210,42 @@ def test_pages_hide_what_a_department_may_not_see(population, staff_client):
         client.post(f"/exchange/grants/{grant.reference}/decide", {"decision": "approve"}).status_code == 404
     )
     assert client.get("/exchange/negative-list/").status_code == 200
+
+
+def test_a_provider_registers_a_resource_over_the_api(db, staff_client):
+    officer = staff_client("bureau_head")  # 市场监管局
+    resource = {
+        "name": "食品经营主体",
+        "subject": "食品经营主体",
+        "provider": "scjgj",
+        "key_kind": "enterprise",
+        "key_field": "uscc",
+        "fields": [
+            {"key": "uscc", "label": "信用代码", "level": "public", "required": True},
+            {"key": "form", "label": "主体业态", "level": "secret"},
+        ],
+        "predicates": {"x": {"all": [["nope", "eq", 1]]}},
+    }
+    csrf = {"HTTP_X_CSRFTOKEN": officer.cookies["csrftoken"].value}
+    response = officer.put(
+        "/api/v1/exchange/resources/food", resource, content_type="application/json", **csrf
+    )
+    assert response.status_code == 422
+    assert set(response.json()["error"]["fields"]) == {"fields.1.level", "predicates.x"}
+    resource["fields"][1]["level"] = "internal"
+    resource["predicates"] = {"catering": {"label": "餐饮", "all": [["form", "eq", "餐饮服务经营者"]]}}
+    response = officer.put(
+        "/api/v1/exchange/resources/food", resource, content_type="application/json", **csrf
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["predicates"] == [{"code": "catering", "label": "餐饮", "params": []}]
+    resource["provider"] = "rsj"
+    response = officer.put(
+        "/api/v1/exchange/resources/food2", resource, content_type="application/json", **csrf
+    )
+    assert response.status_code == 403  # not their department
+    resource["provider"] = "scjgj"
+    response = officer.put(
+        "/api/v1/exchange/resources/food2", resource, content_type="application/json", **csrf
+    )
+    assert response.status_code == 422 and "subject" in response.json()["error"]["fields"]  # 一数一源

@@ -88,6 +88,33 @@ def get_resource(request, code: str):
     return _resource_out(services.get_resource(request.auth, code), _banned(request.auth))
 
 
+class ResourceIn(Schema):
+    name: str
+    subject: str
+    provider: str
+    key_kind: str = Field(..., description="person, enterprise or any")
+    key_field: str
+    fields: list[dict] = Field(..., description='[{"key", "label", "level", "personal", "required"}]')
+    frequency: str = "daily"
+    adapter: str = Field("table", description="table, file, http or licence")
+    adapter_config: dict = {}
+    mapping: dict = Field({}, description="columns, rules, codes, updated_on: see docs/exchange.md")
+    predicates: dict = {}
+    description: str = ""
+    stale_after_days: int = Field(365, ge=1, le=36500)
+
+
+@router.put(
+    "/exchange/resources/{code}",
+    response=ResourceOut,
+    summary="Create or update a catalogue entry (the provider's exchange.provide)",
+)
+def save_resource(request, code: str, payload: ResourceIn):
+    data = payload.dict()
+    services.save_resource(request.auth, code=code, provider_code=data.pop("provider"), **data)
+    return _resource_out(services.get_resource(request.auth, code), _banned(request.auth))
+
+
 class QualityOut(Schema):
     resource: str
     total: int

@@ -630,7 +630,8 @@ def decide(actor, reference: str, *, approve: bool, note: str = "", now=None) ->
         else:
             grant.authority_decided_by, grant.authority_decided_at = user, now
             grant.status = GrantStatus.APPROVED if approve else GrantStatus.REJECTED
-        grant.decision_note = note
+        if note:  # the authority's plain approval keeps the provider's note
+            grant.decision_note = note
         grant.save()
         entry.department_code = grant.consumer.code
         entry.detail.update(step=step, status=grant.status)

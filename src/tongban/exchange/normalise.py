@@ -50,6 +50,11 @@ def uscc_form(value: str) -> str:
 
 def _date(value: str, formats: str, field: str) -> str:
     text = halfwidth(value).strip()
+    if formats.startswith("%Y-%m-%d") and len(text) == 10:
+        try:  # ISO dates are the common case and parse in C
+            return dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
     for fmt in [*formats.split("|"), "%Y-%m-%d"]:
         try:
             return dt.datetime.strptime(text, fmt).date().isoformat()

@@ -45,6 +45,13 @@ class SessionAuth(APIKeyCookie):
     def __init__(self):
         super().__init__(csrf=True)
 
+    def __call__(self, request):
+        # No session cookie: not a browser session, so no CSRF check either — let the bearer token
+        # (other systems) be tried. Ninja checks CSRF before it looks for the cookie.
+        if self.param_name not in request.COOKIES:
+            return None
+        return super().__call__(request)
+
     def authenticate(self, request, key):
         actor = actor_for_request(request)
         return actor if actor.is_authenticated else None

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.db import IntegrityError
+from django.conf import settings
 from django.test import Client
 
 from tongban.accounts import services
@@ -200,6 +201,32 @@ def test_system_accounts_use_bearer_tokens(db, client):
         client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {raw}"), 401, "not_authenticated"
     )
     assert raw not in json.dumps(list(AuditEntry.objects.values_list("detail", flat=True)))
+
+
+def test_system_accounts_write_with_bearer_tokens_without_csrf(db):
+    """Another system has no browser session and no CSRF cookie: its token alone authorises a POST
+    (the test client skips CSRF checks unless told, so this one enforces them as a real server)."""
+    services.create_staff(
+        SYSTEM,
+        username="sys-window",
+        display_name="自助终端",
+        department_code="xzspj",
+        kind="system",
+        roles=[("clerk", True)],
+    )
+    raw, _token = services.create_api_token(SYSTEM, username="sys-window", name="kiosk", days=30)
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        "/api/v1/persons",
+        {"name": "赵六", "id_number": "11010519491231002X", "phone": "13800000099"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert response.status_code in (200, 201), response.content
+    # A browser session still needs its CSRF token, token or not.
+    client.cookies[settings.SESSION_COOKIE_NAME] = "whatever"
+    refused = client.post("/api/v1/persons", {}, content_type="application/json")
+    assert refused.status_code == 403
 
 
 def test_unexpected_errors_are_500_in_the_common_shape(db, client, monkeypatch):

@@ -13,12 +13,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from django.db.models import F
 from django.utils import timezone
 
 from tongban.core import crypto
 
-from .models import AdapterKind, KeyKind, Record, Resource
+from .models import AdapterKind, KeyKind, Resource
 from .normalise import normalise_row
 
 KEY_CONTEXT = "exchange.Record.key"
@@ -51,13 +50,9 @@ class TableAdapter(Adapter):
 
     def lookup(self, resource, key):
         # Duplicates are kept (the quality report shows them); the most recently updated one answers.
-        row = (
-            Record.objects.filter(resource_id=resource.pk, key_index__in=key_indexes(key))
-            .order_by(F("updated_on").desc(nulls_last=True), "-row_number")  # same on SQLite and PostgreSQL
-            .values_list("data", flat=True)
-            .first()
-        )
-        return json.loads(row) if row is not None else None
+        from . import store
+
+        return store.record_data(resource.pk, key_indexes(key))
 
 
 class FileAdapter(TableAdapter):

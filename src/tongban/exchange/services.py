@@ -37,6 +37,7 @@ from tongban.core.errors import (
 from tongban.core.masking import mask_id_number
 from tongban.core.models import AuditOutcome
 
+from . import store
 from .adapters import AdapterFailure, FileAdapter, adapter_for, key_index
 from .models import (
     AdapterKind,
@@ -822,7 +823,7 @@ class _Refusal(Exception):
 def _check_grant(resource: Resource, consumer: Department, fields: list[str], today: dt.date) -> Grant | None:
     """The approved, unexpired grant covering every field, or a _Refusal saying precisely why not.
     The negative list wins over any grant. A provider reading its own resource needs no grant."""
-    banned = _negative_fields(resource.pk) & set(fields)
+    banned = store.negative_fields(resource.pk) & set(fields)
     if banned:
         name = sorted(banned)[0]
         raise _Refusal(
@@ -830,12 +831,7 @@ def _check_grant(resource: Resource, consumer: Department, fields: list[str], to
         )
     if consumer.path.startswith(resource.provider.path):
         return None
-    candidates = list(
-        Grant.objects.filter(resource_id=resource.pk, consumer__path__in=_ancestor_paths(consumer.path))
-        .exclude(status__in=[GrantStatus.REJECTED])
-        .only("id", "reference", "status", "valid_until", "fields")
-        .order_by()
-    )
+    candidates = store.grants_for(resource.pk, _ancestor_paths(consumer.path))
     if not candidates:
         raise _Refusal(
             "no_grant", "resource", _("Your department has no grant for this resource. Request one first.")
@@ -894,7 +890,7 @@ def _log_call(actor, *, call: Call, grant_reference: str, subject_masked: str) -
         CallOutcome.FAILED: AuditOutcome.FAILED,
     }[call.outcome]
     with transaction.atomic():
-        call.save(force_insert=True)
+        store.insert_call(call)
         audit.record(
             "exchange.call",
             actor=actor,
@@ -933,7 +929,7 @@ def _call(
     started = time.perf_counter()
     consumer = _consumer(actor, department_code, resource_code)
     purpose = (purpose or "").strip()[:200]
-    resource = Resource.objects.select_related("provider").filter(code=resource_code, is_active=True).first()
+    resource = store.resource(str(resource_code)[:40])
     actor_label = audit.actor_identity(actor)[1][:60]
     call = Call(
         reference=_new_reference("X", 6),  # 48 random bits: a million calls a day do not collide

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from tests.exchange.conftest import LISI, ZHANGSAN, spec
-from tongban.accounts.seed import demo_uscc
+from tongban.accounts.seed import demo_id_number, demo_uscc
 from tongban.core.authz import SYSTEM
 from tongban.exchange import services
 from tongban.exchange.models import Call, Record, Resource
@@ -126,6 +126,15 @@ def test_a_malformed_file_is_rejected_whole_with_its_report(enterprises):
     assert report_file.exists() and "row 1\tregistered_on" in report_file.read_text(encoding="utf-8")
     assert Record.objects.filter(resource__code="enterprises").count() == 1  # the earlier snapshot stays
     assert Resource.objects.get(code="enterprises").record_count == 1
+    # An older snapshot that was never imported is not taken after a newer one.
+    (enterprises / "a0.csv").write_text(
+        "\n".join(",".join(r) for r in [HEADER, _row(OTHER)]), encoding="utf-8"
+    )
+    (enterprises / "c.csv").write_text(
+        "\n".join(",".join(r) for r in [HEADER, _row(USCC), _row(OTHER)]), "utf-8"
+    )
+    assert services.scan_drop_folder(SYSTEM, "enterprises").imported == 2
+    assert (enterprises / "superseded" / "a0.csv").exists() and (enterprises / "done" / "c.csv").exists()
 
 
 def test_an_xlsx_snapshot_with_date_cells(enterprises):
@@ -294,3 +303,20 @@ def test_the_licence_library_answers_whether_a_valid_licence_is_held(db, grant_f
     assert holds(ZHANGSAN, "marriage_certificate") is True
     licences.revoke(SYSTEM, marriage.code, reason="登记错误")
     assert holds(ZHANGSAN, "marriage_certificate") is None  # no licence in force: unknown to the library
+
+
+def test_a_key_of_either_kind_is_a_person_when_it_is_a_valid_id_number():
+    from tongban.core.identifiers import uscc_check_char
+    from tongban.exchange.normalise import kind_of
+
+    # An all-digit ID number whose credit-code check happens to pass as well.
+    number = next(
+        n
+        for n in (
+            demo_id_number("511602", dt.date(1980, 1, 1) + dt.timedelta(days=d), 13) for d in range(2000)
+        )
+        if uscc_check_char(n[:17]) == n[17]
+    )
+    assert kind_of("any", number) == "person"
+    assert kind_of("any", USCC) == "enterprise"
+    assert kind_of("person", USCC) == "person"

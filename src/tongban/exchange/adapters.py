@@ -160,11 +160,9 @@ class LicenceAdapter(Adapter):
         from tongban.accounts.models import ID_NUMBER_CONTEXT
         from tongban.licences.models import Licence, LicenceStatus
 
-        from .normalise import key_check
+        from .normalise import kind_of
 
-        if resource.key_kind == KeyKind.ENTERPRISE or (
-            resource.key_kind == KeyKind.ANY and key_check(KeyKind.ENTERPRISE, key) is None
-        ):
+        if kind_of(resource.key_kind, key) == KeyKind.ENTERPRISE:
             holders = [key]
         else:
             holders = crypto.blind_indexes(key, ID_NUMBER_CONTEXT)

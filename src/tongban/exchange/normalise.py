@@ -144,3 +144,14 @@ def key_check(kind: str, value: str) -> str | None:
     except ValidationError as exc:
         return exc.code or "invalid"
     return None
+
+
+def kind_of(declared: str, key: str) -> str:
+    """Person or enterprise, for a key of a resource keyed by `declared` (person, enterprise, any).
+    For "any", a valid ID number is a person first: an all-digit string passes the credit code's
+    pattern, and about one in 31 would pass its check as well."""
+    if declared != "any":
+        return declared
+    if key_check("person", key) is None:
+        return "person"
+    return "enterprise" if key_check("enterprise", key) is None else "person"

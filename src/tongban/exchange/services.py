@@ -53,7 +53,7 @@ from .models import (
     Resource,
     levels,
 )
-from .normalise import halfwidth, id_number_form, key_check, normalise_row, uscc_form
+from .normalise import halfwidth, id_number_form, key_check, kind_of, normalise_row, uscc_form
 
 EXCHANGE_PERMISSIONS = (
     perms.EXCHANGE_QUERY,
@@ -277,20 +277,17 @@ class ImportReport:
 
 
 def _normalise_key(resource: Resource, value) -> str:
-    text = str(value or "")
+    text = str(value or "")[:40]
     if resource.key_kind == KeyKind.ENTERPRISE:
         return uscc_form(text)
     if resource.key_kind == KeyKind.ANY:
-        form = uscc_form(text)
-        return form if key_check(KeyKind.ENTERPRISE, form) is None else id_number_form(text)
+        number, code = id_number_form(text), uscc_form(text)
+        return code if kind_of(KeyKind.ANY, number) == KeyKind.ENTERPRISE else number
     return id_number_form(text)
 
 
 def kind_of_key(resource: Resource, key: str) -> str:
-    """Person or enterprise; a resource keyed by either tells them apart by the credit code's check."""
-    if resource.key_kind != KeyKind.ANY:
-        return resource.key_kind
-    return KeyKind.ENTERPRISE if key_check(KeyKind.ENTERPRISE, key) is None else KeyKind.PERSON
+    return kind_of(resource.key_kind, key)
 
 
 def _mask_key(resource: Resource, key: str) -> str:
@@ -444,14 +441,21 @@ def import_file(actor, code: str, path) -> ImportReport:
 
 
 def scan_drop_folder(actor, code: str) -> ImportReport | None:
-    """Import the newest snapshot in the resource's drop folder; imported files go to done/, rejected
-    ones to rejected/ (with the report beside them), so a file is never half taken."""
+    """Import the newest snapshot in the resource's drop folder (files named so that they sort by
+    time, e.g. scjg_20261101.csv). Older snapshots that were never imported move to superseded/:
+    importing one after a newer one would turn the data back. The imported file goes to done/, a
+    rejected one to rejected/ with its per-row report, so a file is never half taken."""
     resource = _managed_resource(actor, code)
-    adapter = FileAdapter()
-    files = adapter.pending_files(resource)
+    require(actor, perms.EXCHANGE_PROVIDE, resource.provider)
+    files = FileAdapter().pending_files(resource)
     if not files:
         return None
-    newest = files[-1]
+    *older, newest = files
+    if older:
+        superseded = newest.parent / "superseded"
+        superseded.mkdir(exist_ok=True)
+        for path in older:
+            path.rename(superseded / path.name)
     try:
         report = import_file(actor, code, newest)
     except ImportRejected as exc:
@@ -463,8 +467,7 @@ def scan_drop_folder(actor, code: str) -> ImportReport | None:
         raise
     done = newest.parent / "done"
     done.mkdir(exist_ok=True)
-    for path in files:
-        path.rename(done / path.name)
+    newest.rename(done / newest.name)
     return report
 
 
@@ -968,7 +971,7 @@ def _call(
             if unknown:
                 raise _Refusal("unknown_field", f"fields.{unknown[0]}", _("The resource has no such field."))
         call.fields = fields
-        key = _normalise_key(resource, halfwidth(str(subject or "")))
+        key = _normalise_key(resource, halfwidth(str(subject or "")[:40]))
         subject_masked = _mask_key(resource, key)
         call.subject_masked = subject_masked
         if key_check(kind_of_key(resource, key), key):

@@ -166,6 +166,7 @@ def test_the_console_pages(population, staff_client):
     services.verify(SYSTEM, "population", "registered", subject=ZHANGSAN, purpose="x", department_code="wjj")
     log = client.get("/exchange/calls/").content.decode()
     assert "<svg" in log and "registered" in log
+    assert 'data-testid="share-rate">100 %' in log  # one request, answered
     assert client.get("/exchange/calls/?by=provider").status_code == 200
     response = client.post(
         "/exchange/grants/new",

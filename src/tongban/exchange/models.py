@@ -13,11 +13,11 @@ from tongban.accounts.models import Department, User
 from tongban.core.fields import EncryptedTextField
 
 # Classification levels, lowest first. Configurable through TONGBAN_EXCHANGE_LEVELS (same shape).
-DEFAULT_LEVELS = [
-    ("public", _("公开 public")),
-    ("internal", _("内部 internal")),
-    ("sensitive", _("敏感 sensitive")),
-    ("important", _("重要 important")),
+DEFAULT_LEVELS = [  # 公开 / 内部 / 敏感 / 重要
+    ("public", _("Public")),
+    ("internal", _("Internal")),
+    ("sensitive", _("Sensitive")),
+    ("important", _("Important")),
 ]
 
 

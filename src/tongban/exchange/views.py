@@ -262,6 +262,10 @@ def call_log(request):
     by = "provider" if request.GET.get("by") == "provider" else "consumer"
     calls = services.calls(actor, **data)
     stats = _bars(services.call_stats(actor, by=by, **data))
+    kpis = None
+    if services.is_authority(actor):
+        until = data.get("until") or timezone.localdate()
+        kpis = services.sharing_kpis(data.get("since") or until - dt.timedelta(days=29), until)
     return render(
         request,
         "exchange/call_log.html",
@@ -272,5 +276,6 @@ def call_log(request):
             "stats": stats,
             "by": by,
             "chart_height": 24 * len(stats) + 8,
+            "kpis": kpis,
         },
     )

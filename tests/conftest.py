@@ -37,8 +37,10 @@ def _fresh_caches():
 
     from tongban.cases import services as cases
     from tongban.catalog import services as catalog
+    from tongban.exchange import store as exchange_store
     from tongban.workflow import services as workflow
 
+    exchange_store.clear_cache()
     catalog.clear_caches()
     workflow.clear_caches()
     cases.clear_caches()

@@ -13,7 +13,7 @@ from tongban.core.errors import InvalidInput, NotFound, NotPermitted
 from tongban.core.models import AuditEntry
 from tongban.exchange import services
 from tongban.exchange.demo import _fullwidth
-from tongban.exchange.models import Call, CallOutcome, Grant, GrantStatus, Record
+from tongban.exchange.models import Call, CallOutcome, Grant, GrantStatus, Record, Resource
 
 
 def _wrong_check(number: str) -> str:
@@ -327,3 +327,25 @@ def test_a_revoked_grant_stops_calls_and_an_outsider_attempt_is_journalled(popul
     assert Call.objects.count() == before
     entry = AuditEntry.objects.filter(action="exchange.call").order_by("-id").first()
     assert (entry.outcome, entry.actor_label, entry.department_code) == ("denied", "reviewer", "rsj")
+
+
+def test_policy_changes_apply_to_the_very_next_call_despite_the_cache(population, grant_for):
+    """The call path caches resources and the negative list per policy version: adding to the list,
+    removing from it, or deactivating the resource (also by a plain model save, as the admin site
+    does) applies to the next call in this process."""
+    grant_for("rsj", "population", ["status", "ethnicity"])
+    reviewer = actor("reviewer_rs")
+    assert services.query(reviewer, "population", subject=LISI, fields=["ethnicity"], purpose="x").found
+    officer = actor("data_officer")
+    services.add_negative(officer, resource_code="population", field_key="ethnicity", reason="敏感")
+    with pytest.raises(services.Refused) as refused:
+        services.query(reviewer, "population", subject=LISI, fields=["ethnicity"], purpose="x")
+    assert _refusal(refused) == ("fields.ethnicity", "negative_list")
+    services.remove_negative(officer, resource_code="population", field_key="ethnicity")
+    assert services.query(reviewer, "population", subject=LISI, fields=["ethnicity"], purpose="x").found
+    resource = Resource.objects.get(code="population")
+    resource.is_active = False
+    resource.save()
+    with pytest.raises(services.Refused) as refused:
+        services.query(reviewer, "population", subject=LISI, fields=["status"], purpose="x")
+    assert _refusal(refused) == ("resource", "unknown_resource")

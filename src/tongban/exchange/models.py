@@ -222,3 +222,18 @@ class Call(models.Model):
 
     def __str__(self):
         return self.reference
+
+
+class PolicyStamp(models.Model):
+    """One row whose version moves, in the same transaction, with every change to what the call
+    path reads of the catalogue: a resource, the negative list, a department. Each process caches
+    those and reads only this version per call, so a change applies to the very next call."""
+
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("policy version")
+        verbose_name_plural = _("policy versions")
+
+    def __str__(self):
+        return str(self.version)

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
 from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -885,36 +884,36 @@ def _consumer(actor, department_code: str | None, resource_code: str) -> Departm
 
 
 def _log_call(actor, *, call: Call, grant_reference: str, subject_masked: str) -> None:
-    """One Call row for the statistics and one journal entry, in one transaction."""
+    """One Call row for the statistics and one journal entry, in one transaction (one BEGIN and one
+    COMMIT: the journal entry is written at the end of the audited block, no savepoint)."""
     outcome = {
         CallOutcome.ANSWERED: AuditOutcome.SUCCESS,
         CallOutcome.NOT_FOUND: AuditOutcome.SUCCESS,
         CallOutcome.REFUSED: AuditOutcome.DENIED,
         CallOutcome.FAILED: AuditOutcome.FAILED,
     }[call.outcome]
-    with transaction.atomic():
+    with audit.audited(
+        "exchange.call",
+        actor=actor,
+        object_type="data_resource",
+        object_ref=call.resource.code if call.resource else "",
+        department_code=call.consumer.code,
+        detail={
+            "reference": call.reference,
+            "kind": call.kind,
+            "purpose": call.purpose,
+            "fields": call.fields,
+            "predicate": call.predicate,
+            "subject": subject_masked,
+            "grant": grant_reference,
+            "outcome": call.outcome,
+            "reason": call.reason,
+            "result_size": call.result_size,
+            "latency_ms": round(call.latency_ms, 3),
+        },
+    ) as entry:
+        entry.outcome = outcome
         store.insert_call(call)
-        audit.record(
-            "exchange.call",
-            actor=actor,
-            outcome=outcome,
-            object_type="data_resource",
-            object_ref=call.resource.code if call.resource else "",
-            department_code=call.consumer.code,
-            detail={
-                "reference": call.reference,
-                "kind": call.kind,
-                "purpose": call.purpose,
-                "fields": call.fields,
-                "predicate": call.predicate,
-                "subject": subject_masked,
-                "grant": grant_reference,
-                "outcome": call.outcome,
-                "reason": call.reason,
-                "result_size": call.result_size,
-                "latency_ms": round(call.latency_ms, 3),
-            },
-        )
 
 
 def _call(
@@ -932,6 +931,7 @@ def _call(
     started = time.perf_counter()
     consumer = _consumer(actor, department_code, resource_code)
     purpose = (purpose or "").strip()[:200]
+    store.policy_version()  # one read; the cached resource and negative list are as of this version
     resource = store.resource(str(resource_code)[:40])
     actor_label = audit.actor_identity(actor)[1][:60]
     call = Call(

@@ -14,23 +14,54 @@ from .models import Call, Grant, GrantStatus, Record, Resource
 _DATA_CONTEXT = Record._meta.get_field("data")._context  # Record.data as EncryptedTextField encrypts it
 
 
+# Per process: what the call path reads of the catalogue, valid for one policy version.
+_cache: dict = {"version": None, "resources": {}, "negative": {}}
+
+
+def policy_version() -> int:
+    """The current policy version (PolicyStamp); a new one empties this process's cache."""
+    row = sql.one("SELECT version FROM exchange_policystamp WHERE id = 1")
+    version = row[0] if row else 0
+    if version != _cache["version"]:
+        _cache.update(version=version, resources={}, negative={})
+    return version
+
+
+def clear_cache() -> None:
+    _cache.update(version=None, resources={}, negative={})
+
+
+def bump_policy() -> None:
+    """Move the policy version on; call inside the transaction that changes the policy."""
+    if not sql.execute("UPDATE exchange_policystamp SET version = version + 1 WHERE id = 1").rowcount:
+        sql.execute("INSERT INTO exchange_policystamp (id, version) VALUES (1, 1)")
+
+
 def resource(code: str) -> Resource | None:
-    """An active resource by code, with its provider department loaded."""
+    """An active resource by code, with its provider department loaded (cached per policy version;
+    call policy_version() first in the request)."""
+    cached = _cache["resources"]
+    if code in cached:
+        return cached[code]
     found = sql.models(Resource, "code = %s AND is_active = %s", [code, True])
-    if not found:
-        return None
-    item = found[0]
-    item.provider = sql.models(Department, "id = %s", [item.provider_id])[0]
+    item = None
+    if found:
+        item = found[0]
+        item.provider = sql.models(Department, "id = %s", [item.provider_id])[0]
+    cached[code] = item
     return item
 
 
 def negative_fields(resource_id: int) -> set[str]:
-    return {
-        row[0]
-        for row in sql.all_rows(
-            "SELECT field FROM exchange_negativeentry WHERE resource_id = %s", [resource_id]
-        )
-    }
+    cached = _cache["negative"]
+    if resource_id not in cached:
+        cached[resource_id] = {
+            row[0]
+            for row in sql.all_rows(
+                "SELECT field FROM exchange_negativeentry WHERE resource_id = %s", [resource_id]
+            )
+        }
+    return cached[resource_id]
 
 
 def grants_for(resource_id: int, paths: list[str]) -> list[Grant]:

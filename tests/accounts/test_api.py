@@ -3,8 +3,8 @@
 import json
 
 import pytest
-from django.db import IntegrityError
 from django.conf import settings
+from django.db import IntegrityError
 from django.test import Client
 
 from tongban.accounts import services

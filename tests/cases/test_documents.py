@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from pypdf import PdfReader
 
-from tongban.cases import documents
 from tongban.cases.documents import (
     DecisionDocument,
     PdfFontMissing,
@@ -19,6 +18,7 @@ from tongban.cases.documents import (
     font_path,
     render_decision,
 )
+from tongban.core import pdf as pdf_layer
 from tongban.core.errors import InvalidInput
 
 APPROVAL = DecisionDocument(
@@ -222,9 +222,9 @@ def test_characters_no_font_can_print_are_refused_not_dropped(fonts):
 
 
 def test_a_rare_character_is_printed_from_a_fallback_face(fonts):
-    regular = documents._codepoints(fonts.regular)
+    regular = pdf_layer._codepoints(fonts.regular)
     covered = (
-        set().union(*(documents._codepoints(face) for face in fonts.fallbacks)) if fonts.fallbacks else set()
+        set().union(*(pdf_layer._codepoints(face) for face in fonts.fallbacks)) if fonts.fallbacks else set()
     )
     rare = next((chr(c) for c in range(0x3400, 0x4DC0) if c not in regular and c in covered), None)
     if rare is None:
@@ -272,11 +272,11 @@ def test_a_missing_font_setting_is_a_clear_configuration_error(settings, tmp_pat
 
 @pytest.fixture
 def no_fonts(monkeypatch):
-    monkeypatch.setattr(documents, "KNOWN_FONTS", ())
-    monkeypatch.setattr(documents, "_fc_match", lambda: None)
-    documents._resolve_fonts.cache_clear()
+    monkeypatch.setattr(pdf_layer, "KNOWN_FONTS", ())
+    monkeypatch.setattr(pdf_layer, "_fc_match", lambda: None)
+    pdf_layer._resolve_fonts.cache_clear()
     yield
-    documents._resolve_fonts.cache_clear()
+    pdf_layer._resolve_fonts.cache_clear()
 
 
 def test_without_any_chinese_font_the_error_names_the_package(no_fonts):

@@ -151,12 +151,16 @@ def test_the_preview_tells_the_applicant_what_consent_would_fill(held):
     assert set(other) == {ID_MATERIAL}
 
 
-def test_a_decided_case_is_handed_over_as_a_signed_licence_once(held, django_capture_on_commit_callbacks):
-    loader.load_detail()
-    case = cases.apply_online(
-        _actor("zhangsan"), item_code=FOOD_LICENCE, data=_food_data(food_safety_manager="王安全")
-    )
-    licence = services.issue_from_case(case.number, "food_business_licence")
+def test_a_decided_case_is_handed_over_as_a_signed_licence_once(held):
+    data = _food_data(food_safety_manager="王安全")
+    hand_over = {
+        "person_id_number": "",
+        "person_name": "",
+        "enterprise_uscc": RESTAURANT,
+        "enterprise_name": ENTERPRISES[0][1],
+        "data": data,
+    }
+    licence = services.issue_for_case("51160220261122000099", "food_business_licence", **hand_over)
     payload = json.loads(licence.payload)
     assert payload["holder"] == {"kind": "enterprise", "id": RESTAURANT, "name": ENTERPRISES[0][1]}
     assert payload["fields"] == {
@@ -165,23 +169,26 @@ def test_a_decided_case_is_handed_over_as_a_signed_licence_once(held, django_cap
         "address": "广安区中桥街道建设路12号",
         "food_safety_manager": "王安全",
     }
-    assert licence.case_number == case.number and services.verify(licence.code).ok
-    assert services.issue_from_case(case.number, "food_business_licence").pk == licence.pk
+    assert licence.case_number == "51160220261122000099" and services.verify(licence.code).ok
+    again = services.issue_for_case("51160220261122000099", "food_business_licence", **hand_over)
+    assert again.pk == licence.pk
+    # The approval revoked after a failed inspection revokes the licence with it.
+    assert services.revoke_for_case("51160220261122000099", reason="事后核查不通过") == [licence.code]
+    assert services.verify(licence.code).status == "revoked"
 
 
 def test_a_hand_over_without_a_holder_is_refused_and_journalled(held):
-    loader.load_detail()
-    case = cases.apply_online(_actor("zhangsan"), item_code=FOOD_LICENCE, data=_food_data())
-    Case.objects.filter(pk=case.pk).update(data={**case.data, "uscc": ""})
-    assert services.issue_from_case(case.number, "food_business_licence") is None
-    entry = AuditEntry.objects.get(action="licences.handover.refused", object_ref=case.number)
+    data = {**_food_data(), "uscc": ""}
+    refused = services.issue_for_case(
+        "51160220261122000098", "food_business_licence", person_id_number="", person_name="", data=data
+    )
+    assert refused is None
+    entry = AuditEntry.objects.get(action="licences.handover.refused", object_ref="51160220261122000098")
     assert entry.detail["fields"] == ["holder_id"]
-    assert not Licence.objects.filter(case_number=case.number).exists()
+    assert not Licence.objects.filter(case_number="51160220261122000098").exists()
 
 
-def test_issuing_a_licence_bearing_case_signs_its_licence_through_the_signal(
-    held, django_capture_on_commit_callbacks
-):
+def test_issuing_a_licence_bearing_case_hands_its_licence_over(held, django_capture_on_commit_callbacks):
     from tongban.cases import demo as case_demo
 
     loader.load_detail()

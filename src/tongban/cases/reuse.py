@@ -1,20 +1,20 @@
 """免提交: materials the government already holds, found for an applicant who consents to their use.
 
 A catalogue material names the e-licence type (`licence_type`) or the shared-data query
-(`data_query`) that can stand in for the paper. Which licences a holder has, and what a shared-data
-query answers, is known to the licence library and the exchange; they register finders here, so the
-cases app never imports them (the dependency points one way, ARCHITECTURE.md).
-
-A finder is called with a `Holder` and the licence type or query code and returns a `Found` when it
-can satisfy the material, or None. It must not raise for "not found": an exception is a fault of
-the source and is reported as such (the material then simply stays to be provided).
+(`data_query`) that can stand in for the paper. Cases asks the licence library (a licence of the
+holder in force) and the exchange (a query under the consuming department's grant, logged there)
+through their services; neither of them knows about cases (ARCHITECTURE.md: cases uses licences
+and exchange, never the other way round).
 """
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 from tongban.accounts.models import Department, Enterprise, Person
+from tongban.exchange import reuse as shared_data
+from tongban.licences import services as licences
 
 log = logging.getLogger(__name__)
 
@@ -38,35 +38,57 @@ class Found:
     """What stands in for a material: where it came from and a line a clerk can read."""
 
     source: str  # LICENCE | SHARED
-    reference: str  # the licence code, or the query call's reference
-    summary: str  # e.g. "营业执照 4Q2M-…, 有效期至 2030-05-01"
+    reference: str  # the licence code, or the exchange call's reference
+    summary: str  # e.g. "电子证照 营业执照 4Q2M-…，有效期至 长期"
     detail: dict = field(default_factory=dict)
 
 
-Finder = Callable[[Holder, str], Found | None]
-_finders: dict[str, list[Finder]] = {LICENCE: [], SHARED: []}
+def _licence(holder: Holder, type_code: str) -> Found | None:
+    licence = licences.stand_in(
+        type_code,
+        person=holder.person,
+        enterprise_uscc=holder.enterprise.uscc if holder.enterprise is not None else "",
+    )
+    if licence is None:
+        return None
+    until = licence.valid_until.isoformat() if licence.valid_until else _("until revoked")
+    return Found(
+        source=LICENCE,
+        reference=licence.code,
+        summary=_("E-licence %(name)s %(code)s, valid %(until)s")
+        % {"name": licence.licence_type.name, "code": licence.code, "until": until},
+        detail={"type": type_code},
+    )
 
 
-def register(kind: str, finder: Finder) -> Finder:
-    """Add a finder for licence types (LICENCE) or shared-data queries (SHARED)."""
-    if finder not in _finders[kind]:
-        _finders[kind].append(finder)
-    return finder
+def _shared(holder: Holder, code: str) -> Found | None:
+    if holder.department is None:
+        return None
+    answer = shared_data.find_shared(
+        code,
+        person_id_number=holder.person.id_number if holder.person is not None else "",
+        enterprise_uscc=holder.enterprise.uscc if holder.enterprise is not None else "",
+        department_code=holder.department.code,
+        purpose=holder.purpose,
+    )
+    if answer is None:
+        return None
+    return Found(source=SHARED, reference=answer.reference, summary=answer.summary, detail=answer.detail)
 
 
 def find(holder: Holder, *, licence_type: str = "", data_query: str = "") -> Found | None:
-    """The first source that satisfies the material: a licence the holder has, then shared data."""
-    for kind, code in ((LICENCE, licence_type), (SHARED, data_query)):
+    """The first source that satisfies the material: a licence the holder has, then shared data.
+    A source that fails is logged and skipped: the material then stays for the applicant."""
+    for finder, code in ((_licence, licence_type), (_shared, data_query)):
         if not code:
             continue
-        for finder in _finders[kind]:
-            try:
-                found = finder(holder, code)
-            except Exception:  # a source's fault must not stop the application
-                log.exception("reuse finder %s failed for %s", getattr(finder, "__name__", finder), code)
-                continue
-            if found is not None:
-                return found
+        try:
+            found = finder(holder, code)
+        except Exception:  # a source's fault must not stop the application
+            log.exception("免提交: %s failed for %s", finder.__name__, code)
+            continue
+        if found is not None:
+            return found
     return None
 
 

@@ -1,7 +1,6 @@
-"""What the cases app tells other apps, after the transaction that caused it has committed.
-
-The licence library (licences app) listens to these to issue and revoke licences; cases never
-imports it, so the dependency points one way (ARCHITECTURE.md).
+"""What the cases app tells any other part that wants to know, after the transaction that caused
+it has committed. The licence library does not listen: cases calls it (results.hand_over_licence,
+revoke_case_licences), since cases depends on licences and not the other way (ARCHITECTURE.md).
 """
 
 from django.dispatch import Signal
@@ -10,7 +9,3 @@ from django.dispatch import Signal
 result_issued = Signal()
 # An approval was revoked (a failed 事后核查); kwargs: case_number.
 result_revoked = Signal()
-# Materials of a new case were satisfied by licences or shared data, with the applicant's consent;
-# kwargs: case_number, purpose (the case title), licences {material: licence code},
-# shared {material: call reference}.
-materials_reused = Signal()

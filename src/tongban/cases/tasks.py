@@ -16,3 +16,16 @@ def sweep_deadlines():
 @db_task(name="cases.render_document")
 def render_document(number: str):
     return services.record_document(number)
+
+
+@db_task(name="cases.hand_over_licence", retries=3, retry_delay=30)
+def hand_over_licence(number: str, licence_type: str):
+    """After 出件 of a licence-bearing case: the licence library signs and stores the licence;
+    retried if the database hiccups."""
+    return services.hand_over_licence(number, licence_type)
+
+
+@db_task(name="cases.revoke_licences", retries=3, retry_delay=30)
+def revoke_licences(number: str, reason: str):
+    """A revoked approval (failed 事后核查) revokes the licences issued from it."""
+    return services.revoke_case_licences(number, reason)

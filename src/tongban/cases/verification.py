@@ -1,8 +1,8 @@
 """Verification results the 秒批 rules can read as `check.<name>`.
 
 Each check is a named function of the case being decided. The rules (cases.rules) only read the
-values; what a check looks at — our own records now, shared-data queries and e-licences once the
-exchange and licence apps plug theirs in with `register` — stays here, in code we ship.
+values; what a check looks at — our own records, and e-licences through the licence library's
+services — stays here, in code we ship.
 A check that cannot answer returns None, which no rule cell but "-" accepts.
 """
 
@@ -128,3 +128,24 @@ def duplicate_open_case(subject: Subject):
         .exclude(pk=case.id)
         .exists()
     )
+
+
+@register("enterprise_licensed", "企业营业执照有效 the enterprise's business licence is in force")
+def enterprise_licensed(subject: Subject):
+    """None when the case is not for an enterprise."""
+    from tongban.licences import services as licences
+
+    enterprise = subject.enterprise
+    if enterprise is None:
+        return None
+    return licences.valid_licence("business_licence", uscc=enterprise.uscc) is not None
+
+
+@register("applicant_id_licence", "申请人身份证电子证照有效 the applicant's ID e-licence is in force")
+def applicant_id_licence(subject: Subject):
+    from tongban.licences import services as licences
+
+    person = subject.person
+    if person is None:
+        return None
+    return licences.valid_licence("resident_id", person=person) is not None

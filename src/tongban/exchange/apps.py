@@ -8,13 +8,6 @@ class ExchangeConfig(AppConfig):
     verbose_name = _("Data sharing")
 
     def ready(self):
-        # The cases app finds shared data through its registry; it never imports this app.
-        from tongban.cases import reuse as registry
-
-        from .reuse import find_shared
-
-        registry.register(registry.SHARED, find_shared)
-
         # The call path caches resources and the negative list per policy version (exchange.store).
         # Any save or delete of those — through the services, the admin site or the ORM — and of a
         # department (who provides, who consumes) moves the version in the same transaction.

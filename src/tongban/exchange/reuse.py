@@ -1,4 +1,4 @@
-"""Shared data standing in for paper (免提交): the cases app's SHARED finder (cases.reuse).
+"""Shared data standing in for paper (免提交): what cases.reuse asks the exchange.
 
 A catalogue material names a `data_query` code; here each code we can answer maps to a call on a
 resource — a verify-only predicate where a yes is all the clerk needs, a few fields where the
@@ -47,20 +47,28 @@ QUERIES: dict[str, SharedQuery] = {
 }
 
 
-def find_shared(holder, code: str):
-    """reuse.Finder: a Found when the query answers for the holder under the department's grant."""
-    from tongban.cases import reuse
+@dataclass(frozen=True)
+class SharedAnswer:
+    """What a shared-data query gave for a material: the call's reference (in the call log) and a
+    line a clerk can read."""
 
+    reference: str
+    summary: str
+    detail: dict
+
+
+def find_shared(
+    code: str, *, person_id_number: str, enterprise_uscc: str, department_code: str, purpose: str
+) -> SharedAnswer | None:
+    """Answer a catalogue `data_query` for the person or enterprise under the department's grant;
+    None when the query is unknown, refused (logged by the service), failed or not satisfied."""
     spec = QUERIES.get(code)
-    if spec is None or holder.department is None:
+    if spec is None or not department_code:
         return None
-    if spec.subject == "enterprise":
-        subject = holder.enterprise.uscc if holder.enterprise else ""
-    else:
-        subject = holder.person.id_number if holder.person else ""
+    subject = enterprise_uscc if spec.subject == "enterprise" else person_id_number
     if not subject:
         return None
-    purpose = holder.purpose or f"免提交：{code}"
+    purpose = purpose or f"免提交：{code}"
     try:
         if spec.predicate:
             answer = services.verify(
@@ -69,7 +77,7 @@ def find_shared(holder, code: str):
                 spec.predicate,
                 subject=subject,
                 purpose=purpose,
-                department_code=holder.department.code,
+                department_code=department_code,
             )
             if not answer.answer:
                 return None
@@ -81,7 +89,7 @@ def find_shared(holder, code: str):
                 subject=subject,
                 fields=[spec.field],
                 purpose=purpose,
-                department_code=holder.department.code,
+                department_code=department_code,
             )
             value = answer.record.get(spec.field)
             if value in (None, ""):
@@ -89,14 +97,11 @@ def find_shared(holder, code: str):
             summary = spec.summary.format(value=value)
     except services.Refused as refused:
         # Logged as refused by the service; the material then stays for the applicant to provide.
-        log.info(
-            "shared-data query %s refused for %s: %s", code, holder.department.code, sorted(refused.fields)
-        )
+        log.info("shared-data query %s refused for %s: %s", code, department_code, sorted(refused.fields))
         return None
     except DomainError:
         return None  # the provider failed; logged by the service
-    return reuse.Found(
-        source=reuse.SHARED,
+    return SharedAnswer(
         reference=answer.reference,
         summary=summary,
         detail={"resource": spec.resource, "provider": answer.provider, "query": code},

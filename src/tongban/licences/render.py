@@ -177,7 +177,7 @@ def licence_png(licence: Licence) -> bytes:
     """The licence as an image (for phones and printing), its QR large enough for any scanner."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from tongban.cases.documents import cjk_fonts
+    from tongban.core.pdf import cjk_fonts
 
     data, rows = _face(licence)
     fonts = cjk_fonts()
@@ -219,7 +219,7 @@ def licence_png(licence: Licence) -> bytes:
 def licence_pdf(licence: Licence) -> bytes:
     """The licence on A4, deterministic for equal input, its QR embedded as an image so that
     `tongban licence verify FILE.pdf` can read it back."""
-    from tongban.cases.documents import SIZE_SMALL4, cjk_pdf
+    from tongban.core.pdf import SIZE_SMALL4, cjk_pdf
 
     data, rows = _face(licence)
     pdf = cjk_pdf(

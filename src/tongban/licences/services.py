@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tongban.accounts import roles as perms
-from tongban.accounts.models import ID_NUMBER_CONTEXT, Department, Enterprise, Person
+from tongban.accounts.models import ID_NUMBER_CONTEXT, Department, Person
 from tongban.core import audit, crypto, sm2
 from tongban.core.authz import SYSTEM, require
 from tongban.core.errors import FieldErrors, InvalidInput, NotFound
@@ -442,39 +442,54 @@ def record_uses(case_number: str, references: dict[str, str], *, purpose: str, n
 # --- hand-over from a case ---------------------------------------------------------------------------
 
 
-def issue_from_case(case_number: str, type_code: str, now=None) -> Licence | None:
-    """A decided case's result becomes a licence (the case issue hands it over after 出件).
+def stand_in(type_code: str, *, person: Person | None, enterprise_uscc: str = "") -> Licence | None:
+    """The licence of this type in force that stands in for a material (免提交): the enterprise's
+    for enterprise licences, the person's for personal ones."""
+    kind = LicenceType.objects.filter(code=type_code).values_list("holder_kind", flat=True).first()
+    if kind is None:
+        return None
+    if kind == HolderKind.ENTERPRISE:
+        return valid_licence(type_code, uscc=enterprise_uscc) if enterprise_uscc else None
+    return valid_licence(type_code, person=person) if person is not None else None
 
-    The holder is the enterprise the case was made for (or the USCC in its form) for enterprise
-    licences, the applicant for personal ones; each field is taken from the form keys its spec
-    names under "from". Handing the same case over twice issues one licence. When the holder or a
-    required field is missing the hand-over is refused and journalled, and the case is untouched.
+
+def issue_for_case(
+    case_number: str,
+    type_code: str,
+    *,
+    person_id_number: str,
+    person_name: str,
+    enterprise_uscc: str = "",
+    enterprise_name: str = "",
+    data: dict | None = None,
+    now=None,
+) -> Licence | None:
+    """A decided case's result becomes a licence (cases hands it over after 出件).
+
+    The holder is the enterprise (its USCC, or the one in the form) for enterprise licences, the
+    applicant for personal ones; each field is taken from the form keys its spec names under
+    "from". Handing the same case over twice issues one licence. When the holder or a required
+    field is missing the hand-over is refused and journalled, and nothing is issued.
     """
-    from tongban.cases.models import Case
-
     existing = Licence.objects.filter(case_number=case_number, licence_type__code=type_code).first()
     if existing is not None:
         return existing
     licence_type = LicenceType.objects.filter(code=type_code).first()
-    case = Case.objects.filter(number=case_number).first()
-    if licence_type is None or case is None:
+    if licence_type is None:
         audit.record(
             "licences.handover.skipped",
             actor=SYSTEM,
             object_type="case",
             object_ref=case_number,
-            detail={"type": type_code, "reason": "no such licence type" if case else "no such case"},
+            detail={"type": type_code, "reason": "no such licence type"},
         )
         return None
-    data = case.data or {}
+    data = data or {}
     if licence_type.holder_kind == HolderKind.ENTERPRISE:
-        enterprise = Enterprise.objects.filter(pk=case.enterprise_id).first() if case.enterprise_id else None
-        holder_id = enterprise.uscc if enterprise else str(data.get("uscc", ""))
-        holder_name = enterprise.name if enterprise else str(data.get("enterprise_name", ""))
+        holder_id = enterprise_uscc or str(data.get("uscc", ""))
+        holder_name = enterprise_name or str(data.get("enterprise_name", ""))
     else:
-        person = Person.objects.filter(pk=case.applicant_id).first()
-        holder_id = person.id_number if person else ""
-        holder_name = person.name if person else ""
+        holder_id, holder_name = person_id_number, person_name
     fields = {}
     for spec in licence_type.fields:
         for source in spec.get("from", []):
@@ -495,12 +510,21 @@ def issue_from_case(case_number: str, type_code: str, now=None) -> Licence | Non
         audit.record(
             "licences.handover.refused",
             actor=SYSTEM,
+            outcome=audit.AuditOutcome.INVALID,
             object_type="case",
             object_ref=case_number,
-            outcome=audit.AuditOutcome.INVALID,
             detail={"type": type_code, "fields": sorted(error.fields)},
         )
         return None
+
+
+def revoke_for_case(case_number: str, *, reason: str, now=None) -> list[str]:
+    """The approval behind these licences was revoked (a failed 事后核查): revoke them too."""
+    valid = Licence.objects.filter(case_number=case_number, status=LicenceStatus.VALID)
+    codes = list(valid.values_list("code", flat=True))
+    for code in codes:
+        revoke(SYSTEM, code, reason=reason, now=now)
+    return codes
 
 
 # --- scanning: what a clerk's scanner or a photo of the QR gives ----------------------------------

@@ -73,9 +73,11 @@ from .results import (
     decision_document,
     document_number,
     document_pdf,
+    hand_over_licence,
     issue,
     material_file,
     record_document,
+    revoke_case_licences,
     withdraw,
 )
 
@@ -124,6 +126,7 @@ __all__ = [
     "end_procedure",
     "ensure_process",
     "exemption_rate",
+    "hand_over_licence",
     "issue",
     "list_my_cases",
     "material_file",
@@ -137,6 +140,7 @@ __all__ = [
     "respond_supplement",
     "return_work",
     "reuse_preview",
+    "revoke_case_licences",
     "start_procedure",
     "status_colour",
     "supply_material",

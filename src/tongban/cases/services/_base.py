@@ -499,7 +499,11 @@ CLOSED_STATUSES = (CaseStatus.ISSUED, CaseStatus.WITHDRAWN, CaseStatus.NOT_ACCEP
 
 
 def _on_commit_revoked(case) -> None:
+    """After commit: the licences issued from the case are revoked with it (by the worker)."""
+    from .. import tasks
+
     number = case.number
+    transaction.on_commit(lambda: tasks.revoke_licences(number, "事后核查不通过，准予许可决定已撤销"))
     transaction.on_commit(lambda: signals.result_revoked.send(sender=Case, case_number=number))
 
 

@@ -141,19 +141,15 @@ def apply_online(
 
 
 def _on_commit_reused(case, reused: dict) -> None:
-    """After commit: tell the sources their data stood in for materials (the holder's wallet)."""
+    """After commit: the licences that stood in are noted for their holder's wallet."""
     from django.db import transaction
 
-    from .. import signals
+    from tongban.licences import services as licences
 
     number, title = case.number, case.title
-    licences = {name: f.reference for name, f in reused.items() if f.source == reuse.LICENCE}
-    shared = {name: f.reference for name, f in reused.items() if f.source == reuse.SHARED}
-    transaction.on_commit(
-        lambda: signals.materials_reused.send(
-            sender=Case, case_number=number, purpose=title, licences=licences, shared=shared
-        )
-    )
+    used = {name: f.reference for name, f in reused.items() if f.source == reuse.LICENCE}
+    if used:
+        transaction.on_commit(lambda: licences.record_uses(number, used, purpose=title))
 
 
 def reuse_preview(actor, *, item_code: str = "", bundle_code: str = "", enterprise_uscc: str = "") -> dict:

@@ -177,9 +177,39 @@ def _on_commit_issued(case, target: _Target) -> None:
     licence_type = target.item.licence_type if target.item else ""
     transaction.on_commit(lambda: tasks.render_document(number))
     if licence_type:
+        transaction.on_commit(lambda: tasks.hand_over_licence(number, licence_type))
         transaction.on_commit(
             lambda: signals.result_issued.send(sender=Case, case_number=number, licence_type=licence_type)
         )
+
+
+def hand_over_licence(number: str, licence_type: str) -> str:
+    """Give the licence library what it needs to sign a decided case's licence: the applicant, the
+    enterprise and the form. Returns the licence code ("" when the library refused; it journals why)."""
+    from tongban.accounts.models import Enterprise, Person
+    from tongban.licences import services as licences
+
+    case = Case.objects.filter(number=number).first()
+    if case is None or case.status != CaseStatus.ISSUED:
+        return ""
+    person = Person.objects.filter(pk=case.applicant_id).first()
+    enterprise = Enterprise.objects.filter(pk=case.enterprise_id).first() if case.enterprise_id else None
+    licence = licences.issue_for_case(
+        number,
+        licence_type,
+        person_id_number=person.id_number if person else "",
+        person_name=person.name if person else "",
+        enterprise_uscc=enterprise.uscc if enterprise else "",
+        enterprise_name=enterprise.name if enterprise else "",
+        data=case.data or {},
+    )
+    return licence.code if licence else ""
+
+
+def revoke_case_licences(number: str, reason: str) -> list[str]:
+    from tongban.licences import services as licences
+
+    return licences.revoke_for_case(number, reason=reason)
 
 
 def document_pdf(actor, number: str) -> tuple[str, bytes]:

@@ -1,0 +1,50 @@
+"""Apps depend downward only (ARCHITECTURE.md): core ← accounts ← {catalog, workflow, licences,
+exchange} ← {cases, …}; insight is imported by nobody but the web and CLI layers. Checked on the
+source, imports inside functions included, so a convenient shortcut upward fails here."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "tongban"
+
+# app → the apps it must never import
+FORBIDDEN = {
+    "core": {"accounts", "catalog", "workflow", "licences", "exchange", "cases", "insight", "web", "cli"},
+    "accounts": {"catalog", "workflow", "licences", "exchange", "cases", "insight", "web", "cli"},
+    "catalog": {"workflow", "licences", "exchange", "cases", "insight", "web", "cli"},
+    "workflow": {"licences", "exchange", "cases", "insight", "web", "cli"},
+    "licences": {"exchange", "cases", "insight", "web", "cli"},
+    "exchange": {"cases", "insight", "web", "cli"},
+    "cases": {"insight", "web", "cli"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "tongban" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+@pytest.mark.parametrize("app", sorted(FORBIDDEN))
+def test_an_app_does_not_import_the_apps_above_it(app):
+    offences = []
+    for path in sorted((SRC / app).rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        bad = _imports(path) & FORBIDDEN[app]
+        if bad:
+            offences.append(f"{path.relative_to(SRC)} imports {', '.join(sorted(bad))}")
+    assert not offences, "\n".join(offences)

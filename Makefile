@@ -68,7 +68,14 @@ test: $(STAMP) messages assets
 	@bash scripts/system-deps.sh browser fonts pgclient
 	@bash scripts/run-tests.sh
 
-bench: $(STAMP) messages assets
+BENCH_STAMP := .venv/.bench-stamp
+
+# The reference tools benchmarks compare against (PM4Py): installed for `make bench` only.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) messages assets
 	$(BIN)/python -m tests.bench $(NAME)
 
 lint: $(STAMP)

@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "tongban.cases",
     "tongban.licences",
     "tongban.exchange",
+    "tongban.insight",
     "tongban.web",
 ]
 

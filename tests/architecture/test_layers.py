@@ -18,6 +18,7 @@ FORBIDDEN = {
     "licences": {"exchange", "cases", "insight", "web", "cli"},
     "exchange": {"cases", "insight", "web", "cli"},
     "cases": {"insight", "web", "cli"},
+    "insight": {"web", "cli"},
 }
 
 

@@ -35,6 +35,7 @@ EXCHANGE_PROVIDE = "exchange.provide"  # run a department's data resources, appr
 EXCHANGE_REQUEST = "exchange.request"  # request grants for a department
 EXCHANGE_QUERY = "exchange.query"  # query shared data under the department's grants
 EXCHANGE_AUTHORITY = "exchange.authority"  # the data authority: second approval, negative list, all calls
+INSIGHT_ANALYSE = "insight.analyse"  # import event logs, mine processes, simulate redesigns (效能监察)
 
 SCOPED = frozenset(
     {STAFF_VIEW, STAFF_MANAGE, ORG_MANAGE, CATALOG_MANAGE, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
@@ -67,8 +68,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
         | _EXCHANGE_HEAD
     ),
-    Role.SUPERVISOR: frozenset(_EVERY_STAFF | {AUDIT_VIEW, AUDIT_VERIFY, CASE_VIEW, WORK_SUPERVISE}),
-    Role.DATA_OFFICER: frozenset(_EVERY_STAFF | {CATALOG_MANAGE, CASE_VIEW} | _EXCHANGE_ALL),
+    Role.SUPERVISOR: frozenset(
+        _EVERY_STAFF | {AUDIT_VIEW, AUDIT_VERIFY, CASE_VIEW, WORK_SUPERVISE, INSIGHT_ANALYSE}
+    ),
+    Role.DATA_OFFICER: frozenset(_EVERY_STAFF | {CATALOG_MANAGE, CASE_VIEW, INSIGHT_ANALYSE} | _EXCHANGE_ALL),
     Role.ADMIN: frozenset(
         _EVERY_STAFF
         | {
@@ -87,6 +90,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             AUDIT_VERIFY,
             CALENDAR_MANAGE,
             TOKEN_MANAGE,
+            INSIGHT_ANALYSE,
         }
     ),
 }

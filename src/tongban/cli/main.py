@@ -641,6 +641,184 @@ def exchange_scan(resource: Annotated[str, typer.Argument(help="A resource with 
     _exchange_report(lambda: services.scan_drop_folder(OPERATOR, resource))
 
 
+# --- efficiency insight ---------------------------------------------------------------------------
+
+insight_app = typer.Typer(help="Event logs, process mining (效能监察, 流程再造).", no_args_is_help=True)
+app.add_typer(insight_app, name="insight")
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:,.1f} h"
+
+
+@insight_app.command("import")
+def insight_import(
+    file: Annotated[Path, typer.Argument(help="XES (.xes, .xes.gz), CSV or Parquet event log.")],
+    name: Annotated[str, typer.Option(help="A name for the log (default: the file name).")] = "",
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="field=column for CSV/Parquet, e.g. --map case_id=Case --map ts=Time."),
+    ] = None,
+):
+    """Import an event log; prints its id, size and span. CSV/Parquet columns are guessed from
+    common names (case:concept:name, concept:name, time:timestamp, …) unless mapped."""
+    _django()
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import InvalidInput
+    from tongban.insight import services
+
+    mapping = None
+    if map_:
+        mapping = {}
+        for item in map_:
+            key, sep, column = item.partition("=")
+            if not sep:
+                err.print(f"[red]--map takes field=column, not {item!r}")
+                raise typer.Exit(2)
+            mapping[key.strip()] = column.strip()
+    with _progress() as progress:
+        task = progress.add_task(f"Importing {file.name}", total=None)
+        try:
+            log = services.import_log(
+                OPERATOR,
+                file,
+                name=name,
+                mapping=mapping,
+                progress=lambda n: progress.update(
+                    task, completed=n, description=f"Importing {file.name}: {n:,} events"
+                ),
+            )
+        except InvalidInput as exc:
+            progress.stop()
+            for field_name, problems in exc.fields.items():
+                for problem in problems:
+                    err.print(f"[red]{field_name}[/]: {problem.message}")
+            raise typer.Exit(1) from None
+    console.print(
+        f"[green]Imported[/] {log.name}: {log.events:,} events, {log.cases:,} cases, "
+        f"{log.activities} activities, {log.first_at:%Y-%m-%d} → {log.last_at:%Y-%m-%d}  id {log.public_id}"
+    )
+
+
+@insight_app.command("cases")
+def insight_cases(name: Annotated[str, typer.Option(help="A name for the log.")] = ""):
+    """Take our own case events as an event log to analyse."""
+    _django()
+    from tongban.core.authz import OPERATOR
+    from tongban.insight import services
+
+    with console.status("Exporting case events"):
+        log = services.import_case_events(OPERATOR, name=name)
+    console.print(f"[green]Case events[/]: {log.events:,} events, {log.cases:,} cases  id {log.public_id}")
+
+
+@insight_app.command("logs")
+def insight_logs():
+    """The event logs held, newest first."""
+    _django()
+    from rich.table import Table
+
+    from tongban.core.authz import OPERATOR
+    from tongban.insight import services
+
+    table = Table()
+    for col in ("id", "name", "source", "events", "cases", "from", "to"):
+        table.add_column(col)
+    for log in services.logs(OPERATOR):
+        table.add_row(
+            str(log.public_id),
+            log.name,
+            log.source,
+            f"{log.events:,}",
+            f"{log.cases:,}",
+            f"{log.first_at:%Y-%m-%d}" if log.first_at else "",
+            f"{log.last_at:%Y-%m-%d}" if log.last_at else "",
+        )
+    console.print(table)
+
+
+@insight_app.command("mine")
+def insight_mine(
+    log_id: Annotated[str, typer.Argument(help="The log's id (see `tongban insight logs`).")],
+    top: Annotated[int, typer.Option(help="How many edges, variants and bottlenecks to show.")] = 10,
+):
+    """The process map's busiest hand-overs, the variants, rework loops, bottlenecks and hand-offs."""
+    _django()
+    from rich.table import Table
+
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import NotFound
+    from tongban.insight import services
+
+    try:
+        with console.status("Mining"):
+            result = services.analyse(OPERATOR, log_id, top_variants=top)
+    except NotFound:
+        err.print(f"[red]No event log {log_id}")
+        raise typer.Exit(1) from None
+    o = result.overview
+    console.print(
+        f"[bold]{result.log.name}[/]: {o.cases:,} cases, {o.events:,} events, {o.activities} activities; "
+        f"cycle time mean {_hours(o.mean_duration)}, median {_hours(o.median_duration)}, "
+        f"p90 {_hours(o.p90_duration)}"
+    )
+    edges = Table(title="Directly follows (most frequent)")
+    for col in ("from", "to", "count", "mean", "median", "p90"):
+        edges.add_column(col, justify="right" if col not in ("from", "to") else "left")
+    for e in result.graph.edges[:top]:
+        edges.add_row(e.source, e.target, f"{e.count:,}", _hours(e.mean), _hours(e.median), _hours(e.p90))
+    console.print(edges)
+    variants = Table(title="Variants")
+    for col in ("#", "cases", "share", "mean", "steps"):
+        variants.add_column(col, justify="right" if col != "steps" else "left")
+    for i, v in enumerate(result.variants[:top], 1):
+        steps = " → ".join(v.activities)
+        variants.add_row(str(i), f"{v.count:,}", f"{v.share:.1%}", _hours(v.mean_duration), steps[:120])
+    console.print(variants)
+    slow = Table(title="Bottlenecks (count × mean wait)")
+    for col in ("from", "to", "total", "count", "mean"):
+        slow.add_column(col)
+    for e in result.bottlenecks[:top]:
+        slow.add_row(e.source, e.target, _hours(e.total), f"{e.count:,}", _hours(e.mean))
+    console.print(slow)
+    if result.rework:
+        console.print(
+            "Rework: "
+            + "; ".join(f"{r.activity} ×{r.repeats} in {r.cases} cases" for r in result.rework[:top])
+        )
+    share = result.handoffs.share
+    console.print(
+        f"Hand-offs between departments: {result.handoffs.count:,}, "
+        f"{_hours(result.handoffs.total)} = {share:.1%} of cycle time"
+        if share is not None
+        else "No cycle time."
+    )
+
+
+@insight_app.command("export")
+def insight_export(
+    log_id: Annotated[str, typer.Argument(help="The log's id.")],
+    out: Annotated[Path, typer.Argument(help="File to write.")],
+    format_: Annotated[str, typer.Option("--format", help="xes or ocel (OCEL 2.0 JSON).")] = "xes",
+):
+    """Export a log for other process-mining tools."""
+    _django()
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import NotFound
+    from tongban.insight import services
+
+    if format_ not in ("xes", "ocel"):
+        err.print("[red]--format is xes or ocel")
+        raise typer.Exit(2)
+    try:
+        _name, content = (services.export_xes if format_ == "xes" else services.export_ocel)(OPERATOR, log_id)
+    except NotFound:
+        err.print(f"[red]No event log {log_id}")
+        raise typer.Exit(1) from None
+    out.write_bytes(content)
+    console.print(f"Wrote {out} ({len(content):,} bytes)")
+
+
 # --- backup and restore -------------------------------------------------------------------------
 
 

@@ -1,0 +1,221 @@
+"""Process mining over an event log table (insight.eventlog's shape), in DuckDB SQL.
+
+Everything here is a set operation on the whole log — one window in event order, grouped
+aggregates — never a Python loop over events, so 5 million events take about a second. The table
+is insight.eventlog's (loaded with `eventlog.load`): events numbered by `pos` in case, then
+completion-time order, ties in the source's order (as PM4Py and other tools order them), so
+"directly follows" is "the next pos within the same case_no". Durations are in seconds.
+"""
+
+# ruff: noqa: S608  (the table name is our own; no input value becomes SQL text)
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+
+@dataclass
+class Edge:
+    source: str
+    target: str
+    count: int
+    mean: float  # seconds from the source's completion to the target's
+    median: float
+    p90: float
+    total: float  # count × mean: the time the hand-over between these two costs in all
+
+
+@dataclass
+class DirectlyFollows:
+    edges: list[Edge]
+    start: dict[str, int]  # activity → cases it starts
+    end: dict[str, int]
+    activities: dict[str, int]  # activity → events
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        return {(e.source, e.target): e.count for e in self.edges}
+
+
+@dataclass
+class Variant:
+    activities: tuple[str, ...]
+    count: int
+    share: float
+    mean_duration: float
+    median_duration: float
+
+
+@dataclass
+class Overview:
+    cases: int
+    events: int
+    activities: int
+    mean_duration: float
+    median_duration: float
+    p90_duration: float
+
+
+@dataclass
+class Rework:
+    activity: str
+    cases: int  # cases where it happened more than once
+    repeats: int  # executions beyond the first, over all cases
+    share: float  # of the cases it occurs in
+
+
+@dataclass
+class Handoffs:
+    """Time between a step of one department and the next step of another (跨部门流转)."""
+
+    total: float  # seconds waiting between departments, all cases
+    cycle: float  # seconds of all cases' cycle time
+    count: int
+    pairs: list[dict] = field(default_factory=list)  # [{"from", "to", "count", "mean", "total"}]
+
+    @property
+    def share(self) -> float | None:
+        return self.total / self.cycle if self.cycle else None
+
+
+_NEXT = "ORDER BY pos"  # a case's events are consecutive in pos
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def directly_follows(con: duckdb.DuckDBPyConnection, table: str = "events") -> DirectlyFollows:
+    """The directly-follows graph with frequencies and performance (mean, median, p90), start and
+    end activities and activity counts — one pass of a window over the cases."""
+    edges = [
+        Edge(a, b, n, float(mean), float(median), float(p90), float(n * mean))
+        for a, b, n, mean, median, p90 in _rows(
+            con,
+            f"""
+            WITH steps AS (
+                SELECT case_no, activity AS a, LEAD(activity) OVER w AS b, LEAD(case_no) OVER w AS next_case,
+                       epoch(LEAD(ts) OVER w) - epoch(ts) AS d
+                FROM {table} WINDOW w AS ({_NEXT})
+            )
+            SELECT CAST(a AS VARCHAR), CAST(b AS VARCHAR), COUNT(*), AVG(d), MEDIAN(d), QUANTILE_CONT(d, 0.9)
+            FROM steps WHERE next_case = case_no GROUP BY a, b ORDER BY COUNT(*) DESC, 1, 2
+            """,
+        )
+    ]
+    ends = _rows(
+        con,
+        f"""
+        SELECT CAST(first_a AS VARCHAR), CAST(last_a AS VARCHAR), COUNT(*) FROM (
+            SELECT ARG_MIN(activity, pos) AS first_a, ARG_MAX(activity, pos) AS last_a
+            FROM {table} GROUP BY case_no
+        ) GROUP BY first_a, last_a
+        """,
+    )
+    start: dict[str, int] = {}
+    end: dict[str, int] = {}
+    for first, last, n in ends:
+        start[first] = start.get(first, 0) + n
+        end[last] = end.get(last, 0) + n
+    activities = dict(
+        _rows(
+            con, f"SELECT CAST(activity AS VARCHAR), COUNT(*) FROM {table} GROUP BY activity ORDER BY 2 DESC"
+        )
+    )
+    return DirectlyFollows(edges, start, end, activities)
+
+
+def variants(
+    con: duckdb.DuckDBPyConnection, table: str = "events", limit: int | None = None
+) -> list[Variant]:
+    """Distinct activity sequences with how many cases follow each and how long they take."""
+    rows = _rows(
+        con,
+        f"""
+        WITH traces AS (
+            SELECT LIST(activity ORDER BY pos) AS variant, epoch(MAX(ts)) - epoch(MIN(ts)) AS duration
+            FROM {table} GROUP BY case_no
+        )
+        SELECT variant, COUNT(*) AS n, AVG(duration), MEDIAN(duration), SUM(COUNT(*)) OVER ()
+        FROM traces GROUP BY variant ORDER BY n DESC, CAST(variant AS VARCHAR)
+        {f"LIMIT {int(limit)}" if limit else ""}
+        """,
+    )
+    return [
+        Variant(tuple(v), n, n / float(total), float(mean), float(median))
+        for v, n, mean, median, total in rows
+    ]
+
+
+def overview(con: duckdb.DuckDBPyConnection, table: str = "events") -> Overview:
+    cases, events, activities, mean, median, p90 = _rows(
+        con,
+        f"""
+        WITH c AS (SELECT epoch(MAX(ts)) - epoch(MIN(ts)) AS d, COUNT(*) AS n FROM {table} GROUP BY case_no)
+        SELECT COUNT(*), SUM(n), (SELECT COUNT(DISTINCT activity) FROM {table}),
+               AVG(d), MEDIAN(d), QUANTILE_CONT(d, 0.9) FROM c
+        """,
+    )[0]
+    return Overview(
+        cases, int(events or 0), activities, float(mean or 0), float(median or 0), float(p90 or 0)
+    )
+
+
+def rework(con: duckdb.DuckDBPyConnection, table: str = "events") -> list[Rework]:
+    """Activities done more than once in a case (loops back: 补正, 退回), most repeated first."""
+    return [
+        Rework(a, int(cases), int(repeats), float(share))
+        for a, cases, repeats, share in _rows(
+            con,
+            f"""
+            WITH per_case AS (SELECT activity, case_no, COUNT(*) AS n FROM {table} GROUP BY activity, case_no)
+            SELECT CAST(activity AS VARCHAR), COUNT(*) FILTER (WHERE n > 1), SUM(n - 1),
+                   COUNT(*) FILTER (WHERE n > 1) / COUNT(*)
+            FROM per_case GROUP BY activity HAVING SUM(n - 1) > 0 ORDER BY 3 DESC, 1
+            """,
+        )
+    ]
+
+
+def bottlenecks(graph: DirectlyFollows, top: int = 10) -> list[Edge]:
+    """Hand-overs ranked by the time they cost in all (count × mean wait): where redesign pays."""
+    return sorted(graph.edges, key=lambda e: e.total, reverse=True)[:top]
+
+
+def handoffs(con: duckdb.DuckDBPyConnection, table: str = "events") -> Handoffs:
+    """Waiting between departments: each pair of consecutive events whose groups differ."""
+    total, count = _rows(
+        con,
+        f"""
+        WITH steps AS (
+            SELECT case_no, grp AS g, LEAD(grp) OVER w AS h, LEAD(case_no) OVER w AS next_case,
+                   epoch(LEAD(ts) OVER w) - epoch(ts) AS d
+            FROM {table} WINDOW w AS ({_NEXT})
+        )
+        SELECT COALESCE(SUM(d), 0), COUNT(*) FROM steps
+        WHERE next_case = case_no AND g IS NOT NULL AND h IS NOT NULL AND g <> h
+        """,
+    )[0]
+    cycle = _rows(
+        con,
+        "SELECT COALESCE(SUM(d), 0) FROM "
+        f"(SELECT epoch(MAX(ts)) - epoch(MIN(ts)) AS d FROM {table} GROUP BY case_no)",
+    )[0][0]
+    pairs = [
+        {"from": g, "to": h, "count": n, "mean": float(mean), "total": float(s)}
+        for g, h, n, mean, s in _rows(
+            con,
+            f"""
+            WITH steps AS (
+                SELECT case_no, grp AS g, LEAD(grp) OVER w AS h, LEAD(case_no) OVER w AS next_case,
+                       epoch(LEAD(ts) OVER w) - epoch(ts) AS d
+                FROM {table} WINDOW w AS ({_NEXT})
+            )
+            SELECT g, h, COUNT(*), AVG(d), SUM(d) FROM steps
+            WHERE next_case = case_no AND g IS NOT NULL AND h IS NOT NULL AND g <> h
+            GROUP BY g, h ORDER BY 5 DESC LIMIT 20
+            """,
+        )
+    ]
+    return Handoffs(float(total), float(cycle), int(count), pairs)

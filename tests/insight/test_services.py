@@ -1,0 +1,97 @@
+"""Insight use cases: who may import and analyse, our own case events as a log, field-level refusals."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import actor, shared_data_dir
+from tongban.core.errors import InvalidInput, NotFound, NotPermitted
+from tongban.core.models import AuditEntry
+from tongban.insight import services
+from tongban.insight.models import EventLog, LogSource
+
+LOGS = Path(shared_data_dir()) / "eventlogs"
+
+
+def test_a_supervisor_imports_and_analyses_a_log_and_a_clerk_may_not(db, settings, tmp_path):
+    settings.VAR_DIR = str(tmp_path)
+    with pytest.raises(NotPermitted):
+        services.import_log(actor("clerk"), LOGS / "running-example.xes")
+    log = services.import_log(actor("supervisor"), LOGS / "running-example.xes", name="教学示例")
+    assert (log.source, log.events, log.cases, log.activities) == (LogSource.XES, 42, 6, 8)
+    assert services.log_path(log).exists()
+    assert AuditEntry.objects.filter(action="insight.log.import", object_ref=str(log.public_id)).exists()
+    analysis = services.analyse(actor("data_officer"), log.public_id)
+    assert analysis.overview.events == 42 and analysis.graph.counts()[("check ticket", "decide")] == 6
+    assert analysis.bottlenecks and analysis.rework
+    with pytest.raises(NotPermitted):
+        services.analyse(actor("reviewer"), log.public_id)
+    with pytest.raises(NotFound):
+        services.analyse(actor("supervisor"), "00000000-0000-0000-0000-000000000000")
+    with pytest.raises(NotFound):
+        services.analyse(actor("supervisor"), "not-a-uuid")
+    name, content = services.export_xes(actor("supervisor"), log.public_id)
+    assert name.endswith(".xes") and content.count(b"<event>") == 42
+
+
+def test_a_csv_with_a_bad_mapping_is_refused_per_field_and_nothing_is_kept(db, settings, tmp_path):
+    settings.VAR_DIR = str(tmp_path)
+    with pytest.raises(InvalidInput) as refused:
+        services.import_log(
+            actor("supervisor"),
+            LOGS / "receipt.csv",
+            mapping={"case_id": "case:concept:name", "activity": "nope"},
+        )
+    assert set(refused.value.fields) >= {"mapping.activity", "mapping.ts"}
+    assert not EventLog.objects.exists()
+    assert (
+        not list((tmp_path / "insight" / "logs").glob("*.parquet"))
+        if (tmp_path / "insight").exists()
+        else True
+    )
+    with pytest.raises(InvalidInput) as missing:
+        services.import_log(actor("supervisor"), tmp_path / "nothing.csv")
+    assert "file" in missing.value.fields
+
+
+def test_our_case_events_become_a_log(db, settings, tmp_path, django_capture_on_commit_callbacks):
+    from tongban.cases.demo import load_sample_cases
+    from tongban.catalog.demo.loader import load_detail
+
+    settings.VAR_DIR = str(tmp_path)
+    load_detail()
+    assert load_sample_cases() == 6
+    log = services.import_case_events(actor("supervisor"), name="示例办件")
+    assert log.source == LogSource.CASES and log.cases == 6
+    analysis = services.analyse(actor("supervisor"), log.public_id)
+    assert analysis.graph.start == {"case.submitted": 6}
+    assert analysis.overview.events == log.events > 6
+
+
+def test_the_command_line_imports_mines_and_exports(db, settings, tmp_path):
+    from typer.testing import CliRunner
+
+    from tongban.cli.main import app
+
+    settings.VAR_DIR = str(tmp_path)
+    runner = CliRunner()
+    env = {"COLUMNS": "200"}
+    done = runner.invoke(
+        app, ["insight", "import", str(LOGS / "receipt.csv"), "--name", "WABO receipt"], env=env
+    )
+    assert done.exit_code == 0, done.output
+    assert "8,577 events, 1,434 cases" in done.output
+    log = EventLog.objects.get(name="WABO receipt")
+    mined = runner.invoke(app, ["insight", "mine", str(log.public_id), "--top", "3"], env=env)
+    assert mined.exit_code == 0, mined.output
+    assert "Confirmation of receipt" in mined.output and "Bottlenecks" in mined.output
+    out = tmp_path / "receipt.ocel.json"
+    exported = runner.invoke(
+        app, ["insight", "export", str(log.public_id), str(out), "--format", "ocel"], env=env
+    )
+    assert exported.exit_code == 0 and out.stat().st_size > 0
+    bad = runner.invoke(
+        app, ["insight", "import", str(LOGS / "receipt.csv"), "--map", "activity=nope"], env=env
+    )
+    assert bad.exit_code == 1 and "mapping.activity" in bad.output
+    assert runner.invoke(app, ["insight", "mine", "nope"], env=env).exit_code == 1

@@ -15,7 +15,7 @@ help:
 	@echo "make bench [NAME=x] — benchmarks under tests/bench"
 	@echo "make lint   — ruff"
 	@echo "make serve  — serve the existing database (web + background worker)"
-	@echo "make assets — front-end assets (bpmn-js) from the npm registry into static/web/vendor"
+	@echo "make assets — front-end assets (bpmn-js, ECharts) from the npm registry into static/web/vendor"
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,9 @@ messages: $(STAMP)
 NPM_STAMP := node_modules/.installed-stamp
 VENDOR    := src/tongban/web/static/web/vendor
 BPMN_JS   := $(VENDOR)/bpmn-js
-ASSETS    := $(addprefix $(BPMN_JS)/,bpmn-navigated-viewer.production.min.js diagram-js.css bpmn-js.css LICENSE)
+ECHARTS   := $(VENDOR)/echarts
+ASSETS    := $(addprefix $(BPMN_JS)/,bpmn-navigated-viewer.production.min.js diagram-js.css bpmn-js.css LICENSE) \
+             $(addprefix $(ECHARTS)/,echarts.min.js LICENSE)
 
 $(NPM_STAMP): package.json package-lock.json
 	@bash scripts/system-deps.sh node
@@ -49,6 +51,13 @@ $(BPMN_JS)/%.css: $(NPM_STAMP)
 # bpmn-js's licence asks that the bpmn.io watermark stays visible; its text ships beside the code.
 $(BPMN_JS)/LICENSE: $(NPM_STAMP)
 	install -D -m 644 node_modules/bpmn-js/LICENSE $@
+
+# ECharts (Apache-2.0) for the charts and the process map of the insight pages.
+$(ECHARTS)/echarts.min.js: $(NPM_STAMP)
+	install -D -m 644 node_modules/echarts/dist/echarts.min.js $@
+
+$(ECHARTS)/LICENSE: $(NPM_STAMP)
+	install -D -m 644 node_modules/echarts/LICENSE $@
 
 assets: $(ASSETS)
 

@@ -219,3 +219,71 @@ def handoffs(con: duckdb.DuckDBPyConnection, table: str = "events") -> Handoffs:
         )
     ]
     return Handoffs(float(total), float(cycle), int(count), pairs)
+
+
+def positions(con: duckdb.DuckDBPyConnection, table: str = "events") -> dict[str, float]:
+    """Each activity's mean position within its cases (0 = first step): where it sits on a map
+    drawn left to right."""
+    return {
+        a: float(p)
+        for a, p in _rows(
+            con,
+            f"""
+            WITH numbered AS (
+                SELECT activity, pos - MIN(pos) OVER (PARTITION BY case_no) AS i FROM {table}
+            )
+            SELECT CAST(activity AS VARCHAR), AVG(i) FROM numbered GROUP BY activity
+            """,
+        )
+    }
+
+
+def process_map(
+    graph: DirectlyFollows, where: dict[str, float], *, max_edges: int = 40, per_column: int = 4
+) -> dict:
+    """Nodes placed left to right by their mean position in cases, at most `per_column` to a column
+    (a crowded position spills into the next columns, so boxes never overlap), and the most
+    frequent edges (at most max_edges) with the activities they join: what the process-map chart
+    draws."""
+    edges = sorted(graph.edges, key=lambda e: e.count, reverse=True)[:max_edges]
+    shown = {e.source for e in edges} | {e.target for e in edges} | set(graph.start) | set(graph.end)
+    groups: dict[int, list[str]] = {}
+    for activity in sorted(shown, key=lambda a: (where.get(a, 0.0), -graph.activities.get(a, 0))):
+        groups.setdefault(round(where.get(activity, 0.0)), []).append(activity)
+    nodes, column, tallest = [], 0, 1
+    for _position, names in sorted(groups.items()):
+        for first in range(0, len(names), per_column):
+            chunk = names[first : first + per_column]
+            tallest = max(tallest, len(chunk))
+            for row, name in enumerate(chunk):
+                nodes.append(
+                    {
+                        "name": name,
+                        "x": column * 200,
+                        "y": (row - (len(chunk) - 1) / 2) * 100,
+                        "count": graph.activities.get(name, 0),
+                        "start": graph.start.get(name, 0),
+                        "end": graph.end.get(name, 0),
+                    }
+                )
+            column += 1
+    top = max((e.count for e in edges), default=1)
+    return {
+        "nodes": nodes,
+        "columns": column,
+        "rows": tallest,
+        "edges": [
+            {
+                "source": e.source,
+                "target": e.target,
+                "count": e.count,
+                "mean_hours": round(e.mean / 3600, 2),
+                "median_hours": round(e.median / 3600, 2),
+                "p90_hours": round(e.p90 / 3600, 2),
+                "weight": round(e.count / top, 4),
+            }
+            for e in edges
+        ],
+        "hidden_edges": max(0, len(graph.edges) - len(edges)),
+        "hidden_activities": max(0, len(graph.activities) - len(shown)),
+    }

@@ -189,9 +189,10 @@ class Analysis:
     rework: list[mining.Rework]
     bottlenecks: list[mining.Edge]
     handoffs: mining.Handoffs
+    map: dict  # nodes placed and edges to draw (mining.process_map)
 
 
-def analyse(actor, public_id, *, top_variants: int = 20) -> Analysis:
+def analyse(actor, public_id, *, top_variants: int = 20, max_edges: int = 40) -> Analysis:
     """The process map (DFG with performance), variants, rework loops, bottlenecks and hand-offs."""
     log = get_log(actor, public_id)
     con = eventlog.connect()
@@ -205,6 +206,7 @@ def analyse(actor, public_id, *, top_variants: int = 20) -> Analysis:
         rework=mining.rework(con),
         bottlenecks=mining.bottlenecks(graph),
         handoffs=mining.handoffs(con),
+        map=mining.process_map(graph, mining.positions(con), max_edges=max_edges),
     )
 
 

@@ -77,7 +77,13 @@ NAVIGATION = (
             NavItem(_("Windows"), "accounts:windows", perms.ORG_VIEW),
         ),
     ),
-    NavGroup(_("Supervision"), (NavItem(_("Audit journal"), "core:audit", perms.AUDIT_VIEW),)),
+    NavGroup(
+        _("Supervision"),
+        (
+            NavItem(_("Process mining"), "insight:log_list", perms.INSIGHT_ANALYSE),
+            NavItem(_("Audit journal"), "core:audit", perms.AUDIT_VIEW),
+        ),
+    ),
     NavGroup(
         _("System"),
         (

@@ -1,0 +1,23 @@
+"""Durations and shares as a manager reads them: 3.2 天, 5.0 小时, 42 分钟; 12.5 %."""
+
+from django import template
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def duration(seconds) -> str:
+    if seconds is None:
+        return "—"
+    seconds = float(seconds)
+    if seconds >= 86400:
+        return _("%(n).1f days") % {"n": seconds / 86400}
+    if seconds >= 3600:
+        return _("%(n).1f hours") % {"n": seconds / 3600}
+    return _("%(n).0f minutes") % {"n": seconds / 60}
+
+
+@register.filter
+def percent(share) -> str:
+    return "—" if share is None else f"{float(share) * 100:.1f} %"

@@ -1,0 +1,100 @@
+"""Insight pages: the event logs held, importing one, and a log's process map with its figures.
+Thin: every read and change goes through services."""
+
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tongban.core.authz import actor_for_request
+from tongban.core.errors import InvalidInput, NotAuthenticated
+from tongban.core.http import domain_errors
+
+from . import services
+
+MAX_UPLOAD = 200 * 1024 * 1024  # an event log of a few million events, zipped
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Event log file"),
+        help_text=gettext_lazy(
+            "XES (.xes, .xes.gz), CSV or Parquet. Columns are recognised by their usual names."
+        ),
+    )
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=120, required=False)
+
+
+def _actor(request):
+    actor = actor_for_request(request)
+    if not actor.is_authenticated:
+        raise NotAuthenticated()
+    return actor
+
+
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def log_list(request):
+    actor = _actor(request)
+    logs = services.logs(actor)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD:
+            form.add_error("file", _("The file is larger than 200 MB."))
+        else:
+            suffix = "".join(Path(upload.name).suffixes[-2:]) or ".csv"
+            with tempfile.TemporaryDirectory(prefix="tongban-upload-", dir=settings.VAR_DIR) as tmp:
+                staged = Path(tmp) / f"upload{suffix[:16]}"
+                with open(staged, "wb") as handle:
+                    for chunk in upload.chunks():
+                        handle.write(chunk)
+                try:
+                    log = services.import_log(actor, staged, name=form.cleaned_data["name"] or upload.name)
+                except InvalidInput as exc:
+                    for problems in exc.fields.values():
+                        for problem in problems:
+                            form.add_error("file", str(problem.message))
+                else:
+                    messages.success(request, _("Imported %(n)s events.") % {"n": f"{log.events:,}"})
+                    return redirect("insight:log_detail", public_id=log.public_id)
+    return render(request, "insight/log_list.html", {"logs": logs, "form": form})
+
+
+@require_POST
+@domain_errors
+def import_cases(request):
+    log = services.import_case_events(_actor(request))
+    messages.success(request, _("Imported %(n)s events.") % {"n": f"{log.events:,}"})
+    return redirect("insight:log_detail", public_id=log.public_id)
+
+
+@require_GET
+@domain_errors
+def log_detail(request, public_id):
+    analysis = services.analyse(_actor(request), public_id)
+    return render(request, "insight/log_detail.html", {"a": analysis, "map": analysis.map})
+
+
+@require_GET
+@domain_errors
+def log_export(request, public_id, kind):
+    actor = _actor(request)
+    if kind == "ocel":
+        name, content = services.export_ocel(actor, public_id)
+        content_type = "application/json"
+    else:
+        name, content = services.export_xes(actor, public_id)
+        content_type = "application/xml"
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="{name.encode("ascii", "ignore").decode() or "log"}"'
+    )
+    return response

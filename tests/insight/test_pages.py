@@ -1,0 +1,49 @@
+"""The insight pages and API: a supervisor imports a log, sees its process map and figures; others
+are refused."""
+
+from pathlib import Path
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.conftest import shared_data_dir
+from tongban.insight.models import EventLog
+
+LOGS = Path(shared_data_dir()) / "eventlogs"
+
+
+def test_a_supervisor_uploads_a_log_and_reads_its_process_map(db, settings, tmp_path, staff_client, client):
+    settings.VAR_DIR = str(tmp_path)
+    staff_client("supervisor")
+    page = client.get("/insight/logs/")
+    assert page.status_code == 200 and b'data-testid="import-form"' in page.content
+    upload = SimpleUploadedFile("receipt.csv", (LOGS / "receipt.csv").read_bytes(), content_type="text/csv")
+    done = client.post("/insight/logs/", {"file": upload, "name": "WABO 受理"})
+    log = EventLog.objects.get(name="WABO 受理")
+    assert done.status_code == 302 and done["Location"] == f"/insight/logs/{log.public_id}/"
+    detail = client.get(done["Location"])
+    assert detail.status_code == 200
+    body = detail.content.decode()
+    assert 'id="process-map-data"' in body and "Confirmation of receipt" in body
+    assert 'data-testid="bottlenecks"' in body and 'data-testid="variants"' in body
+    xes = client.get(f"/insight/logs/{log.public_id}/export.xes")
+    assert xes.status_code == 200 and xes.content.count(b"<event>") == 8577
+    api = client.get(f"/api/v1/insight/logs/{log.public_id}/analysis?variants=5").json()
+    assert api["cases"] == 1434 and len(api["variants"]) == 5 and len(api["edges"]) == 99
+    assert client.get("/api/v1/insight/logs").json()[0]["name"] == "WABO 受理"
+
+
+def test_a_bad_upload_is_refused_on_the_form_and_nothing_is_kept(
+    db, settings, tmp_path, staff_client, client
+):
+    settings.VAR_DIR = str(tmp_path)
+    staff_client("supervisor")
+    bad = SimpleUploadedFile("bad.csv", b"case,activity,time\nA,,2026-11-02\n", content_type="text/csv")
+    page = client.post("/insight/logs/", {"file": bad})
+    assert (page.status_code == 200 and b"field-error" in page.content) or b"errorlist" in page.content
+    assert not EventLog.objects.exists()
+
+
+def test_staff_without_the_permission_are_refused(db, staff_client, client):
+    staff_client("clerk")
+    assert client.get("/insight/logs/").status_code == 403
+    assert client.get("/api/v1/insight/logs").status_code == 403

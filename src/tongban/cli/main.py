@@ -795,6 +795,65 @@ def insight_mine(
     )
 
 
+@insight_app.command("validate-sim")
+def insight_validate_sim(
+    log: Annotated[str, typer.Argument(help="An event log file (XES, CSV, Parquet) or a held log's id.")],
+    replications: Annotated[int, typer.Option(help="Simulation runs, each as many cases as the log.")] = 50,
+):
+    """Fit the as-is simulation model on the log, simulate it, and compare: the mean case duration
+    (within 10 %) and each activity's share of events (within 5 %). Exit 0 only when both hold."""
+    _django()
+    from rich.table import Table
+
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import InvalidInput, NotFound
+    from tongban.insight import services
+
+    with _progress() as progress:
+        task = progress.add_task("Simulating", total=replications)
+        try:
+            result = services.validate_simulation(
+                OPERATOR,
+                log,
+                replications=replications,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        except (InvalidInput, NotFound) as exc:
+            progress.stop()
+            err.print(f"[red]Cannot read {log}: {exc}")
+            raise typer.Exit(2) from None
+    table = Table(title=f"As-is simulation vs the log ({result.replications} runs)")
+    for col in ("measure", "log", "simulated", "error", "target"):
+        table.add_column(col, justify="right")
+    low, high = result.duration_ci
+    table.add_row(
+        "mean case duration",
+        _hours(result.real_mean_duration),
+        f"{_hours(result.simulated_mean_duration)} (95 % CI {_hours(low)}–{_hours(high)})",
+        f"{result.duration_error:.1%}",
+        "≤ 10 %",
+    )
+    table.add_row(
+        f"activity share, worst ({result.worst_activity})",
+        "",
+        "",
+        f"{result.worst_frequency_error:.1%}",
+        "≤ 5 %",
+    )
+    console.print(table)
+    if result.rare:
+        worst_rare = max(result.rare_errors, key=result.rare_errors.get)
+        console.print(
+            f"{len(result.rare)} rare activities (< 0.5 % of events) not judged; the worst of them, "
+            f"{worst_rare}, is off by {result.rare_errors[worst_rare]:.1%}."
+        )
+    mean_error, activity_error = result.duration_error, result.worst_frequency_error
+    console.print(
+        f"mean-duration error {mean_error:.1%}; worst activity-frequency error {activity_error:.1%}"
+    )
+    raise typer.Exit(0 if result.ok else 1)
+
+
 @insight_app.command("export")
 def insight_export(
     log_id: Annotated[str, typer.Argument(help="The log's id.")],

@@ -222,3 +222,27 @@ def export_ocel(actor, public_id) -> tuple[str, bytes]:
     log = get_log(actor, public_id)
     audit.record("insight.log.export", actor=actor, object_type="event_log", object_ref=str(log.public_id))
     return f"{Path(log.name).stem or 'log'}.ocel.json", eventlog.ocel_json(log_path(log)).encode()
+
+
+def validate_simulation(actor, source, *, replications: int = 50, progress=None):
+    """Fit the as-is simulation model on a log (a held log's id, or a file, read without keeping it),
+    simulate it and compare with the log (insight.simulation.validate)."""
+    from . import simulation
+
+    require(actor, perms.INSIGHT_ANALYSE)
+    con = eventlog.connect()
+    path = Path(str(source))
+    if path.is_file():
+        with tempfile.TemporaryDirectory(prefix="tongban-validate-") as tmp:
+            staged = Path(tmp) / "log.parquet"
+            try:
+                if _source_of(path) == LogSource.XES:
+                    eventlog.import_xes(path, staged)
+                else:
+                    eventlog.import_table(path, staged)
+            except eventlog.LogError as error:
+                raise _invalid(error) from None
+            eventlog.load(con, staged)
+    else:
+        eventlog.load(con, log_path(get_log(actor, source)))
+    return simulation.validate(con, replications=replications, progress=progress)

@@ -795,6 +795,90 @@ def insight_mine(
     )
 
 
+@insight_app.command("report")
+def insight_report(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (default: 30 days ago).")] = "",
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today).")] = "",
+    department: Annotated[str, typer.Option(help="A department's code: its sub-tree only.")] = "",
+    item: Annotated[str, typer.Option(help="One item's code.")] = "",
+    xlsx: Annotated[Path | None, typer.Option(help="Also write the report as XLSX here.")] = None,
+):
+    """Every KPI of DOMAIN.md for a period, for the region and per department (league table)."""
+    _django()
+    import datetime as dt
+
+    from rich.table import Table
+
+    from tongban.accounts.models import Department
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import InvalidInput
+    from tongban.insight import kpis, services
+
+    today = dt.date.today()
+    try:
+        first = dt.date.fromisoformat(start) if start else today - dt.timedelta(days=30)
+        last = dt.date.fromisoformat(end) if end else today
+    except ValueError:
+        err.print("[red]--from and --to take YYYY-MM-DD")
+        raise typer.Exit(2) from None
+    path = ""
+    if department:
+        found = Department.objects.filter(code=department).first()
+        if found is None:
+            err.print(f"[red]No department {department}")
+            raise typer.Exit(2)
+        path = found.path
+    with _progress() as progress:
+        task = progress.add_task("Case facts", total=None)
+        try:
+            report = services.kpi_report(
+                OPERATOR,
+                first,
+                last,
+                department_path=path,
+                item=item,
+                progress=lambda n: progress.update(task, completed=n, description=f"Case facts: {n:,}"),
+            )
+        except InvalidInput as exc:
+            progress.stop()
+            err.print(f"[red]{exc}")
+            raise typer.Exit(2) from None
+
+    def shown(key, value):
+        if value is None:
+            return "—"
+        if key.endswith("_rate"):
+            return f"{value:.1%}"
+        return f"{value:,.2f}"
+
+    table = Table(
+        title=f"KPIs {first} – {last}: {report.region.get('submitted_cases', 0):,} submitted, "
+        f"{report.region.get('closed_cases', 0):,} closed"
+    )
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    for key, label, _direction in kpis.KPIS:
+        table.add_row(label, shown(key, report.region.get(key)))
+    console.print(table)
+    if report.units:
+        league = Table(title="League table: on-time rate (按时办结率)")
+        for col in ("#", "department", "closed", "on time", "mean days", "good rating"):
+            league.add_column(col, justify="right")
+        for row in kpis.league(report.units, "on_time_rate"):
+            league.add_row(
+                f"{row['rank']}{' ▲' if row['mark'] == 'top' else (' ▼' if row['mark'] == 'bottom' else '')}",
+                row["unit"],
+                f"{row['closed_cases']:,}",
+                shown("on_time_rate", row["on_time_rate"]),
+                shown("mean_processing_days", row["mean_processing_days"]),
+                shown("good_rate", row["good_rate"]),
+            )
+        console.print(league)
+    if xlsx is not None:
+        xlsx.write_bytes(services.kpi_workbook(report))
+        console.print(f"Wrote {xlsx}")
+
+
 @insight_app.command("validate-sim")
 def insight_validate_sim(
     log: Annotated[str, typer.Argument(help="An event log file (XES, CSV, Parquet) or a held log's id.")],

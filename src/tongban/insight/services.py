@@ -246,3 +246,80 @@ def validate_simulation(actor, source, *, replications: int = 50, progress=None)
     else:
         eventlog.load(con, log_path(get_log(actor, source)))
     return simulation.validate(con, replications=replications, progress=progress)
+
+
+# --- KPIs ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class KpiReport:
+    start: object
+    end: object
+    region: dict
+    units: list[dict]  # by department (the league table's rows)
+    cases: int  # cases in the snapshot
+
+
+def _unit_costs():
+    from .kpis import UnitCosts
+
+    return UnitCosts(
+        staff_hour=float(getattr(settings, "TONGBAN_COST_STAFF_HOUR", 80.0)),
+        page=float(getattr(settings, "TONGBAN_COST_PAGE", 0.5)),
+        visit=float(getattr(settings, "TONGBAN_COST_VISIT", 100.0)),
+    )
+
+
+def kpi_report(
+    actor, start, end, *, department_path: str = "", item: str = "", channel: str = "", progress=None
+):
+    """Every KPI of DOMAIN.md for the period (and filters), for the region and per department, from a
+    fresh snapshot of the case facts (insight.facts)."""
+    from . import facts, kpis
+
+    require(actor, perms.INSIGHT_ANALYSE)
+    if start > end:
+        raise InvalidInput.single("end", "before_start", _("The period ends before it starts."))
+    snapshot = Path(settings.VAR_DIR) / "insight" / "facts.parquet"
+    cases = facts.export(snapshot, progress)
+    con = eventlog.connect()
+    con.execute(f"CREATE TABLE facts AS SELECT * FROM read_parquet('{snapshot}')")  # noqa: S608
+    options = {"department_path": department_path, "item": item, "channel": channel, "costs": _unit_costs()}
+    region = kpis.compute(con, start, end, **options)
+    units = kpis.compute(con, start, end, by="department", **options)
+    audit.record(
+        "insight.kpi.report",
+        actor=actor,
+        detail={"start": str(start), "end": str(end), "department": department_path, "item": item},
+    )
+    return KpiReport(start, end, region[0] if region else {}, units, cases)
+
+
+def kpi_workbook(report: KpiReport) -> bytes:
+    """The report as XLSX: the region's KPIs, then the league table by department."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from .kpis import KPIS
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "全区指标"
+    sheet.append(["指标", "数值", "期间", f"{report.start} 至 {report.end}"])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for key, label, _direction in KPIS:
+        sheet.append([label, report.region.get(key)])
+    sheet.append(["受理件数", report.region.get("submitted_cases")])
+    sheet.append(["办结件数", report.region.get("closed_cases")])
+    table = book.create_sheet("部门排行")
+    table.append(["部门", "受理件数", "办结件数", *[label for _k, label, _d in KPIS]])
+    for cell in table[1]:
+        cell.font = Font(bold=True)
+    for row in report.units:
+        table.append(
+            [row["unit"], row["submitted_cases"], row["closed_cases"], *[row.get(k) for k, _l, _d in KPIS]]
+        )
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

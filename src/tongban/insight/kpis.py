@@ -1,0 +1,155 @@
+"""The KPIs of DOMAIN.md over the case facts (insight.facts), in one DuckDB query per grouping.
+
+A period selects cases by when they were submitted (intake figures: channel, window, 免提交) or
+closed (completion figures: on time, processing time, online completion, cost); ratings belong to
+the cases closed in the period. Filters narrow to a department's sub-tree, an item, a channel.
+Grouped by department, the same figures make the league table (排行榜).
+"""
+
+# ruff: noqa: S608  (column and table names are our own; values are bound parameters)
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from tongban.core import calendar
+
+# (key, label, better when): the figures a report shows, in order.
+KPIS = (
+    ("online_completion_rate", "全程网办率", "high"),
+    ("one_window_rate", "一窗受理率", "high"),
+    ("on_time_rate", "按时办结率", "high"),
+    ("mean_processing_days", "平均办理时长（工作日）", "low"),
+    ("median_processing_days", "办理时长中位数（工作日）", "low"),
+    ("p90_processing_days", "办理时长 p90（工作日）", "low"),
+    ("visits_per_case", "跑动次数", "low"),
+    ("zero_visit_rate", "零跑动率", "high"),
+    ("exemption_rate", "免提交率", "high"),
+    ("auto_rate", "秒批率", "high"),
+    ("intervention_rate", "人工干预率", "low"),
+    ("good_rate", "好评率", "high"),
+    ("bad_rate", "差评率", "low"),
+    ("rectified_rate", "差评整改率", "high"),
+    ("cost_per_case", "单件成本（元）", "low"),
+)
+LABELS = {key: label for key, label, _d in KPIS}
+DIRECTION = {key: direction for key, _l, direction in KPIS}
+
+
+@dataclass(frozen=True)
+class UnitCosts:
+    """DOMAIN.md's default unit costs (settings may override): what a staff hour, a printed page
+    and a citizen's trip to a window cost."""
+
+    staff_hour: float = 80.0
+    page: float = 0.5
+    visit: float = 100.0
+
+
+def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = calendar.local_tz()
+    since = dt.datetime.combine(start, dt.time(), tzinfo=tz).astimezone(dt.UTC).replace(tzinfo=None)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return since, until.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+_FIGURES = """
+    COUNT(*) FILTER (WHERE submitted) AS submitted_cases,
+    COUNT(*) FILTER (WHERE closed) AS closed_cases,
+    COUNT(*) FILTER (WHERE closed AND status = 'issued' AND visits = 0 AND materials_paper = 0)
+        / NULLIF(COUNT(*) FILTER (WHERE closed AND status = 'issued'), 0) AS online_completion_rate,
+    COUNT(*) FILTER (WHERE submitted AND channel = 'window' AND window_kind = 'comprehensive')
+        / NULLIF(COUNT(*) FILTER (WHERE submitted AND channel = 'window'), 0) AS one_window_rate,
+    COUNT(*) FILTER (WHERE closed AND on_time)
+        / NULLIF(COUNT(*) FILTER (WHERE closed AND on_time IS NOT NULL), 0) AS on_time_rate,
+    AVG(processing_days) FILTER (WHERE closed) AS mean_processing_days,
+    MEDIAN(processing_days) FILTER (WHERE closed) AS median_processing_days,
+    QUANTILE_CONT(processing_days, 0.9) FILTER (WHERE closed) AS p90_processing_days,
+    AVG(visits) FILTER (WHERE closed) AS visits_per_case,
+    COUNT(*) FILTER (WHERE closed AND visits = 0)
+        / NULLIF(COUNT(*) FILTER (WHERE closed), 0) AS zero_visit_rate,
+    SUM(materials_exempted) FILTER (WHERE submitted)
+        / NULLIF(SUM(materials_required) FILTER (WHERE submitted), 0) AS exemption_rate,
+    COUNT(*) FILTER (WHERE closed AND auto_eligible AND auto_decided)
+        / NULLIF(COUNT(*) FILTER (WHERE closed AND auto_eligible), 0) AS auto_rate,
+    COUNT(*) FILTER (WHERE closed AND auto_eligible AND NOT auto_decided AND status = 'issued')
+        / NULLIF(COUNT(*) FILTER (WHERE closed AND auto_eligible), 0) AS intervention_rate,
+    COUNT(*) FILTER (WHERE closed AND rating >= 4)
+        / NULLIF(COUNT(*) FILTER (WHERE closed AND rating IS NOT NULL), 0) AS good_rate,
+    COUNT(*) FILTER (WHERE closed AND rating <= 2)
+        / NULLIF(COUNT(*) FILTER (WHERE closed AND rating IS NOT NULL), 0) AS bad_rate,
+    COUNT(*) FILTER (WHERE closed AND bad_rectified_in_time)
+        / NULLIF(COUNT(*) FILTER (WHERE closed AND rating <= 2), 0) AS rectified_rate,
+    AVG(staff_minutes / 60.0 * $staff_hour + pages * $page + visits * $visit) FILTER (WHERE closed)
+        AS cost_per_case
+"""
+
+
+def compute(
+    con: duckdb.DuckDBPyConnection,
+    start: dt.date,
+    end: dt.date,
+    *,
+    table: str = "facts",
+    department_path: str = "",
+    item: str = "",
+    channel: str = "",
+    by: str = "",
+    costs: UnitCosts = UnitCosts(),
+) -> list[dict]:
+    """Every KPI for the period and filters; one row, or one per department / item / channel
+    (`by`), with the case counts each rests on. Rates are 0–1, NULL where nothing was counted."""
+    since, until = _bounds(start, end)
+    group = {"": "", "department": "department", "item": "item", "channel": "channel"}[by]
+    where, params = ["1 = 1"], {"since": since, "until": until, **costs.__dict__}
+    if department_path:
+        where.append("starts_with(department_path, $path)")
+        params["path"] = department_path
+    if item:
+        where.append("item = $item")
+        params["item"] = item
+    if channel:
+        where.append("channel = $channel")
+        params["channel"] = channel
+    query = f"""
+        WITH scoped AS (
+            SELECT *, submitted_at >= $since AND submitted_at < $until AS submitted,
+                      closed_at >= $since AND closed_at < $until AS closed
+            FROM {table} WHERE {" AND ".join(where)}
+        )
+        SELECT {f"{group} AS unit," if group else "'' AS unit,"} {_FIGURES}
+        FROM scoped WHERE submitted OR closed
+        {f"GROUP BY {group} ORDER BY {group}" if group else ""}
+    """
+    cursor = con.execute(query, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def status(value: float | None, target: float | None, *, direction: str, yellow_margin: float = 0.05) -> str:
+    """green / yellow / red against a target: red when on the wrong side of it by more than the
+    margin (relative), yellow when short of it within the margin, green when it is met."""
+    if value is None or target is None:
+        return ""
+    if direction == "high":
+        if value >= target:
+            return "green"
+        return "yellow" if value >= target * (1 - yellow_margin) else "red"
+    if value <= target:
+        return "green"
+    return "yellow" if value <= target * (1 + yellow_margin) else "red"
+
+
+def league(rows: list[dict], key: str, *, top: int = 10, bottom: int = 5) -> list[dict]:
+    """Units ranked on one KPI (best first), each marked top or bottom for the league table."""
+    ranked = sorted(
+        (r for r in rows if r.get(key) is not None), key=lambda r: r[key], reverse=DIRECTION[key] == "high"
+    )
+    marked = []
+    for i, row in enumerate(ranked, 1):
+        mark = "top" if i <= top else ("bottom" if i > len(ranked) - bottom else "")
+        marked.append({**row, "rank": i, "mark": mark})
+    return marked

@@ -27,3 +27,33 @@ def test_a_supervisor_imports_a_log_and_reads_the_process_map(page):
     assert page.locator("[data-testid=variants] tbody tr").count() == 20
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "insight-process-map.png"), full_page=True)
+
+
+def test_a_supervisor_reads_the_dashboard_finds_a_red_unit_and_sends_a_warning_letter(
+    page, settings, tmp_path
+):
+    from tests.insight.factories import three_bureaus, write_facts
+
+    settings.VAR_DIR = str(tmp_path)
+    write_facts(tmp_path / "insight" / "facts.parquet", three_bureaus())
+    _login(page, "supervisor")
+    page.click("nav >> text=效能仪表盘")
+    page.wait_for_selector("#radar[data-state=rendered]")
+    league = page.locator("[data-testid=league-table]")
+    assert league.locator("tbody tr").count() == 3
+    red = league.locator("tr[data-unit=rsj] .rag-red")
+    assert red.count() >= 1 and red.first.inner_text() == "50.0 %"
+    assert league.locator("tr[data-unit=scjgj] .mark-top").count() == 1
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "insight-dashboard.png"), full_page=True)
+    # Filter to the red bureau: its cards, and its own series on the radar.
+    page.select_option("[data-testid=filter-department]", "rsj")
+    page.click("[data-testid=filter-submit]")
+    page.wait_for_selector("#radar[data-state=rendered]")
+    assert page.locator("[data-kpi=on_time_rate]").get_attribute("data-status") == "red"
+    with page.expect_popup() as popup_info:
+        page.evaluate("document.querySelector('[data-testid=warning-letter]').target = '_blank'")
+        page.click("[data-testid=warning-letter]")
+    letter = popup_info.value
+    assert letter.url.endswith(".pdf") or "warning" in letter.url
+    page.screenshot(path=str(SHOTS / "insight-dashboard-rsj.png"), full_page=True)

@@ -36,6 +36,25 @@ KPIS = (
     ("cost_per_case", "单件成本（元）", "low"),
 )
 LABELS = {key: label for key, label, _d in KPIS}
+# Targets of the plans we serve (../shared/CONTEXT.md), used until a supervisor sets their own.
+DEFAULT_TARGETS = {
+    "online_completion_rate": 0.90,  # 全程网办 90 %
+    "one_window_rate": 1.00,  # 一窗受理 100 %
+    "on_time_rate": 0.95,  # 限时办结 (the plans give no figure: a default)
+    "mean_processing_days": 6.0,  # 15 → ≤ 6 working days
+    "good_rate": 0.95,  # satisfaction ≥ 95 %
+    "bad_rate": 0.05,  # 差评率 > 5 % alarms
+    "rectified_rate": 1.00,  # 差评整改率 100 %
+    "intervention_rate": 0.20,  # 人工干预率 < 20 %
+}
+# The five dimensions of the radar chart: (label, KPI).
+RADAR = (
+    ("速度", "mean_processing_days"),
+    ("按时", "on_time_rate"),
+    ("网办", "online_completion_rate"),
+    ("满意", "good_rate"),
+    ("成本", "cost_per_case"),
+)
 DIRECTION = {key: direction for key, _l, direction in KPIS}
 
 
@@ -103,7 +122,13 @@ def compute(
     """Every KPI for the period and filters; one row, or one per department / item / channel
     (`by`), with the case counts each rests on. Rates are 0–1, NULL where nothing was counted."""
     since, until = _bounds(start, end)
-    group = {"": "", "department": "department", "item": "item", "channel": "channel"}[by]
+    group = {
+        "": "",
+        "department": "department",
+        "bureau": "split_part(department_path, '/', 3)",  # /gov/<bureau>/…: the bureau a case belongs to
+        "item": "item",
+        "channel": "channel",
+    }[by]
     where, params = ["1 = 1"], {"since": since, "until": until, **costs.__dict__}
     if department_path:
         where.append("starts_with(department_path, $path)")
@@ -122,7 +147,7 @@ def compute(
         )
         SELECT {f"{group} AS unit," if group else "'' AS unit,"} {_FIGURES}
         FROM scoped WHERE submitted OR closed
-        {f"GROUP BY {group} ORDER BY {group}" if group else ""}
+        {"GROUP BY unit ORDER BY unit" if group else ""}
     """
     cursor = con.execute(query, params)
     names = [d[0] for d in cursor.description]
@@ -153,3 +178,19 @@ def league(rows: list[dict], key: str, *, top: int = 10, bottom: int = 5) -> lis
         mark = "top" if i <= top else ("bottom" if i > len(ranked) - bottom else "")
         marked.append({**row, "rank": i, "mark": mark})
     return marked
+
+
+def radar(unit: dict, units: list[dict]) -> list[float]:
+    """The unit's five dimensions as scores 0–100 against the best unit of the table (100 = as good
+    as the best): value / best where more is better, best / value where less is."""
+    scores = []
+    for _label, key in RADAR:
+        values = [u[key] for u in units if u.get(key) is not None and u[key] > 0]
+        value = unit.get(key)
+        if not values or value is None or value <= 0:
+            scores.append(0.0)
+            continue
+        best = max(values) if DIRECTION[key] == "high" else min(values)
+        score = value / best if DIRECTION[key] == "high" else best / value
+        scores.append(round(100 * min(score, 1.0), 1))
+    return scores

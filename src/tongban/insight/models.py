@@ -37,3 +37,27 @@ class EventLog(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class KpiTarget(models.Model):
+    """A supervisor's target for a KPI, for the whole region (no department) or one department; the
+    dashboard colours each figure green, yellow (short of the target by less than the margin) or red."""
+
+    kpi = models.CharField(_("KPI"), max_length=40)
+    department_code = models.CharField(_("department"), max_length=40, blank=True)
+    target = models.FloatField(_("target"))
+    yellow_margin = models.FloatField(
+        _("yellow margin"), default=0.05, help_text=_("Relative, e.g. 0.05 = 5 %.")
+    )
+    set_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    set_at = models.DateTimeField(_("set"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kpi", "department_code"], name="one_target_per_kpi_unit")
+        ]
+        verbose_name = _("KPI target")
+        verbose_name_plural = _("KPI targets")
+
+    def __str__(self):
+        return f"{self.kpi} {self.department_code or '*'} {self.target}"

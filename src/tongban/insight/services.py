@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -270,20 +271,40 @@ def _unit_costs():
     )
 
 
+FACTS_MAX_AGE = 600  # seconds a facts snapshot serves the dashboard before it is taken again
+
+
+def _facts(refresh: bool = False, progress=None) -> tuple[Path, int]:
+    """The case-facts snapshot (insight.facts), taken again when older than FACTS_MAX_AGE."""
+    import time as _time
+
+    from . import facts
+
+    snapshot = Path(settings.VAR_DIR) / "insight" / "facts.parquet"
+    if not refresh and snapshot.exists() and _time.time() - snapshot.stat().st_mtime < FACTS_MAX_AGE:
+        con = eventlog.connect()
+        return snapshot, eventlog.one(con, f"SELECT COUNT(*) FROM read_parquet('{snapshot}')")[0]  # noqa: S608
+    return snapshot, facts.export(snapshot, progress)
+
+
+def _facts_table(snapshot: Path):
+    con = eventlog.connect()
+    con.execute(f"CREATE TABLE facts AS SELECT * FROM read_parquet('{snapshot}')")  # noqa: S608
+    return con
+
+
 def kpi_report(
     actor, start, end, *, department_path: str = "", item: str = "", channel: str = "", progress=None
 ):
     """Every KPI of DOMAIN.md for the period (and filters), for the region and per department, from a
     fresh snapshot of the case facts (insight.facts)."""
-    from . import facts, kpis
+    from . import kpis
 
     require(actor, perms.INSIGHT_ANALYSE)
     if start > end:
         raise InvalidInput.single("end", "before_start", _("The period ends before it starts."))
-    snapshot = Path(settings.VAR_DIR) / "insight" / "facts.parquet"
-    cases = facts.export(snapshot, progress)
-    con = eventlog.connect()
-    con.execute(f"CREATE TABLE facts AS SELECT * FROM read_parquet('{snapshot}')")  # noqa: S608
+    snapshot, cases = _facts(refresh=True, progress=progress)
+    con = _facts_table(snapshot)
     options = {"department_path": department_path, "item": item, "channel": channel, "costs": _unit_costs()}
     region = kpis.compute(con, start, end, **options)
     units = kpis.compute(con, start, end, by="department", **options)
@@ -293,6 +314,191 @@ def kpi_report(
         detail={"start": str(start), "end": str(end), "department": department_path, "item": item},
     )
     return KpiReport(start, end, region[0] if region else {}, units, cases)
+
+
+def targets(actor) -> dict[tuple[str, str], tuple[float, float]]:
+    """(kpi, department code or "") → (target, yellow margin): the defaults of the plans, overridden
+    by what supervisors set."""
+    from . import kpis
+    from .models import KpiTarget
+
+    require(actor, perms.INSIGHT_ANALYSE)
+    found = {(kpi, ""): (value, 0.05) for kpi, value in kpis.DEFAULT_TARGETS.items()}
+    for t in KpiTarget.objects.all():
+        found[(t.kpi, t.department_code)] = (t.target, t.yellow_margin)
+    return found
+
+
+def set_target(actor, kpi: str, target, *, department_code: str = "", yellow_margin=0.05):
+    """A supervisor sets (or changes) the target of a KPI for the region or one department."""
+    from . import kpis
+    from .models import KpiTarget
+
+    require(actor, perms.INSIGHT_ANALYSE)
+    errors = FieldErrors()
+    if kpi not in kpis.LABELS:
+        errors.add("kpi", "unknown", _("There is no such KPI."))
+    try:
+        target = float(target)
+        if not math.isfinite(target) or target < 0 or (kpi.endswith("_rate") and target > 1):
+            raise ValueError
+    except (TypeError, ValueError):
+        errors.add("target", "invalid", _("Give a number; a rate between 0 and 1."))
+    try:
+        yellow_margin = float(yellow_margin)
+        if not 0 <= yellow_margin <= 1:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors.add("yellow_margin", "invalid", _("Give a margin between 0 and 1."))
+    if department_code:
+        from tongban.accounts.models import Department
+
+        if not Department.objects.filter(code=department_code).exists():
+            errors.add("department_code", "unknown", _("There is no such department."))
+    errors.raise_if_any()
+    with audit.audited(
+        "insight.target.set",
+        actor=actor,
+        object_type="kpi_target",
+        object_ref=f"{kpi}:{department_code or '*'}",
+        detail={"target": target, "yellow_margin": yellow_margin},
+    ):
+        row, _created = KpiTarget.objects.update_or_create(
+            kpi=kpi,
+            department_code=department_code,
+            defaults={
+                "target": target,
+                "yellow_margin": yellow_margin,
+                "set_by": getattr(actor, "user", None),
+                "set_at": timezone.now(),
+            },
+        )
+    return row
+
+
+@dataclass
+class Dashboard:
+    start: object
+    end: object
+    region: dict
+    selected: dict | None  # the bureau filtered to, if any
+    units: list[dict]  # bureaus, each with "name", "status" per KPI, "rank"/"mark" on the league KPI
+    league_kpi: str
+    cards: list[dict]  # per KPI: key, label, value, target, status
+    radar: dict  # {"indicators": [...], "series": [{"name", "values"}]}
+    cases: int
+
+
+def dashboard(
+    actor, start, end, *, department_code: str = "", league_kpi: str = "on_time_rate", refresh=False
+):
+    """What the supervisor's dashboard shows: the KPI cards against targets (for the region or a
+    bureau), the league table of bureaus on one KPI with top-10 / bottom-5, and the radar of the
+    five dimensions."""
+    from tongban.accounts.models import Department
+
+    from . import kpis
+
+    require(actor, perms.INSIGHT_ANALYSE)
+    if start > end:
+        raise InvalidInput.single("end", "before_start", _("The period ends before it starts."))
+    if league_kpi not in kpis.LABELS:
+        raise InvalidInput.single("kpi", "unknown", _("There is no such KPI."))
+    snapshot, cases = _facts(refresh)
+    con = _facts_table(snapshot)
+    costs = _unit_costs()
+    region = (kpis.compute(con, start, end, costs=costs) or [{}])[0]
+    units = kpis.compute(con, start, end, by="bureau", costs=costs)
+    names = dict(Department.objects.values_list("code", "short_name"))
+    full = dict(Department.objects.values_list("code", "name"))
+    goal = targets(actor)
+    for unit in units:
+        unit["name"] = names.get(unit["unit"]) or full.get(unit["unit"]) or unit["unit"]
+        unit["status"] = {}
+        for key in kpis.LABELS:
+            target, margin = goal.get((key, unit["unit"]), goal.get((key, ""), (None, 0.05)))
+            unit["status"][key] = kpis.status(
+                unit.get(key), target, direction=kpis.DIRECTION[key], yellow_margin=margin
+            )
+    ranked = {u["unit"]: u for u in kpis.league(units, league_kpi)}
+    for unit in units:
+        placed = ranked.get(unit["unit"], {})
+        unit["rank"], unit["mark"] = placed.get("rank"), placed.get("mark", "")
+    units.sort(key=lambda u: (u["rank"] is None, u["rank"] or 0))
+    selected = next((u for u in units if u["unit"] == department_code), None) if department_code else None
+    shown = selected or region
+    cards = []
+    for key, label, direction in kpis.KPIS:
+        target, margin = goal.get((key, department_code), goal.get((key, ""), (None, 0.05)))
+        cards.append(
+            {
+                "key": key,
+                "label": label,
+                "value": shown.get(key),
+                "target": target,
+                "status": kpis.status(shown.get(key), target, direction=direction, yellow_margin=margin),
+                "rate": key.endswith("_rate"),
+            }
+        )
+    series = [{"name": str(_("Whole region")), "values": kpis.radar(region, [*units, region])}]
+    if selected:
+        series.append({"name": selected["name"], "values": kpis.radar(selected, [*units, region])})
+    return Dashboard(
+        start=start,
+        end=end,
+        region=region,
+        selected=selected,
+        units=units,
+        league_kpi=league_kpi,
+        cards=cards,
+        radar={"indicators": [label for label, _key in kpis.RADAR], "series": series},
+        cases=cases,
+    )
+
+
+def warning_letter(actor, department_code: str, kpi: str, start, end) -> tuple[str, bytes]:
+    """预警函: a letter to a bureau that is red on a KPI, with the figure, the target and the period,
+    rendered as PDF (core.pdf) and journalled."""
+    from tongban.accounts.models import Department
+    from tongban.core.pdf import SIZE_3HAO, cjk_pdf
+
+    from . import kpis
+
+    board = dashboard(actor, start, end, department_code=department_code, league_kpi=kpi)
+    unit = board.selected
+    department = Department.objects.filter(code=department_code).first()
+    if unit is None or department is None:
+        raise NotFound()
+    if unit["status"].get(kpi) != "red":
+        raise InvalidInput.single("kpi", "not_red", _("Warning letters go to units that are red on the KPI."))
+    card = next(c for c in board.cards if c["key"] == kpi)
+
+    def shown(v):
+        return "—" if v is None else (f"{v:.1%}" if kpi.endswith("_rate") else f"{v:,.2f}")
+
+    today = timezone.localdate()
+    pdf = cjk_pdf(title="效能预警函", created=today, author="效能监察", subject=department.name)
+    pdf.paragraph("效能预警函", size=22, bold=True, align="center", indent=0)
+    pdf.paragraph(f"{department.name}：", size=SIZE_3HAO, indent=0)
+    pdf.paragraph(
+        f"经效能监测，{start:%Y年%m月%d日}至{end:%Y年%m月%d日}期间，你单位“{kpis.LABELS[kpi]}”为"
+        f"{shown(unit.get(kpi))}，目标值为{shown(card['target'])}，处于红色预警区间"
+        f"（全区为{shown(board.region.get(kpi))}，在{len(board.units)}个单位中排第{unit['rank']}名）。"
+    )
+    pdf.paragraph(
+        "请你单位自收到本函之日起五个工作日内查明原因，制定整改措施，并将整改情况书面报送效能监察机构。"
+        "逾期未整改或整改不到位的，将按有关规定予以通报。"
+    )
+    pdf.sign_off("效能监察", f"{today:%Y年%m月%d日}")
+    audit.record(
+        "insight.warning_letter",
+        actor=actor,
+        object_type="department",
+        object_ref=department_code,
+        department_code=department_code,
+        detail={"kpi": kpi, "value": unit.get(kpi), "start": str(start), "end": str(end)},
+    )
+    return f"warning-{department_code}-{kpi}.pdf", pdf.to_bytes()
 
 
 def kpi_workbook(report: KpiReport) -> bytes:

@@ -5,6 +5,9 @@ from . import views
 app_name = "insight"
 
 urlpatterns = [
+    path("insight/", views.dashboard, name="dashboard"),
+    path("insight/targets", views.set_target, name="set_target"),
+    path("insight/warning/<str:code>/<str:kpi>.pdf", views.warning_letter, name="warning_letter"),
     path("insight/logs/", views.log_list, name="log_list"),
     path("insight/logs/cases", views.import_cases, name="import_cases"),
     path("insight/logs/<uuid:public_id>/", views.log_detail, name="log_detail"),

@@ -1,6 +1,7 @@
 """Insight pages: the event logs held, importing one, and a log's process map with its figures.
 Thin: every read and change goes through services."""
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -97,4 +100,103 @@ def log_export(request, public_id, kind):
     response["Content-Disposition"] = (
         f'attachment; filename="{name.encode("ascii", "ignore").decode() or "log"}"'
     )
+    return response
+
+
+# --- the supervisor's dashboard --------------------------------------------------------------------
+
+
+def _period(request):
+    """From the query: from/to dates, or the last 30 days."""
+    today = timezone.localdate()
+    try:
+        end = dt.date.fromisoformat(request.GET.get("to", "")) if request.GET.get("to") else today
+        start = (
+            dt.date.fromisoformat(request.GET["from"])
+            if request.GET.get("from")
+            else end - dt.timedelta(days=29)
+        )
+    except ValueError:
+        return today - dt.timedelta(days=29), today, _("Give dates as YYYY-MM-DD.")
+    return start, end, ""
+
+
+@require_GET
+@domain_errors
+def dashboard(request):
+    from tongban.accounts.models import Department
+
+    from . import kpis
+
+    actor = _actor(request)
+    start, end, problem = _period(request)
+    department = request.GET.get("department", "")[:40]
+    league_kpi = request.GET.get("kpi", "on_time_rate")
+    if league_kpi not in kpis.LABELS:
+        league_kpi = "on_time_rate"
+    try:
+        board = services.dashboard(
+            actor,
+            start,
+            end,
+            department_code=department,
+            league_kpi=league_kpi,
+            refresh=bool(request.GET.get("refresh")),
+        )
+    except InvalidInput as exc:
+        problem = " ".join(str(p.message) for problems in exc.fields.values() for p in problems)
+        start, end = end - dt.timedelta(days=29), end
+        board = services.dashboard(actor, start, end, department_code=department, league_kpi=league_kpi)
+    bureaus = Department.objects.filter(path__regex=r"^/[^/]+/[^/]+/$").order_by("code")
+    return render(
+        request,
+        "insight/dashboard.html",
+        {
+            "board": board,
+            "bureaus": bureaus,
+            "department": department,
+            "kpis": kpis.KPIS,
+            "league_label": kpis.LABELS[league_kpi],
+            "problem": problem,
+            "radar": board.radar,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@require_POST
+@domain_errors
+def set_target(request):
+    actor = _actor(request)
+    try:
+        services.set_target(
+            actor,
+            request.POST.get("kpi", ""),
+            request.POST.get("target", ""),
+            department_code=request.POST.get("department", ""),
+            yellow_margin=request.POST.get("yellow_margin", "0.05") or "0.05",
+        )
+    except InvalidInput as exc:
+        for problems in exc.fields.values():
+            for problem in problems:
+                messages.error(request, str(problem.message))
+    else:
+        messages.success(request, _("Target saved."))
+    return redirect(f"{reverse('insight:dashboard')}?{request.POST.get('query', '')}")
+
+
+@require_GET
+@domain_errors
+def warning_letter(request, code, kpi):
+    actor = _actor(request)
+    start, end, _problem = _period(request)
+    try:
+        name, content = services.warning_letter(actor, code, kpi, start, end)
+    except InvalidInput as exc:
+        for problems in exc.fields.values():
+            for problem in problems:
+                messages.error(request, str(problem.message))
+        return redirect(f"{reverse('insight:dashboard')}?{request.GET.urlencode()}")
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{name}"'
     return response

@@ -80,6 +80,7 @@ NAVIGATION = (
     NavGroup(
         _("Supervision"),
         (
+            NavItem(_("Efficiency dashboard"), "insight:dashboard", perms.INSIGHT_ANALYSE),
             NavItem(_("Process mining"), "insight:log_list", perms.INSIGHT_ANALYSE),
             NavItem(_("Audit journal"), "core:audit", perms.AUDIT_VIEW),
         ),

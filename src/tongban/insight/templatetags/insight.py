@@ -21,3 +21,17 @@ def duration(seconds) -> str:
 @register.filter
 def percent(share) -> str:
     return "—" if share is None else f"{float(share) * 100:.1f} %"
+
+
+@register.filter
+def get(mapping, key):
+    return (mapping or {}).get(key)
+
+
+@register.simple_tag
+def value(unit: dict, key: str) -> str:
+    """A unit's figure for a KPI, as the league table shows it."""
+    figure = (unit or {}).get(key)
+    if figure is None:
+        return "—"
+    return percent(figure) if key.endswith("_rate") else f"{float(figure):,.2f}"

@@ -1,0 +1,89 @@
+"""The supervisor's dashboard: KPI cards against targets, the league table of bureaus with its
+marks, the radar, targets set by supervisors, and the warning letter to a red unit."""
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.conftest import actor
+from tests.insight.factories import three_bureaus, write_facts
+from tongban.core.errors import InvalidInput, NotPermitted
+from tongban.core.models import AuditEntry
+from tongban.insight import services
+
+
+@pytest.fixture
+def snapshot(db, settings, tmp_path):
+    settings.VAR_DIR = str(tmp_path)
+    return write_facts(Path(tmp_path) / "insight" / "facts.parquet", three_bureaus())
+
+
+def _period():
+    today = dt.date.today()
+    return today - dt.timedelta(days=29), today
+
+
+def test_the_league_table_marks_and_colours_the_bureaus(snapshot):
+    start, end = _period()
+    board = services.dashboard(actor("supervisor"), start, end, league_kpi="on_time_rate")
+    assert board.cases == 45
+    assert [(u["unit"], u["rank"]) for u in board.units] == [("scjgj", 1), ("xzspj", 2), ("rsj", 3)]
+    by_unit = {u["unit"]: u for u in board.units}
+    # Targets of the plans: on time 95 % (yellow within 5 % below it).
+    assert by_unit["scjgj"]["status"]["on_time_rate"] == "green"  # 10/10
+    assert by_unit["xzspj"]["status"]["on_time_rate"] == "yellow"  # 23/25 = 92 %, above 95 % × 0.95
+    assert by_unit["rsj"]["status"]["on_time_rate"] == "red"  # 5/10
+    assert by_unit["rsj"]["status"]["bad_rate"] == "red"  # 3/10 bad ratings against 5 %
+    cards = {c["key"]: c for c in board.cards}
+    assert (
+        cards["on_time_rate"]["value"] == pytest.approx(38 / 45) and cards["on_time_rate"]["status"] == "red"
+    )
+    assert board.radar["indicators"] == ["速度", "按时", "网办", "满意", "成本"]
+    region_scores = board.radar["series"][0]["values"]
+    assert len(region_scores) == 5 and all(0 <= v <= 100 for v in region_scores)
+    focus = services.dashboard(actor("supervisor"), start, end, department_code="rsj")
+    assert focus.selected["unit"] == "rsj" and len(focus.radar["series"]) == 2
+    assert focus.radar["series"][1]["values"][1] == pytest.approx(50.0)  # on time: 50 % vs the best 100 %
+
+
+def test_targets_set_by_a_supervisor_change_the_colours(snapshot):
+    start, end = _period()
+    services.set_target(actor("supervisor"), "on_time_rate", 0.5, department_code="rsj")
+    board = services.dashboard(actor("supervisor"), start, end)
+    assert {u["unit"]: u for u in board.units}["rsj"]["status"]["on_time_rate"] == "green"
+    assert AuditEntry.objects.filter(action="insight.target.set", object_ref="on_time_rate:rsj").exists()
+    with pytest.raises(InvalidInput) as bad:
+        services.set_target(actor("supervisor"), "on_time_rate", 1.5, department_code="nowhere")
+    assert set(bad.value.fields) == {"target", "department_code"}
+    with pytest.raises(NotPermitted):
+        services.set_target(actor("clerk"), "on_time_rate", 0.9)
+
+
+def test_a_warning_letter_goes_to_a_red_unit_only(snapshot):
+    start, end = _period()
+    name, content = services.warning_letter(actor("supervisor"), "rsj", "on_time_rate", start, end)
+    assert name == "warning-rsj-on_time_rate.pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    assert "效能预警函" in text and "按时办结率" in text and "50.0%" in text and "第3名" in text
+    assert AuditEntry.objects.filter(action="insight.warning_letter", object_ref="rsj").exists()
+    with pytest.raises(InvalidInput):
+        services.warning_letter(actor("supervisor"), "scjgj", "on_time_rate", start, end)
+
+
+def test_the_dashboard_page(snapshot, staff_client, client):
+    staff_client("supervisor")
+    page = client.get("/insight/?kpi=on_time_rate")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'data-testid="league-table"' in body and 'data-unit="rsj"' in body and 'id="radar-data"' in body
+    assert body.count('data-testid="warning-letter"') == 1
+    letter = client.get("/insight/warning/rsj/on_time_rate.pdf")
+    assert letter.status_code == 200 and letter["Content-Type"] == "application/pdf"
+    saved = client.post("/insight/targets", {"kpi": "on_time_rate", "target": "0.4", "department": "rsj"})
+    assert saved.status_code == 302
+    assert (
+        client.get("/insight/?kpi=on_time_rate").content.decode().count('data-testid="warning-letter"') == 0
+    )

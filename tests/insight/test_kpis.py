@@ -193,3 +193,11 @@ def test_the_report_from_the_command_line_and_as_xlsx(db, settings, tmp_path):
     assert book["全区指标"]["A2"].value == "全程网办率"
     bad = CliRunner().invoke(app, ["insight", "report", "--from", "2026-12-01", "--to", "2026-11-01"])
     assert bad.exit_code == 2
+
+
+def test_a_short_league_table_never_marks_a_unit_both_top_and_bottom():
+    rows = [{"unit": u, "on_time_rate": v} for u, v in (("a", 0.9), ("b", 0.8), ("c", 0.5))]
+    assert [r["mark"] for r in kpis.league(rows, "on_time_rate")] == ["top", "top", "bottom"]
+    many = [{"unit": str(i), "on_time_rate": i / 100} for i in range(20)]
+    marks = [r["mark"] for r in kpis.league(many, "on_time_rate")]
+    assert marks.count("top") == 10 and marks.count("bottom") == 5 and marks[:10] == ["top"] * 10

@@ -169,13 +169,16 @@ def status(value: float | None, target: float | None, *, direction: str, yellow_
 
 
 def league(rows: list[dict], key: str, *, top: int = 10, bottom: int = 5) -> list[dict]:
-    """Units ranked on one KPI (best first), each marked top or bottom for the league table."""
+    """Units ranked on one KPI (best first), the first `top` marked top and the last `bottom` marked
+    bottom; in a short table the bottom takes at most half and the top the rest, so no unit is both."""
     ranked = sorted(
         (r for r in rows if r.get(key) is not None), key=lambda r: r[key], reverse=DIRECTION[key] == "high"
     )
+    bottom_n = min(bottom, len(ranked) // 2)
+    top_n = min(top, len(ranked) - bottom_n)
     marked = []
     for i, row in enumerate(ranked, 1):
-        mark = "top" if i <= top else ("bottom" if i > len(ranked) - bottom else "")
+        mark = "top" if i <= top_n else ("bottom" if i > len(ranked) - bottom_n else "")
         marked.append({**row, "rank": i, "mark": mark})
     return marked
 

@@ -27,6 +27,17 @@ def test_a_supervisor_imports_a_log_and_reads_the_process_map(page):
     assert page.locator("[data-testid=variants] tbody tr").count() == 20
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "insight-process-map.png"), full_page=True)
+    # What if the costliest hand-over's two steps ran side by side?
+    page.click("[data-testid=what-if-link]")
+    page.wait_for_selector("[data-testid=what-if-form]")
+    page.select_option("#w-pa", "T05 Print and send confirmation of receipt")
+    page.select_option("#w-pb", "T06 Determine necessity of stop advice")
+    page.fill("#w-lim", "5")
+    page.click("[data-testid=what-if-run]")
+    page.wait_for_selector("[data-testid=what-if-result]", timeout=60_000)
+    saving = page.locator("[data-testid=saving] .kpi-value").inner_text()
+    assert saving.endswith("%") and float(saving.rstrip(" %")) > 0
+    page.screenshot(path=str(SHOTS / "insight-what-if.png"), full_page=True)
 
 
 def test_a_supervisor_reads_the_dashboard_finds_a_red_unit_and_sends_a_warning_letter(

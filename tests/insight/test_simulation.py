@@ -63,3 +63,50 @@ def test_validate_sim_from_the_command_line(db):
     assert "mean-duration error" in done.output and "worst activity-frequency error" in done.output
     missing = CliRunner().invoke(app, ["insight", "validate-sim", "no-such-log"])
     assert missing.exit_code == 2
+
+
+T05 = "T05 Print and send confirmation of receipt"
+T06 = "T06 Determine necessity of stop advice"
+T02 = "T02 Check confirmation of receipt"
+
+
+def test_redesigns_change_what_they_should(receipt):
+    model = simulation.fit(receipt)
+    base = simulation.run_scenario(model, replications=10)
+    # T05 → T06 is the costliest hand-over of receipt.csv; side by side the case waits for the longer.
+    parallel = simulation.run_scenario(model, simulation.Changes(parallel=((T05, T06),)), replications=10)
+    assert parallel.mean_duration[0] < base.mean_duration[0]
+    assert parallel.cost_per_case[0] == pytest.approx(base.cost_per_case[0], rel=0.02)  # same work
+    removed = simulation.run_scenario(model, simulation.Changes(remove=frozenset({T06})), replications=10)
+    assert (
+        removed.mean_duration[0] < parallel.mean_duration[0]
+        and removed.cost_per_case[0] < base.cost_per_case[0]
+    )
+    # One worker for a step most cases pass through: it queues, and the pool's use is reported.
+    short = simulation.run_scenario(
+        model, simulation.Changes(staff={T02: 1}, work={T02: 600}), replications=3
+    )
+    assert short.mean_duration[0] > base.mean_duration[0] and 0 < short.utilisation[T02] <= 1
+    double = simulation.simulate(model, seed=1, cases=None, changes=simulation.Changes(volume=2.0))
+    single = simulation.simulate(model, seed=1, cases=None)
+    assert 1.6 < double.cases / single.cases < 2.4
+    comparison = simulation.compare(model, simulation.Changes(parallel=((T05, T06),)), replications=10)
+    assert 0 < comparison.cycle_time_saving < 0.5
+
+
+def test_what_if_is_checked_and_journalled(db, settings, tmp_path):
+    from tests.conftest import actor
+    from tongban.core.errors import InvalidInput
+    from tongban.core.models import AuditEntry
+    from tongban.insight import services
+
+    settings.VAR_DIR = str(tmp_path)
+    log = services.import_log(actor("supervisor"), LOGS / "receipt.csv")
+    _log, steps, result = services.what_if(
+        actor("supervisor"), log.public_id, parallel=(T05, T06), limit_days=5, replications=20
+    )
+    assert T05 in steps and result.cycle_time_saving > 0 and result.to_be.on_time_rate is not None
+    assert AuditEntry.objects.filter(action="insight.what_if").exists()
+    with pytest.raises(InvalidInput) as bad:
+        services.what_if(actor("supervisor"), log.public_id, parallel=(T05, T05), volume=0, remove=["nope"])
+    assert set(bad.value.fields) == {"parallel", "volume", "remove"}

@@ -529,3 +529,72 @@ def kpi_workbook(report: KpiReport) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def what_if(
+    actor,
+    public_id,
+    *,
+    parallel: tuple[str, str] | None = None,
+    remove: list[str] | None = None,
+    shortcut: tuple[str, float] | None = None,
+    volume: float = 1.0,
+    staff: dict[str, int] | None = None,
+    limit_days: float | None = None,
+    replications: int = 20,
+):
+    """Simulate a redesign of the log's process against the process as it is (common random
+    numbers, `replications` runs each): cycle time, on-time rate, cost per case, utilisation."""
+    from . import simulation
+
+    log = get_log(actor, public_id)
+    con = eventlog.connect()
+    eventlog.load(con, log_path(log))
+    model = simulation.fit(con)
+    steps = set(model.routes) | set(model.start)
+    errors = FieldErrors()
+    if parallel and (parallel[0] not in steps or parallel[1] not in steps or parallel[0] == parallel[1]):
+        errors.add("parallel", "unknown", _("Choose two different steps of this process."))
+    for name in remove or []:
+        if name not in steps:
+            errors.add("remove", "unknown", _("There is no such step in this process."))
+    if shortcut and (shortcut[0] not in steps or not 0 <= shortcut[1] <= 1):
+        errors.add("shortcut", "invalid", _("Choose a step and a share between 0 and 100 %."))
+    if not 0 < volume <= 10:
+        errors.add("volume", "range", _("Give a volume between 1 % and 1000 %."))
+    for name, workers in (staff or {}).items():
+        if name not in steps or not 1 <= workers <= 500:
+            errors.add("staff", "invalid", _("Choose a step and between 1 and 500 workers."))
+    if limit_days is not None and not 0 < limit_days <= 365:
+        errors.add("limit_days", "range", _("Give a time limit between 0 and 365 days."))
+    if not 2 <= replications <= 200:
+        errors.add("replications", "range", _("Between 2 and 200 runs."))
+    errors.raise_if_any()
+    changes = simulation.Changes(
+        parallel=(tuple(parallel),) if parallel else (),
+        remove=frozenset(remove or []),
+        shortcut=shortcut,
+        volume=volume,
+        staff=dict(staff or {}),
+    )
+    result = simulation.compare(
+        model,
+        changes,
+        replications=replications,
+        limit_seconds=limit_days * 86400 if limit_days else None,
+        staff_hour_cost=_unit_costs().staff_hour,
+    )
+    audit.record(
+        "insight.what_if",
+        actor=actor,
+        object_type="event_log",
+        object_ref=str(log.public_id),
+        detail={
+            "parallel": list(parallel or []),
+            "remove": sorted(remove or []),
+            "volume": volume,
+            "staff": staff or {},
+            "saving": round(result.cycle_time_saving, 4),
+        },
+    )
+    return log, sorted(steps), result

@@ -12,4 +12,5 @@ urlpatterns = [
     path("insight/logs/cases", views.import_cases, name="import_cases"),
     path("insight/logs/<uuid:public_id>/", views.log_detail, name="log_detail"),
     path("insight/logs/<uuid:public_id>/export.<str:kind>", views.log_export, name="log_export"),
+    path("insight/logs/<uuid:public_id>/what-if", views.what_if, name="what_if"),
 ]

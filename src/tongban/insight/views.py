@@ -200,3 +200,54 @@ def warning_letter(request, code, kpi):
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{name}"'
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def what_if(request, public_id):
+    actor = _actor(request)
+    log = services.get_log(actor, public_id)
+    result, steps, problems, chosen = None, None, [], {}
+    if request.method == "POST":
+        data = request.POST
+        chosen = {
+            "parallel_a": data.get("parallel_a", ""),
+            "parallel_b": data.get("parallel_b", ""),
+            "remove": data.getlist("remove"),
+            "shortcut": data.get("shortcut", ""),
+            "shortcut_share": data.get("shortcut_share", ""),
+            "volume": data.get("volume", "100"),
+            "staff_step": data.get("staff_step", ""),
+            "staff_workers": data.get("staff_workers", ""),
+            "limit_days": data.get("limit_days", ""),
+        }
+        try:
+            volume = float(chosen["volume"] or 100) / 100
+            limit = float(chosen["limit_days"]) if chosen["limit_days"] else None
+            share = float(chosen["shortcut_share"] or 0) / 100
+            workers = int(chosen["staff_workers"]) if chosen["staff_workers"] else None
+        except ValueError:
+            problems.append(_("Give numbers for volume, share, workers and time limit."))
+        else:
+            try:
+                _log, steps, result = services.what_if(
+                    actor,
+                    public_id,
+                    parallel=(chosen["parallel_a"], chosen["parallel_b"])
+                    if chosen["parallel_a"] and chosen["parallel_b"]
+                    else None,
+                    remove=[r for r in chosen["remove"] if r],
+                    shortcut=(chosen["shortcut"], share) if chosen["shortcut"] and share else None,
+                    volume=volume,
+                    staff={chosen["staff_step"]: workers} if chosen["staff_step"] and workers else None,
+                    limit_days=limit,
+                )
+            except InvalidInput as exc:
+                problems += [str(p.message) for ps in exc.fields.values() for p in ps]
+    if steps is None:
+        steps = [a for a, _n in sorted(services.analyse(actor, public_id).graph.activities.items())]
+    return render(
+        request,
+        "insight/what_if.html",
+        {"log": log, "steps": steps, "result": result, "problems": problems, "chosen": chosen},
+    )

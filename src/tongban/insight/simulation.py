@@ -17,6 +17,7 @@ it and reports the errors the issue asks about: mean case duration and activity 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -174,11 +175,20 @@ def simulate(
     cases: int | None = None,
     max_steps: int = 500,
     changes: Changes | None = None,
+    week_offset: float = 0.0,
+    horizon: float | None = None,
+    record: list | None = None,
 ) -> RunResult:
     """One run over the log's span: arrivals by the weekly profile (or exactly `cases` of them),
     each case walking the routes, with `changes` applied. Cases still running at the end are
-    followed to completion, so every arrival counts (as in the log, whose cases are complete)."""
+    followed to completion, so every arrival counts (as in the log, whose cases are complete).
+
+    `week_offset` places time 0 in the week (seconds after Monday 00:00) so arrivals follow the
+    weekly profile from a real start; `horizon` ends arrivals after that many seconds (default: the
+    log's span); `record` collects (case, activity, seconds) for every completed step."""
     changes = changes or Changes()
+    horizon = model.span if horizon is None else horizon
+    serial = [0]
     rng = np.random.default_rng(seed)
     env = simpy.Environment()
     durations: list[float] = []
@@ -211,10 +221,17 @@ def simulate(
             yield env.timeout(work)
             busy[activity] += work / 60
 
+    def note(case_no: int, activity: str) -> None:
+        if record is not None:
+            record.append((case_no, activity, env.now))
+
     def case():
+        serial[0] += 1
+        case_no = serial[0]
         arrived = env.now
         activity = _choose(rng, start_options)
         counts[activity] = counts.get(activity, 0) + 1
+        note(case_no, activity)
         totals["work"] += minutes_of.get(activity, DEFAULT_WORK_MINUTES)
         for _step in range(max_steps):
             if changes.shortcut and activity == changes.shortcut[0] and rng.random() < changes.shortcut[1]:
@@ -235,12 +252,15 @@ def simulate(
                     totals["work"] += minutes_of.get(following, DEFAULT_WORK_MINUTES)
                     counts[following] = counts.get(following, 0) + 1
                     yield from step(partner, max(wait, other))
+                    note(case_no, following)
                     activity = partner
                     counts[activity] = counts.get(activity, 0) + 1
+                    note(case_no, activity)
                     continue
                 yield from step(following, wait)
                 activity = following
                 counts[activity] = counts.get(activity, 0) + 1
+                note(case_no, activity)
                 if after is None:
                     break
                 wait = sample(activity, after)
@@ -251,6 +271,7 @@ def simulate(
             yield from step(following, wait)
             activity = following
             counts[activity] = counts.get(activity, 0) + 1
+            note(case_no, activity)
         durations.append(env.now - arrived)
 
     def arrivals():
@@ -258,9 +279,9 @@ def simulate(
         while cases is None or made < cases:
             # Thinning: candidate arrivals at the peak rate, kept with rate(t) / peak.
             yield env.timeout(float(rng.exponential(1.0 / peak)))
-            if cases is None and env.now > model.span:
+            if cases is None and env.now > horizon:
                 return
-            slot = int(env.now // 3600) % WEEK_SLOTS
+            slot = int((env.now + week_offset) // 3600) % WEEK_SLOTS
             if rng.random() * peak <= rates[slot]:
                 env.process(case())
                 made += 1
@@ -433,4 +454,142 @@ def validate(
         rare=rare,
         replications=replications,
         rare_errors=rare_errors,
+    )
+
+
+# --- forecasting a period ahead --------------------------------------------------------------------
+
+WINDOWS = (1.0, 0.5, 0.3, 0.2, 0.1)
+
+
+def _fit_cases(con: duckdb.DuckDBPyConnection, source: str, cases: list[int]) -> Model:
+    from . import eventlog
+
+    con.execute("DROP TABLE IF EXISTS fit_cases")
+    con.execute("CREATE TABLE fit_cases AS SELECT UNNEST(?::INTEGER[]) AS case_no", [cases])
+    eventlog.encode(
+        con, f"(SELECT * FROM {source} WHERE case_no IN (SELECT case_no FROM fit_cases))", "fitted"
+    )
+    return fit(con, "fitted")
+
+
+def forecast(
+    model: Model,
+    start: dt.datetime,
+    arrivals_until: dt.datetime,
+    observe_until: dt.datetime,
+    seed: int = 0,
+    cases: int | None = None,
+) -> list[tuple[int, str, dt.datetime]]:
+    """Simulate the period from `start`: arrivals by the weekly profile until `arrivals_until` (or
+    exactly `cases` of them), and the events seen up to `observe_until` (case, activity, time)."""
+    monday = (start - dt.timedelta(days=start.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    events: list = []
+    simulate(
+        model,
+        seed=seed,
+        cases=cases,
+        week_offset=(start - monday).total_seconds(),
+        horizon=(arrivals_until - start).total_seconds(),
+        record=events,
+    )
+    limit = (observe_until - start).total_seconds()
+    return [(c, a, start + dt.timedelta(seconds=t)) for c, a, t in events if t <= limit]
+
+
+def _pairs(events: list[tuple[object, str, dt.datetime]]) -> dict[tuple, float]:
+    """Share of each (step, next step) pair, the case's start included: how the routing looks."""
+    by_case: dict[object, list[tuple[dt.datetime, str]]] = {}
+    for case, activity, at in events:
+        by_case.setdefault(case, []).append((at, activity))
+    counts: dict[tuple, int] = {}
+    for steps in by_case.values():
+        sequence = [None] + [a for _t, a in sorted(steps, key=lambda x: x[0])]
+        for pair in zip(sequence, sequence[1:], strict=False):
+            counts[pair] = counts.get(pair, 0) + 1
+    total = sum(counts.values()) or 1
+    return {k: v / total for k, v in counts.items()}
+
+
+def _routing_error(real: dict, simulated: dict) -> float:
+    return sum(abs(real.get(k, 0.0) - simulated.get(k, 0.0)) for k in set(real) | set(simulated)) / 2
+
+
+def _mean_cycle(events: list[tuple[object, str, dt.datetime]]) -> float:
+    spans: dict[object, list[dt.datetime]] = {}
+    for case, _a, at in events:
+        spans.setdefault(case, []).append(at)
+    return statistics.fmean((max(v) - min(v)).total_seconds() for v in spans.values()) if spans else 0.0
+
+
+def choose_window(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    cases: list[tuple[int, dt.datetime]],
+    *,
+    replications: int = 3,
+) -> tuple[float, float, dict[float, tuple[float, float]]]:
+    """Processes drift (receipt.csv's median case went from days to minutes within a year), so a
+    forecast should learn from recent cases. Which share of the most recent cases to learn from is
+    chosen by backtesting inside the history alone: fit on the first 80 % (each window of it),
+    forecast the last 20 % (as many cases as it holds), and keep for each part of the model the
+    window that predicts it best: the mean cycle time (hand-over times and arrivals), the shares of
+    step pairs (routing). `cases` are (case_no, first event) in arrival order; the held-out future
+    is never looked at. Returns ({part: window}, {window: (cycle-time error, routing error)})."""
+    cut = int(len(cases) * 0.8)
+    inner, held = cases[:cut], cases[cut:]
+    held_ids = [c for c, _f in held]
+    real = con.execute(
+        f"SELECT case_no, CAST(activity AS VARCHAR), ts FROM {source} WHERE case_no IN (SELECT UNNEST(?::INTEGER[]))",
+        [held_ids],
+    ).fetchall()
+    observe_until = max(t for _c, _a, t in real)
+    real_mean = _mean_cycle(real)
+    real_pairs = _pairs(real)
+    errors = {}
+    for window in WINDOWS:
+        chosen = [c for c, _f in inner[int(len(inner) * (1 - window)) :]]
+        model = _fit_cases(con, source, chosen)
+        runs = [
+            forecast(model, held[0][1], held[-1][1], observe_until, seed=r, cases=len(held))
+            for r in range(replications)
+        ]
+        mean = statistics.fmean(_mean_cycle(run) for run in runs)
+        routing = statistics.fmean(_routing_error(real_pairs, _pairs(run)) for run in runs)
+        errors[window] = (abs(mean - real_mean) / real_mean if real_mean else 0.0, routing)
+    chosen = {
+        part: min(errors, key=lambda w, i=i: errors[w][i]) for i, part in enumerate(("timing", "routing"))
+    }
+    return chosen, errors
+
+
+def forecast_model(
+    con: duckdb.DuckDBPyConnection, source: str, cases: list[tuple[int, dt.datetime]]
+) -> tuple[Model, dict]:
+    """The model to forecast the period after `cases` (in arrival order): routing, and hand-over
+    times with arrivals, each learnt from the window of recent cases backtesting chose."""
+    chosen, errors = choose_window(con, source, cases)
+    ids = [c for c, _f in cases]
+
+    def recent(window: float) -> Model:
+        return _fit_cases(con, source, ids[int(len(ids) * (1 - window)) :])
+
+    return blend(recent(chosen["routing"]), recent(chosen["timing"])), {"windows": chosen, "backtest": errors}
+
+
+def blend(routing: Model, timing: Model) -> Model:
+    """Routing (which step follows which) from a long history, where it is well estimated;
+    arrivals and hand-over times from the recent window, where they are current. Hand-overs the
+    recent window never saw keep their older times."""
+    delays = dict(routing.delays)
+    delays.update(timing.delays)
+    return Model(
+        start=routing.start,
+        routes=routing.routes,
+        delays=delays,
+        arrival_rates=timing.arrival_rates,
+        span=timing.span,
+        cases=timing.cases,
+        activity_counts=routing.activity_counts,
+        mean_duration=timing.mean_duration,
     )

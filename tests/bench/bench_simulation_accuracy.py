@@ -76,14 +76,12 @@ def main() -> int:
     last_arrival = firsts[-1][1]
     log_end = con.execute(f"SELECT MAX(ts) FROM {source}").fetchall()[0][0]
     real = con.execute(
-        f"SELECT case_id, CAST(activity AS VARCHAR), ts FROM {source} WHERE case_no IN ({', '.join(map(str, test))})"
+        f"SELECT case_id, CAST(activity AS VARCHAR), ts FROM {source} WHERE case_no IN (SELECT UNNEST(?))",
+        [test],
     ).df()
     real.columns = ["case", "activity", "end"]
     real["start"] = real["end"]
     ids = EventLogIDs(case="case", activity="activity", start_time="start", end_time="end")
-    monday = (start - dt.timedelta(days=start.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    week_offset = (start - monday).total_seconds()
-    observed = (log_end - start).total_seconds()
 
     def cycle_mean(frame) -> float:
         grouped = frame.groupby("case")

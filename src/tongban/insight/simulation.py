@@ -18,6 +18,7 @@ it and reports the errors the issue asks about: mean case duration and activity 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -505,7 +506,7 @@ def _pairs(events: list[tuple[object, str, dt.datetime]]) -> dict[tuple, float]:
     counts: dict[tuple, int] = {}
     for steps in by_case.values():
         sequence = [None] + [a for _t, a in sorted(steps, key=lambda x: x[0])]
-        for pair in zip(sequence, sequence[1:], strict=False):
+        for pair in itertools.pairwise(sequence):
             counts[pair] = counts.get(pair, 0) + 1
     total = sum(counts.values()) or 1
     return {k: v / total for k, v in counts.items()}
@@ -540,7 +541,8 @@ def choose_window(
     inner, held = cases[:cut], cases[cut:]
     held_ids = [c for c, _f in held]
     real = con.execute(
-        f"SELECT case_no, CAST(activity AS VARCHAR), ts FROM {source} WHERE case_no IN (SELECT UNNEST(?::INTEGER[]))",
+        f"SELECT case_no, CAST(activity AS VARCHAR), ts FROM {source} "
+        "WHERE case_no IN (SELECT UNNEST(?::INTEGER[]))",
         [held_ids],
     ).fetchall()
     observe_until = max(t for _c, _a, t in real)

@@ -104,7 +104,8 @@ def main() -> int:
         figures["mean_hours"].append(sim_mean)
     ours = {k: statistics.fmean(v) for k, v in figures.items()}
     table = Table(
-        title=f"simulation_accuracy: receipt.csv, fit on {len(train)} cases, predict {len(test)} ({REPLICATIONS} runs)"
+        title=f"simulation_accuracy: receipt.csv, history {len(train)} cases, "
+        f"predict {len(test)} ({REPLICATIONS} runs)"
     )
     for col in ("measure", "tongban", "Simod 5.2.1 (reference)", "ratio"):
         table.add_column(col, justify="right")

@@ -87,3 +87,53 @@ def test_the_dashboard_page(snapshot, staff_client, client):
     assert (
         client.get("/insight/?kpi=on_time_rate").content.decode().count('data-testid="warning-letter"') == 0
     )
+
+
+def test_catalogue_kpis_and_the_baseline_comparison(snapshot):
+    from tests.insight.factories import fact, write_facts
+    from tongban.catalog.demo.loader import load_detail
+
+    load_detail()
+    catalogue = services.catalogue_kpis(actor("supervisor"))
+    assert catalogue.items > 30
+    assert 0 < catalogue.online_items_rate <= 1 and 0 <= catalogue.limit_compression < 1
+    assert catalogue.materials_reduction == 0.0 and catalogue.steps_reduction == 0.0  # one version each
+    # A baseline a year earlier: twice as slow and dearer.
+    year_ago = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=365)
+    rows = [fact(f"S{i}", "scjgj", days=2.0) for i in range(10)]
+    rows += [fact(f"B{i}", "scjgj", days=4.0, when=year_ago) | {"staff_minutes": 80.0} for i in range(10)]
+    write_facts(snapshot, rows)
+    start, end = _period()
+    base = (start - dt.timedelta(days=365), end - dt.timedelta(days=365))
+    result = services.against_baseline(actor("supervisor"), (start, end), base)
+    assert result["speed_up"] == pytest.approx(0.5)
+    # Cost: 20 min × 80/h + 2 pages × 0.5 = 27.67 now, 80 min → 107.67 then.
+    assert result["cost_reduction"] == pytest.approx(1 - (20 / 60 * 80 + 1) / (80 / 60 * 80 + 1))
+
+
+def test_the_monthly_report_as_xlsx_and_pdf(snapshot, settings):
+    from openpyxl import load_workbook
+
+    today = dt.date.today() - dt.timedelta(days=3)  # the month the facts' cases were closed in
+    xlsx, pdf = services.monthly_report(actor("supervisor"), today.year, today.month)
+    assert xlsx.name == f"{today:%Y-%m}.xlsx" and pdf.exists()
+    assert load_workbook(xlsx).sheetnames == ["全区指标", "部门排行"]
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "政务服务效能月报" in text and "按时办结率" in text and "预警单位" in text
+    with pytest.raises(InvalidInput):
+        services.monthly_report(actor("supervisor"), today.year, 13)
+    from tongban.insight import tasks
+
+    assert tasks.monthly_report.call_local()  # the job itself, run here (last month: no cases)
+
+
+def test_reports_are_made_and_downloaded_from_the_dashboard(snapshot, staff_client, client):
+    staff_client("supervisor")
+    month = (dt.date.today() - dt.timedelta(days=3)).strftime("%Y-%m")
+    assert client.post("/insight/reports", {"month": month}).status_code == 302
+    page = client.get("/insight/").content.decode()
+    assert f"/insight/reports/{month}.pdf" in page
+    pdf = client.get(f"/insight/reports/{month}.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert client.get("/insight/reports/../../etc.pdf").status_code == 404
+    assert client.get("/insight/reports/2099-01.xlsx").status_code == 404

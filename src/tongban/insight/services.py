@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import statistics
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -598,3 +599,214 @@ def what_if(
         },
     )
     return log, sorted(steps), result
+
+
+@dataclass
+class CatalogueKpis:
+    """The KPIs of DOMAIN.md that describe the catalogue rather than cases, over published items."""
+
+    items: int
+    online_items_rate: float | None  # 网办可办率: items fully online / published items
+    limit_compression: float | None  # 承诺时限压缩率: mean of 1 − promised / statutory limit
+    materials_reduction: (
+        float | None
+    )  # 材料精简率: 1 − required materials now / in the first published version
+    steps_reduction: float | None  # 环节精简率: 1 − steps now / in the first published version
+
+
+def catalogue_kpis(actor, *, department_path: str = "") -> CatalogueKpis:
+    from tongban.catalog.models import ItemVersion, OnlineLevel, ServiceItem, VersionStatus
+
+    require(actor, perms.INSIGHT_ANALYSE)
+    items = ServiceItem.objects.filter(current__isnull=False).select_related("current")
+    if department_path:
+        items = items.filter(department__path__startswith=department_path)
+    items = list(items)
+    if not items:
+        return CatalogueKpis(0, None, None, None, None)
+    online = sum(1 for i in items if i.current.online_level == OnlineLevel.FULL_ONLINE)
+    compressions = [
+        1 - i.current.promised_limit_days / i.current.statutory_limit_days
+        for i in items
+        if i.current.statutory_limit_days and i.current.promised_limit_days is not None
+    ]
+    first = {}
+    for version in (
+        ItemVersion.objects.filter(
+            item__in=items, status__in=[VersionStatus.PUBLISHED, VersionStatus.SUPERSEDED]
+        )
+        .order_by("item_id", "number")
+        .prefetch_related("materials")
+    ):
+        first.setdefault(version.item_id, version)
+    materials_now = materials_then = steps_now = steps_then = 0
+    for item in items:
+        baseline = first.get(item.pk, item.current)
+        materials_now += sum(1 for m in item.current.materials.all() if m.required)
+        materials_then += sum(1 for m in baseline.materials.all() if m.required)
+        steps_now += len(item.current.steps or [])
+        steps_then += len(baseline.steps or [])
+    return CatalogueKpis(
+        items=len(items),
+        online_items_rate=online / len(items),
+        limit_compression=statistics.fmean(compressions) if compressions else None,
+        materials_reduction=1 - materials_now / materials_then if materials_then else None,
+        steps_reduction=1 - steps_now / steps_then if steps_then else None,
+    )
+
+
+def against_baseline(actor, period: tuple, baseline: tuple, *, department_path: str = "") -> dict:
+    """降本率 and 提速率 of a period against a baseline period: 1 − cost per case now / then, and
+    1 − mean processing time now / then (DOMAIN.md), with the figures they rest on."""
+    from . import kpis
+
+    require(actor, perms.INSIGHT_ANALYSE)
+    snapshot, _cases = _facts()
+    con = _facts_table(snapshot)
+    options = {"department_path": department_path, "costs": _unit_costs()}
+    now = (kpis.compute(con, *period, **options) or [{}])[0]
+    then = (kpis.compute(con, *baseline, **options) or [{}])[0]
+
+    def saving(key):
+        if not now.get(key) or not then.get(key):
+            return None
+        return 1 - now[key] / then[key]
+
+    return {
+        "cost_reduction": saving("cost_per_case"),
+        "speed_up": saving("mean_processing_days"),
+        "now": now,
+        "baseline": then,
+    }
+
+
+# --- the monthly report ----------------------------------------------------------------------------
+
+
+def _month(year: int, month: int):
+    import datetime as dt
+
+    first = dt.date(year, month, 1)
+    last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    return first, last
+
+
+def reports_folder() -> Path:
+    return Path(settings.VAR_DIR) / "insight" / "reports"
+
+
+def monthly_report(actor, year: int, month: int) -> tuple[Path, Path]:
+    """The month's 效能月报 as XLSX (figures, league table) and PDF (the same with a chart), kept in
+    var/insight/reports and journalled; the monthly job makes last month's on the 1st."""
+    from . import kpis
+
+    require(actor, perms.INSIGHT_ANALYSE)
+    if not (2000 <= int(year) <= 2100 and 1 <= int(month) <= 12):
+        raise InvalidInput.single("month", "invalid", _("Give a month as YYYY-MM."))
+    first, last = _month(int(year), int(month))
+    board = dashboard(actor, first, last)  # a snapshot at most FACTS_MAX_AGE old
+    a_year_ago = _month(int(year) - 1, int(month))
+    baseline = against_baseline(actor, (first, last), a_year_ago)
+    catalogue = catalogue_kpis(actor)
+    report = KpiReport(first, last, board.region, board.units, board.cases)
+    folder = reports_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{int(year):04d}-{int(month):02d}"
+    xlsx, pdf = folder / f"{stem}.xlsx", folder / f"{stem}.pdf"
+    xlsx.write_bytes(kpi_workbook(report))
+    pdf.write_bytes(_report_pdf(board, baseline, catalogue, kpis))
+    audit.record("insight.report.monthly", actor=actor, object_type="report", object_ref=stem)
+    return xlsx, pdf
+
+
+def _report_pdf(board: Dashboard, baseline: dict, catalogue: CatalogueKpis, kpis) -> bytes:
+    from tongban.core.pdf import SIZE_SMALL4, cjk_pdf
+
+    def shown(key, value):
+        if value is None:
+            return "—"
+        return f"{value:.1%}" if key.endswith("_rate") else f"{value:,.2f}"
+
+    start, end = board.start, board.end
+    pdf = cjk_pdf(title=f"{start:%Y年%m月}政务服务效能月报", created=end, author="效能监察")
+    pdf.paragraph(f"{start:%Y年%-m月}政务服务效能月报", size=20, bold=True, align="center", indent=0)
+    pdf.paragraph(
+        f"统计期间：{start:%Y-%m-%d} 至 {end:%Y-%m-%d}；受理 {board.region.get('submitted_cases') or 0} 件，"
+        f"办结 {board.region.get('closed_cases') or 0} 件。",
+        size=SIZE_SMALL4,
+        indent=0,
+    )
+    pdf.paragraph("一、主要指标", size=14, bold=True, indent=0)
+    status_text = {"green": "达标", "yellow": "临界", "red": "预警", "": "—"}
+    for card in board.cards:
+        target = shown(card["key"], card["target"]) if card["target"] is not None else "—"
+        value, status = shown(card["key"], card["value"]), status_text[card["status"]]
+        pdf.paragraph(
+            f"{card['label']}：{value}（目标 {target}，{status}）",
+            size=SIZE_SMALL4,
+            indent=0,
+        )
+    pdf.paragraph("二、降本增效（与上年同月比）", size=14, bold=True, indent=0)
+    pdf.paragraph(
+        f"降本率 {shown('cost_reduction_rate', baseline['cost_reduction'])}；"
+        f"提速率 {shown('speed_up_rate', baseline['speed_up'])}。",
+        size=SIZE_SMALL4,
+        indent=0,
+    )
+    pdf.paragraph("三、各部门按时办结率", size=14, bold=True, indent=0)
+    # A bar per bureau, coloured by its status against the target: a chart, drawn as rectangles.
+    colours = {"green": (46, 125, 50), "yellow": (242, 169, 0), "red": (198, 40, 40), "": (160, 174, 192)}
+    width = pdf.text_width - 60
+    for unit in board.units:
+        value = unit.get("on_time_rate")
+        if pdf.get_y() > pdf.h - 45:
+            pdf.add_page()
+        y = pdf.get_y()
+        pdf.use(SIZE_SMALL4)
+        pdf.set_xy(pdf.l_margin, y)
+        pdf.text_cell(40, 7, unit["name"][:10])
+        pdf.set_fill_color(*colours[unit["status"].get("on_time_rate", "")])
+        if value:
+            pdf.rect(pdf.l_margin + 42, y + 1, width * value, 5, style="F")
+        pdf.set_xy(pdf.l_margin + 44 + width * (value or 0), y)
+        pdf.text_cell(20, 7, shown("on_time_rate", value))
+        pdf.ln(8)
+    pdf.paragraph("四、事项目录", size=14, bold=True, indent=0)
+    pdf.paragraph(
+        f"已发布事项 {catalogue.items} 项；网办可办率 {shown('x_rate', catalogue.online_items_rate)}；"
+        f"承诺时限压缩率 {shown('x_rate', catalogue.limit_compression)}；"
+        f"材料精简率 {shown('x_rate', catalogue.materials_reduction)}；"
+        f"环节精简率 {shown('x_rate', catalogue.steps_reduction)}。",
+        size=SIZE_SMALL4,
+        indent=0,
+    )
+    red = [u for u in board.units if "red" in u["status"].values()]
+    if red:
+        pdf.paragraph("五、预警单位", size=14, bold=True, indent=0)
+        for unit in red:
+            keys = [kpis.LABELS[k] for k, v in unit["status"].items() if v == "red"]
+            pdf.paragraph(f"{unit['name']}：{'、'.join(keys)}", size=SIZE_SMALL4, indent=0)
+    return pdf.to_bytes()
+
+
+def reports(actor) -> list[dict]:
+    """The monthly reports made so far, newest first: month and the files there are."""
+    require(actor, perms.INSIGHT_ANALYSE)
+    folder = reports_folder()
+    months: dict[str, list[str]] = {}
+    for path in sorted(folder.glob("*-*.*")) if folder.exists() else []:
+        months.setdefault(path.stem, []).append(path.suffix.lstrip("."))
+    return [{"month": m, "kinds": sorted(k)} for m, k in sorted(months.items(), reverse=True)]
+
+
+def report_file(actor, month: str, kind: str) -> Path:
+    require(actor, perms.INSIGHT_ANALYSE)
+    import re
+
+    if not re.fullmatch(r"\d{4}-\d{2}", month or "") or kind not in ("xlsx", "pdf"):
+        raise NotFound()
+    path = reports_folder() / f"{month}.{kind}"
+    if not path.exists():
+        raise NotFound()
+    audit.record("insight.report.download", actor=actor, object_type="report", object_ref=f"{month}.{kind}")
+    return path

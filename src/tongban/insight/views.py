@@ -160,6 +160,7 @@ def dashboard(request):
             "problem": problem,
             "radar": board.radar,
             "query": request.GET.urlencode(),
+            "reports": services.reports(actor),
         },
     )
 
@@ -251,3 +252,31 @@ def what_if(request, public_id):
         "insight/what_if.html",
         {"log": log, "steps": steps, "result": result, "problems": problems, "chosen": chosen},
     )
+
+
+@require_POST
+@domain_errors
+def make_report(request):
+    actor = _actor(request)
+    try:
+        year, month = (int(x) for x in request.POST.get("month", "").split("-"))
+        services.monthly_report(actor, year, month)
+    except (ValueError, InvalidInput):
+        messages.error(request, _("Give a month as YYYY-MM."))
+    else:
+        messages.success(request, _("The monthly report is ready."))
+    return redirect("insight:dashboard")
+
+
+@require_GET
+@domain_errors
+def report_download(request, month, kind):
+    path = services.report_file(_actor(request), month, kind)
+    content_type = (
+        "application/pdf"
+        if kind == "pdf"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response = HttpResponse(path.read_bytes(), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="tongban-{month}.{kind}"'
+    return response

@@ -879,6 +879,42 @@ def insight_report(
         console.print(f"Wrote {xlsx}")
 
 
+@insight_app.command("conformance")
+def insight_conformance(
+    log_id: Annotated[str, typer.Argument(help="The log's id.")],
+    model: Annotated[Path, typer.Argument(help="The process model (BPMN 2.0 XML).")],
+):
+    """Check a log's cases against a BPMN model: share of fitting cases, fitness, deviations."""
+    _django()
+    from rich.table import Table
+
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import InvalidInput, NotFound
+    from tongban.insight import services
+
+    try:
+        result = services.conformance(OPERATOR, log_id, model.read_bytes())
+    except (InvalidInput, NotFound, OSError) as exc:
+        err.print(f"[red]{exc}")
+        raise typer.Exit(2) from None
+    console.print(
+        f"{result.fitting_cases:,} of {result.cases:,} cases fit ({result.fitting_share:.1%}); "
+        f"mean fitness {result.mean_fitness:.1%}"
+        + (
+            f"; steps not in the model: {', '.join(result.unknown_activities)}"
+            if result.unknown_activities
+            else ""
+        )
+    )
+    if result.deviations:
+        table = Table(title="Moves the model does not allow")
+        for col in ("after", "came", "cases", "times"):
+            table.add_column(col)
+        for d in result.deviations:
+            table.add_row(d["from"], d["to"], f"{d['cases']:,}", f"{d['count']:,}")
+        console.print(table)
+
+
 @insight_app.command("validate-sim")
 def insight_validate_sim(
     log: Annotated[str, typer.Argument(help="An event log file (XES, CSV, Parquet) or a held log's id.")],

@@ -810,3 +810,33 @@ def report_file(actor, month: str, kind: str) -> Path:
         raise NotFound()
     audit.record("insight.report.download", actor=actor, object_type="report", object_ref=f"{month}.{kind}")
     return path
+
+
+def conformance(actor, public_id, model_xml: bytes):
+    """The log's cases against a BPMN model (insight.conformance): fitness per case, deviations."""
+    from . import conformance as checking
+
+    log = get_log(actor, public_id)
+    if len(model_xml) > 5 * 1024 * 1024:
+        raise InvalidInput.single("model", "too_large", _("The model is larger than 5 MB."))
+    try:
+        footprint = checking.footprint(model_xml)
+    except checking.ModelError as exc:
+        raise InvalidInput.single(
+            "model", "invalid", Formatted(_("The model cannot be read: %(why)s"), {"why": str(exc)})
+        ) from None
+    con = eventlog.connect()
+    eventlog.load(con, log_path(log))
+    result = checking.check(con, footprint)
+    audit.record(
+        "insight.conformance",
+        actor=actor,
+        object_type="event_log",
+        object_ref=str(log.public_id),
+        detail={
+            "cases": result.cases,
+            "fitting": result.fitting_cases,
+            "fitness": round(result.mean_fitness, 4),
+        },
+    )
+    return result

@@ -79,11 +79,26 @@ def import_cases(request):
     return redirect("insight:log_detail", public_id=log.public_id)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @domain_errors
 def log_detail(request, public_id):
-    analysis = services.analyse(_actor(request), public_id)
-    return render(request, "insight/log_detail.html", {"a": analysis, "map": analysis.map})
+    actor = _actor(request)
+    analysis = services.analyse(actor, public_id)
+    checked, problem = None, ""
+    if request.method == "POST":
+        upload = request.FILES.get("model")
+        if upload is None:
+            problem = _("Choose the BPMN file of the process model.")
+        else:
+            try:
+                checked = services.conformance(actor, public_id, upload.read(5 * 1024 * 1024 + 1))
+            except InvalidInput as exc:
+                problem = " ".join(str(p.message) for ps in exc.fields.values() for p in ps)
+    return render(
+        request,
+        "insight/log_detail.html",
+        {"a": analysis, "map": analysis.map, "checked": checked, "problem": problem},
+    )
 
 
 @require_GET

@@ -160,3 +160,23 @@ def test_bad_files_are_refused_with_the_rows_and_nothing_is_stored(tmp_path):
     assert not out.exists()
     with pytest.raises(eventlog.LogError):
         eventlog.import_xes(Path(tmp_path / "bad.csv"), out)
+
+
+def test_the_value_stream_splits_hand_overs_into_work_and_waiting(tmp_path):
+    csv = tmp_path / "vs.csv"
+    csv.write_text(
+        "case,activity,time\n"
+        "A,受理,2026-11-02 09:00:00\n"
+        "A,审查,2026-11-02 11:00:00\n"  # 2 h: 30 min work, 90 min waiting
+        "A,决定,2026-11-02 11:10:00\n",  # 10 min: all work (under 30 min)
+        encoding="utf-8",
+    )
+    eventlog.import_table(
+        csv, tmp_path / "vs.parquet", {"case_id": "case", "activity": "activity", "ts": "time"}
+    )
+    con = eventlog.connect()
+    eventlog.load(con, tmp_path / "vs.parquet")
+    stream = mining.value_stream(con, {"审查"}, {"审查": 30, "决定": 30})
+    assert stream.cycle == pytest.approx(130 * 60)
+    assert (stream.value_adding_work, stream.other_work, stream.waiting) == (30 * 60, 10 * 60, 90 * 60)
+    assert stream.non_value_adding_share == pytest.approx(100 / 130)

@@ -47,3 +47,26 @@ def test_staff_without_the_permission_are_refused(db, staff_client, client):
     staff_client("clerk")
     assert client.get("/insight/logs/").status_code == 403
     assert client.get("/api/v1/insight/logs").status_code == 403
+
+
+def test_the_value_stream_marking_is_saved(db, settings, tmp_path, staff_client, client):
+    from tests.conftest import actor
+    from tongban.insight import services
+
+    settings.VAR_DIR = str(tmp_path)
+    log = services.import_log(actor("supervisor"), LOGS / "running-example.xes")
+    staff_client("supervisor")
+    before = client.get(f"/insight/logs/{log.public_id}/").content.decode()
+    assert 'data-testid="value-stream"' in before and 'data-overhead="1.0000"' in before  # nothing marked yet
+    done = client.post(
+        f"/insight/logs/{log.public_id}/",
+        {"form": "value_adding", "value_adding": ["decide", "check ticket"]},
+    )
+    assert done.status_code == 302
+    log.refresh_from_db()
+    assert log.value_adding == ["check ticket", "decide"]
+    after = client.get(f"/insight/logs/{log.public_id}/").content.decode()
+    assert 'data-overhead="1.0000"' not in after
+    client.post(f"/insight/logs/{log.public_id}/", {"form": "value_adding", "value_adding": ["nope"]})
+    log.refresh_from_db()
+    assert log.value_adding == ["check ticket", "decide"]

@@ -29,6 +29,9 @@ class EventLog(models.Model):
     last_at = models.DateTimeField(_("last event"), null=True, blank=True)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("imported"))
+    value_adding = models.JSONField(
+        _("value-adding steps"), default=list, blank=True, help_text=_("For the value-stream view.")
+    )
 
     class Meta:
         ordering = ["-created_at"]

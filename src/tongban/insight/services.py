@@ -192,6 +192,7 @@ class Analysis:
     bottlenecks: list[mining.Edge]
     handoffs: mining.Handoffs
     map: dict  # nodes placed and edges to draw (mining.process_map)
+    value_stream: mining.ValueStream | None = None
 
 
 def analyse(actor, public_id, *, top_variants: int = 20, max_edges: int = 40) -> Analysis:
@@ -209,7 +210,31 @@ def analyse(actor, public_id, *, top_variants: int = 20, max_edges: int = 40) ->
         bottlenecks=mining.bottlenecks(graph),
         handoffs=mining.handoffs(con),
         map=mining.process_map(graph, mining.positions(con), max_edges=max_edges),
+        value_stream=_value_stream(con, log),
     )
+
+
+def _value_stream(con, log: EventLog):
+    from . import simulation
+
+    return mining.value_stream(con, set(log.value_adding or []), simulation.work_minutes(simulation.fit(con)))
+
+
+def set_value_adding(actor, public_id, steps: list[str]) -> EventLog:
+    """Which steps of the log add value for the applicant (the rest is overhead): the supervisor says."""
+    log = get_log(actor, public_id)
+    con = eventlog.connect()
+    query = f"SELECT DISTINCT activity FROM read_parquet('{log_path(log)}')"  # noqa: S608  (our own path)
+    known = {a for (a,) in con.execute(query).fetchall()}
+    unknown = [s for s in steps if s not in known]
+    if unknown:
+        raise InvalidInput.single("value_adding", "unknown", _("There is no such step in this process."))
+    with audit.audited(
+        "insight.value_adding.set", actor=actor, object_type="event_log", object_ref=str(log.public_id)
+    ):
+        log.value_adding = sorted(set(steps))
+        log.save(update_fields=["value_adding"])
+    return log
 
 
 def export_xes(actor, public_id) -> tuple[str, bytes]:

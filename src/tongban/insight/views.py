@@ -85,6 +85,12 @@ def log_detail(request, public_id):
     actor = _actor(request)
     analysis = services.analyse(actor, public_id)
     checked, problem = None, ""
+    if request.method == "POST" and request.POST.get("form") == "value_adding":
+        try:
+            services.set_value_adding(actor, public_id, request.POST.getlist("value_adding"))
+        except InvalidInput as exc:
+            messages.error(request, " ".join(str(p.message) for ps in exc.fields.values() for p in ps))
+        return redirect("insight:log_detail", public_id=public_id)
     if request.method == "POST":
         upload = request.FILES.get("model")
         if upload is None:

@@ -95,3 +95,22 @@ def test_the_command_line_imports_mines_and_exports(db, settings, tmp_path):
     )
     assert bad.exit_code == 1 and "mapping.activity" in bad.output
     assert runner.invoke(app, ["insight", "mine", "nope"], env=env).exit_code == 1
+
+
+def test_the_process_map_of_one_item_from_our_cases(db, settings, tmp_path, staff_client, client):
+    from tongban.cases.demo import FOOD_LICENCE, load_sample_cases
+    from tongban.catalog.demo.loader import load_detail
+
+    settings.VAR_DIR = str(tmp_path)
+    load_detail()
+    load_sample_cases()
+    items = dict(services.case_items())
+    assert list(items) == [FOOD_LICENCE]
+    log = services.import_case_events(actor("supervisor"), item_code=FOOD_LICENCE)
+    assert log.cases == 6 and items[FOOD_LICENCE] in log.name
+    with pytest.raises(InvalidInput):
+        services.import_case_events(actor("supervisor"), item_code="NOPE")
+    staff_client("supervisor")
+    assert FOOD_LICENCE.encode() in client.get("/insight/logs/").content
+    done = client.post("/insight/logs/cases", {"item": FOOD_LICENCE})
+    assert done.status_code == 302 and "/insight/logs/" in done["Location"]

@@ -133,17 +133,36 @@ def _save(actor, log: EventLog, summary: eventlog.LogSummary) -> EventLog:
     return log
 
 
-def import_case_events(actor, *, name: str = "", since=None) -> EventLog:
+def case_items() -> list[tuple[str, str]]:
+    """(code, name) of the items that have cases: what a process map of one item can be made of."""
+    from tongban.cases.models import Case
+
+    rows = (
+        Case.objects.filter(item_version__isnull=False)
+        .values_list("item_version__item__code", "item_version__name")
+        .distinct()
+        .order_by("item_version__item__code")
+    )
+    return list(dict(rows).items())
+
+
+def import_case_events(actor, *, name: str = "", since=None, item_code: str = "") -> EventLog:
     """Our own case event log (every case's domain events) as an event log to analyse, the same way
-    as an imported one. `since` limits it to events from that instant on."""
+    as an imported one: of all items, or of one (its process map). `since` limits it to events from
+    that instant on."""
     from tongban.cases.models import CaseEvent
 
     require(actor, perms.INSIGHT_ANALYSE)
+    if item_code and item_code not in dict(case_items()):
+        raise InvalidInput.single("item", "unknown", _("No cases of this item."))
     events = CaseEvent.objects.order_by("id").values_list(
         "case__number", "activity", "occurred_at", "actor_label", "department_code", "channel", "lifecycle"
     )
     if since is not None:
         events = events.filter(occurred_at__gte=since)
+    if item_code:
+        events = events.filter(case__item_version__item__code=item_code)
+        name = name or f"{_('Case events')}：{dict(case_items())[item_code]}"
     log = EventLog(
         name=(name or str(_("Case events")))[:120],
         source=LogSource.CASES,

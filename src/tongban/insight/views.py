@@ -68,13 +68,19 @@ def log_list(request):
                 else:
                     messages.success(request, _("Imported %(n)s events.") % {"n": f"{log.events:,}"})
                     return redirect("insight:log_detail", public_id=log.public_id)
-    return render(request, "insight/log_list.html", {"logs": logs, "form": form})
+    return render(
+        request, "insight/log_list.html", {"logs": logs, "form": form, "items": services.case_items()}
+    )
 
 
 @require_POST
 @domain_errors
 def import_cases(request):
-    log = services.import_case_events(_actor(request))
+    try:
+        log = services.import_case_events(_actor(request), item_code=request.POST.get("item", "")[:80])
+    except InvalidInput as exc:
+        messages.error(request, " ".join(str(p.message) for ps in exc.fields.values() for p in ps))
+        return redirect("insight:log_list")
     messages.success(request, _("Imported %(n)s events.") % {"n": f"{log.events:,}"})
     return redirect("insight:log_detail", public_id=log.public_id)
 

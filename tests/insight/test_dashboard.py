@@ -137,3 +137,39 @@ def test_reports_are_made_and_downloaded_from_the_dashboard(snapshot, staff_clie
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert client.get("/insight/reports/../../etc.pdf").status_code == 404
     assert client.get("/insight/reports/2099-01.xlsx").status_code == 404
+
+
+def test_a_recorded_redesign_is_set_against_what_was_measured(snapshot):
+    from tests.conftest import shared_data_dir
+    from tests.insight.factories import fact, write_facts
+
+    logs = Path(shared_data_dir()) / "eventlogs"
+    log = services.import_log(actor("supervisor"), logs / "running-example.xes")
+    _log, _steps, result = services.what_if(
+        actor("supervisor"), log.public_id, remove=["reinitiate request"], replications=5
+    )
+    live = dt.date.today() - dt.timedelta(days=30)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    # Before going live cases took 4 days from submission to closing, since then 3 days.
+    rows = [fact(f"B{i}", "scjgj", when=now - dt.timedelta(days=40)) for i in range(5)]
+    rows += [fact(f"A{i}", "scjgj", when=now - dt.timedelta(days=5)) for i in range(5)]
+    for row in rows:
+        row["submitted_at"] = row["closed_at"] - dt.timedelta(days=4 if row["number"].startswith("B") else 3)
+    write_facts(snapshot, rows)
+    services.save_redesign(
+        actor("supervisor"),
+        log.public_id,
+        name="取消重新申请",
+        live_from=live,
+        item_code="",
+        changes={"remove": ["reinitiate request"]},
+        comparison=result,
+    )
+    (row,) = services.redesigns(actor("supervisor"))
+    assert row["predicted_saving"] == pytest.approx(result.cycle_time_saving)
+    assert row["measured_saving"] == pytest.approx(0.25) and row["cases_after"] == 5
+    with pytest.raises(InvalidInput) as bad:
+        services.save_redesign(
+            actor("supervisor"), log.public_id, name="", live_from=None, changes={}, comparison=result
+        )
+    assert set(bad.value.fields) == {"name", "live_from"}

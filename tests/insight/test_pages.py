@@ -70,3 +70,24 @@ def test_the_value_stream_marking_is_saved(db, settings, tmp_path, staff_client,
     client.post(f"/insight/logs/{log.public_id}/", {"form": "value_adding", "value_adding": ["nope"]})
     log.refresh_from_db()
     assert log.value_adding == ["check ticket", "decide"]
+
+
+def test_a_what_if_is_recorded_as_a_redesign(db, settings, tmp_path, staff_client, client):
+    from tests.conftest import actor
+    from tongban.insight import services
+    from tongban.insight.models import Redesign
+
+    settings.VAR_DIR = str(tmp_path)
+    log = services.import_log(actor("supervisor"), LOGS / "running-example.xes")
+    staff_client("supervisor")
+    form = {"remove": ["reinitiate request"], "volume": "100"}
+    page = client.post(f"/insight/logs/{log.public_id}/what-if", form)
+    assert page.status_code == 200 and b'data-testid="save-plan"' in page.content
+    saved = client.post(
+        f"/insight/logs/{log.public_id}/what-if",
+        {**form, "save": "1", "plan_name": "取消重新申请", "live_from": "2026-11-01"},
+    )
+    assert saved.status_code == 302 and saved["Location"] == "/insight/redesigns"
+    assert Redesign.objects.get().predicted["cycle_time_saving"] > 0
+    listing = client.get("/insight/redesigns").content.decode()
+    assert "取消重新申请" in listing and 'data-testid="measured"' in listing

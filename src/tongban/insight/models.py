@@ -64,3 +64,25 @@ class KpiTarget(models.Model):
 
     def __str__(self):
         return f"{self.kpi} {self.department_code or '*'} {self.target}"
+
+
+class Redesign(models.Model):
+    """A redesign decided on a what-if (流程再造): what was changed, what the simulation predicted,
+    and from when it is live — so the measured result can be set against the prediction."""
+
+    log = models.ForeignKey(EventLog, on_delete=models.CASCADE, related_name="redesigns")
+    name = models.CharField(_("name"), max_length=120)
+    item_code = models.CharField(_("item"), max_length=80, blank=True)
+    changes = models.JSONField(_("changes"), default=dict)
+    predicted = models.JSONField(_("prediction"), default=dict)  # as-is / to-be mean cycle time (s), savings
+    live_from = models.DateField(_("live from"))
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("decided"))
+
+    class Meta:
+        ordering = ["-live_from"]
+        verbose_name = _("redesign")
+        verbose_name_plural = _("redesigns")
+
+    def __str__(self):
+        return self.name

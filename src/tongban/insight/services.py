@@ -884,3 +884,88 @@ def conformance(actor, public_id, model_xml: bytes):
         },
     )
     return result
+
+
+# --- redesigns: predicted against measured ----------------------------------------------------------
+
+
+def save_redesign(actor, public_id, *, name: str, live_from, item_code: str = "", changes: dict, comparison):
+    """Keep a what-if as a decided redesign with its prediction and go-live date."""
+    from .models import Redesign
+
+    log = get_log(actor, public_id)
+    errors = FieldErrors()
+    name = errors.require_text("name", name, max_length=120)
+    if live_from is None:
+        errors.add("live_from", "required", _("Give the date the redesign goes live."))
+    if item_code and item_code not in dict(case_items()):
+        errors.add("item", "unknown", _("No cases of this item."))
+    errors.raise_if_any()
+    predicted = {
+        "as_is_mean": comparison.as_is.mean_duration[0],
+        "to_be_mean": comparison.to_be.mean_duration[0],
+        "to_be_half_width": comparison.to_be.mean_duration[1],
+        "cycle_time_saving": comparison.cycle_time_saving,
+        "cost_saving": comparison.cost_saving,
+    }
+    with audit.audited(
+        "insight.redesign.save", actor=actor, object_type="event_log", object_ref=str(log.public_id)
+    ):
+        return Redesign.objects.create(
+            log=log,
+            name=name,
+            item_code=item_code,
+            changes=changes,
+            predicted=predicted,
+            live_from=live_from,
+            created_by=getattr(actor, "user", None),
+            created_at=timezone.now(),
+        )
+
+
+def redesigns(actor) -> list[dict]:
+    """Each redesign with its prediction and what was measured since it went live: the mean cycle
+    time (submission to closing) of the item's cases submitted and closed since, from the case
+    facts — and, before it, over as long a period, for the measured saving."""
+    import datetime as dt
+
+    from .models import Redesign
+
+    require(actor, perms.INSIGHT_ANALYSE)
+    rows = list(Redesign.objects.select_related("log"))
+    if not rows:
+        return []
+    snapshot, _cases = _facts()
+    con = _facts_table(snapshot)
+    out = []
+    now = timezone.now().astimezone(dt.UTC).replace(tzinfo=None)
+    for r in rows:
+        local = dt.datetime.combine(r.live_from, dt.time(), tzinfo=timezone.get_current_timezone())
+        since = local.astimezone(dt.UTC).replace(tzinfo=None)
+        span = now - since
+        where = "closed_at IS NOT NULL" + (" AND item = $item" if r.item_code else "")
+        params = {"item": r.item_code} if r.item_code else {}
+
+        def mean_between(start, end, where=where, params=params):
+            row = con.execute(
+                "SELECT AVG(epoch(closed_at) - epoch(submitted_at)), COUNT(*) FROM facts "  # noqa: S608
+                f"WHERE {where} AND submitted_at >= $start AND submitted_at < $end",
+                {**params, "start": start, "end": end},
+            ).fetchall()[0]
+            return (float(row[0]) if row[0] is not None else None), row[1]
+
+        after, after_cases = mean_between(since, now)
+        before, before_cases = mean_between(since - span, since)
+        measured_saving = 1 - after / before if after is not None and before else None
+        out.append(
+            {
+                "redesign": r,
+                "predicted_saving": r.predicted.get("cycle_time_saving"),
+                "measured_saving": measured_saving,
+                "measured_after": after,
+                "measured_before": before,
+                "cases_after": after_cases,
+                "cases_before": before_cases,
+            }
+        )
+    return out

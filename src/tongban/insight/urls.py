@@ -7,6 +7,7 @@ app_name = "insight"
 urlpatterns = [
     path("insight/", views.dashboard, name="dashboard"),
     path("insight/targets", views.set_target, name="set_target"),
+    path("insight/redesigns", views.redesigns, name="redesigns"),
     path("insight/reports", views.make_report, name="make_report"),
     path("insight/reports/<str:month>.<str:kind>", views.report_download, name="report_download"),
     path("insight/warning/<str:code>/<str:kpi>.pdf", views.warning_letter, name="warning_letter"),

@@ -272,13 +272,48 @@ def what_if(request, public_id):
                 )
             except InvalidInput as exc:
                 problems += [str(p.message) for ps in exc.fields.values() for p in ps]
+            if result is not None and data.get("save"):
+                try:
+                    live_from = dt.date.fromisoformat(data.get("live_from", ""))
+                except ValueError:
+                    live_from = None
+                try:
+                    services.save_redesign(
+                        actor,
+                        public_id,
+                        name=data.get("plan_name", ""),
+                        live_from=live_from,
+                        item_code=data.get("item", ""),
+                        changes={k: v for k, v in chosen.items() if v},
+                        comparison=result,
+                    )
+                except InvalidInput as exc:
+                    problems += [str(p.message) for ps in exc.fields.values() for p in ps]
+                else:
+                    messages.success(
+                        request, _("The redesign is recorded; its measured result will show as cases come.")
+                    )
+                    return redirect("insight:redesigns")
     if steps is None:
         steps = [a for a, _n in sorted(services.analyse(actor, public_id).graph.activities.items())]
     return render(
         request,
         "insight/what_if.html",
-        {"log": log, "steps": steps, "result": result, "problems": problems, "chosen": chosen},
+        {
+            "log": log,
+            "steps": steps,
+            "result": result,
+            "problems": problems,
+            "chosen": chosen,
+            "items": services.case_items(),
+        },
     )
+
+
+@require_GET
+@domain_errors
+def redesigns(request):
+    return render(request, "insight/redesigns.html", {"rows": services.redesigns(_actor(request))})
 
 
 @require_POST

@@ -82,6 +82,7 @@ NAVIGATION = (
         (
             NavItem(_("Efficiency dashboard"), "insight:dashboard", perms.INSIGHT_ANALYSE),
             NavItem(_("Process mining"), "insight:log_list", perms.INSIGHT_ANALYSE),
+            NavItem(_("Redesigns"), "insight:redesigns", perms.INSIGHT_ANALYSE),
             NavItem(_("Audit journal"), "core:audit", perms.AUDIT_VIEW),
         ),
     ),

@@ -110,3 +110,33 @@ def test_what_if_is_checked_and_journalled(db, settings, tmp_path):
     with pytest.raises(InvalidInput) as bad:
         services.what_if(actor("supervisor"), log.public_id, parallel=(T05, T05), volume=0, remove=["nope"])
     assert set(bad.value.fields) == {"parallel", "volume", "remove"}
+
+
+def test_simulate_from_the_command_line(db, settings, tmp_path):
+    from tests.conftest import actor
+    from tongban.cli.main import app
+    from tongban.insight import services
+
+    settings.VAR_DIR = str(tmp_path)
+    log = services.import_log(actor("supervisor"), LOGS / "receipt.csv")
+    runner = CliRunner()
+    done = runner.invoke(
+        app,
+        [
+            "insight",
+            "simulate",
+            str(log.public_id),
+            "--parallel",
+            T05,
+            "--parallel",
+            T06,
+            "--limit-days",
+            "5",
+        ],
+        env={"COLUMNS": "200"},
+    )
+    assert done.exit_code == 0, done.output
+    assert "predicted 提速率" in done.output and "on-time rate" in done.output
+    bad = runner.invoke(app, ["insight", "simulate", str(log.public_id), "--remove", "nope"])
+    assert bad.exit_code == 2
+    assert runner.invoke(app, ["insight", "simulate", str(log.public_id), "--parallel", T05]).exit_code == 2

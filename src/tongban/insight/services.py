@@ -587,6 +587,7 @@ def what_if(
     staff: dict[str, int] | None = None,
     limit_days: float | None = None,
     replications: int = 20,
+    progress=None,
 ):
     """Simulate a redesign of the log's process against the process as it is (common random
     numbers, `replications` runs each): cycle time, on-time rate, cost per case, utilisation."""
@@ -628,6 +629,7 @@ def what_if(
         replications=replications,
         limit_seconds=limit_days * 86400 if limit_days else None,
         staff_hour_cost=_unit_costs().staff_hour,
+        progress=progress,
     )
     audit.record(
         "insight.what_if",

@@ -317,6 +317,7 @@ def run_scenario(
     seed: int = 0,
     limit_seconds: float | None = None,
     staff_hour_cost: float = 80.0,
+    progress=None,
 ) -> Scenario:
     """Replicated runs of one scenario, each as many cases as the log (volume changes scale it).
     Seeds are the same for every scenario (common random numbers), so differences are the design's."""
@@ -334,6 +335,8 @@ def run_scenario(
         for activity, minutes in run.busy.items():
             capacity = changes.staff[activity] * run.horizon / 60
             used.setdefault(activity, []).append(minutes / capacity if capacity else 0.0)
+        if progress:
+            progress()
     return Scenario(
         mean_duration=_summary(means),
         p90_duration=_summary(p90s),

@@ -91,3 +91,26 @@ def test_a_what_if_is_recorded_as_a_redesign(db, settings, tmp_path, staff_clien
     assert Redesign.objects.get().predicted["cycle_time_saving"] > 0
     listing = client.get("/insight/redesigns").content.decode()
     assert "取消重新申请" in listing and 'data-testid="measured"' in listing
+
+
+def test_the_model_is_validated_on_the_page_and_kpis_come_from_the_api(
+    db, settings, tmp_path, staff_client, client
+):
+    import datetime as dt
+
+    from tests.conftest import actor
+    from tests.insight.factories import three_bureaus, write_facts
+    from tongban.insight import services
+
+    settings.VAR_DIR = str(tmp_path)
+    log = services.import_log(actor("supervisor"), LOGS / "receipt.csv")
+    staff_client("supervisor")
+    page = client.post(f"/insight/logs/{log.public_id}/", {"form": "validate"}).content.decode()
+    assert 'data-testid="validation" data-ok="true"' in page
+    write_facts(tmp_path / "insight" / "facts.parquet", three_bureaus())
+    today = dt.date.today()
+    body = client.get(f"/api/v1/insight/kpis?start={today - dt.timedelta(days=29)}&end={today}").json()
+    assert body["region"]["figures"]["closed_cases"] == 45
+    rsj = next(u for u in body["units"] if u["unit"] == "rsj")
+    assert rsj["status"]["on_time_rate"] == "red" and rsj["rank"] == 3
+    assert client.get("/api/v1/insight/kpis?start=2026-12-01&end=2026-11-01").status_code == 422

@@ -140,3 +140,12 @@ def test_simulate_from_the_command_line(db, settings, tmp_path):
     bad = runner.invoke(app, ["insight", "simulate", str(log.public_id), "--remove", "nope"])
     assert bad.exit_code == 2
     assert runner.invoke(app, ["insight", "simulate", str(log.public_id), "--parallel", T05]).exit_code == 2
+
+
+def test_merging_two_steps_drops_the_hand_over_between_them(receipt):
+    model = simulation.fit(receipt)
+    base = simulation.run_scenario(model, replications=10)
+    merged = simulation.run_scenario(model, simulation.Changes(merge=((T05, T06),)), replications=10)
+    parallel = simulation.run_scenario(model, simulation.Changes(parallel=((T05, T06),)), replications=10)
+    # T05 → T06 waits 73 h on average: merged, only T06's minutes of work remain.
+    assert merged.mean_duration[0] < parallel.mean_duration[0] < base.mean_duration[0]

@@ -79,3 +79,47 @@ def analysis(request, log_id: str, variants: int = 20):
         "variants": [{**v.__dict__, "activities": list(v.activities)} for v in a.variants],
         "handoff_share": a.handoffs.share,
     }
+
+
+class UnitKpis(Schema):
+    unit: str = Field(..., description="The bureau's code, or '' for the region")
+    name: str = ""
+    figures: dict[str, float | int | None] = Field(..., description="Every KPI of DOMAIN.md; rates 0–1")
+    status: dict[str, str] = Field(
+        default_factory=dict, description="green / yellow / red against the targets"
+    )
+    rank: int | None = None
+
+
+class KpisOut(Schema):
+    start: dt.date
+    end: dt.date
+    region: UnitKpis
+    units: list[UnitKpis]
+
+
+@router.get("/insight/kpis", response=KpisOut, summary="The KPIs for a period: the region and each bureau")
+def kpis(request, start: dt.date, end: dt.date, kpi: str = "on_time_rate"):
+    from . import kpis as formulas
+
+    board = services.dashboard(request.auth, start, end, league_kpi=kpi)
+
+    def figures(row: dict) -> dict:
+        keep = [*formulas.LABELS, "submitted_cases", "closed_cases"]
+        return {k: row.get(k) for k in keep}
+
+    return {
+        "start": start,
+        "end": end,
+        "region": {"unit": "", "name": "", "figures": figures(board.region)},
+        "units": [
+            {
+                "unit": u["unit"],
+                "name": u["name"],
+                "figures": figures(u),
+                "status": u["status"],
+                "rank": u["rank"],
+            }
+            for u in board.units
+        ],
+    }

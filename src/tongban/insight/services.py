@@ -581,6 +581,7 @@ def what_if(
     public_id,
     *,
     parallel: tuple[str, str] | None = None,
+    merge: tuple[str, str] | None = None,
     remove: list[str] | None = None,
     shortcut: tuple[str, float] | None = None,
     volume: float = 1.0,
@@ -601,6 +602,8 @@ def what_if(
     errors = FieldErrors()
     if parallel and (parallel[0] not in steps or parallel[1] not in steps or parallel[0] == parallel[1]):
         errors.add("parallel", "unknown", _("Choose two different steps of this process."))
+    if merge and (merge[0] not in steps or merge[1] not in steps or merge[0] == merge[1]):
+        errors.add("merge", "unknown", _("Choose two different steps of this process."))
     for name in remove or []:
         if name not in steps:
             errors.add("remove", "unknown", _("There is no such step in this process."))
@@ -618,6 +621,7 @@ def what_if(
     errors.raise_if_any()
     changes = simulation.Changes(
         parallel=(tuple(parallel),) if parallel else (),
+        merge=(tuple(merge),) if merge else (),
         remove=frozenset(remove or []),
         shortcut=shortcut,
         volume=volume,
@@ -638,6 +642,7 @@ def what_if(
         object_ref=str(log.public_id),
         detail={
             "parallel": list(parallel or []),
+            "merge": list(merge or []),
             "remove": sorted(remove or []),
             "volume": volume,
             "staff": staff or {},

@@ -118,6 +118,8 @@ class Changes:
     parallel  pairs (X, Y): where Y directly follows X, the two run side by side (the case waits for
               the longer, not the sum)
     remove    steps taken out: their time goes and the case goes on from where they led
+    merge     pairs (X, Y): where Y directly follows X, one person does both at once — the hand-over
+              between them (its waiting) goes, Y's own work stays
     shortcut  (step, share): that share of cases is finished once the step is done — 告知承诺 or
               容缺 approving at acceptance
     volume    arrivals × volume
@@ -128,6 +130,7 @@ class Changes:
 
     parallel: tuple[tuple[str, str], ...] = ()
     remove: frozenset[str] = frozenset()
+    merge: tuple[tuple[str, str], ...] = ()
     shortcut: tuple[str, float] | None = None
     volume: float = 1.0
     staff: dict[str, int] = field(default_factory=dict)
@@ -198,6 +201,7 @@ def simulate(
     rates = model.arrival_rates * max(changes.volume, 0.0)
     peak = float(rates.max()) or 1e-9
     parallel = dict(changes.parallel)
+    merged = set(changes.merge)
     estimated = work_minutes(model)
     minutes_of = {a: changes.work.get(a, estimated.get(a, DEFAULT_WORK_MINUTES)) for a in model.routes}
     pools = {a: simpy.Resource(env, capacity=max(1, int(n))) for a, n in changes.staff.items()}
@@ -241,6 +245,8 @@ def simulate(
             if following is None:
                 break
             wait = sample(activity, following)
+            if (activity, following) in merged:
+                wait = minutes_of.get(following, DEFAULT_WORK_MINUTES) * 60  # no hand-over: just the work
             if following in changes.remove:
                 activity = following  # its time goes; the case carries on from where it led
                 continue

@@ -91,13 +91,16 @@ def log_detail(request, public_id):
     actor = _actor(request)
     analysis = services.analyse(actor, public_id)
     checked, problem = None, ""
-    if request.method == "POST" and request.POST.get("form") == "value_adding":
+    validation = None
+    if request.method == "POST" and request.POST.get("form") == "validate":
+        validation = services.validate_simulation(actor, public_id, replications=50)
+    elif request.method == "POST" and request.POST.get("form") == "value_adding":
         try:
             services.set_value_adding(actor, public_id, request.POST.getlist("value_adding"))
         except InvalidInput as exc:
             messages.error(request, " ".join(str(p.message) for ps in exc.fields.values() for p in ps))
         return redirect("insight:log_detail", public_id=public_id)
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("form") not in ("validate",):
         upload = request.FILES.get("model")
         if upload is None:
             problem = _("Choose the BPMN file of the process model.")
@@ -109,7 +112,13 @@ def log_detail(request, public_id):
     return render(
         request,
         "insight/log_detail.html",
-        {"a": analysis, "map": analysis.map, "checked": checked, "problem": problem},
+        {
+            "a": analysis,
+            "map": analysis.map,
+            "checked": checked,
+            "problem": problem,
+            "validation": validation,
+        },
     )
 
 
@@ -241,6 +250,8 @@ def what_if(request, public_id):
         chosen = {
             "parallel_a": data.get("parallel_a", ""),
             "parallel_b": data.get("parallel_b", ""),
+            "merge_a": data.get("merge_a", ""),
+            "merge_b": data.get("merge_b", ""),
             "remove": data.getlist("remove"),
             "shortcut": data.get("shortcut", ""),
             "shortcut_share": data.get("shortcut_share", ""),
@@ -263,6 +274,9 @@ def what_if(request, public_id):
                     public_id,
                     parallel=(chosen["parallel_a"], chosen["parallel_b"])
                     if chosen["parallel_a"] and chosen["parallel_b"]
+                    else None,
+                    merge=(chosen["merge_a"], chosen["merge_b"])
+                    if chosen["merge_a"] and chosen["merge_b"]
                     else None,
                     remove=[r for r in chosen["remove"] if r],
                     shortcut=(chosen["shortcut"], share) if chosen["shortcut"] and share else None,

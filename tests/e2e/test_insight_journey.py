@@ -1,5 +1,7 @@
-"""A supervisor in the browser imports a real permit log (receipt.csv) and reads its process map,
-bottlenecks and variants. Screenshots: /tmp/shots/insight-*.png."""
+"""A supervisor in the browser: opens the efficiency dashboard, filters to one bureau, sees the
+league table and a red unit (and its warning letter), opens the process map of an item — ours,
+from the case events, and a permit process from a real log — and runs a what-if that runs two
+steps side by side and sees the predicted saving. Screenshots: /tmp/shots/insight-*.png."""
 
 from pathlib import Path
 
@@ -13,10 +15,51 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path("/tmp/shots")  # noqa: S108  (where reviewers look at the pictures; nothing is read back)
 
 
-def test_a_supervisor_imports_a_log_and_reads_the_process_map(page):
+def _shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"insight-{name}.png"), full_page=True)
+
+
+def test_a_supervisor_finds_a_red_unit_and_tries_a_redesign(page, settings, tmp_path):
+    from tests.insight.factories import three_bureaus, write_facts
+    from tongban.cases.demo import FOOD_LICENCE, load_sample_cases
+    from tongban.catalog.demo.loader import load_detail
+
+    settings.VAR_DIR = str(tmp_path)
+    load_detail()
+    load_sample_cases()
+    write_facts(tmp_path / "insight" / "facts.parquet", three_bureaus())
     _login(page, "supervisor")
+
+    # The dashboard: league table with a red bureau, then that bureau alone.
+    page.click("nav >> text=效能仪表盘")
+    page.wait_for_selector("#radar[data-state=rendered]")
+    league = page.locator("[data-testid=league-table]")
+    assert league.locator("tbody tr").count() == 3
+    red = league.locator("tr[data-unit=rsj] .rag-red")
+    assert red.count() >= 1 and red.first.inner_text() == "50.0 %"
+    assert league.locator("tr[data-unit=scjgj] .mark-top").count() == 1
+    assert league.locator("tr[data-unit=rsj] .mark-bottom").count() == 1
+    _shot(page, "dashboard")
+    page.select_option("[data-testid=filter-department]", "rsj")
+    page.click("[data-testid=filter-submit]")
+    page.wait_for_selector("#radar[data-state=rendered]")
+    assert page.locator("[data-kpi=on_time_rate]").get_attribute("data-status") == "red"
+    letter = page.locator("[data-testid=warning-letter]").get_attribute("href")
+    response = page.request.get(page.base_url + letter)
+    assert response.ok and response.body().startswith(b"%PDF")
+    _shot(page, "dashboard-rsj")
+
+    # The process map of one of our items, from its case events.
     page.click("nav >> text=流程挖掘")
-    page.wait_for_selector("[data-testid=import-form]")
+    page.select_option("[data-testid=case-item]", FOOD_LICENCE)
+    page.click("[data-testid=import-cases]")
+    page.wait_for_selector("#process-map[data-state=rendered]")
+    assert "case.submitted" in page.locator("[data-testid=variants]").inner_text()
+    _shot(page, "item-map")
+
+    # A permit process with a year of history: its map, then what if two steps ran side by side.
+    page.click("nav >> text=流程挖掘")
     page.set_input_files("#id_file", str(Path(shared_data_dir()) / "eventlogs" / "receipt.csv"))
     page.fill("#id_name", "环境许可受理（WABO）")
     page.click("[data-testid=import-submit]")
@@ -24,10 +67,7 @@ def test_a_supervisor_imports_a_log_and_reads_the_process_map(page):
     assert int(page.get_attribute("#process-map", "data-edges")) > 20
     assert page.locator("#process-map svg").count() == 1
     assert "Confirmation of receipt" in page.locator("[data-testid=bottlenecks]").inner_text()
-    assert page.locator("[data-testid=variants] tbody tr").count() == 20
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "insight-process-map.png"), full_page=True)
-    # What if the costliest hand-over's two steps ran side by side?
+    _shot(page, "process-map")
     page.click("[data-testid=what-if-link]")
     page.wait_for_selector("[data-testid=what-if-form]")
     page.select_option("#w-pa", "T05 Print and send confirmation of receipt")
@@ -37,34 +77,4 @@ def test_a_supervisor_imports_a_log_and_reads_the_process_map(page):
     page.wait_for_selector("[data-testid=what-if-result]", timeout=60_000)
     saving = page.locator("[data-testid=saving] .kpi-value").inner_text()
     assert saving.endswith("%") and float(saving.rstrip(" %")) > 0
-    page.screenshot(path=str(SHOTS / "insight-what-if.png"), full_page=True)
-
-
-def test_a_supervisor_reads_the_dashboard_finds_a_red_unit_and_sends_a_warning_letter(
-    page, settings, tmp_path
-):
-    from tests.insight.factories import three_bureaus, write_facts
-
-    settings.VAR_DIR = str(tmp_path)
-    write_facts(tmp_path / "insight" / "facts.parquet", three_bureaus())
-    _login(page, "supervisor")
-    page.click("nav >> text=效能仪表盘")
-    page.wait_for_selector("#radar[data-state=rendered]")
-    league = page.locator("[data-testid=league-table]")
-    assert league.locator("tbody tr").count() == 3
-    red = league.locator("tr[data-unit=rsj] .rag-red")
-    assert red.count() >= 1 and red.first.inner_text() == "50.0 %"
-    assert league.locator("tr[data-unit=scjgj] .mark-top").count() == 1
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "insight-dashboard.png"), full_page=True)
-    # Filter to the red bureau: its cards, and its own series on the radar.
-    page.select_option("[data-testid=filter-department]", "rsj")
-    page.click("[data-testid=filter-submit]")
-    page.wait_for_selector("#radar[data-state=rendered]")
-    assert page.locator("[data-kpi=on_time_rate]").get_attribute("data-status") == "red"
-    with page.expect_popup() as popup_info:
-        page.evaluate("document.querySelector('[data-testid=warning-letter]').target = '_blank'")
-        page.click("[data-testid=warning-letter]")
-    letter = popup_info.value
-    assert letter.url.endswith(".pdf") or "warning" in letter.url
-    page.screenshot(path=str(SHOTS / "insight-dashboard-rsj.png"), full_page=True)
+    _shot(page, "what-if")

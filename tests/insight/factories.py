@@ -12,6 +12,7 @@ def fact(number, bureau, *, on_time=True, days=2.0, rating=5, closed=True, when=
         "number": number,
         "department": bureau,
         "department_path": f"/gov/{bureau}/",
+        "region": "511602",
         "item": f"{bureau}-item",
         "channel": "online",
         "window_kind": None,

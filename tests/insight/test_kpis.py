@@ -16,6 +16,7 @@ def _row(number, **values):
         "number": number,
         "department": "scjgj",
         "department_path": "/gov/scjgj/",
+        "region": "511602",
         "item": "FOOD",
         "channel": "online",
         "window_kind": None,
@@ -86,6 +87,7 @@ def con():
             processing_days=1.0,
             department="rsj",
             department_path="/gov/rsj/",
+            region="511621",
         ),
         # Submitted in the period, still open: counts for intake figures only.
         _row(
@@ -201,3 +203,15 @@ def test_a_short_league_table_never_marks_a_unit_both_top_and_bottom():
     many = [{"unit": str(i), "on_time_rate": i / 100} for i in range(20)]
     marks = [r["mark"] for r in kpis.league(many, "on_time_rate")]
     assert marks.count("top") == 10 and marks.count("bottom") == 5 and marks[:10] == ["top"] * 10
+
+
+def test_regions_take_in_everything_below_them(con):
+    period = (DAY, DAY + dt.timedelta(days=6))
+    assert kpis.compute(con, *period, region="511621")[0]["closed_cases"] == 1  # 岳池县 alone
+    assert kpis.compute(con, *period, region="511600")[0]["closed_cases"] == 5  # 广安市: both counties
+    assert kpis.compute(con, *period, region="510000")[0]["closed_cases"] == 5  # 四川省
+    assert (
+        kpis.compute(con, *period, region="110000") == []
+        or kpis.compute(con, *period, region="110000")[0]["closed_cases"] == 0
+    )
+    assert {r["unit"] for r in kpis.compute(con, *period, by="region")} == {"511602", "511621"}

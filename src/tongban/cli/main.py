@@ -801,6 +801,8 @@ def insight_report(
     end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today).")] = "",
     department: Annotated[str, typer.Option(help="A department's code: its sub-tree only.")] = "",
     item: Annotated[str, typer.Option(help="One item's code.")] = "",
+    channel: Annotated[str, typer.Option(help="online or window.")] = "",
+    region: Annotated[str, typer.Option(help="A region code (GB/T 2260): it and all below it.")] = "",
     xlsx: Annotated[Path | None, typer.Option(help="Also write the report as XLSX here.")] = None,
 ):
     """Every KPI of DOMAIN.md for a period, for the region and per department (league table)."""
@@ -837,6 +839,8 @@ def insight_report(
                 last,
                 department_path=path,
                 item=item,
+                channel=channel,
+                region=region,
                 progress=lambda n: progress.update(task, completed=n, description=f"Case facts: {n:,}"),
             )
         except InvalidInput as exc:

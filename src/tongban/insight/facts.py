@@ -6,7 +6,8 @@ happens once: working days from acceptance to completion on the working-day cale
 taken off), whether it was on time, staff minutes from the steps, 免提交 counts, the rating.
 
 Columns (all per case):
-    number, department, department_path, item, channel, window_kind, status, decision,
+    number, department, department_path, region (the department's, GB/T 2260), item, channel,
+    window_kind, status, decision,
     submitted_at, accepted_at, closed_at (UTC), limit_days, statutory_days, promised_days,
     processing_days (working days, paused excluded; NULL while open), on_time (NULL while open),
     visits, by_commitment, auto_eligible, auto_decided, materials_required, materials_exempted,
@@ -30,6 +31,7 @@ COLUMNS = (
     "number",
     "department",
     "department_path",
+    "region",
     "item",
     "channel",
     "window_kind",
@@ -118,7 +120,8 @@ def export(out: Path, progress: Callable[[int], None] | None = None) -> int:
         held = (_dt(completed) - _dt(claimed)).total_seconds() / 60
         minutes[subject] = minutes.get(subject, 0.0) + max(0.0, min(held, STEP_MINUTES_CAP))
     rows = sql.execute(
-        "SELECT c.id, c.number, d.code, d.path, COALESCE(si.code, b.code), c.channel, w.kind, c.status, "
+        "SELECT c.id, c.number, d.code, d.path, d.region_id, COALESCE(si.code, b.code), c.channel, w.kind, "
+        "c.status, "
         "c.decision, c.submitted_at, c.accepted_at, c.closed_at, c.limit_days, iv.statutory_limit_days, "
         "COALESCE(iv.promised_limit_days, bv.promised_limit_days), c.paused_days, c.due_at, c.visits, "
         "c.by_commitment, iv.auto_approvable, c.decision_basis "
@@ -141,6 +144,7 @@ def export(out: Path, progress: Callable[[int], None] | None = None) -> int:
                     number,
                     department,
                     path,
+                    region,
                     item,
                     channel,
                     window_kind,
@@ -179,6 +183,7 @@ def export(out: Path, progress: Callable[[int], None] | None = None) -> int:
                             number,
                             department,
                             path,
+                            region or "",
                             item or "",
                             channel,
                             window_kind or "",

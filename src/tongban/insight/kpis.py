@@ -116,11 +116,13 @@ def compute(
     department_path: str = "",
     item: str = "",
     channel: str = "",
+    region: str = "",
     by: str = "",
     costs: UnitCosts = UnitCosts(),
 ) -> list[dict]:
-    """Every KPI for the period and filters; one row, or one per department / item / channel
-    (`by`), with the case counts each rests on. Rates are 0–1, NULL where nothing was counted."""
+    """Every KPI for the period and filters (department sub-tree, item, channel, region with all
+    below it); one row, or one per department / bureau / item / channel / region (`by`), with the
+    case counts each rests on. Rates are 0–1, NULL where nothing was counted."""
     since, until = _bounds(start, end)
     group = {
         "": "",
@@ -128,6 +130,7 @@ def compute(
         "bureau": "split_part(department_path, '/', 3)",  # /gov/<bureau>/…: the bureau a case belongs to
         "item": "item",
         "channel": "channel",
+        "region": "region",
     }[by]
     where, params = ["1 = 1"], {"since": since, "until": until, **costs.__dict__}
     if department_path:
@@ -139,6 +142,12 @@ def compute(
     if channel:
         where.append("channel = $channel")
         params["channel"] = channel
+    if region:
+        # GB/T 2260: a province's code ends in 0000, a city's in 00 — its prefix takes in all below.
+        where.append("starts_with(region, $region)")
+        params["region"] = (
+            region[:2] if region.endswith("0000") else (region[:4] if region.endswith("00") else region)
+        )
     query = f"""
         WITH scoped AS (
             SELECT *, submitted_at >= $since AND submitted_at < $until AS submitted,

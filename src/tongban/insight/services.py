@@ -339,7 +339,15 @@ def _facts_table(snapshot: Path):
 
 
 def kpi_report(
-    actor, start, end, *, department_path: str = "", item: str = "", channel: str = "", progress=None
+    actor,
+    start,
+    end,
+    *,
+    department_path: str = "",
+    item: str = "",
+    channel: str = "",
+    region: str = "",
+    progress=None,
 ):
     """Every KPI of DOMAIN.md for the period (and filters), for the region and per department, from a
     fresh snapshot of the case facts (insight.facts)."""
@@ -350,7 +358,13 @@ def kpi_report(
         raise InvalidInput.single("end", "before_start", _("The period ends before it starts."))
     snapshot, cases = _facts(refresh=True, progress=progress)
     con = _facts_table(snapshot)
-    options = {"department_path": department_path, "item": item, "channel": channel, "costs": _unit_costs()}
+    options = {
+        "department_path": department_path,
+        "item": item,
+        "channel": channel,
+        "region": region,
+        "costs": _unit_costs(),
+    }
     region = kpis.compute(con, start, end, **options)
     units = kpis.compute(con, start, end, by="department", **options)
     audit.record(

@@ -157,3 +157,63 @@ def test_the_cli_verifies_files_with_or_without_the_database(held, tmp_path):
     revoked.write_bytes(render.licence_pdf(Licence.objects.get(licence_type__code="food_business_licence")))
     assert runner.invoke(app, ["licence", "verify", str(revoked)]).exit_code == 1
     assert runner.invoke(app, ["licence", "verify", str(tmp_path / "missing.png")]).exit_code == 2
+
+
+def test_a_departments_licences_are_imported_all_or_nothing(held, tmp_path):
+    from tongban.core.errors import InvalidInput
+
+    header = "holder_id,holder_name,valid_from,legal_representative,address,scope,founded\n"
+    good = tmp_path / "good.csv"
+    good.write_text(
+        header
+        + f"{demo_uscc('511602MA62K3L01')},广安区老街面馆,2020-05-01,李四,广安区老街1号,餐饮服务,2020-05-01\n"
+        + f"{demo_uscc('511602MA62K3L02').lower()},广安区渠江鱼庄,,王五,广安区渠江路2号,餐饮服务,\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    done = runner.invoke(app, ["licence", "import", "business_licence", str(good)], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert Licence.objects.filter(licence_type__code="business_licence").count() == 4  # 2 demo + 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + "91510000XXXXXXXXXX,某公司,2020-13-01,,,,\n", encoding="utf-8")
+    refused = runner.invoke(app, ["licence", "import", "business_licence", str(bad)], env={"COLUMNS": "200"})
+    assert (
+        refused.exit_code == 1
+        and "rows.1.holder_id" in refused.output
+        and "rows.1.valid_from" in refused.output
+    )
+    assert Licence.objects.filter(licence_type__code="business_licence").count() == 4
+    with pytest.raises(InvalidInput) as nothing:
+        services.import_licences(SYSTEM, "business_licence", [])
+    assert "file" in nothing.value.fields
+
+
+def test_other_systems_issue_a_licence_through_the_api(held, client):
+    from tongban.accounts import services as accounts
+
+    accounts.create_staff(
+        SYSTEM,
+        username="sys-xzsp",
+        display_name="审批系统",
+        department_code="xzspj",
+        kind="system",
+        roles=[("section_head", True)],
+    )
+    raw, _t = accounts.create_api_token(SYSTEM, username="sys-xzsp", name="issue", days=30)
+    body = {
+        "type": "food_business_licence",
+        "holder_id": RESTAURANT,
+        "holder_name": ENTERPRISES[0][1],
+        "fields": {"business_form": "餐饮服务经营者", "business_items": "热食类", "address": "广安区"},
+    }
+    made = client.post(
+        "/api/v1/licences", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
+    assert made.status_code == 201 and services.verify(made.json()["code"]).ok
+    refused = client.post(
+        "/api/v1/licences",
+        {**body, "fields": {}},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert refused.status_code == 422 and "fields.business_form" in refused.json()["error"]["fields"]

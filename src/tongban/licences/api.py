@@ -87,3 +87,36 @@ def scan(request, payload: ScanIn):
         "offline_status": o.status,
         "online_status": result.online.status if result.online else None,
     }
+
+
+class IssueIn(Schema):
+    type: str = Field(..., description="The licence type's code, e.g. business_licence")
+    holder_id: str = Field(..., description="ID number (persons) or unified social credit code (enterprises)")
+    holder_name: str
+    fields: dict = Field(default_factory=dict, description="The type's fields, by key")
+    valid_from: dt.date | None = None
+
+
+class IssuedOut(Schema):
+    code: str
+    type: str
+    valid_until: dt.date | None
+
+
+@router.post(
+    "/licences",
+    response={201: IssuedOut},
+    summary="Issue a licence, signed by the type's department (staff or systems with licence.issue there)",
+)
+def issue(request, payload: IssueIn):
+    from ninja.responses import Status
+
+    licence = services.issue(
+        request.auth,
+        payload.type,
+        holder_id=payload.holder_id,
+        holder_name=payload.holder_name,
+        fields=payload.fields,
+        valid_from=payload.valid_from,
+    )
+    return Status(201, {"code": licence.code, "type": payload.type, "valid_until": licence.valid_until})

@@ -550,3 +550,63 @@ def scan(content: bytes) -> ScanResult:
     if online is not None and online.status in ("revoked", "expired"):
         return ScanResult(online.status, online.reason, offline, online)
     return ScanResult(offline.status, offline.reason, offline, online)
+
+
+# --- import: licences a department issued before (or elsewhere) -------------------------------------
+
+MAX_IMPORT_ROWS = 50_000
+
+
+def import_licences(actor, type_code: str, rows: list[dict], *, now=None) -> list[Licence]:
+    """Issue a batch of licences of one type from a department's records (CSV rows: holder_id,
+    holder_name, valid_from, and the type's field keys), all or nothing: every row is checked
+    first and any problem is reported as rows.<n>.<field>, with nothing issued."""
+    licence_type = LicenceType.objects.select_related("department").filter(code=type_code).first()
+    if licence_type is None:
+        raise InvalidInput.single("type", "unknown", _("There is no such licence type."))
+    require(actor, perms.LICENCE_ISSUE, licence_type.department)
+    if not rows:
+        raise InvalidInput.single("file", "empty", _("The file holds no licences."))
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise InvalidInput.single("file", "too_many", _("At most 50,000 licences at a time."))
+    errors = FieldErrors()
+    checked = []
+    for n, row in enumerate(rows, start=1):
+        one = FieldErrors()
+        _holder(licence_type.holder_kind, str(row.get("holder_id", "")), one)
+        one.require_text("holder_name", str(row.get("holder_name", "")), max_length=200)
+        fields = {k: v for k, v in row.items() if k not in ("holder_id", "holder_name", "valid_from")}
+        valid_from = None
+        if row.get("valid_from"):
+            try:
+                valid_from = dt.date.fromisoformat(str(row["valid_from"]))
+            except ValueError:
+                one.add("valid_from", "date", _("Give a date as YYYY-MM-DD."))
+        _clean_fields(licence_type, {k: v for k, v in fields.items() if v not in (None, "")}, one)
+        for name, problems in one.fields.items():
+            for problem in problems:
+                errors.add(f"rows.{n}.{name}", problem.code, problem.message)
+        checked.append((row, fields, valid_from))
+    errors.raise_if_any()
+    issued = []
+    with audit.audited(
+        "licences.licence.import",
+        actor=actor,
+        object_type="licence_type",
+        object_ref=type_code,
+        department_code=licence_type.department.code,
+        detail={"rows": len(rows)},
+    ):
+        for row, fields, valid_from in checked:
+            issued.append(
+                issue(
+                    actor,
+                    type_code,
+                    holder_id=str(row["holder_id"]),
+                    holder_name=str(row["holder_name"]),
+                    fields={k: v for k, v in fields.items() if v not in (None, "")},
+                    valid_from=valid_from,
+                    now=now,
+                )
+            )
+    return issued

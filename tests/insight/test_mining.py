@@ -180,3 +180,17 @@ def test_the_value_stream_splits_hand_overs_into_work_and_waiting(tmp_path):
     assert stream.cycle == pytest.approx(130 * 60)
     assert (stream.value_adding_work, stream.other_work, stream.waiting) == (30 * 60, 10 * 60, 90 * 60)
     assert stream.non_value_adding_share == pytest.approx(100 / 130)
+
+
+def test_unmapped_columns_are_kept_as_attributes(tmp_path):
+    import json as _json
+
+    eventlog.import_table(LOGS / "receipt.csv", tmp_path / "r.parquet")
+    con = eventlog.connect()
+    (attrs,) = con.execute(
+        f"SELECT attrs FROM read_parquet('{tmp_path / 'r.parquet'}') "
+        "WHERE case_id = 'case-10011' ORDER BY pos LIMIT 1"
+    ).fetchall()[0]
+    kept = _json.loads(attrs)
+    assert kept["case:deadline"] == "2011-12-06 13:41:31.788000+01:00" and "concept:instance" in kept
+    assert "concept:name" not in kept  # mapped columns are not repeated

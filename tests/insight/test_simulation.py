@@ -149,3 +149,27 @@ def test_merging_two_steps_drops_the_hand_over_between_them(receipt):
     parallel = simulation.run_scenario(model, simulation.Changes(parallel=((T05, T06),)), replications=10)
     # T05 → T06 waits 73 h on average: merged, only T06's minutes of work remain.
     assert merged.mean_duration[0] < parallel.mean_duration[0] < base.mean_duration[0]
+
+
+def test_fitted_distributions_where_they_fit_and_working_hours_for_pools(receipt):
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    lognormal = rng.lognormal(mean=8.0, sigma=0.7, size=2000)
+    fitted = simulation.fit_distribution(lognormal)
+    assert fitted.name == "lognorm" and fitted.ks < 0.05
+    assert fitted.params[2] == pytest.approx(np.exp(8.0), rel=0.1)  # scale = e^μ
+    two_humps = np.concatenate([rng.exponential(60, 1000), 86400 + rng.exponential(60, 1000)])
+    assert simulation.fit_distribution(two_humps).name == "empirical"  # no candidate follows it
+    assert simulation.fit_distribution(lognormal[:10]).name == "empirical"  # too few to fit
+    model = simulation.fit(receipt)
+    assert set(model.fits) == set(model.delays)
+    # A single worker for T02 who works 09:00–17:00 on weekdays only: cases wait longer than with
+    # the same worker round the clock.
+    pool = {T02: 1}
+    # Ten hours of work a case: round the clock it is done in ten, in office hours it spans days.
+    always = simulation.run_scenario(model, simulation.Changes(staff=pool, work={T02: 600}), replications=3)
+    office = simulation.run_scenario(
+        model, simulation.Changes(staff=pool, work={T02: 600}, hours=(9, 17)), replications=3
+    )
+    assert office.mean_duration[0] > always.mean_duration[0]

@@ -14,6 +14,7 @@ Every log, whatever it came from, becomes one Parquet file of events with these 
     case_no   INTEGER     the case's number in case-id order (1, 2, …)
     pos       BIGINT      the event's position in (case, ts, seq) order: a case's events are
                           consecutive, so "directly follows" is "the next pos, same case_no"
+    attrs     VARCHAR     the source's other columns (CSV, Parquet), as a JSON object
 
 The file is written in `pos` order. Computing case_no and pos once at import makes every analysis a
 scan over integers instead of a sort of text, and one analysis path (insight.mining) serves every
@@ -53,6 +54,7 @@ COLUMNS = (
     "seq",
     "case_no",
     "pos",
+    "attrs",
 )
 
 # What a CSV/Parquet mapping may name, and the XES keys each comes from.
@@ -185,7 +187,7 @@ def import_xes(path: Path, out: Path, progress: Callable[[int], None] | None = N
             except Exception as exc:  # defusedxml and expat raise several kinds for a broken file
                 raise LogError(f"not a readable XES file: {type(exc).__name__}: {exc}") from None
         mapping = {name: name for name in MAPPABLE}
-        return _store(f"read_csv('{_sql_path(staged)}', header=true, all_varchar=true)", mapping, out)
+        return _store(f"read_csv('{_sql_path(staged)}', header=true, all_varchar=true)", mapping, out, [])
 
 
 # --- CSV and Parquet ------------------------------------------------------------------------------
@@ -239,7 +241,8 @@ def import_table(path: Path, out: Path, mapping: dict[str, str] | None = None) -
             problems.append((0, f"{name}: the file has no column {column!r}"))
     if problems:
         raise LogError("the column mapping does not fit the file", problems)
-    return _store(_reader(path), mapping, out)
+    extra = [c for c in columns if c not in set(mapping.values())]
+    return _store(_reader(path), mapping, out, extra)
 
 
 # --- storing -------------------------------------------------------------------------------------
@@ -259,8 +262,9 @@ def _timestamp(expr: str) -> str:
     )
 
 
-def _store(source: str, mapping: dict[str, str], out: Path) -> LogSummary:
-    """Select the mapped columns in the common shape, check them, write Parquet (all or nothing)."""
+def _store(source: str, mapping: dict[str, str], out: Path, extra: list[str]) -> LogSummary:
+    """Select the mapped columns in the common shape (the `extra` columns kept as a JSON object),
+    check them, write Parquet (all or nothing)."""
     con = connect()
     con.sql("SET TimeZone = 'UTC'")
 
@@ -268,6 +272,10 @@ def _store(source: str, mapping: dict[str, str], out: Path) -> LogSummary:
         return _quote(mapping[name]) if mapping.get(name) else "NULL"
 
     start = _timestamp(column("start_ts")) if mapping.get("start_ts") else "CAST(NULL AS TIMESTAMP)"
+    pairs = ", ".join(
+        f"'{c.replace(chr(39), chr(39) * 2)}', CAST({_quote(c)} AS VARCHAR)" for c in extra[:200]
+    )
+    attrs = f"CAST(json_object({pairs}) AS VARCHAR)" if pairs else "CAST(NULL AS VARCHAR)"
 
     select = f"""
         SELECT
@@ -280,6 +288,7 @@ def _store(source: str, mapping: dict[str, str], out: Path) -> LogSummary:
             NULLIF(CAST({column("grp")} AS VARCHAR), '') AS grp,
             NULLIF(CAST({column("channel")} AS VARCHAR), '') AS channel,
             NULLIF(CAST({column("lifecycle")} AS VARCHAR), '') AS lifecycle,
+            {attrs} AS attrs,
             ROW_NUMBER() OVER () AS seq
         FROM {source}
     """
@@ -308,7 +317,7 @@ def _store(source: str, mapping: dict[str, str], out: Path) -> LogSummary:
     con.sql(
         "COPY (SELECT case_id, activity, ts, start_ts, resource, grp, channel, lifecycle, seq, "
         "CAST(DENSE_RANK() OVER (ORDER BY case_id) AS INTEGER) AS case_no, "
-        "ROW_NUMBER() OVER (ORDER BY case_id, ts, seq) AS pos "
+        "ROW_NUMBER() OVER (ORDER BY case_id, ts, seq) AS pos, attrs "
         f"FROM staged ORDER BY pos) TO '{_sql_path(partial)}' (FORMAT PARQUET, COMPRESSION ZSTD)"
     )
     partial.replace(out)

@@ -600,6 +600,7 @@ def what_if(
     shortcut: tuple[str, float] | None = None,
     volume: float = 1.0,
     staff: dict[str, int] | None = None,
+    hours: tuple[float, float] | None = None,
     limit_days: float | None = None,
     replications: int = 20,
     progress=None,
@@ -628,6 +629,8 @@ def what_if(
     for name, workers in (staff or {}).items():
         if name not in steps or not 1 <= workers <= 500:
             errors.add("staff", "invalid", _("Choose a step and between 1 and 500 workers."))
+    if hours is not None and not (0 <= hours[0] < hours[1] <= 24):
+        errors.add("hours", "range", _("Give working hours as from < to, between 0 and 24."))
     if limit_days is not None and not 0 < limit_days <= 365:
         errors.add("limit_days", "range", _("Give a time limit between 0 and 365 days."))
     if not 2 <= replications <= 200:
@@ -640,6 +643,8 @@ def what_if(
         shortcut=shortcut,
         volume=volume,
         staff=dict(staff or {}),
+        hours=tuple(hours) if hours else None,
+        tz_offset=timezone.localtime().utcoffset().total_seconds(),
     )
     result = simulation.compare(
         model,

@@ -30,6 +30,41 @@ import simpy
 WEEK_SLOTS = 7 * 24  # weekday × hour
 
 
+CANDIDATES = ("expon", "lognorm", "gamma", "weibull_min")
+MIN_FIT_SAMPLES = 30  # fewer hand-overs than this are resampled as seen
+MAX_KS = 0.08  # a fitted distribution is used only when it follows the data this closely (KS statistic)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The distribution a hand-over's times are drawn from: a fitted one where it follows the data
+    (Kolmogorov–Smirnov statistic at most MAX_KS), else the times seen, resampled."""
+
+    name: str  # expon | lognorm | gamma | weibull_min | empirical
+    params: tuple = ()
+    ks: float | None = None
+
+
+def fit_distribution(seen: np.ndarray) -> Fit:
+    """Maximum-likelihood fits of the candidate distributions (located at 0), the best by KS."""
+    from scipy import stats
+
+    positive = seen[seen > 0]
+    if len(seen) < MIN_FIT_SAMPLES or len(positive) < 0.95 * len(seen):
+        return Fit("empirical")
+    best = Fit("empirical")
+    for name in CANDIDATES:
+        family = getattr(stats, name)
+        try:
+            params = family.fit(positive, floc=0)
+        except (ValueError, RuntimeError, FloatingPointError):
+            continue
+        ks = float(stats.kstest(positive, name, args=params).statistic)
+        if ks <= MAX_KS and (best.ks is None or ks < best.ks):
+            best = Fit(name, tuple(float(p) for p in params), ks)
+    return best
+
+
 @dataclass
 class Model:
     start: dict[str, float]  # first activity → probability
@@ -40,6 +75,7 @@ class Model:
     cases: int
     activity_counts: dict[str, int] = field(default_factory=dict)
     mean_duration: float = 0.0
+    fits: dict[tuple[str, str], Fit] = field(default_factory=dict)
 
     def expected_cases(self) -> float:
         return self.cases
@@ -99,6 +135,7 @@ def fit(con: duckdb.DuckDBPyConnection, table: str = "events") -> Model:
     rates = slots / (weeks * 3600.0)
     counts = dict(_rows(con, f"SELECT CAST(activity AS VARCHAR), COUNT(*) FROM {table} GROUP BY activity"))
     mean_duration = statistics.fmean(d for *_x, d in firsts) if firsts else 0.0
+    fits = {edge: fit_distribution(seen) for edge, seen in delays.items()}
     return Model(
         start={a: n / cases for a, n in sorted(start_counts.items())},
         routes=routes,
@@ -108,6 +145,7 @@ def fit(con: duckdb.DuckDBPyConnection, table: str = "events") -> Model:
         cases=cases,
         activity_counts=counts,
         mean_duration=mean_duration,
+        fits=fits,
     )
 
 
@@ -124,6 +162,8 @@ class Changes:
               容缺 approving at acceptance
     volume    arrivals × volume
     staff     step → workers: the step's work then waits for a free worker of its pool
+    hours     (from, to) o'clock: pooled work only on Monday–Friday within these hours (the staff's
+              working time; public holidays are not modelled inside a run)
     work      step → minutes of work in a step (default: the model's estimate); what staff and the
               cost per case count
     """
@@ -135,6 +175,8 @@ class Changes:
     volume: float = 1.0
     staff: dict[str, int] = field(default_factory=dict)
     work: dict[str, float] = field(default_factory=dict)
+    hours: tuple[float, float] | None = None
+    tz_offset: float = 0.0  # seconds the site's clock is ahead of UTC (the log's times are UTC)
 
 
 DEFAULT_WORK_MINUTES = 20.0  # a step's own work when nothing better is known
@@ -208,7 +250,17 @@ def simulate(
     busy = dict.fromkeys(pools, 0.0)
     totals = {"work": 0.0}
 
+    families = {}
+
     def sample(a: str, b: str) -> float:
+        fitted = model.fits.get((a, b))
+        if fitted is not None and fitted.name != "empirical":
+            family = families.get(fitted.name)
+            if family is None:
+                from scipy import stats
+
+                family = families[fitted.name] = getattr(stats, fitted.name)
+            return float(family.rvs(*fitted.params, random_state=rng))
         seen = model.delays[(a, b)]
         return float(seen[rng.integers(len(seen))])
 
@@ -223,8 +275,32 @@ def simulate(
         yield env.timeout(max(0.0, wait - work))
         with pool.request() as turn:
             yield turn
-            yield env.timeout(work)
+            if changes.hours is None:
+                yield env.timeout(work)
+            else:
+                yield from working_time(work)
             busy[activity] += work / 60
+
+    def working_time(seconds: float):
+        """Spend `seconds` of work inside working hours, Monday to Friday (waiting out the rest)."""
+        start_hour, end_hour = changes.hours
+        left = seconds
+        while left > 1e-6:
+            at = (env.now + week_offset + changes.tz_offset) % (7 * 86400)
+            day, clock = int(at // 86400), at % 86400
+            opens, closes = start_hour * 3600, end_hour * 3600
+            if day >= 5:  # Saturday or Sunday: to Monday's opening
+                yield env.timeout((7 - day) * 86400 - clock + opens)
+                continue
+            if clock >= closes:  # after hours: to the next working day's opening
+                yield env.timeout((3 if day == 4 else 1) * 86400 - clock + opens)
+                continue
+            if clock < opens:
+                yield env.timeout(opens - clock)
+                continue
+            chunk = min(left, closes - clock)
+            yield env.timeout(chunk)
+            left -= chunk
 
     def note(case_no: int, activity: str) -> None:
         if record is not None:
@@ -594,6 +670,8 @@ def blend(routing: Model, timing: Model) -> Model:
     recent window never saw keep their older times."""
     delays = dict(routing.delays)
     delays.update(timing.delays)
+    fits = dict(routing.fits)
+    fits.update(timing.fits)
     return Model(
         start=routing.start,
         routes=routing.routes,
@@ -603,4 +681,5 @@ def blend(routing: Model, timing: Model) -> Model:
         cases=timing.cases,
         activity_counts=routing.activity_counts,
         mean_duration=timing.mean_duration,
+        fits=fits,
     )

@@ -258,6 +258,8 @@ def what_if(request, public_id):
             "volume": data.get("volume", "100"),
             "staff_step": data.get("staff_step", ""),
             "staff_workers": data.get("staff_workers", ""),
+            "hours_from": data.get("hours_from", ""),
+            "hours_to": data.get("hours_to", ""),
             "limit_days": data.get("limit_days", ""),
         }
         try:
@@ -265,6 +267,11 @@ def what_if(request, public_id):
             limit = float(chosen["limit_days"]) if chosen["limit_days"] else None
             share = float(chosen["shortcut_share"] or 0) / 100
             workers = int(chosen["staff_workers"]) if chosen["staff_workers"] else None
+            hours = (
+                (float(chosen["hours_from"]), float(chosen["hours_to"]))
+                if chosen["hours_from"] and chosen["hours_to"]
+                else None
+            )
         except ValueError:
             problems.append(_("Give numbers for volume, share, workers and time limit."))
         else:
@@ -282,6 +289,7 @@ def what_if(request, public_id):
                     shortcut=(chosen["shortcut"], share) if chosen["shortcut"] and share else None,
                     volume=volume,
                     staff={chosen["staff_step"]: workers} if chosen["staff_step"] and workers else None,
+                    hours=hours,
                     limit_days=limit,
                 )
             except InvalidInput as exc:

@@ -173,3 +173,18 @@ def test_a_recorded_redesign_is_set_against_what_was_measured(snapshot):
             actor("supervisor"), log.public_id, name="", live_from=None, changes={}, comparison=result
         )
     assert set(bad.value.fields) == {"name", "live_from"}
+
+
+def test_the_dashboard_filters_by_channel_and_region(snapshot, staff_client, client):
+    from tests.insight.factories import fact, write_facts
+
+    rows = [fact(f"O{i}", "scjgj") for i in range(4)]
+    rows += [fact(f"W{i}", "rsj") | {"channel": "window", "region": "511621"} for i in range(2)]
+    write_facts(snapshot, rows)
+    start, end = _period()
+    assert services.dashboard(actor("supervisor"), start, end, channel="window").region["closed_cases"] == 2
+    assert services.dashboard(actor("supervisor"), start, end, region="511602").region["closed_cases"] == 4
+    assert services.dashboard(actor("supervisor"), start, end, region="511600").region["closed_cases"] == 6
+    staff_client("supervisor")
+    page = client.get("/insight/?channel=window").content.decode()
+    assert 'data-testid="period-presets"' in page and 'value="window" selected' in page

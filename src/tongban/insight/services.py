@@ -449,7 +449,16 @@ class Dashboard:
 
 
 def dashboard(
-    actor, start, end, *, department_code: str = "", league_kpi: str = "on_time_rate", refresh=False
+    actor,
+    start,
+    end,
+    *,
+    department_code: str = "",
+    league_kpi: str = "on_time_rate",
+    item: str = "",
+    channel: str = "",
+    region: str = "",
+    refresh=False,
 ):
     """What the supervisor's dashboard shows: the KPI cards against targets (for the region or a
     bureau), the league table of bureaus on one KPI with top-10 / bottom-5, and the radar of the
@@ -465,9 +474,9 @@ def dashboard(
         raise InvalidInput.single("kpi", "unknown", _("There is no such KPI."))
     snapshot, cases = _facts(refresh)
     con = _facts_table(snapshot)
-    costs = _unit_costs()
-    region = (kpis.compute(con, start, end, costs=costs) or [{}])[0]
-    units = kpis.compute(con, start, end, by="bureau", costs=costs)
+    filters = {"costs": _unit_costs(), "item": item, "channel": channel, "region": region}
+    region_figures = (kpis.compute(con, start, end, **filters) or [{}])[0]
+    units = kpis.compute(con, start, end, by="bureau", **filters)
     names = dict(Department.objects.values_list("code", "short_name"))
     full = dict(Department.objects.values_list("code", "name"))
     goal = targets(actor)
@@ -485,7 +494,7 @@ def dashboard(
         unit["rank"], unit["mark"] = placed.get("rank"), placed.get("mark", "")
     units.sort(key=lambda u: (u["rank"] is None, u["rank"] or 0))
     selected = next((u for u in units if u["unit"] == department_code), None) if department_code else None
-    shown = selected or region
+    shown = selected or region_figures
     cards = []
     for key, label, direction in kpis.KPIS:
         target, margin = goal.get((key, department_code), goal.get((key, ""), (None, 0.05)))
@@ -499,13 +508,15 @@ def dashboard(
                 "rate": key.endswith("_rate"),
             }
         )
-    series = [{"name": str(_("Whole region")), "values": kpis.radar(region, [*units, region])}]
+    series = [
+        {"name": str(_("Whole region")), "values": kpis.radar(region_figures, [*units, region_figures])}
+    ]
     if selected:
-        series.append({"name": selected["name"], "values": kpis.radar(selected, [*units, region])})
+        series.append({"name": selected["name"], "values": kpis.radar(selected, [*units, region_figures])})
     return Dashboard(
         start=start,
         end=end,
-        region=region,
+        region=region_figures,
         selected=selected,
         units=units,
         league_kpi=league_kpi,

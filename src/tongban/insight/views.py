@@ -170,6 +170,7 @@ def dashboard(request):
     league_kpi = request.GET.get("kpi", "on_time_rate")
     if league_kpi not in kpis.LABELS:
         league_kpi = "on_time_rate"
+    filters = {k: request.GET.get(k, "")[:80] for k in ("item", "channel", "region")}
     try:
         board = services.dashboard(
             actor,
@@ -178,12 +179,23 @@ def dashboard(request):
             department_code=department,
             league_kpi=league_kpi,
             refresh=bool(request.GET.get("refresh")),
+            **filters,
         )
     except InvalidInput as exc:
         problem = " ".join(str(p.message) for problems in exc.fields.values() for p in problems)
         start, end = end - dt.timedelta(days=29), end
-        board = services.dashboard(actor, start, end, department_code=department, league_kpi=league_kpi)
+        board = services.dashboard(
+            actor, start, end, department_code=department, league_kpi=league_kpi, **filters
+        )
     bureaus = Department.objects.filter(path__regex=r"^/[^/]+/[^/]+/$").order_by("code")
+    today = timezone.localdate()
+    quarter = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    presets = [
+        (_("This week"), today - dt.timedelta(days=today.weekday()), today),
+        (_("This month"), today.replace(day=1), today),
+        (_("This quarter"), quarter, today),
+        (_("This year"), today.replace(month=1, day=1), today),
+    ]
     return render(
         request,
         "insight/dashboard.html",
@@ -197,6 +209,13 @@ def dashboard(request):
             "radar": board.radar,
             "query": request.GET.urlencode(),
             "reports": services.reports(actor),
+            "presets": presets,
+            "filters": filters,
+            "items": services.case_items(),
+            "regions": Department.objects.exclude(region__isnull=True)
+            .values_list("region__code", "region__name")
+            .distinct()
+            .order_by("region__code"),
         },
     )
 

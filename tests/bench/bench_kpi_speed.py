@@ -44,7 +44,9 @@ def main() -> int:
         con.execute(
             f"""
             INSERT INTO facts
-            SELECT 'C' || i, 'd' || (i % 12), '/gov/d' || (i % 12) || '/', 'item' || (i % 40),
+            SELECT 'C' || i, 'd' || (i % 12), '/gov/d' || (i % 12) || '/',
+                   '5116' || lpad(CAST(2 + i % 6 AS VARCHAR), 2, '0'),
+                   'item' || (i % 40),
                    CASE WHEN hash(i, 1) % 10 < 7 THEN 'online' ELSE 'window' END,
                    CASE WHEN hash(i, 2) % 10 < 7 THEN 'comprehensive' ELSE 'specialised' END,
                    CASE WHEN hash(i, 3) % 20 = 0 THEN 'in_progress' ELSE 'issued' END, 'approve',

@@ -396,3 +396,20 @@ def test_bootstrapping_a_new_installation_from_the_cli():
     assert result.exit_code == 0, result.output
     grant = RoleAssignment.objects.get(staff__user__username="xh_admin")
     assert (grant.role, grant.department.code, grant.include_subtree) == ("admin", "xh", True)
+
+
+def test_the_worker_knows_every_apps_jobs():
+    """A worker process imports nothing but what it is told: every app's jobs must be registered
+    before it reads the queue (a job it does not know is lost as "not found in TaskRegistry")."""
+    from tongban.cli.main import load_tasks
+
+    names = load_tasks()
+    for job in (
+        "cases.render_document",
+        "cases.hand_over_licence",
+        "cases.revoke_licences",
+        "cases.sweep_deadlines",
+        "insight.monthly_report",
+        "core.nightly_audit_verification",
+    ):
+        assert any(n.endswith(f".{job}") for n in names), job

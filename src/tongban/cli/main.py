@@ -363,6 +363,16 @@ class _WorkerSupervisor:
                 child.kill()
 
 
+def load_tasks() -> list[str]:
+    """Import every app's `tasks` module, so the worker knows every job (and schedules every
+    periodic one) — not only those some earlier import happened to load."""
+    from django.utils.module_loading import autodiscover_modules
+    from huey.contrib.djhuey import HUEY
+
+    autodiscover_modules("tasks")
+    return sorted(HUEY._registry._registry)
+
+
 @app.command()
 def worker(
     workers: Annotated[int | None, typer.Option(help="Worker threads (default from settings).")] = None,
@@ -375,6 +385,8 @@ def worker(
     _django()
     from django.conf import settings
     from huey.contrib.djhuey import HUEY
+
+    load_tasks()
 
     options = dict(settings.HUEY.get("consumer", {})) if isinstance(settings.HUEY, dict) else {}
     if workers:

@@ -184,8 +184,9 @@ def bottlenecks(graph: DirectlyFollows, top: int = 10) -> list[Edge]:
 
 
 def handoffs(con: duckdb.DuckDBPyConnection, table: str = "events") -> Handoffs:
-    """Waiting between departments: each pair of consecutive events whose groups differ."""
-    total, count = _rows(
+    """Waiting between departments: each pair of consecutive events whose groups differ. One pass
+    over the events, grouped by department pair; the totals are the sums of the pairs."""
+    grouped = _rows(
         con,
         f"""
         WITH steps AS (
@@ -193,10 +194,11 @@ def handoffs(con: duckdb.DuckDBPyConnection, table: str = "events") -> Handoffs:
                    epoch(LEAD(ts) OVER w) - epoch(ts) AS d
             FROM {table} WINDOW w AS ({_NEXT})
         )
-        SELECT COALESCE(SUM(d), 0), COUNT(*) FROM steps
+        SELECT g, h, COUNT(*), AVG(d), SUM(d) FROM steps
         WHERE next_case = case_no AND g IS NOT NULL AND h IS NOT NULL AND g <> h
+        GROUP BY g, h ORDER BY 5 DESC, 1, 2
         """,
-    )[0]
+    )
     cycle = _rows(
         con,
         "SELECT COALESCE(SUM(d), 0) FROM "
@@ -204,21 +206,10 @@ def handoffs(con: duckdb.DuckDBPyConnection, table: str = "events") -> Handoffs:
     )[0][0]
     pairs = [
         {"from": g, "to": h, "count": n, "mean": float(mean), "total": float(s)}
-        for g, h, n, mean, s in _rows(
-            con,
-            f"""
-            WITH steps AS (
-                SELECT case_no, grp AS g, LEAD(grp) OVER w AS h, LEAD(case_no) OVER w AS next_case,
-                       epoch(LEAD(ts) OVER w) - epoch(ts) AS d
-                FROM {table} WINDOW w AS ({_NEXT})
-            )
-            SELECT g, h, COUNT(*), AVG(d), SUM(d) FROM steps
-            WHERE next_case = case_no AND g IS NOT NULL AND h IS NOT NULL AND g <> h
-            GROUP BY g, h ORDER BY 5 DESC LIMIT 20
-            """,
-        )
+        for g, h, n, mean, s in grouped[:20]
     ]
-    return Handoffs(float(total), float(cycle), int(count), pairs)
+    total = sum(float(s) for *_rest, s in grouped)
+    return Handoffs(total, float(cycle), sum(n for _g, _h, n, _m, _s in grouped), pairs)
 
 
 def positions(con: duckdb.DuckDBPyConnection, table: str = "events") -> dict[str, float]:

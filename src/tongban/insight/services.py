@@ -214,11 +214,24 @@ class Analysis:
     value_stream: mining.ValueStream | None = None
 
 
+def _loaded(log: EventLog):
+    """A DuckDB connection with the log as its `events` table."""
+    con = eventlog.connect()
+    eventlog.load(con, log_path(log))
+    return con
+
+
+def activities(actor, public_id) -> list[str]:
+    """The log's steps, sorted: what the what-if and the value-stream forms offer."""
+    log = get_log(actor, public_id)
+    query = f"SELECT DISTINCT activity FROM read_parquet('{log_path(log)}') ORDER BY 1"  # noqa: S608
+    return [a for (a,) in eventlog.connect().execute(query).fetchall()]
+
+
 def analyse(actor, public_id, *, top_variants: int = 20, max_edges: int = 40) -> Analysis:
     """The process map (DFG with performance), variants, rework loops, bottlenecks and hand-offs."""
     log = get_log(actor, public_id)
-    con = eventlog.connect()
-    eventlog.load(con, log_path(log))
+    con = _loaded(log)
     graph = mining.directly_follows(con)
     return Analysis(
         log=log,
@@ -236,15 +249,15 @@ def analyse(actor, public_id, *, top_variants: int = 20, max_edges: int = 40) ->
 def _value_stream(con, log: EventLog):
     from . import simulation
 
-    return mining.value_stream(con, set(log.value_adding or []), simulation.work_minutes(simulation.fit(con)))
+    # Work estimates read only the hand-over times: no distributions to fit on a page view.
+    estimates = simulation.work_minutes(simulation.fit(con, distributions=False))
+    return mining.value_stream(con, set(log.value_adding or []), estimates)
 
 
 def set_value_adding(actor, public_id, steps: list[str]) -> EventLog:
     """Which steps of the log add value for the applicant (the rest is overhead): the supervisor says."""
     log = get_log(actor, public_id)
-    con = eventlog.connect()
-    query = f"SELECT DISTINCT activity FROM read_parquet('{log_path(log)}')"  # noqa: S608  (our own path)
-    known = {a for (a,) in con.execute(query).fetchall()}
+    known = set(activities(actor, public_id))
     unknown = [s for s in steps if s not in known]
     if unknown:
         raise InvalidInput.single("value_adding", "unknown", _("There is no such step in this process."))
@@ -276,9 +289,9 @@ def validate_simulation(actor, source, *, replications: int = 50, progress=None)
     from . import simulation
 
     require(actor, perms.INSIGHT_ANALYSE)
-    con = eventlog.connect()
     path = Path(str(source))
     if path.is_file():
+        con = eventlog.connect()
         with tempfile.TemporaryDirectory(prefix="tongban-validate-") as tmp:
             staged = Path(tmp) / "log.parquet"
             try:
@@ -290,7 +303,7 @@ def validate_simulation(actor, source, *, replications: int = 50, progress=None)
                 raise _invalid(error) from None
             eventlog.load(con, staged)
     else:
-        eventlog.load(con, log_path(get_log(actor, source)))
+        con = _loaded(get_log(actor, source))
     return simulation.validate(con, replications=replications, progress=progress)
 
 
@@ -621,9 +634,7 @@ def what_if(
     from . import simulation
 
     log = get_log(actor, public_id)
-    con = eventlog.connect()
-    eventlog.load(con, log_path(log))
-    model = simulation.fit(con)
+    model = simulation.fit(_loaded(log))
     steps = set(model.routes) | set(model.start)
     errors = FieldErrors()
     if parallel and (parallel[0] not in steps or parallel[1] not in steps or parallel[0] == parallel[1]):
@@ -906,9 +917,7 @@ def conformance(actor, public_id, model_xml: bytes):
         raise InvalidInput.single(
             "model", "invalid", Formatted(_("The model cannot be read: %(why)s"), {"why": str(exc)})
         ) from None
-    con = eventlog.connect()
-    eventlog.load(con, log_path(log))
-    result = checking.check(con, footprint)
+    result = checking.check(_loaded(log), footprint)
     audit.record(
         "insight.conformance",
         actor=actor,

@@ -85,8 +85,9 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
-def fit(con: duckdb.DuckDBPyConnection, table: str = "events") -> Model:
-    """The as-is model of the log in `table` (loaded with eventlog.load)."""
+def fit(con: duckdb.DuckDBPyConnection, table: str = "events", *, distributions: bool = True) -> Model:
+    """The as-is model of the log in `table` (loaded with eventlog.load). Without `distributions`
+    the hand-over times are kept as seen, unfitted: enough for estimates that read only them."""
     firsts = _rows(
         con,
         f"""
@@ -135,7 +136,7 @@ def fit(con: duckdb.DuckDBPyConnection, table: str = "events") -> Model:
     rates = slots / (weeks * 3600.0)
     counts = dict(_rows(con, f"SELECT CAST(activity AS VARCHAR), COUNT(*) FROM {table} GROUP BY activity"))
     mean_duration = statistics.fmean(d for *_x, d in firsts) if firsts else 0.0
-    fits = {edge: fit_distribution(seen) for edge, seen in delays.items()}
+    fits = {edge: fit_distribution(seen) for edge, seen in delays.items()} if distributions else {}
     return Model(
         start={a: n / cases for a, n in sorted(start_counts.items())},
         routes=routes,

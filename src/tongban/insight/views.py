@@ -336,7 +336,7 @@ def what_if(request, public_id):
                     )
                     return redirect("insight:redesigns")
     if steps is None:
-        steps = [a for a, _n in sorted(services.analyse(actor, public_id).graph.activities.items())]
+        steps = services.activities(actor, public_id)
     return render(
         request,
         "insight/what_if.html",

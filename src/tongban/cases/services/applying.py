@@ -96,8 +96,7 @@ def apply_online(
     reused = {}
     if reuse_consent:
         enterprise = Enterprise.objects.filter(pk=enterprise_id).first() if enterprise_id else None
-        holder = reuse.Holder(person, enterprise, target.department, purpose=target.title)
-        reused = {k: v for k, v in reuse.find_all(holder, target.materials()).items() if k not in uploads}
+        reused = _stand_ins(target, person, enterprise, skip=uploads)
     try:
         with audit.audited(
             "cases.case.apply", actor=actor, object_type="case", department_code=target.department.code
@@ -163,8 +162,14 @@ def reuse_preview(actor, *, item_code: str = "", bundle_code: str = "", enterpri
         enterprise = Enterprise.objects.filter(uscc=enterprise_uscc.strip().upper()).first()
         if enterprise is None or not account_services.can_act_for(actor, enterprise):
             enterprise = None
+    return _stand_ins(target, person, enterprise)
+
+
+def _stand_ins(target: _Target, person, enterprise, skip=()) -> dict:
+    """Material name → the licence or shared data that stands in for it (免提交), for this applicant
+    (and enterprise) under the target's department; materials in `skip` (uploaded) are left."""
     holder = reuse.Holder(person, enterprise, target.department, purpose=target.title)
-    return reuse.find_all(holder, target.materials())
+    return {k: v for k, v in reuse.find_all(holder, target.materials()).items() if k not in skip}
 
 
 def _idempotent_case(actor, idempotency_key: str) -> Case | None:
@@ -571,8 +576,7 @@ def accept_at_window(
                 raise InvalidInput.single("enterprise_uscc", "unknown", _("Register the enterprise first."))
         reused = {}
         if reuse_consent:
-            holder = reuse.Holder(person, enterprise, target.department, purpose=target.title)
-            reused = {k: v for k, v in reuse.find_all(holder, target.materials()).items() if k not in uploads}
+            reused = _stand_ins(target, person, enterprise, skip=uploads)
             missing = [name for name in missing if name not in reused]
             paper = None if paper is None else [name for name in paper if name not in reused]
         case = _create_case(

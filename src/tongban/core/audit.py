@@ -131,6 +131,34 @@ def audited(
             _buffer.pending = None
 
 
+def in_audited_block() -> bool:
+    return _buffer.pending is not None
+
+
+def open_buffer() -> list[PendingEntry]:
+    """Start collecting the entries of one transaction (core.uow opens it for a use case)."""
+    _buffer.pending = []
+    return _buffer.pending
+
+
+def close_buffer() -> None:
+    _buffer.pending = None
+
+
+def write_entries(entries: list[PendingEntry]) -> None:
+    """Chain and store the collected entries, in the caller's transaction, as its last writes."""
+    _write(entries)
+
+
+def journal_failure(entry: PendingEntry, exc: BaseException) -> None:
+    """Journal a refused or failed state change in its own transaction, after the rollback."""
+    outcome, info = _classify(exc)
+    entry.outcome = outcome
+    entry.detail = {**entry.detail, **info}
+    with transaction.atomic():
+        _write([entry])
+
+
 def record(
     action: str,
     *,

@@ -120,3 +120,33 @@ class CalendarYear(models.Model):
 
     def __str__(self):
         return str(self.year)
+
+
+class DomainEvent(models.Model):
+    """One row of the event log every app writes through core.events (ARCHITECTURE.md, "The spine").
+
+    Append-only: readers take it in id order (`id > last seen`). The one index serves a subject's
+    page (its history); every index is written again on every step of every subject.
+    """
+
+    subject_kind = models.CharField(_("subject kind"), max_length=20)
+    subject_id = models.CharField(_("subject"), max_length=64)
+    activity = models.CharField(_("activity"), max_length=60)
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    lifecycle = models.CharField(_("lifecycle"), max_length=10, default="complete")
+    occurred_at = models.DateTimeField(_("time"))
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(_("actor"), max_length=150)
+    department_code = models.CharField(_("department"), max_length=40, blank=True)
+    channel = models.CharField(_("channel"), max_length=10, blank=True)
+    work_item = models.UUIDField(null=True, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["subject_kind", "subject_id", "occurred_at"], name="event_subject")]
+        verbose_name = _("event")
+        verbose_name_plural = _("event log")
+
+    def __str__(self):
+        return f"{self.subject_kind}:{self.subject_id} {self.activity} {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,110 @@
+"""Appending to and reading the event log in plain SQL; this module owns that SQL.
+
+Events are written on every step of every subject, so they go in one multi-row INSERT per use
+case, on the raw connection (core.sql), like the audit journal. The column list comes from the
+model, so adding a field to `DomainEvent` means editing one place.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+
+from . import sql
+from .events import Event
+from .models import DomainEvent
+
+_TABLE = DomainEvent._meta.db_table
+# Every concrete column but the id, in model order; the dataclass has a field of each name.
+_COLUMNS = tuple(f.column for f in DomainEvent._meta.concrete_fields if not f.primary_key)
+_SELECT = "id, " + ", ".join(_COLUMNS)
+
+
+def _param(column: str, value):
+    if column == "occurred_at":
+        return sql.timestamp(value)
+    if column == "work_item":
+        if value is None:
+            return None
+        return value if sql.is_postgresql() else value.hex
+    if column == "detail":
+        return json.dumps(value or {}, ensure_ascii=False)
+    return value
+
+
+def insert(events: list[Event]) -> None:
+    if not events:
+        return
+    detail = "%s::jsonb" if sql.is_postgresql() else "%s"
+    one_row = "(" + ", ".join(detail if c == "detail" else "%s" for c in _COLUMNS) + ")"
+    params = [_param(c, getattr(e, c)) for e in events for c in _COLUMNS]
+    # Only the model's own table and column names are interpolated; values are bound parameters.
+    statement = (
+        f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) "  # noqa: S608
+        f"VALUES {', '.join([one_row] * len(events))}"
+    )
+    sql.execute(statement, params)
+
+
+def _event(row) -> Event:
+    values = dict(zip(("id", *_COLUMNS), row, strict=True))
+    detail = values["detail"]
+    if isinstance(detail, str):
+        detail = json.loads(detail)
+    work_item = values["work_item"]
+    if work_item is not None and not isinstance(work_item, uuid.UUID):
+        work_item = uuid.UUID(work_item)
+    return Event(
+        subject_kind=values["subject_kind"],
+        subject_id=values["subject_id"],
+        activity=values["activity"],
+        occurred_at=sql.from_timestamp(values["occurred_at"]),
+        actor_id=values["actor_id"],
+        actor_label=values["actor_label"],
+        department_code=values["department_code"],
+        channel=values["channel"],
+        work_item=work_item,
+        lifecycle=values["lifecycle"],
+        detail=detail or {},
+        version=values["version"],
+        id=values["id"],
+    )
+
+
+def for_subject(subject_kind: str, subject_id: str) -> list[Event]:
+    rows = sql.all_rows(
+        f"SELECT {_SELECT} FROM {_TABLE} WHERE subject_kind = %s AND subject_id = %s "  # noqa: S608
+        "ORDER BY occurred_at, id",
+        [subject_kind, subject_id],
+    )
+    return [_event(r) for r in rows]
+
+
+def scan(
+    *,
+    subject_kind: str | None,
+    since_id: int,
+    subject_ids: Iterable[str] | None,
+    chunk_size: int,
+) -> Iterator[Event]:
+    """Keyset pagination by id, so a long read never holds one huge result in memory."""
+    where, params = ["id > %s"], []
+    if subject_kind is not None:
+        where.append("subject_kind = %s")
+        params.append(subject_kind)
+    ids = list(subject_ids) if subject_ids is not None else None
+    if ids is not None:
+        if not ids:
+            return
+        where.append(f"subject_id IN ({', '.join(['%s'] * len(ids))})")
+        params.extend(ids)
+    statement = f"SELECT {_SELECT} FROM {_TABLE} WHERE {' AND '.join(where)} ORDER BY id LIMIT %s"  # noqa: S608
+    last = since_id
+    while True:
+        rows = sql.all_rows(statement, [last, *params, chunk_size])
+        for row in rows:
+            yield _event(row)
+        if len(rows) < chunk_size:
+            return
+        last = rows[-1][0]

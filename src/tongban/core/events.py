@@ -1,0 +1,274 @@
+"""The one event log every app writes: what happened to which subject, when, by whom, where.
+
+A case, a hotline work order, an official document or a programme task is a *subject*: a kind
+(``case``) and a public id (the case number). Apps register the activities they write, with
+their labels in both languages and the keys their detail may carry; writing an activity nobody
+registered is a programming error and is refused, so the log never fills with codes that no
+page can name and no analysis expects. insight reads this log alone, so it mines any subject
+kind the same way (ARCHITECTURE.md, "The spine").
+
+Writing goes through the unit of work (core.uow): a use case buffers its events and they are
+inserted in one statement just before its audit entry, in the same transaction. Code outside a
+use case (migrations, bulk loaders, benchmarks) calls `write` inside its own transaction.
+
+Versions: an activity's detail may change shape over time. A row keeps the version it was
+written with; `Activity.upgrade` turns an old detail into the current shape when it is read, the
+way SpiffWorkflow migrates serialised state, so readers only ever see the current shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.functional import Promise
+
+# Types a detail value may have, by the name an activity declares. JSON can only carry these.
+_DETAIL_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "number": (int, float),
+    "bool": (bool,),
+    "list": (list, tuple),
+    "dict": (dict,),
+    "any": (str, int, float, bool, list, tuple, dict, type(None)),
+}
+
+
+class UnknownActivity(ValueError):
+    """Raised when code writes an activity no app registered, or with a detail it did not declare."""
+
+
+@dataclass(frozen=True)
+class SubjectKind:
+    code: str  # "case", "order", "document", "task"
+    label: Promise | str
+    app: str
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One thing that can happen to a subject. `detail` names the keys its detail may carry and
+    their types ("str", "int", "number", "bool", "list", "dict", "any"); a key ending in "?" may
+    also be null."""
+
+    code: str
+    subject_kind: str
+    label: Promise | str
+    app: str
+    version: int = 1
+    detail: Mapping[str, str] = field(default_factory=dict)
+    # old version → function turning a detail of that version into the next version's shape
+    upgrades: Mapping[int, Callable[[dict], dict]] = field(default_factory=dict)
+
+    def check_detail(self, detail: Mapping[str, Any]) -> None:
+        for key, value in detail.items():
+            declared = self.detail.get(key)
+            nullable = False
+            if declared is None:
+                declared = self.detail.get(key + "?")
+                nullable = declared is not None
+            if declared is None:
+                raise UnknownActivity(f"{self.code}: detail key {key!r} is not declared")
+            if value is None and nullable:
+                continue
+            if not isinstance(value, _DETAIL_TYPES[declared]) or (
+                declared in ("int", "number") and isinstance(value, bool)
+            ):
+                raise UnknownActivity(
+                    f"{self.code}: detail {key!r} should be {declared}, not {type(value).__name__}"
+                )
+
+    def upgrade(self, version: int, detail: dict) -> dict:
+        while version < self.version:
+            step = self.upgrades.get(version)
+            if step is not None:
+                detail = step(detail)
+            version += 1
+        return detail
+
+
+class Registry:
+    """Activities and subject kinds by code. One instance per process, filled by the apps'
+    `activities.py` modules when Django starts (each app's AppConfig.ready imports its own)."""
+
+    def __init__(self):
+        self._kinds: dict[str, SubjectKind] = {}
+        self._activities: dict[str, Activity] = {}
+
+    def subject_kind(self, code: str, label, *, app: str) -> SubjectKind:
+        kind = SubjectKind(code, label, app)
+        existing = self._kinds.get(code)
+        if existing is not None and existing.app != app:
+            raise ValueError(f"subject kind {code!r} is already registered by {existing.app}")
+        self._kinds[code] = kind
+        return kind
+
+    def activity(
+        self,
+        code: str,
+        label,
+        *,
+        subject_kind: str,
+        app: str,
+        version: int = 1,
+        detail: Mapping[str, str] | None = None,
+        upgrades: Mapping[int, Callable[[dict], dict]] | None = None,
+    ) -> Activity:
+        if subject_kind not in self._kinds:
+            raise ValueError(f"{code}: register subject kind {subject_kind!r} first")
+        for key, type_name in (detail or {}).items():
+            if type_name not in _DETAIL_TYPES:
+                raise ValueError(f"{code}: unknown detail type {type_name!r} for {key!r}")
+        existing = self._activities.get(code)
+        if existing is not None and existing.app != app:
+            raise ValueError(f"activity {code!r} is already registered by {existing.app}")
+        activity = Activity(code, subject_kind, label, app, version, dict(detail or {}), dict(upgrades or {}))
+        self._activities[code] = activity
+        return activity
+
+    def get(self, code: str) -> Activity:
+        try:
+            return self._activities[code]
+        except KeyError:
+            raise UnknownActivity(f"activity {code!r} is not registered by any app") from None
+
+    def find(self, code: str) -> Activity | None:
+        return self._activities.get(code)
+
+    def kind(self, code: str) -> SubjectKind | None:
+        return self._kinds.get(code)
+
+    def activities(self, subject_kind: str | None = None) -> list[Activity]:
+        return [a for a in self._activities.values() if subject_kind in (None, a.subject_kind)]
+
+    def kinds(self) -> list[SubjectKind]:
+        return list(self._kinds.values())
+
+    def label(self, code: str):
+        """The registered label of an activity; an imported log's own names are shown as they are."""
+        activity = self._activities.get(code)
+        return activity.label if activity is not None else code
+
+
+registry = Registry()
+activity = registry.activity
+subject_kind = registry.subject_kind
+label = registry.label
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Event:
+    """One event as written and as read back (`id` is set once stored)."""
+
+    subject_kind: str
+    subject_id: str
+    activity: str
+    occurred_at: dt.datetime
+    actor_id: int | None = None
+    actor_label: str = "system"
+    department_code: str = ""
+    channel: str = ""
+    work_item: uuid.UUID | None = None
+    lifecycle: str = "complete"
+    detail: dict = field(default_factory=dict)
+    version: int = 1
+    id: int | None = None
+
+    @property
+    def label(self):
+        return registry.label(self.activity)
+
+
+LIFECYCLES = ("start", "complete", "schedule", "suspend", "resume", "abort")
+
+
+def make(
+    subject_kind: str,
+    subject_id: str,
+    activity: str,
+    *,
+    at: dt.datetime,
+    actor=None,
+    department_code: str = "",
+    channel: str = "",
+    work_item: uuid.UUID | str | None = None,
+    lifecycle: str = "complete",
+    detail: Mapping[str, Any] | None = None,
+) -> Event:
+    """A checked event: the activity is registered for this kind and the detail is as declared."""
+    from .audit import actor_identity
+
+    registered = registry.get(activity)
+    if registered.subject_kind != subject_kind:
+        raise UnknownActivity(f"{activity} is an activity of {registered.subject_kind}, not {subject_kind}")
+    if lifecycle not in LIFECYCLES:
+        raise UnknownActivity(f"{activity}: unknown lifecycle {lifecycle!r}")
+    if at.tzinfo is None:
+        raise ValueError(f"{activity}: event time must be timezone-aware")
+    detail = dict(detail or {})
+    registered.check_detail(detail)
+    actor_id, actor_label = actor_identity(actor)
+    if isinstance(work_item, str):
+        work_item = uuid.UUID(work_item)
+    return Event(
+        subject_kind,
+        str(subject_id),
+        activity,
+        at,
+        actor_id,
+        actor_label,
+        department_code or "",
+        channel or "",
+        work_item,
+        lifecycle,
+        detail,
+        registered.version,
+    )
+
+
+def write(events: Iterable[Event]) -> None:
+    """Store events in the caller's transaction (a use case does this for you at its end)."""
+    from . import event_store
+
+    event_store.insert(list(events))
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def _upgraded(event: Event) -> Event:
+    registered = registry.find(event.activity)
+    if registered is not None and event.version < registered.version:
+        event.detail = registered.upgrade(event.version, event.detail)
+        event.version = registered.version
+    return event
+
+
+def history(subject_kind: str, subject_id: str) -> list[Event]:
+    """A subject's events in the order they happened (time, then the order they were written)."""
+    from . import event_store
+
+    return [_upgraded(e) for e in event_store.for_subject(subject_kind, subject_id)]
+
+
+def stream(
+    *,
+    subject_kind: str | None = None,
+    since_id: int = 0,
+    subject_ids: Iterable[str] | None = None,
+    chunk_size: int = 20_000,
+) -> Iterator[Event]:
+    """Every event (of one kind, or some subjects) after `since_id`, in id order, in chunks."""
+    from . import event_store
+
+    for event in event_store.scan(
+        subject_kind=subject_kind, since_id=since_id, subject_ids=subject_ids, chunk_size=chunk_size
+    ):
+        yield _upgraded(event)

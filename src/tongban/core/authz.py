@@ -1,11 +1,41 @@
 """The permission protocol every service checks, kept free of any notion of roles.
 
-Services call `require(actor, permission, department_id)`. An actor is anything with
-`can(permission, department_id)` and `audit_identity()`: accounts.Actor for people and systems,
-SystemActor for scheduled jobs and operators at the CLI. Roles and scopes live in accounts.
+Services call `require(actor, permission, department)`. An actor is anything with
+`can(permission, department)` and `audit_identity()` (the `Actor` protocol): accounts.Actor for
+people and systems, SystemActor for scheduled jobs and operators at the CLI. Roles and scopes
+live in accounts; a scope is a department object (its tree path), never a bare id.
 """
 
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
 from .errors import NotAuthenticated, NotPermitted
+
+if TYPE_CHECKING:
+    from django.db.models import Q
+
+
+class Scope(Protocol):
+    """Where a scoped permission applies: a department (its materialised path in the tree)."""
+
+    path: str
+
+
+@runtime_checkable
+class Actor(Protocol):
+    """Whoever calls a service: a person, a staff member, another system, a scheduled job.
+
+    accounts.actors.Actor (people and API tokens), accounts.actors.AnonymousActor and SystemActor
+    below implement it; services type their `actor` parameter with it.
+    """
+
+    is_authenticated: bool
+    is_system: bool
+
+    def can(self, permission: str, scope: "Scope | None" = None) -> bool: ...
+
+    def scope_q(self, permission: str, path_field: str = "department__path") -> "Q": ...
+
+    def audit_identity(self) -> tuple[int | None, str]: ...
 
 
 class SystemActor:
@@ -17,7 +47,7 @@ class SystemActor:
     def __init__(self, label: str = "system"):
         self.label = label
 
-    def can(self, permission: str, department_id: int | None = None) -> bool:
+    def can(self, permission: str, scope: Scope | None = None) -> bool:
         return True
 
     def scope_q(self, permission: str, path_field: str = "department__path"):
@@ -33,10 +63,10 @@ SYSTEM = SystemActor("system")
 OPERATOR = SystemActor("operator:cli")
 
 
-def require(actor, permission: str, department_id: int | None = None) -> None:
+def require(actor: Actor | None, permission: str, scope: Scope | None = None) -> None:
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise NotAuthenticated()
-    if not actor.can(permission, department_id):
+    if not actor.can(permission, scope):
         raise NotPermitted()
 
 

@@ -214,3 +214,10 @@ def test_after_commit_work_that_fails_does_not_undo_the_change(caplog):
     _open_probe(SYSTEM, "U5", after=broken)
     assert len(events.history("probe", "U5")) == 1
     assert "after-commit work broken failed" in caplog.text
+
+
+def test_an_activity_of_any_kind_applies_to_every_subject():
+    events.activity("probe.any_step", "a step", subject_kind=events.ANY_KIND, app="tests")
+    assert events.make("other", "O1", "probe.any_step", at=NOW).subject_kind == "other"
+    assert events.make("probe", "P1", "probe.any_step", at=NOW).subject_kind == "probe"
+    assert "probe.any_step" in [a.code for a in events.registry.activities("probe")]

@@ -38,6 +38,11 @@ _DETAIL_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+# The subject kind of activities that can happen to any subject: a work item's steps, written by
+# the workflow engine whatever the process is about (a case, a work order, a document).
+ANY_KIND = "*"
+
+
 class UnknownActivity(ValueError):
     """Raised when code writes an activity no app registered, or with a detail it did not declare."""
 
@@ -118,7 +123,7 @@ class Registry:
         detail: Mapping[str, str] | None = None,
         upgrades: Mapping[int, Callable[[dict], dict]] | None = None,
     ) -> Activity:
-        if subject_kind not in self._kinds:
+        if subject_kind != ANY_KIND and subject_kind not in self._kinds:
             raise ValueError(f"{code}: register subject kind {subject_kind!r} first")
         for key, type_name in (detail or {}).items():
             if type_name not in _DETAIL_TYPES:
@@ -143,7 +148,11 @@ class Registry:
         return self._kinds.get(code)
 
     def activities(self, subject_kind: str | None = None) -> list[Activity]:
-        return [a for a in self._activities.values() if subject_kind in (None, a.subject_kind)]
+        return [
+            a
+            for a in self._activities.values()
+            if subject_kind in (None, a.subject_kind) or a.subject_kind == ANY_KIND
+        ]
 
     def kinds(self) -> list[SubjectKind]:
         return list(self._kinds.values())
@@ -206,7 +215,7 @@ def make(
     from .audit import actor_identity
 
     registered = registry.get(activity)
-    if registered.subject_kind != subject_kind:
+    if registered.subject_kind not in (subject_kind, ANY_KIND):
         raise UnknownActivity(f"{activity} is an activity of {registered.subject_kind}, not {subject_kind}")
     if lifecycle not in LIFECYCLES:
         raise UnknownActivity(f"{activity}: unknown lifecycle {lifecycle!r}")

@@ -8,9 +8,14 @@ export TONGBAN_VAR_DIR="${TONGBAN_VAR_DIR:-$(mktemp -d /tmp/tongban-test-var.XXX
 export TONGBAN_SECRET_KEY="test-secret-key-not-for-production-0123456789"
 export TONGBAN_MASTER_KEY="000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 PG_URL="${TONGBAN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+# The whole suite runs on every core (pytest-xdist; each worker seeds its own test database).
+# A run of chosen tests stays in one process, where the seeding would cost more than it saves.
+if [ $# -eq 0 ]; then WORKERS="${TONGBAN_TEST_WORKERS:-auto}"; else WORKERS="${TONGBAN_TEST_WORKERS:-0}"; fi
+XDIST=()
+[ "$WORKERS" != "0" ] && XDIST=(-n "$WORKERS")
 
 echo "== tests on SQLite =="
-DATABASE_URL="sqlite:///${TONGBAN_VAR_DIR}/test.sqlite3" TONGBAN_TEST_SQLITE="${TONGBAN_VAR_DIR}/test-db.sqlite3" $PYTEST "$@"
+DATABASE_URL="sqlite:///${TONGBAN_VAR_DIR}/test.sqlite3" TONGBAN_TEST_SQLITE="${TONGBAN_VAR_DIR}/test-db.sqlite3" $PYTEST "${XDIST[@]}" "$@"
 
 if .venv/bin/python - "$PG_URL" <<'PY'
 import sys, psycopg
@@ -22,7 +27,7 @@ except Exception as exc:
 PY
 then
   echo "== tests on PostgreSQL =="
-  DATABASE_URL="$PG_URL" $PYTEST "$@"
+  DATABASE_URL="$PG_URL" $PYTEST "${XDIST[@]}" "$@"
 elif [ "${CI:-}" = "true" ]; then
   echo "CI=true and PostgreSQL is unreachable at $PG_URL: failing." >&2
   exit 1

@@ -1,4 +1,4 @@
-"""Apps depend downward only (ARCHITECTURE.md): core ← accounts ← {catalog, workflow, licences,
+"""Apps depend downward only (ARCHITECTURE.md): core ← rules (imports nothing but core) ← accounts ← {catalog, workflow, licences,
 exchange} ← {cases, …}; insight is imported by nobody but the web and CLI layers. Checked on the
 source, imports inside functions included, so a convenient shortcut upward fails here."""
 
@@ -11,7 +11,9 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "tongban"
 
 # app → the apps it must never import
 FORBIDDEN = {
-    "core": {"accounts", "catalog", "workflow", "licences", "exchange", "cases", "insight", "web", "cli"},
+    "core": {"accounts", "catalog", "workflow", "licences", "exchange", "cases", "insight", "web", "cli", "rules"},
+    # the rule language (FEEL, DMN) is a kernel every app may use: it knows no domain
+    "rules": {"accounts", "catalog", "workflow", "licences", "exchange", "cases", "insight", "web", "cli"},
     "accounts": {"catalog", "workflow", "licences", "exchange", "cases", "insight", "web", "cli"},
     "catalog": {"workflow", "licences", "exchange", "cases", "insight", "web", "cli"},
     "workflow": {"licences", "exchange", "cases", "insight", "web", "cli"},

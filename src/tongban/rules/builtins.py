@@ -9,11 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+)
 
 import re2
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from tongban.core.errors import Formatted
+
+from .errors import EvaluationError, NotRepresentable
 from .values import (
     DECIMAL,
     ZERO,
@@ -41,9 +54,18 @@ MAX_PATTERN = 1_000
 REGISTRY: dict[str, Function] = {}
 
 
-def builtin(name: str, *params: str, variadic: bool = False, overloads: tuple = ()):
+def builtin(name: str, *params: str, variadic: bool = False, overloads: tuple = (), scalar: bool = False):
+    """Register a built-in. ``scalar``: it takes no lists, so a one-item list argument is taken as its
+    item (DMN 1.4's singleton conversion: ``upper case(names[item = "Bob"])``)."""
+
     def register(fn):
-        REGISTRY[name] = Function(name, params, fn, variadic, overloads)
+        call = fn
+        if scalar:
+
+            def call(args, fn=fn):
+                return fn([a[0] if isinstance(a, list) and len(a) == 1 else a for a in args])
+
+        REGISTRY[name] = Function(name, params, call, variadic, overloads)
         return fn
 
     return register
@@ -86,7 +108,7 @@ def _not(args):
 # --- conversion -------------------------------------------------------------------------------
 
 
-@builtin("date", "from", overloads=(("year", "month", "day"),))
+@builtin("date", "from", overloads=(("year", "month", "day"),), scalar=True)
 def _date(args):
     if len(args) == 1:
         value = args[0]
@@ -98,14 +120,19 @@ def _date(args):
             return value
         return None
     if len(args) == 3 and all(_int(a) is not None for a in args):
+        year, month, day = (_int(a) for a in args)
+        if not 1 <= year <= 9999 and 1 <= month <= 12 and 1 <= day <= 31:
+            raise NotRepresentable(
+                _("the result lies outside the years 1 to 9999, which this engine supports")
+            )
         try:
-            return dt.date(*(_int(a) for a in args))
+            return dt.date(year, month, day)
         except ValueError:
             return None
     return None
 
 
-@builtin("time", "from", overloads=(("hour", "minute", "second", "offset?"),))
+@builtin("time", "from", overloads=(("hour", "minute", "second", "offset?"),), scalar=True)
 def _time(args):
     if len(args) == 1:
         value = args[0]
@@ -136,7 +163,7 @@ def _time(args):
     return None
 
 
-@builtin("date and time", "from", overloads=(("date", "time"),))
+@builtin("date and time", "from", overloads=(("date", "time"),), scalar=True)
 def _date_and_time(args):
     if len(args) == 1:
         value = args[0]
@@ -155,12 +182,12 @@ def _date_and_time(args):
     return None
 
 
-@builtin("duration", "from")
+@builtin("duration", "from", scalar=True)
 def _duration(args):
     return parse_duration(args[0]) if len(args) == 1 and _str(args[0]) else None
 
 
-@builtin("years and months duration", "from", "to")
+@builtin("years and months duration", "from", "to", scalar=True)
 def _years_and_months(args):
     if len(args) != 2:
         return None
@@ -177,7 +204,7 @@ def _years_and_months(args):
     return YearsMonths(months)
 
 
-@builtin("number", "from", "grouping separator?", "decimal separator?")
+@builtin("number", "from", "grouping separator?", "decimal separator?", scalar=True)
 def _number(args):
     if not args or not _str(args[0]):
         return None
@@ -225,12 +252,12 @@ def _string(args):
 # --- strings ----------------------------------------------------------------------------------
 
 
-@builtin("substring", "string", "start position", "length?")
+@builtin("substring", "string", "start position", "length?", scalar=True)
 def _substring(args):
     if len(args) not in (2, 3) or not _str(args[0]):
         return None
     text = args[0]
-    start = _int(args[1]) if _num(args[1]) else None
+    start = int(args[1]) if _num(args[1]) else None
     if start is None or start == 0:
         return None
     chars = list(text)  # code points, as FEEL counts them
@@ -240,22 +267,22 @@ def _substring(args):
     if len(args) == 3:
         if not _num(args[2]) or args[2] < 0:
             return None
-        length = int(args[2].to_integral_value(ROUND_HALF_EVEN))
+        length = int(args[2])  # a fractional length is truncated, as the TCK expects
         return "".join(chars[begin : begin + length])
     return "".join(chars[begin:])
 
 
-@builtin("string length", "string")
+@builtin("string length", "string", scalar=True)
 def _string_length(args):
     return Decimal(len(args[0])) if len(args) == 1 and _str(args[0]) else None
 
 
-@builtin("upper case", "string")
+@builtin("upper case", "string", scalar=True)
 def _upper(args):
     return args[0].upper() if len(args) == 1 and _str(args[0]) else None
 
 
-@builtin("lower case", "string")
+@builtin("lower case", "string", scalar=True)
 def _lower(args):
     return args[0].lower() if len(args) == 1 and _str(args[0]) else None
 
@@ -264,7 +291,7 @@ def _two_strings(args) -> bool:
     return len(args) == 2 and _str(args[0]) and _str(args[1])
 
 
-@builtin("substring before", "string", "match")
+@builtin("substring before", "string", "match", scalar=True)
 def _before(args):
     if not _two_strings(args):
         return None
@@ -273,7 +300,7 @@ def _before(args):
     return text[:index] if index >= 0 else ""
 
 
-@builtin("substring after", "string", "match")
+@builtin("substring after", "string", "match", scalar=True)
 def _after(args):
     if not _two_strings(args):
         return None
@@ -282,19 +309,91 @@ def _after(args):
     return text[index + len(match) :] if index >= 0 else ""
 
 
-@builtin("contains", "string", "match")
+@builtin("contains", "string", "match", scalar=True)
 def _contains(args):
     return args[1] in args[0] if _two_strings(args) else None
 
 
-@builtin("starts with", "string", "match")
+@builtin("starts with", "string", "match", scalar=True)
 def _starts_with(args):
     return args[0].startswith(args[1]) if _two_strings(args) else None
 
 
-@builtin("ends with", "string", "match")
+@builtin("ends with", "string", "match", scalar=True)
 def _ends_with(args):
     return args[0].endswith(args[1]) if _two_strings(args) else None
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a bad pattern is null with no noise on stderr
+
+
+def _unsupported_regex(feature):
+    return EvaluationError(
+        Formatted(_("regular expressions with %(feature)s are not supported"), {"feature": feature})
+    )
+
+
+def _strip_spaces(pattern: str) -> str:
+    """The x flag: whitespace goes, except inside character classes (XPath 3.1)."""
+    out, in_class = [], False
+    for char in pattern:
+        if char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        if in_class or not char.isspace():
+            out.append(char)
+    return "".join(out)
+
+
+def _translate(pattern: str, flags: str) -> str:
+    """An XPath (XML Schema) regular expression as RE2 reads it. Back-references and character-class
+    subtraction, which RE2 cannot run, raise EvaluationError rather than match differently."""
+    if "x" in flags:
+        pattern = _strip_spaces(pattern)
+    out: list[str] = []
+    in_class = 0
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            nxt = pattern[i + 1 : i + 2]
+            if nxt.isdigit():
+                raise _unsupported_regex(_("back-references"))
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if char == "-" and pattern[i + 1 : i + 2] == "[":
+                raise _unsupported_regex(_("character class subtraction"))
+            if char == "[":
+                out.append("\\[")
+            else:
+                out.append(char)
+                if char == "]":
+                    in_class -= 1
+            i += 1
+            continue
+        if char == "[":
+            in_class += 1
+            out.append(char)
+            if pattern[i + 1 : i + 2] == "^":
+                out.append("^")
+                i += 1
+            if pattern[i + 1 : i + 2] == "]":
+                out.append("\\]")
+                i += 1
+        elif char == "." and "s" not in flags:
+            out.append("[^\\n\\r]")  # XPath's dot matches neither line feed nor carriage return
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a bad pattern is null with no noise on stderr
 
 
 @functools.lru_cache(maxsize=256)
@@ -302,20 +401,17 @@ def _regex(pattern: str, flags: str):
     """An RE2 pattern for an XPath-style pattern and flags (s, m, i, x; q for a literal)."""
     if len(pattern) > MAX_PATTERN or any(f not in "smixq" for f in flags):
         return None
-    if "q" in flags:
-        pattern = re2.escape(pattern)
-    if "x" in flags:
-        pattern = "".join(pattern.split())
+    pattern = re2.escape(pattern) if "q" in flags else _translate(pattern, flags)
     inline = "".join(f for f in flags if f in "smi")
     if inline:
         pattern = f"(?{inline}){pattern}"
     try:
-        return re2.compile(pattern)
+        return re2.compile(pattern, _RE2_OPTIONS)
     except re2.error:
         return None
 
 
-@builtin("matches", "input", "pattern", "flags?")
+@builtin("matches", "input", "pattern", "flags?", scalar=True)
 def _matches(args):
     if len(args) not in (2, 3) or not (_str(args[0]) and _str(args[1])):
         return None
@@ -330,7 +426,10 @@ def _matches(args):
     return compiled.search(args[0]) is not None
 
 
-@builtin("replace", "input", "pattern", "replacement", "flags?")
+_GROUP = re2.compile(r"\$(\d+)")
+
+
+@builtin("replace", "input", "pattern", "replacement", "flags?", scalar=True)
 def _replace(args):
     if len(args) not in (3, 4) or not all(_str(a) for a in args[:3]):
         return None
@@ -342,7 +441,8 @@ def _replace(args):
         return None
     # XPath writes groups as $1; RE2 (like Python) as \1
     replacement = args[2].replace("\\", "\\\\")
-    replacement = re2.sub(r"\$(\d)", r"\\\1", replacement) if "q" not in flags else replacement
+    if "q" not in flags:
+        replacement = _GROUP.sub(r"\\g<\1>", replacement)
     try:
         result = compiled.sub(replacement, args[0])
     except (re2.error, IndexError, ValueError):
@@ -350,7 +450,7 @@ def _replace(args):
     return result if len(result) <= MAX_TEXT else None
 
 
-@builtin("split", "string", "delimiter")
+@builtin("split", "string", "delimiter", scalar=True)
 def _split(args):
     if not _two_strings(args):
         return None
@@ -362,6 +462,8 @@ def _split(args):
 
 @builtin("string join", "list", "delimiter?")
 def _string_join(args):
+    if args and _str(args[0]):
+        args = [[args[0]], *args[1:]]  # a single text is a one-item list
     if len(args) not in (1, 2) or not isinstance(args[0], list):
         return None
     delimiter = args[1] if len(args) == 2 and args[1] is not None else ""
@@ -469,7 +571,7 @@ def _median(args):
 
 @builtin("all", "list", variadic=True)
 def _all(args):
-    items = _list_arg(args)
+    items = _list_arg(args) if args else None
     if items is None:
         return None
     if any(x is False for x in items):
@@ -481,7 +583,7 @@ def _all(args):
 
 @builtin("any", "list", variadic=True)
 def _any(args):
-    items = _list_arg(args)
+    items = _list_arg(args) if args else None
     if items is None:
         return None
     if any(x is True for x in items):
@@ -627,51 +729,55 @@ def _scaled(args, rounding) -> Decimal | None:
         return None
     scale = 0
     if len(args) == 2:
-        scale = _int(args[1]) if args[1] is not None else 0
-        if scale is None or not -6111 <= scale <= 6176:
+        if not _num(args[1]):
             return None
+        scale = int(args[1])  # a fractional scale is truncated
+        if not -6111 <= scale <= 6176:
+            return None
+    if -args[0].as_tuple().exponent <= scale:
+        return args[0]  # already no finer than the scale: nothing to round
     try:
         return args[0].quantize(Decimal(1).scaleb(-scale), rounding=rounding, context=DECIMAL)
     except ArithmeticError:
         return None
 
 
-@builtin("decimal", "n", "scale")
+@builtin("decimal", "n", "scale", scalar=True)
 def _decimal(args):
     return _scaled(args, ROUND_HALF_EVEN) if len(args) == 2 else None
 
 
-@builtin("floor", "n", "scale?")
+@builtin("floor", "n", "scale?", scalar=True)
 def _floor(args):
     return _scaled(args, ROUND_FLOOR)
 
 
-@builtin("ceiling", "n", "scale?")
+@builtin("ceiling", "n", "scale?", scalar=True)
 def _ceiling(args):
     return _scaled(args, ROUND_CEILING)
 
 
-@builtin("round up", "n", "scale")
+@builtin("round up", "n", "scale", scalar=True)
 def _round_up(args):
     return _scaled(args, ROUND_UP)
 
 
-@builtin("round down", "n", "scale")
+@builtin("round down", "n", "scale", scalar=True)
 def _round_down(args):
     return _scaled(args, ROUND_DOWN)
 
 
-@builtin("round half up", "n", "scale")
+@builtin("round half up", "n", "scale", scalar=True)
 def _round_half_up(args):
     return _scaled(args, ROUND_HALF_UP)
 
 
-@builtin("round half down", "n", "scale")
+@builtin("round half down", "n", "scale", scalar=True)
 def _round_half_down(args):
     return _scaled(args, ROUND_HALF_DOWN)
 
 
-@builtin("abs", "n")
+@builtin("abs", "n", scalar=True)
 def _abs(args):
     if len(args) != 1:
         return None
@@ -685,7 +791,7 @@ def _abs(args):
     return None
 
 
-@builtin("modulo", "dividend", "divisor")
+@builtin("modulo", "dividend", "divisor", scalar=True)
 def _modulo(args):
     if len(args) != 2 or not (_num(args[0]) and _num(args[1])) or args[1] == 0:
         return None
@@ -698,21 +804,21 @@ def _modulo(args):
         return None
 
 
-@builtin("sqrt", "number")
+@builtin("sqrt", "number", scalar=True)
 def _sqrt(args):
     if len(args) != 1 or not _num(args[0]) or args[0] < 0:
         return None
     return DECIMAL.sqrt(args[0])
 
 
-@builtin("log", "number")
+@builtin("log", "number", scalar=True)
 def _log(args):
     if len(args) != 1 or not _num(args[0]) or args[0] <= 0:
         return None
     return DECIMAL.ln(args[0])
 
 
-@builtin("exp", "number")
+@builtin("exp", "number", scalar=True)
 def _exp(args):
     if len(args) != 1 or not _num(args[0]):
         return None
@@ -722,13 +828,13 @@ def _exp(args):
         return None
 
 
-@builtin("odd", "number")
+@builtin("odd", "number", scalar=True)
 def _odd(args):
     value = _int(args[0]) if len(args) == 1 else None
     return value % 2 == 1 if value is not None else None
 
 
-@builtin("even", "number")
+@builtin("even", "number", scalar=True)
 def _even(args):
     value = _int(args[0]) if len(args) == 1 else None
     return value % 2 == 0 if value is not None else None
@@ -751,15 +857,30 @@ def _get_entries(args):
     return [{"key": k, "value": v} for k, v in args[0].items()]
 
 
-@builtin("context put", "context", "key", "value")
+@builtin("context put", "context", "key", "value", overloads=(("context", "keys", "value"),))
 def _context_put(args):
-    if len(args) != 3 or not isinstance(args[0], dict) or not _str(args[1]):
+    if len(args) != 3 or not isinstance(args[0], dict):
         return None
-    return {**args[0], args[1]: args[2]}
+    context, key, value = args
+    if isinstance(key, list):  # DMN 1.5: a path of keys into nested contexts
+        if not key or not all(_str(k) for k in key):
+            return None
+        if len(key) == 1:
+            return {**context, key[0]: value}
+        inner = context.get(key[0])
+        nested = _context_put([inner if isinstance(inner, dict) else {}, key[1:], value])
+        if nested is None or (key[0] in context and not isinstance(inner, dict)):
+            return None
+        return {**context, key[0]: nested}
+    if not _str(key):
+        return None
+    return {**context, key: value}
 
 
 @builtin("context merge", "contexts")
 def _context_merge(args):
+    if len(args) == 1 and isinstance(args[0], dict):
+        args = [[args[0]]]  # a single context is a one-item list
     if len(args) != 1 or not isinstance(args[0], list) or not all(isinstance(c, dict) for c in args[0]):
         return None
     merged: dict = {}
@@ -777,7 +898,7 @@ def _day(args) -> dt.date | None:
     return args[0].date() if isinstance(args[0], dt.datetime) else args[0]
 
 
-@builtin("day of year", "date")
+@builtin("day of year", "date", scalar=True)
 def _day_of_year(args):
     day = _day(args)
     return Decimal(day.timetuple().tm_yday) if day else None
@@ -790,19 +911,19 @@ _MONTHS = (
 )  # fmt: skip
 
 
-@builtin("day of week", "date")
+@builtin("day of week", "date", scalar=True)
 def _day_of_week(args):
     day = _day(args)
     return _WEEKDAYS[day.weekday()] if day else None
 
 
-@builtin("month of year", "date")
+@builtin("month of year", "date", scalar=True)
 def _month_of_year(args):
     day = _day(args)
     return _MONTHS[day.month - 1] if day else None
 
 
-@builtin("week of year", "date")
+@builtin("week of year", "date", scalar=True)
 def _week_of_year(args):
     day = _day(args)
     return Decimal(day.isocalendar()[1]) if day else None

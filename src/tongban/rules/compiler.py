@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from itertools import product
 
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +18,7 @@ from tongban.core.errors import Formatted
 
 from . import syntax as s
 from .builtins import REGISTRY
-from .errors import FeelSyntaxError
+from .errors import EvaluationError, FeelSyntaxError, FeelUnsupported, NotRepresentable
 from .values import (
     DaysTime,
     Function,
@@ -106,10 +105,13 @@ class Compiler:
         fn = method(node)
         return fn
 
-    def fold(self, fn: Compiled, *parts: Compiled) -> Compiled:
+    def fold(self, node: s.Node, fn: Compiled, *parts: Compiled) -> Compiled:
         """``fn`` computed now when all its parts are constants."""
         if all(_is_constant(p) for p in parts):
-            return _constant(fn(Scope()))
+            try:
+                return _constant(fn(Scope()))
+            except EvaluationError as exc:  # a value this engine cannot hold, or a feature it refuses
+                raise FeelUnsupported(self.source, node.pos or 1, exc.message) from None
         return fn
 
     # -- leaves --------------------------------------------------------------------------------
@@ -119,17 +121,22 @@ class Compiler:
 
     def _TemporalLiteral(self, node: s.TemporalLiteral) -> Compiled:
         text = node.text
-        if text.startswith(("P", "-P")):
-            value = parse_duration(text)
-        elif "T" in text:
-            value = parse_date_time(text)
-        elif ":" in text:
-            value = parse_time(text)
-        else:
-            value = parse_date(text)
+        value = self._temporal(text)
         if value is None:
             raise self.error(node, Formatted(_("“%(text)s” is not a date, time or duration"), {"text": text}))
         return _constant(value)
+
+    def _temporal(self, text: str):
+        try:
+            if text.startswith(("P", "-P")):
+                return parse_duration(text)
+            if "T" in text:
+                return parse_date_time(text)
+            if ":" in text:
+                return parse_time(text)
+            return parse_date(text)
+        except NotRepresentable as exc:
+            raise FeelUnsupported(self.source, 1, exc.message) from None
 
     def _InputValue(self, node: s.InputValue) -> Compiled:
         self.uses_input = True
@@ -166,7 +173,7 @@ class Compiler:
         def path(env):
             return member_of(target(env), member)
 
-        return self.fold(path, target)
+        return self.fold(node, path, target)
 
     def _Filter(self, node: s.Filter) -> Compiled:
         target = self.compile(node.target)
@@ -197,7 +204,7 @@ class Compiler:
                 scope = env.child({"item": item})
                 if isinstance(item, dict):
                     scope.update(item)
-                    scope["item"] = item if "item" not in item else item["item"]
+                    scope["item"] = item.get("item", item)
                 verdict = condition(scope)
                 if position == 0 and type(verdict) is Decimal:
                     return _at(items, verdict)  # a number is an index, not a condition
@@ -219,15 +226,15 @@ class Compiler:
         function = self.compile(target)
         args = [self.compile(a) for a in node.args]
         names = node.names
-        if isinstance(target, s.Name) and target.name in REGISTRY and names is not None:
-            if REGISTRY[target.name].bind(names, [None] * len(names)) is None:
-                raise self.error(
-                    node,
-                    Formatted(
-                        _("%(name)s() has no parameters named %(params)s"),
-                        {"name": target.name, "params": ", ".join(names)},
-                    ),
-                )
+        named_builtin = isinstance(target, s.Name) and target.name in REGISTRY and names is not None
+        if named_builtin and REGISTRY[target.name].bind(names, [None] * len(names)) is None:
+            raise self.error(
+                node,
+                Formatted(
+                    _("%(name)s() has no parameters named %(params)s"),
+                    {"name": target.name, "params": ", ".join(names)},
+                ),
+            )
 
         def call(env):
             fn = function(env)
@@ -246,7 +253,7 @@ class Compiler:
 
         pure = isinstance(target, s.Name) and target.name in REGISTRY and target.name not in _IMPURE
         if pure and not self.is_bound(target.name):
-            return self.fold(call, *args)
+            return self.fold(node, call, *args)
         return call
 
     # -- operators -----------------------------------------------------------------------------
@@ -257,7 +264,7 @@ class Compiler:
         def negation(env):
             return negate(operand(env))
 
-        return self.fold(negation, operand)
+        return self.fold(node, negation, operand)
 
     _ARITHMETIC = {"+": add, "-": subtract, "*": multiply, "/": divide, "**": power}
 
@@ -268,7 +275,7 @@ class Compiler:
         def arithmetic(env):
             return op(left(env), right(env))
 
-        return self.fold(arithmetic, left, right)
+        return self.fold(node, arithmetic, left, right)
 
     def _Comparison(self, node: s.Comparison) -> Compiled:
         left, right = self.compile(node.left), self.compile(node.right)
@@ -277,7 +284,7 @@ class Compiler:
         def comparison(env):
             return test(left(env), right(env))
 
-        return self.fold(comparison, left, right)
+        return self.fold(node, comparison, left, right)
 
     def _Between(self, node: s.Between) -> Compiled:
         value, low, high = self.compile(node.value), self.compile(node.low), self.compile(node.high)
@@ -286,7 +293,7 @@ class Compiler:
             x = value(env)
             return and3(_le(low(env), x), _le(x, high(env)))
 
-        return self.fold(between, value, low, high)
+        return self.fold(node, between, value, low, high)
 
     def _In(self, node: s.In) -> Compiled:
         value = self.compile(node.value)
@@ -301,7 +308,9 @@ class Compiler:
         value = self.compile(node.value)
         wanted = node.type_name
         if wanted not in _TYPE_NAMES:
-            raise self.error(node, Formatted(_("“%(type)s” is not a type of this FEEL subset"), {"type": wanted}))
+            raise self.error(
+                node, Formatted(_("“%(type)s” is not a type of this FEEL subset"), {"type": wanted})
+            )
 
         def instance_of(env):
             found = type_name(value(env))
@@ -320,7 +329,7 @@ class Compiler:
                 return False
             return and3(a, right(env))
 
-        return self.fold(and_, left, right)
+        return self.fold(node, and_, left, right)
 
     def _Or(self, node: s.Or) -> Compiled:
         left, right = self.compile(node.left), self.compile(node.right)
@@ -331,12 +340,16 @@ class Compiler:
                 return True
             return or3(a, right(env))
 
-        return self.fold(or_, left, right)
+        return self.fold(node, or_, left, right)
 
     # -- textual -------------------------------------------------------------------------------
 
     def _If(self, node: s.If) -> Compiled:
-        condition, then, otherwise = self.compile(node.condition), self.compile(node.then), self.compile(node.otherwise)
+        condition, then, otherwise = (
+            self.compile(node.condition),
+            self.compile(node.then),
+            self.compile(node.otherwise),
+        )
 
         def if_(env):
             return then(env) if condition(env) is True else otherwise(env)
@@ -398,7 +411,7 @@ class Compiler:
         def list_(env):
             return [i(env) for i in items]
 
-        return self.fold(list_, *items)
+        return self.fold(node, list_, *items)
 
     def _ContextNode(self, node: s.ContextNode) -> Compiled:
         frame: set[str] = set()
@@ -430,7 +443,7 @@ class Compiler:
                 return None  # ends of different kinds
             return Range(low, high, start_included, end_included)
 
-        return self.fold(range_, start, end)
+        return self.fold(node, range_, start, end)
 
     def _FunctionDefinition(self, node: s.FunctionDefinition) -> Compiled:
         params = node.params
@@ -508,44 +521,68 @@ def _at(items: list, index) -> object:
     return None
 
 
-def _bindings(iterations, env):
-    """Scopes for every combination of the iteration domains; one None when a domain is not a list."""
-    domains = []
-    for name, domain, end in iterations:
-        start = domain(env)
-        if end is not None:
-            stop = end(env)
-            if not (type(start) is Decimal and type(stop) is Decimal):
-                yield None
+def _domain(domain, end, env) -> list | None:
+    """The values an iteration visits: a list, a range of integers or of dates; None otherwise."""
+    start = domain(env)
+    if end is not None:
+        return _steps(start, end(env), True, True)
+    if isinstance(start, list):
+        return start
+    if isinstance(start, Range):
+        if start.start_unbounded or start.end_unbounded:
+            return None
+        return _steps(start.start, start.end, start.start_included, start.end_included, ascending_only=True)
+    if start is None:
+        return None
+    return [start]
+
+
+def _steps(
+    first, last, first_included: bool, last_included: bool, ascending_only: bool = False
+) -> list | None:
+    if type(first) is Decimal and type(last) is Decimal:
+        if first != first.to_integral_value() or last != last.to_integral_value():
+            return None
+        a, b = int(first), int(last)
+        make = Decimal
+    elif type(first) is dt.date and type(last) is dt.date:
+        a, b = first.toordinal(), last.toordinal()
+        make = dt.date.fromordinal
+    else:
+        return None  # FEEL iterates over ranges of numbers and dates only
+    if ascending_only and a > b:
+        return None
+    step = 1 if b >= a else -1
+    if not first_included:
+        a += step
+    if not last_included:
+        b -= step
+    if abs(b - a) >= MAX_ITERATIONS:
+        return None
+    if (b - a) * step < 0:
+        return []
+    return [make(i) for i in range(a, b + step, step)]
+
+
+def _bindings(iterations, env, index: int = 0, visited: list | None = None):
+    """Scopes for every combination of the iteration domains, later domains seeing earlier names;
+    one None when a domain is not something FEEL iterates over."""
+    if visited is None:
+        visited = [0]
+    if index == len(iterations):
+        visited[0] += 1
+        yield env if visited[0] <= MAX_ITERATIONS else None
+        return
+    name, domain, end = iterations[index]
+    values = _domain(domain, end, env)
+    if values is None:
+        yield None
+        return
+    for value in values:
+        for scope in _bindings(iterations, env.child({name: value}), index + 1, visited):
+            yield scope
+            if scope is None:
                 return
-            first, last = int(start), int(stop)
-            if abs(last - first) >= MAX_ITERATIONS:
-                yield None
-                return
-            step = 1 if last >= first else -1
-            values = [Decimal(i) for i in range(first, last + step, step)]
-        elif isinstance(start, list):
-            values = start
-        elif isinstance(start, Range) and type(start.start) is Decimal and type(start.end) is Decimal:
-            first = int(start.start) + (0 if start.start_included else 1)
-            last = int(start.end) - (0 if start.end_included else 1)
-            values = [Decimal(i) for i in range(first, last + 1)] if last - first < MAX_ITERATIONS else None
-            if values is None:
-                yield None
-                return
-        elif start is None:
-            yield None
-            return
-        else:
-            values = [start]
-        domains.append((name, values))
-    visited = 0
-    for combination in product(*(values for _n, values in domains)):
-        visited += 1
-        if visited > MAX_ITERATIONS:
-            yield None
-            return
-        yield env.child({name: value for (name, _v), value in zip(domains, combination, strict=True)})
 
 
 _TYPE_NAMES = frozenset(
@@ -639,17 +676,13 @@ def value_test(expected, x) -> bool | None:
     if isinstance(expected, Range):
         return expected.contains(x)
     if isinstance(expected, list) and not isinstance(x, list):
-        unknown = False
+        if x is None and None not in expected:
+            return None  # a missing value is not known to be outside the list
         for item in expected:
-            if isinstance(item, Range):
-                verdict = item.contains(x)
-            else:
-                verdict = equal(x, item)
+            verdict = item.contains(x) if isinstance(item, Range) else equal(x, item)
             if verdict is True:
                 return True
-            if verdict is None:
-                unknown = True
-        return None if unknown else False
+        return False  # as list contains(): items of other types are simply not equal
     if isinstance(expected, list) and isinstance(x, list):
         same = equal(x, expected)
         if same is True:
@@ -701,7 +734,9 @@ def _zone_name(value):
 
 
 def _seconds_of(value) -> Decimal:
-    return Decimal(value.second) + (Decimal(value.microsecond) / Decimal(1_000_000) if value.microsecond else 0)
+    return Decimal(value.second) + (
+        Decimal(value.microsecond) / Decimal(1_000_000) if value.microsecond else 0
+    )
 
 
 _PROPERTIES = {
@@ -726,8 +761,12 @@ _PROPERTIES = {
     (YearsMonths, "years"): lambda v: Decimal(int(v.months / 12)),
     (YearsMonths, "months"): lambda v: Decimal(v.months - int(v.months / 12) * 12),
     (DaysTime, "days"): lambda v: Decimal(int(v.seconds / 86400)),
-    (DaysTime, "hours"): lambda v: Decimal(int((abs(v.seconds) % 86400) // 3600) * (1 if v.seconds >= 0 else -1)),
-    (DaysTime, "minutes"): lambda v: Decimal(int((abs(v.seconds) % 3600) // 60) * (1 if v.seconds >= 0 else -1)),
+    (DaysTime, "hours"): lambda v: Decimal(
+        int((abs(v.seconds) % 86400) // 3600) * (1 if v.seconds >= 0 else -1)
+    ),
+    (DaysTime, "minutes"): lambda v: Decimal(
+        int((abs(v.seconds) % 3600) // 60) * (1 if v.seconds >= 0 else -1)
+    ),
     (DaysTime, "seconds"): lambda v: (abs(v.seconds) % 60) * (1 if v.seconds >= 0 else -1),
     (Range, "start"): lambda v: v.start,
     (Range, "end"): lambda v: v.end,

@@ -29,9 +29,9 @@ from django.utils.translation import gettext_lazy as _
 from tongban.core.errors import Formatted
 
 from .compiler import Scope
-from .errors import DmnError, FeelSyntaxError, Unsupported
+from .errors import DmnError, FeelSyntaxError, FeelUnsupported, RuleError, Unsupported
 from .feel import compile_expression, compile_unary_tests
-from .tables import HIT_POLICIES, AGGREGATIONS, DecisionTable, InputClause, OutputClause, TableRule
+from .tables import AGGREGATIONS, HIT_POLICIES, DecisionTable, InputClause, OutputClause, TableRule
 from .types import ItemType, TypeSystem
 from .values import Function, from_python
 
@@ -106,6 +106,7 @@ class Decision:
     logic: object  # a Logic, or None for a decision without logic (refused when evaluated)
     requires: list[str] = field(default_factory=list)  # names of decisions evaluated first
     element: object = None
+    problem: DmnError | None = None  # why its logic could not be read (lenient loading only)
 
 
 @dataclass
@@ -175,7 +176,10 @@ class RelationLogic(Logic):
     rows: list[list[Logic]]
 
     def evaluate(self, scope, trace):
-        return [{c: cell.evaluate(scope, trace) for c, cell in zip(self.columns, row, strict=True)} for row in self.rows]
+        return [
+            {c: cell.evaluate(scope, trace) for c, cell in zip(self.columns, row, strict=True)}
+            for row in self.rows
+        ]
 
 
 @dataclass
@@ -192,7 +196,9 @@ class InvocationLogic(Logic):
         values = [logic.evaluate(scope, trace) if logic is not None else None for _n, logic in self.bindings]
         args = fn.bind(names, values) if names else []
         if args is None:
-            trace.error(Formatted(_("the invocation of “%(name)s” names unknown parameters"), {"name": fn.name}))
+            trace.error(
+                Formatted(_("the invocation of “%(name)s” names unknown parameters"), {"name": fn.name})
+            )
             return None
         return fn.call(args)
 
@@ -346,6 +352,9 @@ class Model:
         return needed
 
     def _evaluate_decision(self, decision: Decision, scope: Scope, trace: Trace):
+        if decision.problem is not None:
+            trace.error(decision.problem.message)
+            return None
         if decision.logic is None:
             trace.error(_("the decision has no decision logic"))
             return None
@@ -353,6 +362,9 @@ class Model:
             value = decision.logic.evaluate(scope, trace)
         except RecursionError:
             trace.error(_("the decision is nested too deeply to evaluate"))
+            return None
+        except RuleError as exc:
+            trace.error(exc.message)
             return None
         if decision.type_ref:
             value = trace.conform(value, decision.type_ref, decision.name)
@@ -367,7 +379,9 @@ class _Reader:
         self.root = root
         self.ns = ns
         self.names: set[str] = set()
+        self.local: set[str] = set()
         self.functions: set[str] = set()
+        self.strict = True
         self.items: dict[str, ItemType] = {}
         self.types = TypeSystem(self.items)
         self.warnings: list = []
@@ -387,22 +401,46 @@ class _Reader:
         if language and not _FEEL.search(language):
             raise Unsupported(
                 where,
-                Formatted(_("the expression language %(language)s is not supported; only FEEL is"), {"language": language}),
+                Formatted(
+                    _("the expression language %(language)s is not supported; only FEEL is"),
+                    {"language": language},
+                ),
             )
 
     # -- compile helpers -----------------------------------------------------------------------
 
     def expression(self, text: str, where):
         try:
-            return compile_expression(text.strip(), frozenset(self.names), frozenset(self.functions))
+            return compile_expression(
+                text.strip(), self.scope_names(), frozenset(self.functions | self.local)
+            )
+        except FeelUnsupported as exc:
+            raise Unsupported(where, exc.message) from None
         except FeelSyntaxError as exc:
             raise DmnError(where, exc.message) from None
 
     def unary_tests(self, text: str, where):
         try:
-            return compile_unary_tests(text.strip(), frozenset(self.names), frozenset(self.functions))
+            return compile_unary_tests(
+                text.strip(), self.scope_names(), frozenset(self.functions | self.local)
+            )
+        except FeelUnsupported as exc:
+            raise Unsupported(where, exc.message) from None
         except FeelSyntaxError as exc:
             raise DmnError(where, exc.message) from None
+
+    def scope_names(self) -> frozenset[str]:
+        return frozenset(self.names | self.local)
+
+    def with_params(self, params, read):
+        """``read()`` with function parameters in scope: they are names only inside the function
+        (a parameter "Person.Name" must not hide the path Person.Name elsewhere)."""
+        outer = self.local
+        self.local = outer | {name for name, _t in params}
+        try:
+            return read()
+        finally:
+            self.local = outer
 
     # -- model ---------------------------------------------------------------------------------
 
@@ -412,7 +450,10 @@ class _Reader:
         self.check_language(root, where)
         type_language = root.get("typeLanguage")
         if type_language and not _FEEL.search(type_language) and "XMLSchema" not in type_language:
-            raise Unsupported(where, Formatted(_("the type language %(language)s is not supported"), {"language": type_language}))
+            raise Unsupported(
+                where,
+                Formatted(_("the type language %(language)s is not supported"), {"language": type_language}),
+            )
         for element in self.children(root, "import"):
             raise Unsupported(
                 _describe(_kind("import"), element),
@@ -436,10 +477,6 @@ class _Reader:
                     by_id[element.get("id")] = (tag, name)
                 if tag == "businessKnowledgeModel":
                     self.functions.add(name)
-                    logic = element.find(self.q("encapsulatedLogic"))
-                    if logic is not None:
-                        for param in self.children(logic, "formalParameter"):
-                            self.names.add(param.get("name") or "")
         for element in self.children(root, "itemDefinition"):
             item = self.item_definition(element, top=True)
             self.items[item.name] = item
@@ -485,9 +522,6 @@ class _Reader:
         for variable in root.iter(self.q("variable")):
             if variable.get("name"):
                 self.names.add(variable.get("name"))
-        for param in root.iter(self.q("formalParameter")):
-            if param.get("name"):
-                self.names.add(param.get("name"))
         for column in root.iter(self.q("column")):
             if column.get("name"):
                 self.names.add(column.get("name"))
@@ -534,7 +568,9 @@ class _Reader:
             item.allowed = self.unary_tests(source, where) if source.strip() else None
             item.allowed_source = source
         for component in self.children(element, "itemComponent"):
-            self.item_allowed_values(component, item.components[(component.get("name") or "").strip()], depth + 1)
+            self.item_allowed_values(
+                component, item.components[(component.get("name") or "").strip()], depth + 1
+            )
 
     def knowledge_model(self, element) -> KnowledgeModel:
         where = _describe(_kind("businessKnowledgeModel"), element)
@@ -544,12 +580,20 @@ class _Reader:
         kind = logic.get("kind") or "FEEL"
         if kind.upper() != "FEEL":
             raise Unsupported(where, Formatted(_("%(kind)s functions are not supported"), {"kind": kind}))
-        params = tuple((p.get("name") or "", p.get("typeRef")) for p in self.children(logic, "formalParameter"))
-        body = self.logic(logic, where)
+        params = tuple(
+            (p.get("name") or "", p.get("typeRef")) for p in self.children(logic, "formalParameter")
+        )
+        body = self.with_params(params, lambda: self.logic(logic, where))
         if body is None:
             raise DmnError(where, _("the knowledge model has no body"))
         variable = element.find(self.q("variable"))
-        return KnowledgeModel(element.get("id") or "", element.get("name").strip(), params, body, variable.get("typeRef") if variable is not None else None)
+        return KnowledgeModel(
+            element.get("id") or "",
+            element.get("name").strip(),
+            params,
+            body,
+            variable.get("typeRef") if variable is not None else None,
+        )
 
     def decision(self, element, by_id: dict) -> Decision:
         where = _describe(_kind("decision"), element)
@@ -566,25 +610,40 @@ class _Reader:
             for child in requirement:
                 if _local(child.tag) == "requiredKnowledge":
                     self.reference(child, by_id, "businessKnowledgeModel", where)
-        logic = self.logic(element, where, type_ref)
+        problem = None
+        try:
+            logic = self.logic(element, where, type_ref)
+        except DmnError as exc:
+            if self.strict:
+                raise
+            logic, problem = None, exc
         if logic is not None:
             # lax models read other decisions without declaring the requirement
             for free in _free_names(logic):
                 if free in by_name(by_id, "decision") and free != name and free not in requires:
                     requires.append(free)
-        return Decision(element.get("id") or "", name, type_ref, logic, requires, element)
+        return Decision(element.get("id") or "", name, type_ref, logic, requires, element, problem)
 
     def reference(self, child, by_id: dict, tag: str, where) -> str:
         href = child.get("href") or ""
         if not href.startswith("#"):
-            raise Unsupported(where, Formatted(_("the requirement %(href)s points into another model"), {"href": href}))
+            raise Unsupported(
+                where, Formatted(_("the requirement %(href)s points into another model"), {"href": href})
+            )
         target = by_id.get(href[1:])
         if target is None or target[0] != tag:
-            raise DmnError(where, Formatted(_("the requirement %(href)s points to no %(kind)s"), {"href": href, "kind": _kind(tag)}))
+            raise DmnError(
+                where,
+                Formatted(
+                    _("the requirement %(href)s points to no %(kind)s"), {"href": href, "kind": _kind(tag)}
+                ),
+            )
         return target[1]
 
     def logic(self, element, where, type_ref: str | None = None) -> Logic | None:
-        found = [c for c in element if _local(c.tag) in _EXPRESSION_TAGS and c.tag.startswith(f"{{{self.ns}}}")]
+        found = [
+            c for c in element if _local(c.tag) in _EXPRESSION_TAGS and c.tag.startswith(f"{{{self.ns}}}")
+        ]
         if not found:
             return None
         return self.boxed(found[0], where, type_ref)
@@ -637,8 +696,10 @@ class _Reader:
             kind = element.get("kind") or "FEEL"
             if kind.upper() != "FEEL":
                 raise Unsupported(where, Formatted(_("%(kind)s functions are not supported"), {"kind": kind}))
-            params = tuple((p.get("name") or "", p.get("typeRef")) for p in self.children(element, "formalParameter"))
-            body = self.logic(element, where)
+            params = tuple(
+                (p.get("name") or "", p.get("typeRef")) for p in self.children(element, "formalParameter")
+            )
+            body = self.with_params(params, lambda: self.logic(element, where))
             if body is None:
                 raise DmnError(where, _("the function has no body"))
             return FunctionLogic(params, body)
@@ -653,7 +714,11 @@ class _Reader:
         aggregation = (element.get("aggregation") or "").strip().upper() or None
         if aggregation is not None and (aggregation not in AGGREGATIONS or policy != "COLLECT"):
             raise DmnError(
-                where, Formatted(_("the aggregation %(aggregation)s needs the COLLECT hit policy"), {"aggregation": aggregation})
+                where,
+                Formatted(
+                    _("the aggregation %(aggregation)s needs the COLLECT hit policy"),
+                    {"aggregation": aggregation},
+                ),
             )
         inputs = []
         for index, column in enumerate(self.children(element, "input"), start=1):
@@ -670,9 +735,7 @@ class _Reader:
             if values is not None and self.text(values).strip():
                 allowed = self.unary_tests(self.text(values), at)
             label = column.get("label") or source.strip()
-            inputs.append(
-                InputClause(label, self.expression(source, at), expression.get("typeRef"), allowed)
-            )
+            inputs.append(InputClause(label, self.expression(source, at), expression.get("typeRef"), allowed))
         outputs = []
         table_type = element.get("typeRef") or type_ref
         for index, column in enumerate(self.children(element, "output"), start=1):
@@ -686,7 +749,9 @@ class _Reader:
             default_expression = None
             if default is not None and self.text(default).strip():
                 default_expression = self.expression(self.text(default), at)
-            outputs.append(OutputClause(column.get("name") or "", column.get("typeRef"), priorities, default_expression))
+            outputs.append(
+                OutputClause(column.get("name") or "", column.get("typeRef"), priorities, default_expression)
+            )
         if not outputs:
             raise DmnError(where, _("the decision table has no output"))
         if len(outputs) > 1 and any(not o.name for o in outputs):
@@ -694,7 +759,12 @@ class _Reader:
         if aggregation and len(outputs) > 1:
             raise DmnError(where, _("an aggregation needs a table with a single output"))
         if policy in ("PRIORITY", "OUTPUT ORDER") and not any(o.priorities for o in outputs):
-            raise DmnError(where, Formatted(_("the %(policy)s hit policy needs output values that give the order"), {"policy": policy}))
+            raise DmnError(
+                where,
+                Formatted(
+                    _("the %(policy)s hit policy needs output values that give the order"), {"policy": policy}
+                ),
+            )
         rules = []
         for number, rule in enumerate(self.children(element, "rule"), start=1):
             at = Formatted(_("%(where)s, rule %(n)d"), {"where": where, "n": number})
@@ -704,7 +774,10 @@ class _Reader:
                 raise DmnError(
                     at,
                     Formatted(
-                        _("the rule has %(i)d input and %(o)d output entries; the table has %(ti)d inputs and %(to)d outputs"),
+                        _(
+                            "the rule has %(i)d input and %(o)d output entries; "
+                            "the table has %(ti)d inputs and %(to)d outputs"
+                        ),
                         {"i": len(entries), "o": len(results), "ti": len(inputs), "to": len(outputs)},
                     ),
                 )
@@ -785,10 +858,12 @@ def _order(decisions: dict[str, Decision], inputs: dict[str, InputData]) -> list
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            cycle = path[path.index(name) :] + [name]
+            cycle = [*path[path.index(name) :], name]
             raise DmnError(
                 _describe(_kind("decision"), decisions[name].element),
-                Formatted(_("decisions require each other in a cycle: %(cycle)s"), {"cycle": " → ".join(cycle)}),
+                Formatted(
+                    _("decisions require each other in a cycle: %(cycle)s"), {"cycle": " → ".join(cycle)}
+                ),
             )
         state[name] = 1
         path.append(name)
@@ -803,25 +878,31 @@ def _order(decisions: dict[str, Decision], inputs: dict[str, InputData]) -> list
     return order
 
 
-def load(xml) -> Model:
-    """A DMN model from its XML (bytes or text). Raises DmnError or Unsupported naming the element."""
+def load(xml, *, strict: bool = True) -> Model:
+    """A DMN model from its XML (bytes or text). Raises DmnError or Unsupported naming the element.
+
+    With ``strict=False`` a decision whose logic cannot be read is kept: evaluating it gives null
+    with its problem as the error, and the other decisions still evaluate (for test suites that
+    put many independent decisions in one model)."""
     data = xml.encode() if isinstance(xml, str) else xml
     if not isinstance(data, bytes | bytearray):
         raise DmnError("", _("a DMN document must be XML text"))
     if len(data) > MAX_BYTES:
-        raise DmnError("", Formatted(_("the DMN file is larger than %(n)d MB"), {"n": MAX_BYTES // (1024 * 1024)}))
+        raise DmnError(
+            "", Formatted(_("the DMN file is larger than %(n)d MB"), {"n": MAX_BYTES // (1024 * 1024)})
+        )
     try:
         root = SafeElementTree.fromstring(data, forbid_dtd=True)
     except DefusedXmlException:
         raise DmnError("", _("the DMN file declares entities or a DTD, which are refused")) from None
     except SafeElementTree.ParseError as exc:
         raise DmnError("", Formatted(_("the file is not well-formed XML: %(e)s"), {"e": str(exc)})) from None
-    count = 0
-    for _element in root.iter():
-        count += 1
+    for count, _element in enumerate(root.iter(), start=1):
         if count > MAX_ELEMENTS:
             raise DmnError("", _("the DMN file has too many elements"))
     namespace = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     if namespace not in NAMESPACES or _local(root.tag) != "definitions":
         raise DmnError("", _("this is not a DMN 1.1–1.5 definitions document"))
-    return _Reader(root, namespace).read()
+    reader = _Reader(root, namespace)
+    reader.strict = strict
+    return reader.read()

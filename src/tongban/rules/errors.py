@@ -58,6 +58,12 @@ class FeelSyntaxError(RuleError):
         return data
 
 
+class FeelUnsupported(FeelSyntaxError):
+    """FEEL that is valid but outside what this engine evaluates (e.g. a date in year 10000)."""
+
+    code = "feel_unsupported"
+
+
 class DmnError(RuleError):
     """A DMN document or element that cannot be used; ``element`` names it (kind, name, id)."""
 
@@ -66,7 +72,11 @@ class DmnError(RuleError):
     def __init__(self, element: str, problem):
         self.element = element
         self.problem = problem
-        message = Formatted(_("%(element)s: %(problem)s"), {"element": element, "problem": problem}) if element else problem
+        message = (
+            Formatted(_("%(element)s: %(problem)s"), {"element": element, "problem": problem})
+            if element
+            else problem
+        )
         super().__init__(message)
 
     def as_dict(self) -> dict:
@@ -85,3 +95,10 @@ class EvaluationError(RuleError):
     """A decision that cannot be evaluated: a hit policy violated, a missing decision, a cycle."""
 
     code = "rule_evaluation"
+
+
+class NotRepresentable(EvaluationError):
+    """A valid FEEL value this engine cannot hold exactly: a date before year 1 or after 9999, or
+    time finer than a microsecond. Refused rather than rounded or turned into null."""
+
+    code = "rule_not_representable"

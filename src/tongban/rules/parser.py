@@ -47,8 +47,32 @@ _FULL_WIDTH = "，。“”‘’（）【】［］＜＞＝！－：；？"
 _NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?")
 _WORD = re.compile(r"[^\W\d]\w*")
 _SPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)+", re.S)
-_OPERATORS = ("**", "..", "<=", ">=", "!=", "<", ">", "=", "+", "-", "*", "/", ".", ",", "(", ")", "[", "]", "{", "}", ":", "?", "@")
-_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "'": "'", "b": "\b", "f": "\f"}
+_OPERATORS = (
+    "**",
+    "..",
+    "<=",
+    ">=",
+    "!=",
+    "<",
+    ">",
+    "=",
+    "+",
+    "-",
+    "*",
+    "/",
+    ".",
+    ",",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    "?",
+    "@",
+)
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "'": "'"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +145,25 @@ def _read_string(source: str, start: int) -> tuple[str, int]:
                 digits = source[i + 2 : i + 2 + width]
                 if len(digits) == width and all(c in "0123456789abcdefABCDEF" for c in digits):
                     code = int(digits, 16)
+                    if 0xD800 <= code <= 0xDBFF and source[i + 6 : i + 8] in ("\\u", "\\U"):
+                        low = source[i + 8 : i + 12]
+                        if (
+                            len(low) == 4
+                            and all(c in "0123456789abcdefABCDEF" for c in low)
+                            and 0xDC00 <= int(low, 16) <= 0xDFFF
+                        ):
+                            # a surrogate pair written as two escapes is one character
+                            out.append(chr(0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00)))
+                            i += 12
+                            continue
                     if code <= 0x10FFFF:
                         out.append(chr(code))
                         i += 2 + width
                         continue
-            raise _problem(source, i, Formatted(_("unknown escape “\\%(char)s” in text"), {"char": escaped}))
+            # any other backslash stays as written, so regular expressions read naturally: "\d+"
+            out.append(char)
+            i += 1
+            continue
         out.append(char)
         i += 1
     raise _problem(source, start, _("the text has no closing quote"))
@@ -164,7 +202,9 @@ class Names:
     def longest(self, source: str, token: Token) -> tuple[str, int] | None:
         for _length, name, pattern in self.by_first.get(token.text, ()):
             match = pattern.match(source, token.start)
-            if match and not (match.end() < len(source) and (source[match.end()].isalnum() or source[match.end()] == "_")):
+            if match and not (
+                match.end() < len(source) and (source[match.end()].isalnum() or source[match.end()] == "_")
+            ):
                 return name, match.end()
         return None
 
@@ -176,7 +216,9 @@ class Parser:
     def __init__(self, source: str, names: Names | None = None):
         if len(source) > MAX_LENGTH:
             raise FeelSyntaxError(
-                source[:200], 1, Formatted(_("the expression is longer than %(n)d characters"), {"n": MAX_LENGTH})
+                source[:200],
+                1,
+                Formatted(_("the expression is longer than %(n)d characters"), {"n": MAX_LENGTH}),
             )
         self.source = source
         self.names = names or _NO_NAMES
@@ -214,7 +256,9 @@ class Parser:
 
     def finish(self) -> None:
         if self.tok.kind != "end":
-            raise self.error(Formatted(_("unexpected “%(token)s” after a complete expression"), {"token": self.tok.text}))
+            raise self.error(
+                Formatted(_("unexpected “%(token)s” after a complete expression"), {"token": self.tok.text})
+            )
 
     def nest(self):
         self.depth += 1
@@ -618,7 +662,9 @@ class Parser:
                     raise self.error(_("a context entry starts with a name or a text key"))
                 if key in seen:
                     raise FeelSyntaxError(
-                        self.source, key_token.start + 1, Formatted(_("the key “%(key)s” is used twice"), {"key": key})
+                        self.source,
+                        key_token.start + 1,
+                        Formatted(_("the key “%(key)s” is used twice"), {"key": key}),
                     )
                 seen.add(key)
                 self.expect(":")

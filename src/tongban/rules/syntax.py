@@ -191,7 +191,9 @@ class Between(Node):
     level = COMPARISON
 
     def to_feel(self) -> str:
-        return f"{wrap(self.value, ADDITIVE)} between {wrap(self.low, ADDITIVE)} and {wrap(self.high, ADDITIVE)}"
+        return (
+            f"{wrap(self.value, ADDITIVE)} between {wrap(self.low, ADDITIVE)} and {wrap(self.high, ADDITIVE)}"
+        )
 
     def children(self):
         return (self.value, self.low, self.high)
@@ -226,7 +228,8 @@ class In(Node):
     def to_feel(self) -> str:
         if len(self.tests) == 1:
             test = self.tests[0]
-            return f"{wrap(self.value, ADDITIVE)} in {test.to_feel() if test.op else wrap(test.operand, ADDITIVE)}"
+            text = test.to_feel() if test.op else wrap(test.operand, ADDITIVE)
+            return f"{wrap(self.value, ADDITIVE)} in {text}"
         return f"{wrap(self.value, ADDITIVE)} in ({', '.join(t.to_feel() for t in self.tests)})"
 
     def children(self):
@@ -331,7 +334,8 @@ class Quantified(Node):
     level = TEXTUAL
 
     def to_feel(self) -> str:
-        return f"{self.kind} {', '.join(i.to_feel() for i in self.iterations)} satisfies {self.condition.to_feel()}"
+        iterations = ", ".join(i.to_feel() for i in self.iterations)
+        return f"{self.kind} {iterations} satisfies {self.condition.to_feel()}"
 
     def children(self):
         return (*self.iterations, self.condition)

@@ -30,7 +30,12 @@ from .values import equal, format_value
 HIT_POLICIES = ("UNIQUE", "ANY", "FIRST", "PRIORITY", "RULE ORDER", "OUTPUT ORDER", "COLLECT")
 AGGREGATIONS = ("SUM", "COUNT", "MIN", "MAX")
 SINGLE_HIT = ("UNIQUE", "ANY", "FIRST", "PRIORITY")
-_AGGREGATE = {"SUM": REGISTRY["sum"], "COUNT": REGISTRY["count"], "MIN": REGISTRY["min"], "MAX": REGISTRY["max"]}
+_AGGREGATE = {
+    "SUM": REGISTRY["sum"],
+    "COUNT": REGISTRY["count"],
+    "MIN": REGISTRY["min"],
+    "MAX": REGISTRY["max"],
+}
 
 
 @dataclass
@@ -93,14 +98,25 @@ class DecisionTable:
             value = clause.expression.run(scope)
             if clause.type_ref and value is not None:
                 value = trace.conform(value, clause.type_ref, clause.label)
-            if clause.allowed is not None and value is not None and clause.allowed.run(value, scope) is not True:
+            if (
+                clause.allowed is not None
+                and value is not None
+                and clause.allowed.run(value, scope) is not True
+            ):
                 trace.error(
                     Formatted(
-                        _("the input “%(label)s” is %(value)s, which is not among its input values %(allowed)s"),
-                        {"label": clause.label, "value": format_value(value), "allowed": clause.allowed.source},
+                        _(
+                            "the input “%(label)s” is %(value)s, "
+                            "which is not among its input values %(allowed)s"
+                        ),
+                        {
+                            "label": clause.label,
+                            "value": format_value(value),
+                            "allowed": clause.allowed.source,
+                        },
                     )
                 )
-                trace.inputs = values + [value]
+                trace.inputs = [*values, value]
                 return None
             values.append(value)
         trace.inputs = values

@@ -38,6 +38,12 @@ from decimal import (
 )
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils.translation import gettext_lazy as _
+
+from tongban.core.errors import Formatted
+
+from .errors import NotRepresentable
+
 # decimal128, as FEEL's number type; traps turn overflow and 0/0 into exceptions we map to null.
 DECIMAL = Context(
     prec=34,
@@ -151,7 +157,9 @@ def from_python(value):
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value
     if isinstance(value, dt.timedelta):
-        return DaysTime(Decimal(value.days * _SECONDS_PER_DAY + value.seconds) + Decimal(value.microseconds) * _MICRO)
+        return DaysTime(
+            Decimal(value.days * _SECONDS_PER_DAY + value.seconds) + Decimal(value.microseconds) * _MICRO
+        )
     if isinstance(value, list | tuple):
         return [from_python(v) for v in value]
     if isinstance(value, dict):
@@ -298,7 +306,7 @@ def compare(a, b) -> int | None:
     if a is None or b is None:
         return None
     ta, tb = type(a), type(b)
-    if ta is Decimal and tb is Decimal or ta is str and tb is str:
+    if (ta is Decimal and tb is Decimal) or (ta is str and tb is str):
         return (a > b) - (a < b)
     if isinstance(a, bool) or isinstance(b, bool):
         return None
@@ -354,7 +362,11 @@ def add(a, b):
             if isinstance(a, dt.time):
                 moment = dt.datetime.combine(dt.date(2000, 1, 1), a.replace(tzinfo=None)) + b.timedelta()
                 return moment.time().replace(tzinfo=a.tzinfo)
-    except (ArithmeticError, OverflowError, ValueError):
+    except OverflowError:
+        raise NotRepresentable(
+            _("the result lies outside the years 1 to 9999, which this engine supports")
+        ) from None
+    except (ArithmeticError, ValueError):
         return None
     return None
 
@@ -375,8 +387,24 @@ def subtract(a, b):
     try:
         if _number(a) and _number(b):
             return DECIMAL.subtract(a, b)
-        if isinstance(b, YearsMonths | DaysTime) and isinstance(a, dt.date | dt.time | YearsMonths | DaysTime):
+        if isinstance(b, YearsMonths | DaysTime) and isinstance(
+            a, dt.date | dt.time | YearsMonths | DaysTime
+        ):
             return add(a, negate(b))
+        if (
+            isinstance(a, dt.datetime) != isinstance(b, dt.datetime)
+            and isinstance(a, dt.date)
+            and isinstance(b, dt.date)
+        ):
+            # a date against a date and time: midnight of that date, in UTC when the other has a zone
+            other = a if isinstance(a, dt.datetime) else b
+            if other.tzinfo is None:
+                return None  # the TCK's reading: only a zoned date and time fixes the date's instant
+            zone = dt.UTC
+            if not isinstance(a, dt.datetime):
+                a = dt.datetime.combine(a, dt.time(), tzinfo=zone)
+            else:
+                b = dt.datetime.combine(b, dt.time(), tzinfo=zone)
         if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
             if not _comparable_datetimes(a, b):
                 return None
@@ -389,14 +417,20 @@ def subtract(a, b):
             if (a.utcoffset() is None) != (b.utcoffset() is None):
                 return None
             return DaysTime(DECIMAL.subtract(Decimal(repr(_time_key(a))), Decimal(repr(_time_key(b)))))
-    except (ArithmeticError, OverflowError, ValueError):
+    except OverflowError:
+        raise NotRepresentable(
+            _("the result lies outside the years 1 to 9999, which this engine supports")
+        ) from None
+    except (ArithmeticError, ValueError):
         return None
     return None
 
 
 def _seconds_between(start: dt.datetime, end: dt.datetime) -> DaysTime:
     delta = end - start
-    return DaysTime(Decimal(delta.days * _SECONDS_PER_DAY + delta.seconds) + Decimal(delta.microseconds) * _MICRO)
+    return DaysTime(
+        Decimal(delta.days * _SECONDS_PER_DAY + delta.seconds) + Decimal(delta.microseconds) * _MICRO
+    )
 
 
 def multiply(a, b):
@@ -460,15 +494,33 @@ def add_months(value, months: int):
     total = value.year * 12 + (value.month - 1) + months
     year, month = divmod(total, 12)
     if not 1 <= year <= 9999:
-        return None
+        raise NotRepresentable(_("the result lies outside the years 1 to 9999, which this engine supports"))
     day = min(value.day, calendar.monthrange(year, month + 1)[1])
     return value.replace(year=year, month=month + 1, day=day)
 
 
-_DATE = re.compile(r"(-?\d{4,9})-(\d{2})-(\d{2})")
-_TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:(Z)|([+-])(\d{2}):(\d{2})(?::(\d{2}))?|@([A-Za-z0-9_/+\-]+))?")
+_DATE = re.compile(r"(-?(?:[1-9]\d{4,8}|\d{4}))-(\d{2})-(\d{2})")  # no leading zeros past 4 digits
+_TIME = re.compile(
+    r"(\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:(Z)|([+-])(\d{2}):(\d{2})(?::(\d{2}))?|@([A-Za-z0-9_/+\-]+))?"
+)
+
+
+def _too_far(text: str):
+    return NotRepresentable(
+        Formatted(
+            _("“%(text)s” lies outside the years 1 to 9999, which this engine supports"), {"text": text}
+        )
+    )
+
+
+def _too_fine(text: str):
+    return NotRepresentable(
+        Formatted(_("“%(text)s” is finer than a microsecond, which this engine supports"), {"text": text})
+    )
+
+
 _YEARS_MONTHS = re.compile(r"(-)?P(?:(\d+)Y)?(?:(\d+)M)?")
-_DAYS_TIME = re.compile(r"(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
+_DAYS_TIME = re.compile(r"(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d*)?)S)?)?")
 _FULL_DURATION = re.compile(
     r"(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?"
 )
@@ -478,13 +530,18 @@ def parse_date(text: str) -> dt.date | None:
     match = _DATE.fullmatch(text.strip()) if isinstance(text, str) else None
     if not match:
         return None
+    year, month, day = int(match[1]), int(match[2]), int(match[3])
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    if not 1 <= year <= 9999:
+        raise _too_far(text.strip())
     try:
-        return dt.date(int(match[1]), int(match[2]), int(match[3]))
+        return dt.date(year, month, day)
     except ValueError:
         return None
 
 
-def _zone(match, offset_at: int) -> dt.tzinfo | None | bool:
+def _zone(match, offset_at: int) -> dt.tzinfo | bool | None:
     """The time zone of a time match (groups from ``offset_at``), None when local, False when invalid."""
     zulu, sign, hours, minutes, seconds, zone_id = (match[i] for i in range(offset_at, offset_at + 6))
     if zulu:
@@ -506,7 +563,10 @@ def _clock(match, at: int) -> tuple[int, int, int, int] | None:
     hour, minute, second, fraction = int(match[at]), int(match[at + 1]), int(match[at + 2]), match[at + 3]
     if hour > 23 or minute > 59 or second > 59:
         return None
-    micro = int((fraction or ".0")[1:7].ljust(6, "0"))
+    digits = (fraction or ".")[1:]
+    if len(digits.rstrip("0")) > 6:
+        raise _too_fine(match.group(0))
+    micro = int(digits[:6].ljust(6, "0"))
     return hour, minute, second, micro
 
 
@@ -518,8 +578,7 @@ def parse_time(text: str) -> dt.time | None:
     zone = _zone(match, 5)
     if clock is None or zone is False:
         return None
-    if isinstance(zone, ZoneInfo):
-        return None  # a time with a zone id has no fixed offset without a date; refused as null
+    # a time with a zone id keeps it; without a date it has no fixed offset, so it orders as local
     return dt.time(*clock, tzinfo=zone)
 
 
@@ -530,7 +589,7 @@ def parse_date_time(text: str) -> dt.datetime | None:
     if "T" not in text:
         day = parse_date(text)
         return dt.datetime.combine(day, dt.time()) if day else None
-    day_text, _t, time_text = text.partition("T")
+    day_text, _sep, time_text = text.partition("T")
     day = parse_date(day_text)
     match = _TIME.fullmatch(time_text)
     if day is None or not match:
@@ -557,10 +616,9 @@ def parse_duration(text: str) -> YearsMonths | DaysTime | None:
         return YearsMonths(-months if match[1] else months)
     match = _DAYS_TIME.fullmatch(text)
     if match and any(match[i] for i in range(2, 6)):
-        seconds = (
-            Decimal(int(match[2] or 0) * _SECONDS_PER_DAY + int(match[3] or 0) * 3600 + int(match[4] or 0) * 60)
-            + Decimal(match[5] or 0)
-        )
+        seconds = Decimal(
+            int(match[2] or 0) * _SECONDS_PER_DAY + int(match[3] or 0) * 3600 + int(match[4] or 0) * 60
+        ) + Decimal(match[5] or 0)
         return DaysTime(-seconds if match[1] else seconds)
     return None
 
@@ -633,7 +691,8 @@ def _format_zone(tz, offset) -> str:
     total = int(offset.total_seconds())
     sign = "+" if total >= 0 else "-"
     hours, rest = divmod(abs(total), 3600)
-    return f"{sign}{hours:02d}:{rest // 60:02d}"
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{seconds:02d}" if seconds else "")
 
 
 def format_range(value: Range) -> str:

@@ -220,7 +220,7 @@ class Compiler:
             name = target.name
             if name not in REGISTRY and not self.is_bound(name) and name not in self.functions:
                 raise self.error(
-                    node,
+                    target,
                     Formatted(_("“%(name)s” is not a function of this FEEL subset"), {"name": name}),
                 )
         function = self.compile(target)

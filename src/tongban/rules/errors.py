@@ -40,16 +40,10 @@ class FeelSyntaxError(RuleError):
         self.expression = expression
         self.position = position
         self.problem = problem
-        if position > len(expression):
-            message = Formatted(
-                _("%(problem)s, at the end of “%(expression)s”"),
-                {"problem": problem, "expression": quote(expression)},
-            )
-        else:
-            message = Formatted(
-                _("%(problem)s, at position %(position)d of “%(expression)s”"),
-                {"problem": problem, "position": position, "expression": quote(expression, position)},
-            )
+        message = Formatted(
+            _("%(problem)s, at position %(position)d of “%(expression)s”"),
+            {"problem": problem, "position": position, "expression": quote(expression, position)},
+        )
         super().__init__(message)
 
     def as_dict(self) -> dict:

@@ -1,6 +1,7 @@
-"""Apps depend downward only (ARCHITECTURE.md): core ← accounts ← {catalog, workflow, licences,
-exchange} ← {cases, …}; insight is imported by nobody but the web and CLI layers. Checked on the
-source, imports inside functions included, so a convenient shortcut upward fails here."""
+"""Apps depend downward only (ARCHITECTURE.md): core ← rules ← accounts ← {catalog, workflow, licences,
+exchange} ← {cases, …}, where rules (FEEL, DMN) imports nothing but core; insight is imported by
+nobody but the web and CLI layers. Checked on the source, imports inside functions included, so a
+convenient shortcut upward fails here."""
 
 import ast
 from pathlib import Path
@@ -11,7 +12,20 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "tongban"
 
 # app → the apps it must never import
 FORBIDDEN = {
-    "core": {"accounts", "catalog", "workflow", "licences", "exchange", "cases", "insight", "web", "cli"},
+    "core": {
+        "rules",
+        "accounts",
+        "catalog",
+        "workflow",
+        "licences",
+        "exchange",
+        "cases",
+        "insight",
+        "web",
+        "cli",
+    },
+    # the rule language (FEEL, DMN) is a kernel every app may use: it knows no domain
+    "rules": {"accounts", "catalog", "workflow", "licences", "exchange", "cases", "insight", "web", "cli"},
     "accounts": {"catalog", "workflow", "licences", "exchange", "cases", "insight", "web", "cli"},
     "catalog": {"workflow", "licences", "exchange", "cases", "insight", "web", "cli"},
     "workflow": {"licences", "exchange", "cases", "insight", "web", "cli"},

@@ -91,6 +91,12 @@ RESOURCES = [
         },
         "predicates": {
             "registered": {"label": "户籍登记有效（在册、健在）", "all": [["status", "eq", "正常"]]},
+            # 实名认证 (accounts.identity, L1): the name given matches the number, and the person lives.
+            "real_name": {
+                "label": "姓名与公民身份号码一致且人员状态正常（实名核验）",
+                "params": ["name"],
+                "all": [["name", "eq", "$name"], ["status", "eq", "正常"]],
+            },
             "alive_in_district": {
                 "label": "健在且户籍在指定区县",
                 "params": ["district"],
@@ -313,6 +319,14 @@ GRANTS = [
     ("xzspj", "population", ["status", "region"], "综合受理核验户籍", "《优化营商环境条例》", "approved"),
     ("gaj", "civil_affairs", ["deceased"], "户籍注销核验死亡信息", "《户口登记条例》", "approved"),
     ("cl", "population", ["status"], "残疾人证办理核验户籍", "《残疾人保障法》", "approved"),
+    (
+        "ggb",
+        "population",
+        ["name", "status"],
+        "统一身份认证：实名核验（可用不可见）",
+        "《网络安全法》第二十四条；《优化营商环境条例》",
+        "approved",
+    ),
     ("swj", "enterprises", ["status"], "税务登记核验主体存续", "《税收征收管理法》", "approved"),
     (
         "scjgj",
@@ -562,12 +576,16 @@ def load_exchange(step=None) -> dict:
     step = step or (lambda label: None)
     made = {"resources": 0, "records": 0, "grants": 0, "calls": 0}
     for spec in RESOURCES:
-        if (
-            Department.objects.filter(code=spec["provider_code"]).exists()
-            and not Resource.objects.filter(code=spec["code"]).exists()
-        ):
+        existing = Resource.objects.filter(code=spec["code"]).first()
+        if existing is None and Department.objects.filter(code=spec["provider_code"]).exists():
             services.save_resource(SEED_ACTOR, **spec)
             made["resources"] += 1
+        elif existing is not None and set(spec["predicates"]) - set(existing.predicates):
+            # A demo made before a predicate was added (e.g. real_name, for 实名认证) gets it.
+            predicates = {**spec["predicates"], **existing.predicates}
+            services.save_resource(
+                SEED_ACTOR, **{**spec, "adapter_config": existing.adapter_config, "predicates": predicates}
+            )
     held = dict(Resource.objects.values_list("code", "record_count"))
     rng = random.Random(20261122)
     people = _persons(rng)

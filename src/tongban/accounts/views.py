@@ -242,6 +242,8 @@ def identity_claims(request):
             searched = True
         except InvalidInput as exc:
             apply_errors(form, exc)
+        else:
+            form = ClaimLookupForm()  # the number typed stays off the page once it has been used
     page = Paginator(claims, 25).get_page(request.GET.get("page"))
     return render(
         request, "accounts/identity_claims.html", {"form": form, "page": page, "searched": searched}

@@ -167,3 +167,15 @@ def _make_legacy_user(username):
     from tongban.accounts.models import User
 
     return User.objects.create_user(username, PASSWORD, display_name="旧账号", kind="citizen")
+
+
+def test_an_unverified_citizen_can_use_every_page_of_the_portal_without_an_error(db):
+    _post(Client(), "/api/v1/citizens", _registration("browsing", "某甲", HOLDER))
+    client = _login("browsing")
+    for url in ("/", "/services/", "/my/cases/", "/accounts/enterprises", "/accounts/me", "/inbox/"):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    assert client.get("/accounts/identity").status_code == 200
+    refused = client.get("/me/licences/")
+    assert refused.status_code == 403 and 'data-testid="refusal-link"' in refused.content.decode()
+    assert client.get("/api/v1/me").json()["assurance_level"] == 0

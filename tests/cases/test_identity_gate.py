@@ -72,3 +72,20 @@ def test_the_apply_page_offers_consent_only_at_the_level(held, citizen_client):
     page = client.get(url).content.decode()
     assert 'data-testid="reuse-consent"' not in page and 'data-testid="reuse-found"' not in page
     assert 'data-testid="reuse-needs-level"' in page and "/accounts/identity" in page
+
+
+def test_an_unverified_account_is_sent_to_identity_verification_from_the_apply_page(held):
+    from django.test import Client
+
+    account_services.register_citizen(
+        username="newcomer",
+        password="a-long-password-2026",
+        name="某甲",
+        id_number="11010519491231002X",
+        phone="13900000009",
+    )
+    client = Client()
+    client.post("/accounts/login", {"username": "newcomer", "password": "a-long-password-2026"})
+    page = client.get(f"/services/items/{FOOD_LICENCE}/apply")
+    assert page.status_code == 403
+    assert 'href="/accounts/identity"' in page.content.decode()

@@ -57,3 +57,15 @@ def test_the_demo_city_grants_the_portal_its_check():
     spec = next(r for r in demo.RESOURCES if r["code"] == "population")
     assert spec["predicates"]["real_name"]["params"] == ["name"]
     assert any(g[0] == "ggb" and g[1] == "population" and g[5] == "approved" for g in demo.GRANTS)
+
+
+def test_the_demo_register_holds_someone_to_try_real_name_checks_with():
+    import random
+
+    from tongban.accounts.seed import demo_id_number
+
+    name, region, born, seq = demo.REGISTRANT
+    number = demo_id_number(region, born, seq)
+    people = demo._persons(random.Random(20261122))
+    row = next(r for r in demo._population_rows(random.Random(1), people) if r["公民身份号码"] == number)
+    assert (row["姓名"], row["人员状态"]) == (name, "0")  # clean and alive: L1 succeeds for him

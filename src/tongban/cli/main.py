@@ -183,9 +183,14 @@ def print_logins(url: str) -> None:
         "Staff log in with the password and a 6-digit TOTP code: add the otpauth URI to an authenticator "
         "app, or run `oathtool --totp -b <secret>`."
     )
+    from tongban.accounts.seed import demo_id_number
+    from tongban.exchange.demo import REGISTRANT
+
+    name, region, born, seq = REGISTRANT
     print(
-        f"New citizens verify their identity (实名认证) under 我的 → 实名认证; the demo sends no text "
-        f"messages: SMS codes are in {settings.TONGBAN_SMS_OUTBOX} (`tongban sms outbox`)."
+        f"To try 实名认证, register as {name}, ID number {demo_id_number(region, born, seq)} (in the demo's "
+        f"population register, no account yet). The demo sends no text messages: SMS codes are in "
+        f"{settings.TONGBAN_SMS_OUTBOX} (`tongban sms outbox`)."
     )
     print(f"\ntongban is at {url}  (API docs: {url}api/v1/docs)\n", flush=True)
 

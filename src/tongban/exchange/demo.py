@@ -34,6 +34,8 @@ SURNAMES = (
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍建国志红梅鹏飞雪琳浩宇欣怡子涵梓轩"
 STREETS = ["建设路", "中桥街", "渠江路", "思源大道", "金安大道", "北辰路", "浓洄街", "万盛街"]
 TODAY = dt.date(2026, 11, 1)  # the generator's "today", so records look the same whatever the run date
+# Someone the register holds who has no account: register as him to try 实名认证 in the demo.
+REGISTRANT = ("赵小六", "511602", dt.date(1996, 6, 6), 65)
 
 
 def _f(key, label, level, *, personal=False, required=False):
@@ -359,7 +361,8 @@ def _fullwidth(text: str) -> str:
 def _persons(rng: random.Random) -> list[dict]:
     """The population: demo citizens first, then generated people (unique, valid ID numbers)."""
     people, seen = [], set()
-    for _username, name, region, birth, seq, _phone in CITIZENS:
+    named = [(name, region, birth, seq) for _u, name, region, birth, seq, _p in CITIZENS] + [REGISTRANT]
+    for name, region, birth, seq in named:
         number = demo_id_number(region, birth, seq)
         seen.add(number)
         people.append(
@@ -416,7 +419,7 @@ def _population_rows(rng: random.Random, people: list[dict]) -> list[dict]:
 
 
 def _civil_rows(rng: random.Random, people: list[dict]) -> list[dict]:
-    demo = {"张三": ("20", "李梅"), "李四": ("10", ""), "王五": ("30", "")}
+    demo = {"张三": ("20", "李梅"), "李四": ("10", ""), "王五": ("30", ""), "赵小六": ("10", "")}
     rows = []
     for p in people:
         age = (TODAY - p["birth"]).days // 365
@@ -444,7 +447,12 @@ def _civil_rows(rng: random.Random, people: list[dict]) -> list[dict]:
 
 
 def _social_rows(rng: random.Random, people: list[dict], employers: list[str]) -> list[dict]:
-    demo = {"张三": ("1", "在职", 180), "李四": ("0", "失业", 60), "王五": ("1", "退休", 360)}
+    demo = {
+        "张三": ("1", "在职", 180),
+        "李四": ("0", "失业", 60),
+        "王五": ("1", "退休", 360),
+        "赵小六": ("1", "在职", 36),
+    }
     rows = []
     for p in people:
         age = (TODAY - p["birth"]).days // 365

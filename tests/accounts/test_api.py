@@ -8,7 +8,7 @@ from django.db import IntegrityError
 from django.test import Client
 
 from tongban.accounts import services
-from tongban.accounts.models import Person, User
+from tongban.accounts.models import IdentityClaim, Person, User
 from tongban.core.authz import SYSTEM
 from tongban.core.models import AuditEntry
 
@@ -101,8 +101,18 @@ def test_registration_succeeds_with_good_input(db, client):
         },
     )
     assert response.status_code == 201, response.content
-    person = Person.objects.get(user__username="qianqi")
-    assert (person.id_number, person.phone) == ("11010519491231002X", "13900000009")
+    assert response.json() == {
+        "username": "qianqi",
+        "display_name": "钱七",
+        "kind": "citizen",
+        "assurance_level": 0,
+        "next": "/api/v1/me/identity",
+    }
+    # No person is bound until the account proves it is that person (实名认证, accounts.identity):
+    # the claim keeps what was typed, normalised.
+    claim = IdentityClaim.objects.get(user__username="qianqi")
+    assert (claim.id_number, claim.phone, claim.status) == ("11010519491231002X", "13900000009", "pending")
+    assert not Person.objects.filter(user__username="qianqi").exists()
 
 
 def test_schema_errors_use_the_same_shape(db, client):

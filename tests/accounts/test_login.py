@@ -115,7 +115,7 @@ def test_five_failures_lock_the_account(db, client):
         assert _login(client, "reviewer", "wrong-password").status_code == 200
     locked = _login(client, "reviewer", "wrong-password")
     assert locked.status_code == 429
-    # Even the right password is refused while locked, from any client.
+    # Even the right password is refused while locked, from any client at that address.
     again = _login(Client(), "reviewer", PASSWORD)
     assert again.status_code == 429
     assert "锁定" in again.content.decode()

@@ -6,10 +6,10 @@ ID numbers travel in request bodies, never in URLs, so they stay out of access l
 import datetime as dt
 import uuid
 
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
-from . import services
+from . import identity, services
 from .models import Department, Staff, Window
 from .roles import SUBTREE_BY_DEFAULT
 
@@ -40,6 +40,7 @@ class MeOut(Schema):
     department: str | None
     roles: list[GrantOut]
     person: PersonCardOut | None
+    assurance_level: int = Field(..., description="Identity assurance of a citizen's account: 0–3 (实名认证)")
 
 
 @router.get(
@@ -58,6 +59,7 @@ def me(request):
             for g in actor.grants
         ],
         "person": person.__dict__ if person else None,
+        "assurance_level": identity.level_of(actor),
     }
 
 
@@ -72,22 +74,289 @@ class CitizenRegisterIn(Schema):
     phone: str
 
 
-class UserOut(Schema):
+class RegisteredOut(Schema):
     username: str
     display_name: str
     kind: str
+    assurance_level: int
+    next: str = Field(..., description="Where the account verifies its identity (实名认证)")
 
 
 @router.post(
     "/citizens",
     auth=None,
-    response={201: UserOut},
+    response={201: RegisteredOut},
     tags=["persons"],
-    summary="Citizen self-registration on the portal",
+    summary="Citizen self-registration on the portal (identity verified afterwards, /me/identity)",
 )
 def register_citizen(request, payload: CitizenRegisterIn):
     user = services.register_citizen(**payload.dict())
-    return Status(201, user)
+    # The same answer whether or not the ID number was registered before.
+    return Status(
+        201,
+        {
+            "username": user.username,
+            "display_name": user.display_name,
+            "kind": user.kind,
+            "assurance_level": 0,
+            "next": "/api/v1/me/identity",
+        },
+    )
+
+
+# --- identity assurance (实名认证) -------------------------------------------------------------------
+
+
+class VerificationOut(Schema):
+    level: int
+    method: str
+    verified_at: dt.datetime
+
+
+class IdentityOut(Schema):
+    level: int
+    level_label: str
+    required_for_licences: int
+    name: str
+    id_number: str = Field(..., description="Masked")
+    phone: str = Field(..., description="Masked")
+    register_available: bool = Field(..., description="Whether L1 can be reached online here")
+    face_check_available: bool
+    attempts_left: int = Field(..., description="Online real-name checks left today")
+    resend_in: int = Field(..., description="Seconds before another SMS code may be asked for")
+    verifications: list[VerificationOut]
+
+
+def _identity_out(actor) -> dict:
+    status = identity.identity_status(actor)
+    return {
+        "level": status.level,
+        "level_label": status.level_label,
+        "required_for_licences": status.required,
+        "name": status.name,
+        "id_number": status.id_number_masked,
+        "phone": status.phone_masked,
+        "register_available": status.register_available,
+        "face_check_available": status.face_check_available,
+        "attempts_left": status.attempts_left,
+        "resend_in": status.resend_in,
+        "verifications": [
+            {"level": v.level, "method": v.method, "verified_at": v.verified_at} for v in status.verifications
+        ],
+    }
+
+
+@router.get("/me/identity", response=IdentityOut, tags=["identity"], summary="My identity assurance level")
+def my_identity(request):
+    return _identity_out(request.auth)
+
+
+class RealNameIn(Schema):
+    name: str | None = Field(None, description="To correct the name given at registration")
+    id_number: str | None = Field(None, description="To correct the number given at registration")
+
+
+@router.post(
+    "/me/identity/real-name",
+    response=IdentityOut,
+    tags=["identity"],
+    summary="L1: check name and ID number against the population register (verify-only, logged)",
+)
+def verify_real_name(request, payload: RealNameIn):
+    identity.verify_real_name(request.auth, name=payload.name, id_number=payload.id_number)
+    return _identity_out(request.auth)
+
+
+class PhoneCodeIn(Schema):
+    phone: str | None = Field(None, description="Another number than the one recorded")
+
+
+class CodeSentOut(Schema):
+    phone: str = Field(..., description="Masked")
+    expires_at: dt.datetime
+    resend_at: dt.datetime
+    delivered: bool = Field(..., description="False when the installation's sender only writes an outbox")
+
+
+@router.post(
+    "/me/identity/phone/code",
+    response=CodeSentOut,
+    tags=["identity"],
+    summary="L2: send a one-time code to the mobile number",
+)
+def send_phone_code(request, payload: PhoneCodeIn):
+    sent = identity.send_phone_code(request.auth, phone=payload.phone)
+    return {
+        "phone": sent.phone_masked,
+        "expires_at": sent.expires_at,
+        "resend_at": sent.resend_at,
+        "delivered": sent.delivered,
+    }
+
+
+class PhoneCodeConfirmIn(Schema):
+    code: str
+
+
+@router.post(
+    "/me/identity/phone", response=IdentityOut, tags=["identity"], summary="L2: confirm the SMS code"
+)
+def confirm_phone_code(request, payload: PhoneCodeConfirmIn):
+    identity.confirm_phone_code(request.auth, code=payload.code)
+    return _identity_out(request.auth)
+
+
+class FaceCheckIn(Schema):
+    evidence: str = Field(..., max_length=4000, description="The face-check service's result token")
+
+
+@router.post(
+    "/me/identity/face",
+    response=IdentityOut,
+    tags=["identity"],
+    summary="L3 online: a face check by the configured service (503 when none is configured)",
+)
+def face_check(request, payload: FaceCheckIn):
+    identity.verify_by_face(request.auth, evidence=payload.evidence)
+    return _identity_out(request.auth)
+
+
+class ClaimOut(Schema):
+    public_id: uuid.UUID
+    account: str
+    name: str = Field(..., description="Masked")
+    id_number: str = Field(..., description="Masked")
+    phone: str = Field(..., description="Masked")
+    status: str
+    register_match: bool | None
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_account(obj):
+        return obj.user.username
+
+    @staticmethod
+    def resolve_name(obj):
+        return obj.name_masked
+
+    @staticmethod
+    def resolve_id_number(obj):
+        return obj.id_number_masked
+
+    @staticmethod
+    def resolve_phone(obj):
+        return obj.phone_masked
+
+
+@router.get(
+    "/identity/claims",
+    response=list[ClaimOut],
+    tags=["identity"],
+    summary="Identity claims waiting for a window (clerks)",
+)
+@paginate(PageNumberPagination, page_size=50)
+def list_claims(request, status: str = "window"):
+    return identity.list_claims(request.auth, status=status)
+
+
+class ClaimLookupIn(Schema):
+    id_number: str
+
+
+@router.post(
+    "/identity/claims/lookup",
+    response=list[ClaimOut],
+    tags=["identity"],
+    summary="Open claims on one exact ID number (journalled)",
+)
+def lookup_claims(request, payload: ClaimLookupIn):
+    return list(identity.list_claims(request.auth, id_number=payload.id_number))
+
+
+@router.get("/identity/claims/{public_id}", response=ClaimOut, tags=["identity"])
+def get_claim(request, public_id: uuid.UUID):
+    return identity.access_claim(request.auth, public_id)
+
+
+class ApproveClaimIn(Schema):
+    id_number: str = Field(..., description="Typed from the ID card presented")
+    name: str = Field(..., description="As on the ID card")
+    note: str = ""
+
+
+@router.post(
+    "/identity/claims/{public_id}/approve",
+    response=ClaimOut,
+    tags=["identity"],
+    summary="Bind the account to the person after checking the ID card in person (L3)",
+)
+def approve_claim(request, public_id: uuid.UUID, payload: ApproveClaimIn):
+    return identity.resolve_claim(request.auth, public_id, approve=True, **payload.dict())
+
+
+class RejectClaimIn(Schema):
+    note: str
+
+
+@router.post("/identity/claims/{public_id}/reject", response=ClaimOut, tags=["identity"])
+def reject_claim(request, public_id: uuid.UUID, payload: RejectClaimIn):
+    return identity.resolve_claim(request.auth, public_id, approve=False, note=payload.note)
+
+
+class InPersonIn(Schema):
+    id_number: str = Field(..., description="Typed from the ID card presented")
+
+
+class AssuranceOut(Schema):
+    public_id: str
+    assurance_level: int
+
+
+@router.post(
+    "/persons/{public_id}/verify-in-person",
+    response=AssuranceOut,
+    tags=["identity"],
+    summary="A clerk checked the person's ID card in person: their account goes to L3",
+)
+def verify_in_person(request, public_id: uuid.UUID, payload: InPersonIn):
+    person = identity.verify_in_person(request.auth, public_id, id_number=payload.id_number)
+    return {"public_id": str(person.public_id), "assurance_level": person.assurance_level}
+
+
+# --- lockout ------------------------------------------------------------------------------------------
+
+
+class LoginLockOut(Schema):
+    address: str
+    failures: int
+    last_attempt: dt.datetime
+    locked: bool
+    until: dt.datetime | None
+
+
+@router.get(
+    "/logins/{username}/locks",
+    response=list[LoginLockOut],
+    tags=["accounts"],
+    summary="Failed logins on an account, per client address",
+)
+def login_locks(request, username: str):
+    return [lock.__dict__ for lock in services.login_locks(request.auth, username=username)]
+
+
+class UnlockOut(Schema):
+    cleared: int
+
+
+@router.post(
+    "/logins/{username}/unlock",
+    response=UnlockOut,
+    tags=["accounts"],
+    summary="Lift a login lockout (staff: administrators of their department; citizens: window clerks)",
+)
+def unlock_login(request, username: str):
+    return {"cleared": services.unlock_login(request.auth, username=username)}
 
 
 class PersonIn(Schema):

@@ -63,7 +63,10 @@ class CitizenRegisterForm(ServiceBackedForm):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     username = forms.CharField(
-        label=_("Username"), max_length=60, widget=forms.TextInput(attrs={"autocomplete": "username"})
+        label=_("Username"),
+        max_length=60,
+        help_text=_("3–60 characters: letters a–z, digits and . _ - @, starting with a letter."),
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
     password = forms.CharField(
         label=_("Password"),
@@ -131,3 +134,86 @@ class StaffFilterForm(forms.Form):
             (d.code, ("\u3000" * d.depth) + d.name) for d in departments
         ]
         self.fields["department"].widget.attrs["data-autosubmit"] = ""
+
+
+# --- identity assurance (实名认证) -------------------------------------------------------------------
+
+
+class RealNameForm(ServiceBackedForm):
+    name = forms.CharField(label=_("Name as on your ID card"), max_length=50, required=False)
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=24,
+        required=False,
+        help_text=_("Leave empty to use the number you registered with; type it to correct it."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class SendCodeForm(ServiceBackedForm):
+    mandatory = ("phone",)
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+
+
+class ConfirmCodeForm(ServiceBackedForm):
+    mandatory = ("code",)
+    code = forms.CharField(
+        label=_("6-digit code from the text message"),
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]*"}
+        ),
+    )
+
+
+class FaceCheckForm(ServiceBackedForm):
+    mandatory = ("evidence",)
+    evidence = forms.CharField(
+        label=_("Result code from the face-check app"), max_length=4000, widget=forms.TextInput()
+    )
+
+
+class ClaimLookupForm(ServiceBackedForm):
+    mandatory = ("id_number",)
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+    )
+
+
+class ResolveClaimForm(ServiceBackedForm):
+    mandatory = ("id_number", "name")
+    id_number = forms.CharField(
+        label=_("ID number on the card"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    name = forms.CharField(label=_("Name on the card"), max_length=50)
+    checked = forms.BooleanField(
+        label=_("I have checked the ID card, and the face of the person before me matches its photo."),
+        required=True,
+    )
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class RejectClaimForm(ServiceBackedForm):
+    mandatory = ("note",)
+    note = forms.CharField(label=_("Why is the claim rejected?"), max_length=200)
+
+
+class InPersonForm(ServiceBackedForm):
+    mandatory = ("id_number",)
+    id_number = forms.CharField(
+        label=_("ID number on the card"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    checked = forms.BooleanField(
+        label=_("I have checked the ID card, and the face of the person before me matches its photo."),
+        required=True,
+    )

@@ -10,6 +10,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -201,6 +202,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS = ["display_name", "kind"]
 
     class Meta:
+        constraints = [
+            # One spelling per account: `ADMIN` cannot sit beside `admin` (accounts.usernames).
+            models.UniqueConstraint(Lower("username"), name="username_unique_ignoring_case"),
+        ]
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
@@ -299,8 +304,21 @@ class PersonQuerySet(models.QuerySet):
         return self.filter(id_number_index__in=crypto.blind_indexes(normalised, ID_NUMBER_CONTEXT))
 
 
+class AssuranceLevel(models.IntegerChoices):
+    """How sure we are that the account bound to a person is that person (实名认证等级)."""
+
+    NONE = 0, _("not verified")
+    REAL_NAME = 1, _("L1 · real name checked against the population register")
+    PHONE = 2, _("L2 · real name and mobile number verified")
+    IN_PERSON = 3, _("L3 · verified in person or by face check")
+
+
 class Person(models.Model):
-    """A natural person (自然人). The ID number is the national key; it is stored encrypted."""
+    """A natural person (自然人). The ID number is the national key; it is stored encrypted.
+
+    `assurance_level` is how sure we are that `user` is this person; it belongs to the binding, so
+    it starts again whenever the person is bound to another account. How and when each level was
+    reached is in `verifications` (and the journal)."""
 
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=50)
@@ -309,6 +327,9 @@ class Person(models.Model):
     phone = EncryptedTextField(_("mobile number"), blank=True)
     phone_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     user = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="person")
+    assurance_level = models.PositiveSmallIntegerField(
+        _("identity assurance"), choices=AssuranceLevel.choices, default=AssuranceLevel.NONE
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -408,6 +429,134 @@ class Representation(models.Model):
     def is_current(self, today=None) -> bool:
         today = today or timezone.localdate()
         return self.valid_until is None or self.valid_until >= today
+
+
+# --- identity assurance (实名认证) ----------------------------------------------------------------
+
+
+class VerificationMethod(models.TextChoices):
+    POPULATION_REGISTER = "population_register", _("population register (公安人口库)")
+    SMS = "sms", _("SMS code to the mobile number")
+    WINDOW = "window", _("in person at a window")
+    FACE_CHECK = "face_check", _("face check")
+    SEED = "seed", _("demo data (set by the seed)")
+
+
+class IdentityVerification(models.Model):
+    """One level reached: by which method, on what evidence (an exchange call's reference, the
+    masked number an SMS code went to, the clerk, the face-check service's reference), when."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="verifications")
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    level = models.PositiveSmallIntegerField(_("level"), choices=AssuranceLevel.choices)
+    method = models.CharField(_("method"), max_length=24, choices=VerificationMethod.choices)
+    evidence = models.CharField(_("evidence"), max_length=120, blank=True)
+    verified_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("verified by"),
+    )
+    verified_at = models.DateTimeField(_("verified"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-verified_at", "-id"]
+        verbose_name = _("identity verification")
+        verbose_name_plural = _("identity verifications")
+
+    def __str__(self):
+        return f"{self.person_id}: L{self.level} {self.method}"
+
+
+class ClaimStatus(models.TextChoices):
+    PENDING = "pending", _("waiting for online verification")
+    WINDOW = "window", _("to be verified at a window")
+    VERIFIED = "verified", _("verified")
+    REJECTED = "rejected", _("rejected")
+
+
+class IdentityClaim(models.Model):
+    """What a self-registered account says it is: a name, an ID number and a mobile number.
+
+    No Person is bound until the claim is verified — online against the population register (L1),
+    or at a window. A claim on an ID number already bound to another account can only be settled
+    at a window; the registrant is told nothing that would show a stranger the number is taken.
+    """
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="identity_claims")
+    name = models.CharField(_("name"), max_length=50)
+    id_number = EncryptedTextField(_("ID number"))
+    id_number_index = models.CharField(max_length=64, db_index=True, editable=False)
+    phone = EncryptedTextField(_("mobile number"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.PENDING
+    )
+    register_match = models.BooleanField(_("matches the population register"), null=True, blank=True)
+    register_reference = models.CharField(max_length=40, blank=True)
+    online_attempts = models.PositiveSmallIntegerField(default=0)
+    attempts_since = models.DateTimeField(null=True, blank=True)
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="claims"
+    )
+    created_at = models.DateTimeField(_("made"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolution_note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="identity_claim_queue")]
+        verbose_name = _("identity claim")
+        verbose_name_plural = _("identity claims")
+
+    def __str__(self):
+        return f"{self.public_id} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        self.id_number_index = Person.index_id_number(self.id_number)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (ClaimStatus.PENDING, ClaimStatus.WINDOW)
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def name_masked(self) -> str:
+        return mask_name(self.name)
+
+
+class PhoneChallenge(models.Model):
+    """An SMS code sent to prove a mobile number (L2). Only a keyed SM3 of the code is kept; it
+    expires, allows a few tries, and the next one waits for a cool-down."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="phone_challenges")
+    phone = EncryptedTextField(_("mobile number"))
+    code_digest = models.CharField(max_length=64)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        indexes = [models.Index(fields=["person", "sent_at"], name="phone_challenge_recent")]
+        verbose_name = _("phone challenge")
+        verbose_name_plural = _("phone challenges")
+
+    def __str__(self):
+        return f"{self.person_id} @ {self.sent_at:%Y-%m-%d %H:%M}"
 
 
 # --- API tokens for other systems ---------------------------------------------------------------

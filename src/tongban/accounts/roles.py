@@ -30,6 +30,7 @@ CALENDAR_MANAGE = "calendar.manage"
 TOKEN_MANAGE = "token.manage"  # noqa: S105  (a permission name)
 CASE_ACCEPT = "case.accept"  # take applications at a window, and issue results
 WORK_SUPERVISE = "work.supervise"  # overdue lists, reminders (催办) and escalations of a department
+IDENTITY_VERIFY = "identity.verify"  # check a person's ID card in person (L3), settle identity claims
 # Data sharing (exchange): scoped to the providing or consuming department; the authority is global.
 EXCHANGE_PROVIDE = "exchange.provide"  # run a department's data resources, approve grants on them
 EXCHANGE_REQUEST = "exchange.request"  # request grants for a department
@@ -50,7 +51,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CLERK: frozenset(
         _EVERY_STAFF
         | {PERSON_LOOKUP, PERSON_REGISTER, PERSON_REVEAL, ENTERPRISE_LOOKUP, ENTERPRISE_REGISTER, CASE_ACCEPT}
-        | {EXCHANGE_QUERY}
+        | {EXCHANGE_QUERY, IDENTITY_VERIFY}
     ),
     Role.REVIEWER: frozenset(_EVERY_STAFF | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, EXCHANGE_QUERY}),
     Role.SECTION_HEAD: frozenset(
@@ -86,6 +87,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             PERSON_REVEAL,
             ENTERPRISE_LOOKUP,
             ENTERPRISE_REGISTER,
+            IDENTITY_VERIFY,
             AUDIT_VIEW,
             AUDIT_VERIFY,
             CALENDAR_MANAGE,

@@ -15,6 +15,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -38,9 +39,11 @@ from .models import (
     Department,
     DepartmentKind,
     Enterprise,
+    IdentityClaim,
     Notification,
     NotificationKind,
     Person,
+    PhoneChallenge,
     Region,
     Representation,
     RepresentationKind,
@@ -54,6 +57,7 @@ from .models import (
     WindowKind,
 )
 from .roles import SUBTREE_BY_DEFAULT
+from .usernames import comparable, normalize_username
 
 NAME_MAX = 50
 
@@ -122,30 +126,35 @@ def _is_self(actor, person: Person) -> bool:
 # --- citizens and persons -----------------------------------------------------------------------
 
 
+def username_taken(username: str) -> bool:
+    """Whether an account already has this username, ignoring case (`ADMIN` is `admin`)."""
+    return User.objects.alias(lower=Lower("username")).filter(lower=comparable(username)).exists()
+
+
 def register_citizen(*, username: str, password: str, name: str, id_number: str, phone: str) -> User:
-    """Self-registration on the portal: a citizen account bound to the person's ID number."""
+    """Self-registration on the portal: a citizen account and the identity it claims.
+
+    No person is bound yet: the account proves it is that person afterwards (accounts.identity,
+    实名认证). Whether another account already holds the ID number changes nothing the registrant
+    sees, nor the work done: the claim is then settled at a window.
+    """
+    from . import identity
+
     errors = FieldErrors()
-    username = errors.require_text("username", username, max_length=60)
-    name = errors.require_text("name", name, max_length=NAME_MAX)
+    username = errors.check("username", normalize_username, username)
+    name = errors.require_text("name", identity.clean_name(name), max_length=NAME_MAX)
     id_number = errors.check("id_number", normalize_id_number, id_number)
     phone = errors.check("phone", normalize_mobile, phone)
-    if username and User.objects.filter(username=username).exists():
+    if username and username_taken(username):
         errors.add("username", "taken", _("This username is taken."))
-    if id_number and Person.objects.with_id_number(id_number).exists():
-        # Binding an existing record to a new login would let anyone who knows an ID number take
-        # it over; that needs identity verification at a window or by face check.
-        errors.add(
-            "id_number",
-            "registered",
-            _("This ID number is already registered. Log in, or verify your identity at a window."),
-        )
     _check_password(errors, password, User(username=username or "", display_name=name or ""))
-    with audit.audited("accounts.citizen.register", object_type="person") as entry:
+    with audit.audited("accounts.citizen.register", object_type="user") as entry:
         errors.raise_if_any()
         user = User.objects.create_user(username, password, display_name=name, kind=UserKind.CITIZEN)
-        person = Person.objects.create(name=name, id_number=id_number, phone=phone, user=user)
+        claim = identity.start_claim(user, name=name, id_number=id_number, phone=phone)
         entry.actor_id, entry.actor_label = user.pk, user.username
-        entry.object_ref = str(person.public_id)
+        entry.object_ref = user.username
+        entry.detail = {"claim": str(claim.public_id), "status": claim.status}
     return user
 
 
@@ -242,11 +251,17 @@ def update_my_phone(actor, *, phone: str) -> Person:
         raise NotPermitted()
     errors = FieldErrors()
     phone = errors.check("phone", normalize_mobile, phone)
+    from . import identity
+
     with audit.audited(
         "accounts.person.update_phone", actor=actor, object_type="person", object_ref=str(person.public_id)
-    ):
+    ) as entry:
         errors.raise_if_any()
-        person.phone = phone
+        if phone != person.phone:
+            before = person.assurance_level
+            person.phone = phone
+            identity.phone_changed(person)
+            entry.detail = {"assurance": [before, person.assurance_level]}
         person.save()
     return person
 
@@ -601,12 +616,12 @@ def create_staff(
         raise InvalidInput.single("department_code", "unknown", _("Unknown department."))
     require(actor, perms.STAFF_MANAGE, department)
     errors = FieldErrors()
-    username = errors.require_text("username", username, max_length=60)
+    username = errors.check("username", normalize_username, username)
     display_name = errors.require_text("display_name", display_name, max_length=60)
     phone = errors.check("phone", _optional(normalize_mobile), phone)
     if kind not in (UserKind.STAFF, UserKind.SYSTEM):
         errors.add("kind", "choice", _("Choose a valid kind."))
-    if username and User.objects.filter(username=username).exists():
+    if username and username_taken(username):
         errors.add("username", "taken", _("This username is taken."))
     for role, _subtree in roles:
         if role not in Role.values:
@@ -816,6 +831,63 @@ def reset_second_factor(actor, *, username: str) -> None:
         TOTPDevice.objects.filter(user=staff.user).delete()
 
 
+# --- lockout ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginLock:
+    """Failed logins on one account from one client address (axes counts them per pair)."""
+
+    address: str
+    failures: int
+    last_attempt: dt.datetime
+    locked: bool
+    until: dt.datetime | None
+
+
+def _account_for_unlock(actor, username: str, permission: str) -> User:
+    """The account, if the actor may manage its login: staff by scope, citizens by a window clerk."""
+    user = User.objects.alias(lower=Lower("username")).filter(lower=comparable(username)).first()
+    if user is None:
+        raise NotFound()
+    if user.kind in (UserKind.STAFF, UserKind.SYSTEM):
+        access_staff(actor, user.username, permission=permission)
+    else:
+        require(actor, perms.IDENTITY_VERIFY)
+    return user
+
+
+def login_locks(actor, *, username: str, now=None) -> list[LoginLock]:
+    """Where failed logins on an account come from, and which of those addresses are locked out."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+
+    user = _account_for_unlock(actor, username, perms.STAFF_VIEW)
+    now = now or timezone.now()
+    cooloff = settings.AXES_COOLOFF_TIME
+    rows = AccessAttempt.objects.filter(username=user.username, attempt_time__gt=now - cooloff)
+    locks: dict[str, LoginLock] = {}
+    for row in rows.order_by("attempt_time"):
+        address = row.ip_address or "?"
+        failures = row.failures_since_start + (locks[address].failures if address in locks else 0)
+        locked = failures >= settings.AXES_FAILURE_LIMIT
+        locks[address] = LoginLock(address, failures, row.attempt_time, locked, row.attempt_time + cooloff)
+    return sorted(locks.values(), key=lambda lock: lock.last_attempt, reverse=True)
+
+
+def unlock_login(actor, *, username: str) -> int:
+    """Clear the failed logins of an account from every address, so its owner can log in at once."""
+    from axes.utils import reset
+
+    user = _account_for_unlock(actor, username, perms.STAFF_MANAGE)
+    with audit.audited(
+        "accounts.login.unlock", actor=actor, object_type="user", object_ref=user.username
+    ) as entry:
+        cleared = reset(username=user.username)
+        entry.detail = {"cleared": cleared}
+    return cleared
+
+
 # --- key rotation ---------------------------------------------------------------------------------
 
 
@@ -826,10 +898,11 @@ def rekey_personal_data(actor, *, progress=None, chunk_size: int = 500) -> int:
     can be dropped. Safe to interrupt and run again: each row is rewritten in its own chunk.
     """
     require(actor, perms.PERSON_LIST)
-    total = Person.objects.count() + Staff.objects.count()
+    tables = (Person, Staff, IdentityClaim, PhoneChallenge)
+    total = sum(model.objects.count() for model in tables)
     done = 0
     with audit.audited("accounts.personal_data.rekey", actor=actor, object_type="person") as entry:
-        for model in (Person, Staff):
+        for model in tables:
             last_pk = None
             while True:
                 batch = model.objects.order_by("pk")
@@ -839,7 +912,7 @@ def rekey_personal_data(actor, *, progress=None, chunk_size: int = 500) -> int:
                 if not rows:
                     break
                 for row in rows:
-                    row.save()  # the field encrypts under the current key; Person.save re-indexes
+                    row.save()  # the fields encrypt under the current key; save() re-indexes
                 done += len(rows)
                 last_pk = rows[-1].pk
                 if progress:

@@ -22,20 +22,28 @@ from tongban.core.authz import require
 from tongban.core.errors import InvalidInput, NotAuthenticated, NotFound
 from tongban.core.http import apply_errors, domain_errors, safe_next
 
+from . import identity, services
 from . import roles as perms
-from . import services
 from .actors import actor_for_request
 from .forms import (
     CitizenRegisterForm,
+    ClaimLookupForm,
+    ConfirmCodeForm,
+    FaceCheckForm,
+    InPersonForm,
     LoginForm,
     OtpForm,
     PersonLookupForm,
     PersonRegisterForm,
     PhoneForm,
+    RealNameForm,
+    RejectClaimForm,
+    ResolveClaimForm,
     RevealForm,
+    SendCodeForm,
     StaffFilterForm,
 )
-from .models import Role
+from .models import AssuranceLevel, Role
 
 
 def _actor_or_login(request):
@@ -72,6 +80,8 @@ def login_view(request):
 
 
 def locked_out(request, original_response=None, credentials=None):
+    """Too many failures on this account from this address. Other addresses are not locked, and an
+    administrator (staff) or a window clerk (citizens) can lift it at once."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "accounts/locked.html", {"minutes": minutes}, status=429)
 
@@ -147,9 +157,159 @@ def register(request):
             apply_errors(form, exc)
         else:
             auth_login(request, user, backend="tongban.accounts.backends.UsernameOrIdNumberBackend")
-            messages.success(request, _("Welcome. Your account is ready."))
-            return redirect("web:home")
+            # The same words whatever became of the claim: they must not tell whether the number
+            # was registered before.
+            messages.success(
+                request,
+                _(
+                    "Your account is ready. Verify your identity (实名认证) to apply online and to use "
+                    "your licences."
+                ),
+            )
+            return redirect("accounts:identity")
     return render(request, "accounts/register.html", {"form": form})
+
+
+# --- identity assurance (实名认证) -------------------------------------------------------------------
+
+
+@domain_errors
+@sensitive_post_parameters("id_number", "phone", "code", "evidence")
+def identity_page(request):
+    """我的 → 实名认证: the level reached, and the next step (L1 register check, L2 SMS code, L3)."""
+    actor = _actor_or_login(request)
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    status = identity.identity_status(actor)
+    real_name = RealNameForm(request.POST if action == "real_name" else None, initial={"name": status.name})
+    send_form = SendCodeForm(request.POST if action == "send_code" else None, initial={"phone": status.phone})
+    code_form = ConfirmCodeForm(request.POST if action == "confirm_code" else None)
+    face_form = FaceCheckForm(request.POST if action == "face_check" else None)
+    done = None
+    try:
+        if action == "real_name" and real_name.is_valid():
+            data = real_name.cleaned_data
+            identity.verify_real_name(actor, name=data["name"] or None, id_number=data["id_number"] or None)
+            done = _("Your real name is verified (L1). Next, verify your mobile number.")
+        elif action == "send_code" and send_form.is_valid():
+            sent = identity.send_phone_code(actor, phone=send_form.cleaned_data["phone"])
+            done = _("A code was sent to %(phone)s. It is valid for %(minutes)d minutes.") % {
+                "phone": sent.phone_masked,
+                "minutes": settings.TONGBAN_SMS_CODE_MINUTES,
+            }
+        elif action == "confirm_code" and code_form.is_valid():
+            identity.confirm_phone_code(actor, code=code_form.cleaned_data["code"])
+            done = _("Your mobile number is verified (L2).")
+        elif action == "face_check" and face_form.is_valid():
+            identity.verify_by_face(actor, evidence=face_form.cleaned_data["evidence"])
+            done = _("The face check confirmed your identity (L3).")
+    except InvalidInput as exc:
+        target = {"real_name": real_name, "send_code": send_form, "confirm_code": code_form}.get(
+            action, face_form
+        )
+        apply_errors(target, exc)
+    except (identity.NotVerified, identity.Unavailable) as exc:
+        messages.error(request, str(exc.message))
+        return redirect("accounts:identity")
+    if done:
+        messages.success(request, done)
+        return redirect("accounts:identity")
+    return render(
+        request,
+        "accounts/identity.html",
+        {
+            "status": status,
+            "real_name_form": real_name,
+            "send_form": send_form,
+            "code_form": code_form,
+            "face_form": face_form,
+            "levels": AssuranceLevel,
+        },
+    )
+
+
+@domain_errors
+@sensitive_post_parameters("id_number")
+def identity_claims(request):
+    """Window: registrations to settle in person (the ID number is held by another account, or online
+    checks failed), and any open claim on the number of the applicant at the desk."""
+    actor = _actor_or_login(request)
+    form = ClaimLookupForm(request.POST or None)
+    searched = False
+    claims = identity.list_claims(actor)
+    if request.method == "POST" and form.is_valid():
+        try:
+            claims = identity.list_claims(actor, id_number=form.cleaned_data["id_number"])
+            searched = True
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        else:
+            form = ClaimLookupForm()  # the number typed stays off the page once it has been used
+    page = Paginator(claims, 25).get_page(request.GET.get("page"))
+    return render(
+        request, "accounts/identity_claims.html", {"form": form, "page": page, "searched": searched}
+    )
+
+
+@domain_errors
+@sensitive_post_parameters("id_number", "name")
+def identity_claim(request, public_id):
+    actor = _actor_or_login(request)
+    claim = identity.access_claim(actor, public_id)
+    decision = request.POST.get("decision", "") if request.method == "POST" else ""
+    approve_form = ResolveClaimForm(request.POST if decision == "approve" else None)
+    reject_form = RejectClaimForm(request.POST if decision == "reject" else None)
+    form = approve_form if decision == "approve" else reject_form
+    if decision in ("approve", "reject") and form.is_valid():
+        data = form.cleaned_data
+        try:
+            identity.resolve_claim(
+                actor,
+                claim.public_id,
+                approve=decision == "approve",
+                id_number=data.get("id_number", ""),
+                name=data.get("name", ""),
+                note=data.get("note", ""),
+            )
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        else:
+            if decision == "approve":
+                messages.success(
+                    request, _("The account is now bound to this person, verified in person (L3).")
+                )
+            else:
+                messages.info(request, _("The claim is rejected; the registrant is told why."))
+            return redirect("accounts:identity_claims")
+    return render(
+        request,
+        "accounts/identity_claim.html",
+        {
+            "claim": claim,
+            "rebinding": claim.is_open and identity.number_is_bound_elsewhere(claim),
+            "approve_form": approve_form,
+            "reject_form": reject_form,
+        },
+    )
+
+
+@domain_errors
+@require_POST
+@sensitive_post_parameters("id_number")
+def person_verify_in_person(request, public_id):
+    actor = _actor_or_login(request)
+    form = InPersonForm(request.POST)
+    if form.is_valid():
+        try:
+            identity.verify_in_person(actor, public_id, id_number=form.cleaned_data["id_number"])
+        except InvalidInput as exc:
+            for problems in exc.fields.values():
+                for problem in problems:
+                    messages.error(request, str(problem.message))
+        else:
+            messages.success(request, _("The person is verified in person (L3)."))
+    else:
+        messages.error(request, _("Type the number from the ID card and confirm that you checked the card."))
+    return redirect("accounts:person_reveal", public_id=public_id)
 
 
 # --- own account --------------------------------------------------------------------------------
@@ -176,6 +336,7 @@ def profile(request):
             "phone_form": phone_form,
             "has_totp": services.totp_device(actor.user) is not None,
             "grants": actor.grants,
+            "assurance_level": identity.level_of(actor),
         },
     )
 
@@ -223,7 +384,19 @@ def person_reveal(request, public_id):
         except InvalidInput as exc:
             apply_errors(form, exc)
     masked = services.person_card(actor, public_id)
-    return render(request, "accounts/person_reveal.html", {"form": form, "card": card, "masked": masked})
+    person = services.access_person(actor, public_id)
+    in_person = InPersonForm() if actor.can(perms.IDENTITY_VERIFY) and person.user_id is not None else None
+    return render(
+        request,
+        "accounts/person_reveal.html",
+        {
+            "form": form,
+            "card": card,
+            "masked": masked,
+            "person": person,
+            "in_person_form": in_person,
+        },
+    )
 
 
 @domain_errors
@@ -276,16 +449,28 @@ def staff_list(request):
 def staff_detail(request, username):
     actor = _actor_or_login(request)
     staff = services.access_staff(actor, username)
+    can_manage = actor.can(perms.STAFF_MANAGE, staff.department)
     return render(
         request,
         "accounts/staff_detail.html",
         {
             "staff": staff,
             "assignments": staff.roles.select_related("department", "granted_by"),
-            "can_manage": actor.can(perms.STAFF_MANAGE, staff.department),
+            "can_manage": can_manage,
             "roles": Role.choices,
+            "locks": services.login_locks(actor, username=staff.user.username) if can_manage else [],
         },
     )
+
+
+@domain_errors
+@require_POST
+def staff_unlock(request, username):
+    """Lift a lockout of a staff member's login (from every address), e.g. after they called in."""
+    actor = _actor_or_login(request)
+    cleared = services.unlock_login(actor, username=username)
+    messages.success(request, _("Login unlocked (%(n)d failure records cleared).") % {"n": cleared})
+    return redirect("accounts:staff_detail", username=username)
 
 
 @domain_errors

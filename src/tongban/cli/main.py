@@ -183,6 +183,15 @@ def print_logins(url: str) -> None:
         "Staff log in with the password and a 6-digit TOTP code: add the otpauth URI to an authenticator "
         "app, or run `oathtool --totp -b <secret>`."
     )
+    from tongban.accounts.seed import demo_id_number
+    from tongban.exchange.demo import REGISTRANT
+
+    name, region, born, seq = REGISTRANT
+    print(
+        f"To try 实名认证, register as {name}, ID number {demo_id_number(region, born, seq)} (in the demo's "
+        f"population register, no account yet). The demo sends no text messages: SMS codes are in "
+        f"{settings.TONGBAN_SMS_OUTBOX} (`tongban sms outbox`)."
+    )
     print(f"\ntongban is at {url}  (API docs: {url}api/v1/docs)\n", flush=True)
 
 
@@ -1259,6 +1268,68 @@ def catalog_export(
     if materials is not None:
         materials.write_bytes(transfer.export_materials_csv(department))
     console.print(f"[green]Exported {count} published items[/] to {path}.")
+
+
+# --- accounts: lockouts, and the demo's text messages -----------------------------------------------
+
+account_app = typer.Typer(help="Logins: lockouts after failed passwords.", no_args_is_help=True)
+app.add_typer(account_app, name="account")
+sms_app = typer.Typer(help="Text messages (the console sender's outbox).", no_args_is_help=True)
+app.add_typer(sms_app, name="sms")
+
+
+@account_app.command("locks")
+def account_locks(username: Annotated[str, typer.Argument(help="The account's username.")]):
+    """Failed logins on an account, per client address."""
+    _django()
+    from tongban.accounts import services
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import NotFound
+
+    try:
+        locks = services.login_locks(OPERATOR, username=username)
+    except NotFound:
+        err.print("[red]No such account.[/]")
+        raise typer.Exit(1) from None
+    if not locks:
+        console.print("No recent failed logins.")
+    for lock in locks:
+        state = f"[red]locked until {lock.until:%H:%M}[/]" if lock.locked else "not locked"
+        console.print(
+            f"{lock.address:<40} {lock.failures} failures, last {lock.last_attempt:%Y-%m-%d %H:%M}  {state}"
+        )
+
+
+@account_app.command("unlock")
+def account_unlock(username: Annotated[str, typer.Argument(help="The account's username.")]):
+    """Lift a login lockout of an account, from every address (journalled)."""
+    _django()
+    from tongban.accounts import services
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import NotFound
+
+    try:
+        cleared = services.unlock_login(OPERATOR, username=username)
+    except NotFound:
+        err.print("[red]No such account.[/]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]Unlocked[/] {username} ({cleared} failure records cleared).")
+
+
+@sms_app.command("outbox")
+def sms_outbox(
+    phone: Annotated[str, typer.Option(help="Only messages to this number.")] = "",
+    last: Annotated[int, typer.Option(help="How many of the newest messages.")] = 10,
+):
+    """What the console sender would have sent (the demo's SMS codes)."""
+    _django()
+    from tongban.core import sms
+
+    rows = sms.outbox(phone or None, last=last)
+    if not rows:
+        console.print("The outbox is empty.")
+    for row in rows:
+        print(f"{row['at'][:19]}  {row['to']}  {row['text']}")
 
 
 def run():

@@ -39,7 +39,10 @@ def domain_errors(view):
             return redirect(f"{reverse('accounts:login')}?next={request.get_full_path()}")
         except NotFound:
             return render(request, "web/error.html", {"status": 404}, status=404)
-        except NotPermitted:
-            return render(request, "web/error.html", {"status": 403}, status=403)
+        except NotPermitted as exc:
+            # A refusal that can be overcome (e.g. too low an identity assurance) says how.
+            link = getattr(exc, "link", "")
+            context = {"status": 403, "message": exc.message if link else "", "link": link}
+            return render(request, "web/error.html", context, status=403)
 
     return wrapped

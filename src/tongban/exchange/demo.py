@@ -34,6 +34,8 @@ SURNAMES = (
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍建国志红梅鹏飞雪琳浩宇欣怡子涵梓轩"
 STREETS = ["建设路", "中桥街", "渠江路", "思源大道", "金安大道", "北辰路", "浓洄街", "万盛街"]
 TODAY = dt.date(2026, 11, 1)  # the generator's "today", so records look the same whatever the run date
+# Someone the register holds who has no account: register as him to try 实名认证 in the demo.
+REGISTRANT = ("赵小六", "511602", dt.date(1996, 6, 6), 65)
 
 
 def _f(key, label, level, *, personal=False, required=False):
@@ -91,6 +93,12 @@ RESOURCES = [
         },
         "predicates": {
             "registered": {"label": "户籍登记有效（在册、健在）", "all": [["status", "eq", "正常"]]},
+            # 实名认证 (accounts.identity, L1): the name given matches the number, and the person lives.
+            "real_name": {
+                "label": "姓名与公民身份号码一致且人员状态正常（实名核验）",
+                "params": ["name"],
+                "all": [["name", "eq", "$name"], ["status", "eq", "正常"]],
+            },
             "alive_in_district": {
                 "label": "健在且户籍在指定区县",
                 "params": ["district"],
@@ -313,6 +321,14 @@ GRANTS = [
     ("xzspj", "population", ["status", "region"], "综合受理核验户籍", "《优化营商环境条例》", "approved"),
     ("gaj", "civil_affairs", ["deceased"], "户籍注销核验死亡信息", "《户口登记条例》", "approved"),
     ("cl", "population", ["status"], "残疾人证办理核验户籍", "《残疾人保障法》", "approved"),
+    (
+        "ggb",
+        "population",
+        ["name", "status"],
+        "统一身份认证：实名核验（可用不可见）",
+        "《网络安全法》第二十四条；《优化营商环境条例》",
+        "approved",
+    ),
     ("swj", "enterprises", ["status"], "税务登记核验主体存续", "《税收征收管理法》", "approved"),
     (
         "scjgj",
@@ -345,7 +361,8 @@ def _fullwidth(text: str) -> str:
 def _persons(rng: random.Random) -> list[dict]:
     """The population: demo citizens first, then generated people (unique, valid ID numbers)."""
     people, seen = [], set()
-    for _username, name, region, birth, seq, _phone in CITIZENS:
+    named = [(name, region, birth, seq) for _u, name, region, birth, seq, _p in CITIZENS] + [REGISTRANT]
+    for name, region, birth, seq in named:
         number = demo_id_number(region, birth, seq)
         seen.add(number)
         people.append(
@@ -402,7 +419,7 @@ def _population_rows(rng: random.Random, people: list[dict]) -> list[dict]:
 
 
 def _civil_rows(rng: random.Random, people: list[dict]) -> list[dict]:
-    demo = {"张三": ("20", "李梅"), "李四": ("10", ""), "王五": ("30", "")}
+    demo = {"张三": ("20", "李梅"), "李四": ("10", ""), "王五": ("30", ""), "赵小六": ("10", "")}
     rows = []
     for p in people:
         age = (TODAY - p["birth"]).days // 365
@@ -430,7 +447,12 @@ def _civil_rows(rng: random.Random, people: list[dict]) -> list[dict]:
 
 
 def _social_rows(rng: random.Random, people: list[dict], employers: list[str]) -> list[dict]:
-    demo = {"张三": ("1", "在职", 180), "李四": ("0", "失业", 60), "王五": ("1", "退休", 360)}
+    demo = {
+        "张三": ("1", "在职", 180),
+        "李四": ("0", "失业", 60),
+        "王五": ("1", "退休", 360),
+        "赵小六": ("1", "在职", 36),
+    }
     rows = []
     for p in people:
         age = (TODAY - p["birth"]).days // 365
@@ -562,12 +584,16 @@ def load_exchange(step=None) -> dict:
     step = step or (lambda label: None)
     made = {"resources": 0, "records": 0, "grants": 0, "calls": 0}
     for spec in RESOURCES:
-        if (
-            Department.objects.filter(code=spec["provider_code"]).exists()
-            and not Resource.objects.filter(code=spec["code"]).exists()
-        ):
+        existing = Resource.objects.filter(code=spec["code"]).first()
+        if existing is None and Department.objects.filter(code=spec["provider_code"]).exists():
             services.save_resource(SEED_ACTOR, **spec)
             made["resources"] += 1
+        elif existing is not None and set(spec["predicates"]) - set(existing.predicates):
+            # A demo made before a predicate was added (e.g. real_name, for 实名认证) gets it.
+            predicates = {**spec["predicates"], **existing.predicates}
+            services.save_resource(
+                SEED_ACTOR, **{**spec, "adapter_config": existing.adapter_config, "predicates": predicates}
+            )
     held = dict(Resource.objects.values_list("code", "record_count"))
     rng = random.Random(20261122)
     people = _persons(rng)

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tongban.accounts import identity
 from tongban.accounts import roles as perms
 from tongban.accounts.models import ID_NUMBER_CONTEXT, Department, Person
 from tongban.core import audit, crypto, sm2
@@ -374,6 +375,8 @@ def wallet(actor) -> list[WalletEntry]:
     each was used (免提交) — what a holder's 证照夹 shows."""
     from tongban.accounts import services as account_services
 
+    if getattr(actor, "is_citizen", False):
+        identity.require_assurance(actor, "licences")
     person = getattr(actor, "person", None)
     if person is None:
         return []
@@ -403,7 +406,10 @@ def wallet(actor) -> list[WalletEntry]:
 
 def access_licence(actor, code: str) -> Licence:
     """A licence its holder (or one who acts for the holding enterprise), or staff who may issue
-    it, may see in full; anyone else is told it does not exist."""
+    it, may see in full; anyone else is told it does not exist. A citizen needs the assurance level
+    the wallet needs, whatever the code: the refusal says nothing about the licence."""
+    if getattr(actor, "is_citizen", False):
+        identity.require_assurance(actor, "licences")
     licence = (
         Licence.objects.select_related("licence_type__department").filter(code=(code or "").upper()).first()
     )

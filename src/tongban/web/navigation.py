@@ -42,6 +42,7 @@ NAVIGATION = (
             NavItem(_("Accept an application on behalf"), "cases:window_apply", perms.CASE_ACCEPT),
             NavItem(_("Find applicant"), "accounts:person_lookup", perms.PERSON_LOOKUP),
             NavItem(_("Register applicant"), "accounts:person_register", perms.PERSON_REGISTER),
+            NavItem(_("Identity claims"), "accounts:identity_claims", perms.IDENTITY_VERIFY),
             NavItem(_("Scan a licence"), "licences:scan", perms.CASE_ACCEPT),
         ),
     ),
@@ -98,6 +99,7 @@ NAVIGATION = (
         (
             NavItem(_("Messages"), "accounts:inbox", kinds=("citizen", "staff")),
             NavItem(_("Account and security"), "accounts:profile", kinds=("citizen", "staff")),
+            NavItem(_("Identity verification (实名认证)"), "accounts:identity", kinds=("citizen",)),
         ),
     ),
 )

@@ -5,6 +5,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tongban.accounts import identity
 from tongban.accounts import roles as perms
 from tongban.accounts import services as account_services
 from tongban.accounts.models import Enterprise, Window
@@ -69,8 +70,13 @@ def apply_online(
     returns the case it already created, so a double submission makes one case. An auto-approvable
     item with published rules is decided at once (秒批); with `commitment` the applicant signs the
     告知承诺 and is approved on acceptance. With `reuse_consent` the applicant agrees that materials
-    the government already holds — their e-licences, shared data — stand in for paper (免提交).
+    the government already holds — their e-licences, shared data — stand in for paper (免提交); that
+    needs the identity assurance level 免提交 asks for (accounts.identity), as applying needs its own.
     """
+    if getattr(actor, "is_citizen", False):
+        identity.require_assurance(actor, "apply")
+        if reuse_consent:
+            identity.require_assurance(actor, "reuse")
     person = getattr(actor, "person", None)
     if person is None:
         raise NotPermitted(_("Log in with a citizen account to apply."))
@@ -156,6 +162,7 @@ def reuse_preview(actor, *, item_code: str = "", bundle_code: str = "", enterpri
     person = getattr(actor, "person", None)
     if person is None:
         return {}
+    identity.require_assurance(actor, "reuse")
     target = _target(item_code, bundle_code)
     enterprise = None
     if enterprise_uscc:

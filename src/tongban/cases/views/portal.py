@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tongban.accounts import identity
 from tongban.accounts import services as account_services
 from tongban.accounts.models import Department
 from tongban.catalog import services as catalog
@@ -61,6 +62,8 @@ def _actor(request):
 
 def _citizen(request):
     actor = _actor(request)
+    if actor.is_citizen:
+        identity.require_assurance(actor, "apply")  # the refusal links to 实名认证
     if getattr(actor, "person", None) is None:
         raise NotPermitted(_("Log in with a citizen account to apply."))
     return actor
@@ -332,7 +335,7 @@ class ApplyForm(forms.Form):
 
     idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, target: Target, enterprises, **kwargs):
+    def __init__(self, *args, target: Target, enterprises, reuse_allowed: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.target = target
         if enterprises:
@@ -359,7 +362,7 @@ class ApplyForm(forms.Form):
                 widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
             )
             self.fields[name].material = material
-        if any(m["exempt"] for m in target.materials):
+        if reuse_allowed and any(m["exempt"] for m in target.materials):
             self.fields["reuse_consent"] = forms.BooleanField(
                 label=_(
                     "I agree that the e-licences and shared data the government holds about me (and the "
@@ -411,8 +414,11 @@ def _apply(request, kind: str, code: str):
     actor = _citizen(request)
     target = _item_target(code) if kind == "item" else _bundle_target(code)
     enterprises = account_services.my_enterprises(actor)
+    reuse_allowed = identity.meets(actor, "reuse")
     if request.method == "POST":
-        form = ApplyForm(request.POST, request.FILES, target=target, enterprises=enterprises)
+        form = ApplyForm(
+            request.POST, request.FILES, target=target, enterprises=enterprises, reuse_allowed=reuse_allowed
+        )
         form.is_valid()
         data = {}
         for spec in target.fields:
@@ -435,7 +441,7 @@ def _apply(request, kind: str, code: str):
                 idempotency_key=request.POST.get("idempotency_key", "")[:80],
                 files=files,
                 commitment=bool(request.POST.get("commitment")),
-                reuse_consent=bool(request.POST.get("reuse_consent")),
+                reuse_consent=reuse_allowed and bool(request.POST.get("reuse_consent")),
             )
         except InvalidInput as exc:
             form.add_service_errors(exc)
@@ -444,7 +450,10 @@ def _apply(request, kind: str, code: str):
             return redirect("cases:my_case", number=case.number)
     else:
         form = ApplyForm(
-            initial={"idempotency_key": secrets.token_urlsafe(24)}, target=target, enterprises=enterprises
+            initial={"idempotency_key": secrets.token_urlsafe(24)},
+            target=target,
+            enterprises=enterprises,
+            reuse_allowed=reuse_allowed,
         )
     return render(
         request,
@@ -456,6 +465,11 @@ def _apply(request, kind: str, code: str):
             "commitment_text": services.commitment_text() if target.commitment_allowed else "",
             "expected_day": _expected_day(target.limit_days),
             "reusable": _reusable(actor, kind, code, target, enterprises),
+            "reuse_needs_level": (
+                identity.required_level("reuse")
+                if not reuse_allowed and any(m["exempt"] for m in target.materials)
+                else 0
+            ),
         },
     )
 
@@ -463,7 +477,7 @@ def _apply(request, kind: str, code: str):
 def _reusable(actor, kind: str, code: str, target, enterprises) -> list[dict]:
     """For each holder the applicant may apply as (themself, each enterprise), what would stand in
     for which material: shown beside the materials so the applicant knows what consent gives."""
-    if not any(m["exempt"] for m in target.materials):
+    if not any(m["exempt"] for m in target.materials) or not identity.meets(actor, "reuse"):
         return []
     holders = [("", "")] + [(e.uscc, e.name) for e, _link in enterprises]
     found = []

@@ -424,7 +424,7 @@ def access_licence(actor, code: str) -> Licence:
         if any(e.uscc == licence.holder_index for e, _link in account_services.my_enterprises(actor)):
             return licence
         raise NotFound()
-    if actor.can(perms.LICENCE_ISSUE, licence.licence_type.department_id):
+    if actor.can(perms.LICENCE_ISSUE, licence.licence_type.department):
         return licence
     raise NotFound()
 

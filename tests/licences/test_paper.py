@@ -90,10 +90,10 @@ def test_a_rotated_key_still_verifies_what_it_signed(held):
 
 def test_a_scan_adds_revocation_which_paper_cannot_know(held):
     food = Licence.objects.get(licence_type__code="food_business_licence")  # revoked in the demo
-    result = services.scan(render.licence_png(food))
+    result = services.scan_upload(None, "licence.png", render.licence_png(food))
     assert result.offline.status == "valid" and result.online.status == "revoked"
     assert result.status == "revoked" and "依法撤销" in result.reason  # the revocation's own reason
-    assert services.scan(b"").status == "unreadable"
+    assert services.scan_text(None, "").status == "unreadable"
 
 
 def test_the_scan_page_and_api(held, client):

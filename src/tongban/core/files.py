@@ -217,6 +217,7 @@ class Inspected:
     sm3: str  # of the plaintext: lets a caller prove later which bytes were judged
     name: str
     pages: int | None = None
+    pixels: int | None = None  # of an image, from its header: what decoding it would cost
 
     @property
     def content_type(self) -> str:
@@ -262,16 +263,16 @@ def _inspect(name: str, data: bytes, *, max_bytes: int | None, errors: FieldErro
         )
         errors.add(field, "extension_mismatch", message)
 
-    pages = None
+    pages = pixels = None
     try:
         if _MARKUP_NARROW.search(_head_text(data)):
             raise _Problem("disguised_markup")
         if kind == "pdf":
             pages = _check_pdf(data)
         elif kind == "jpeg":
-            pages = _check_jpeg(data)
+            pages, pixels = 1, _check_jpeg(data)
         elif kind == "png":
-            pages = _check_png(data)
+            pages, pixels = 1, _check_png(data)
         else:
             assert archive is not None
             pages = _check_package(archive, kind, len(data))
@@ -282,7 +283,12 @@ def _inspect(name: str, data: bytes, *, max_bytes: int | None, errors: FieldErro
     if field in errors.fields:
         return None
     return Inspected(
-        kind=kind, size=len(data), sm3=crypto.sm3_hex(data), name=clean_name(name, kind), pages=pages
+        kind=kind,
+        size=len(data),
+        sm3=crypto.sm3_hex(data),
+        name=clean_name(name, kind),
+        pages=pages,
+        pixels=pixels,
     )
 
 
@@ -535,22 +541,24 @@ def _check_pixels(width: int, height: int) -> None:
 def _check_jpeg(data: bytes) -> int:
     """Walk the whole image: marker segments, each scan's entropy-coded data, up to the end-of-image
     marker. After it only zero padding may follow, or further complete JPEG images (the second
-    views and gain maps of the Multi-Picture Format that phones write); anything else is refused."""
-    end = _jpeg_end(data, 0)
+    views and gain maps of the Multi-Picture Format that phones write); anything else is refused.
+    Returns the (first) image's pixel count."""
+    end, pixels = _jpeg_end(data, 0)
     images = 1
     while end < len(data) and data.startswith(b"\xff\xd8\xff", end) and images < _JPEG_MAX_IMAGES:
-        end = _jpeg_end(data, end)
+        end = _jpeg_end(data, end)[0]
         images += 1
     if data[end:].strip(b"\x00"):
         raise _polyglot_after("jpeg")
-    return 1
+    return pixels
 
 
 _JPEG_MAX_IMAGES = 8
 
 
-def _jpeg_end(data: bytes, start: int) -> int:
-    """The offset just after the end-of-image marker of the JPEG that begins at `start`."""
+def _jpeg_end(data: bytes, start: int) -> tuple[int, int]:
+    """The offset just after the end-of-image marker of the JPEG that begins at `start`, and the
+    image's pixel count."""
     n, i, frame = len(data), start + 2, None
     while True:
         if i >= n or data[i] != 0xFF:
@@ -564,7 +572,7 @@ def _jpeg_end(data: bytes, start: int) -> int:
         if marker == 0xD9:
             if frame is None:
                 raise _Problem("damaged")
-            return i
+            return i, frame[0] * frame[1]
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             continue
         if marker in (0x00, 0xD8) or i + 2 > n:
@@ -651,7 +659,7 @@ def _check_png(data: bytes) -> int:
     _check_pixels(header[0], header[1])
     if data[i:].strip(b"\x00"):
         raise _polyglot_after("png")
-    return 1
+    return header[0] * header[1]
 
 
 # --- polyglots -----------------------------------------------------------------------------------

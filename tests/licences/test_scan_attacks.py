@@ -186,6 +186,14 @@ def test_a_pdf_image_bomb_is_refused_without_inflating_it(held):
     assert _refused(pdf_with_image(b"/FlateDecode", bomb, 64, 64), "licence.pdf") == ["damaged"]
 
 
+def test_a_fax_image_declaring_a_huge_width_in_its_parameters_is_refused(held):
+    """CCITT images are sized by /DecodeParms /Columns, not /Width: both must fit the limit."""
+    wide = pdf_with_image(
+        b"/CCITTFaxDecode", b"\x00" * 64, 64, 200, b"/DecodeParms << /K -1 /Columns 1000000 >> "
+    )
+    assert _refused(wide, "licence.pdf") == ["too_many_pixels"]
+
+
 @pytest.mark.parametrize(
     ("filters", "data"),
     [

@@ -296,6 +296,15 @@ def _pdf_filters(image) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
+def _ccitt_columns(image) -> int:
+    """The widest /Columns among the image's decode parameters (the PDF default is 1728)."""
+    parms = image.get("/DecodeParms")
+    parms = parms.get_object() if parms is not None else None
+    entries = [e.get_object() for e in parms] if isinstance(parms, list) else [parms]
+    found = [int(e["/Columns"]) for e in entries if isinstance(e, dict) and "/Columns" in e]
+    return max(found, default=1728)
+
+
 def _pdf_image_grey(image, filters: list[str], max_pixels: int, limits: dict):
     """Decode one PDF image to grey, within what its declared size allows."""
     import pypdf
@@ -306,6 +315,9 @@ def _pdf_image_grey(image, filters: list[str], max_pixels: int, limits: dict):
     if width <= 0 or height <= 0:
         raise _damaged()
     if width * height > max_pixels:
+        raise _too_many_pixels(max_pixels)
+    # The fax decoder sizes its bitmap by /Columns (default 1728), whatever /Width says.
+    if "ccitt" in {_PDF_DECODABLE[f] for f in filters} and _ccitt_columns(image) * height > max_pixels:
         raise _too_many_pixels(max_pixels)
     bits = int(image.get("/BitsPerComponent", 8))
     colour = image.get("/ColorSpace")

@@ -485,6 +485,32 @@ def test_large_files_and_other_types_are_refused(db):
     assert not ServiceItem.objects.exists()
 
 
+def test_a_zip_bomb_is_reported_with_the_limit_it_broke_and_the_real_sizes(db):
+    """Issue 9: a 1 MB workbook that unpacks past the cap was told it was "larger than 10 MB"."""
+    filler = b"0" * (transfer.MAX_UNZIPPED_BYTES + 1024 * 1024)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/sharedStrings.xml", filler)
+    data = out.getvalue()
+    assert len(data) < transfer.MAX_BYTES
+    report = transfer.import_catalogue(SYSTEM, data, "catalogue.xlsx")
+    assert found(report) == {(0, "file", "decompression_bomb")}
+    messages = bilingual(report.problems[0].message)
+    unpacked = f"{(len(filler) + len('<Types/>')) / 1024 / 1024:.0f}"
+    assert "10 MB" not in messages["en"]
+    assert "200 MB" in messages["en"] and f"{unpacked} MB" in messages["en"]
+    assert f"{round(len(data) / 1024)} KB" in messages["en"]  # the file as uploaded
+    assert "200 MB" in messages["zh-Hans"] and f"{unpacked} MB" in messages["zh-Hans"]
+
+
+def test_a_file_too_large_is_told_its_size_and_the_limit(db):
+    too_big = b"a" * (transfer.MAX_BYTES + 300 * 1024)
+    report = transfer.import_catalogue(SYSTEM, too_big, "c.csv")
+    messages = bilingual(report.problems[0].message)
+    assert "10.3 MB" in messages["en"] and "10 MB" in messages["en"]
+
+
 def test_gb18030_csv_is_accepted(db):
     rows = [HEADER, item_row("TEST-GB-001", name="食品经营许可（餐饮）", keywords="开饭店 饭馆")]
     data = csv_bytes(rows, encoding="gb18030")

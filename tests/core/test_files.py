@@ -21,6 +21,7 @@ from tongban.core import crypto
 from tongban.core.crypto import DecryptionError, decrypt_bytes, encrypt_bytes
 from tongban.core.errors import InvalidInput, NotFound
 from tongban.core.files import check_batch, clean_name, inspect_upload, load, sniff, store
+from tongban.core.i18n import bilingual
 
 KEY_A = "a0" * 32
 KEY_B = "b1" * 32
@@ -496,6 +497,118 @@ def test_png_with_only_a_signature_is_damaged():
 
 def test_image_claiming_too_many_pixels():
     assert refused("photo.png", png(20_000, 20_000, idat=zlib.compress(b"\x00"))) == ["too_many_pixels"]
+
+
+def test_zip_bomb_messages_name_the_limit_and_the_real_sizes(settings):
+    data = docx({"word/media/filler.xml": b"\x00" * (10 * MB)})
+    with pytest.raises(InvalidInput) as caught:
+        inspect_upload("材料.docx", data)
+    (problem,) = caught.value.fields["file"]
+    text = bilingual(problem.message)
+    assert "10 MB" in text["en"] and "200" in text["en"]  # the entry's size and the ratio limit
+    assert f"{round(len(data) / 1024)} KB" in text["en"]
+    settings.TONGBAN_UPLOAD_ZIP_MAX_BYTES = 64 * 1024
+    big = ofd({"Doc_0/Res/font.ttf": bytes(range(256)) * 300})
+    with pytest.raises(InvalidInput) as caught:
+        inspect_upload("材料.ofd", big)
+    (problem,) = caught.value.fields["file"]
+    unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(big)).infolist())
+    assert "64 KB" in bilingual(problem.message)["en"]
+    assert f"{round(unpacked / 1024)} KB" in bilingual(problem.message)["en"]
+
+
+# --- refused: polyglots (one file, two formats) ----------------------------------------------------
+
+
+def _pillow_image(kind: str, **options) -> bytes:
+    from PIL import Image
+
+    image = Image.new("RGB", (64, 48), (200, 30, 30))
+    out = io.BytesIO()
+    image.save(out, format=kind, **options)
+    return out.getvalue()
+
+
+ARCHIVE = zip_bytes({"readme.txt": "hidden payload", "run.bat": "calc.exe"})
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("photo.png", png() + ARCHIVE),
+        ("photo.png", _pillow_image("PNG") + ARCHIVE),
+        ("photo.jpg", jpeg() + ARCHIVE),
+        ("photo.jpg", _pillow_image("JPEG") + ARCHIVE),
+        ("photo.jpg", _pillow_image("JPEG", progressive=True) + ARCHIVE),
+        ("photo.png", png(idat=bytes(range(256)) * 8) + b"<html><script>alert(1)</script></html>"),
+        ("申请书.pdf", simple_pdf() + ARCHIVE),
+        ("申请书.pdf", simple_pdf() + zip_bytes({"a.txt": "x"})[:200]),
+    ],
+    ids=[
+        "png+zip",
+        "pillow-png+zip",
+        "jpeg+zip",
+        "pillow-jpeg+zip",
+        "progressive-jpeg+zip",
+        "png+html",
+        "pdf+zip",
+        "pdf+zip-fragment",
+    ],
+)
+def test_data_after_the_end_of_the_file_is_refused(name, data):
+    with pytest.raises(InvalidInput) as caught:
+        inspect_upload(name, data)
+    (problem,) = caught.value.fields["file"]
+    assert problem.code == "polyglot"
+    text = bilingual(problem.message)
+    assert "after" in text["en"] and text["zh-Hans"] != text["en"]
+
+
+def test_a_zip_hidden_inside_a_pdf_is_refused():
+    """A stream holding an archive near the end: unzip tools find its end record and open it."""
+    data = simple_pdf(CATALOG, stream(ARCHIVE))
+    assert zipfile.is_zipfile(io.BytesIO(data))  # a real polyglot
+    assert refused("申请书.pdf", data) == ["polyglot"]
+
+
+def test_a_pdf_header_inside_an_image_is_refused():
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    good = png()
+    iend = good.index(b"IEND") - 4
+    hidden = good[:iend] + chunk(b"tEXt", b"Comment\x00%PDF-1.7\n1 0 obj") + good[iend:]
+    assert refused("photo.png", hidden) == ["polyglot"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "kind"),
+    [
+        ("photo.jpg", _pillow_image("JPEG") + b"\x00" * 512, "jpeg"),  # zero padding some cameras write
+        ("photo.png", png() + b"\x00" * 16, "png"),
+        ("photo.jpg", _pillow_image("JPEG", progressive=True), "jpeg"),
+        ("photo.jpg", _pillow_image("JPEG", restart_marker_blocks=1), "jpeg"),
+        (
+            "photo.jpg",
+            _pillow_image("JPEG") + _pillow_image("JPEG", quality=30),
+            "jpeg",
+        ),  # MPF: a second view
+        ("申请书.pdf", simple_pdf() + b"\r\n", "pdf"),
+    ],
+    ids=["jpeg-padding", "png-padding", "progressive", "restart-markers", "multi-picture", "pdf-newline"],
+)
+def test_what_real_producers_write_after_the_end_is_accepted(name, data, kind):
+    assert inspect_upload(name, data).kind == kind
+
+
+def test_an_incrementally_updated_pdf_is_accepted():
+    first = simple_pdf()
+    update = (
+        b"5 0 obj\n<< /Title (v2) >>\nendobj\nxref\n0 1\n0000000000 65535 f \n5 1\n%010d 00000 n \n"
+        b"trailer\n<< /Size 6 /Root 1 0 R /Info 5 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+        % (len(first), first.rindex(b"xref"), len(first) + 40)
+    )
+    assert inspect_upload("申请书.pdf", first + update).kind == "pdf"
 
 
 # --- refused: DOCX and OFD -----------------------------------------------------------------------

@@ -114,6 +114,18 @@ def test_a_clerk_scans_a_licence_qr_and_sees_it_verified(browser, live_server, l
         assert result.get_attribute("data-status") == "revoked"
         assert "撤销" in result.inner_text()
         _snap(page, "scan-revoked")
+
+        # A photo cut off in transfer: refused under the file field, in Chinese, nothing decoded.
+        damaged = tmp_path / "cut.png"
+        damaged.write_bytes(render.licence_png(licence)[:6000])
+        page.set_input_files("#id_file", str(damaged))
+        page.click("[data-testid=scan-submit]")
+        error = page.locator("[data-testid=scan-file-error]")
+        assert "损坏" in error.inner_text()
+        assert page.locator("#id_file").get_attribute("aria-describedby") == "id_file_error"
+        assert page.locator("[data-testid=scan-result]").count() == 0
+        _snap(page, "scan-refused")
+        page.problems[:] = [p for p in page.problems if "400" not in p]  # the refusal's status
         assert not page.problems, page.problems
     finally:
         context.close()

@@ -90,10 +90,10 @@ def test_a_rotated_key_still_verifies_what_it_signed(held):
 
 def test_a_scan_adds_revocation_which_paper_cannot_know(held):
     food = Licence.objects.get(licence_type__code="food_business_licence")  # revoked in the demo
-    result = services.scan(render.licence_png(food))
+    result = services.scan_upload(None, "licence.png", render.licence_png(food))
     assert result.offline.status == "valid" and result.online.status == "revoked"
     assert result.status == "revoked" and "依法撤销" in result.reason  # the revocation's own reason
-    assert services.scan(b"").status == "unreadable"
+    assert services.scan_text(None, "").status == "unreadable"
 
 
 def test_the_scan_page_and_api(held, client):
@@ -217,3 +217,35 @@ def test_other_systems_issue_a_licence_through_the_api(held, client):
         HTTP_AUTHORIZATION=f"Bearer {raw}",
     )
     assert refused.status_code == 422 and "fields.business_form" in refused.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("head", ["section_head", "division_head", "bureau_head"])
+def test_heads_download_their_departments_licences_and_no_one_elses(held, staff_client, client, head):
+    """科长/处长/局长 may issue in 市场监管局 (the division and bureau heads over its sub-tree), so they
+    may download what it signed, as PNG and as PDF; another bureau's licence does not exist for them."""
+    from tongban.accounts.models import Department
+    from tongban.licences.models import HolderKind, LicenceType
+
+    LicenceType.objects.create(
+        code="food_safety_record",
+        name="食品小作坊登记证",
+        holder_kind=HolderKind.ENTERPRISE,
+        department=Department.objects.get(code="scjgj-spjyk"),
+        fields=[{"key": "address", "label": "地址", "type": "text", "required": True}],
+    )
+    ours = services.issue(
+        SYSTEM,
+        "food_safety_record",
+        holder_id=RESTAURANT,
+        holder_name=ENTERPRISES[0][1],
+        fields={"address": "广安区"},
+    )
+    staff_client(head)
+    png = client.get(f"/me/licences/{ours.code}.png")
+    assert png.status_code == 200 and png["Content-Type"] == "image/png"
+    assert render.read_qr(png.content) == render.qr_text(ours)
+    pdf = client.get(f"/me/licences/{ours.code}.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert render.read_qr(pdf.content) == render.qr_text(ours)
+    assert AuditEntry.objects.filter(action="licences.licence.download", object_ref=ours.code).count() == 2
+    assert client.get(f"/me/licences/{_business().code}.png").status_code == 404  # 行政审批局 signed it

@@ -156,6 +156,29 @@ class Case(models.Model):
         return self.status in OPEN_CASE_STATUSES
 
 
+class CaseNumberDay(models.Model):
+    """The serial counter behind the case numbers of one region on one day, and that day's key.
+
+    A case number is region + date + six digits; the digits are the day's next serial put through a
+    keyed permutation (core.crypto.permute_digits) under `key`, so every number of the day differs
+    from every other while none tells how many cases came before it. The counter is taken in the
+    application's own transaction (cases.store.take_case_serial), so it has no gaps.
+    """
+
+    region = models.CharField(_("region"), max_length=6)
+    day = models.DateField(_("day"))
+    last_serial = models.PositiveIntegerField(_("last serial"), default=0)
+    key = models.CharField(_("key"), max_length=32, help_text=_("Random, per region and day; hex."))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["region", "day"], name="case_number_day")]
+        verbose_name = _("case number counter")
+        verbose_name_plural = _("case number counters")
+
+    def __str__(self):
+        return f"{self.region} {self.day} {self.last_serial}"
+
+
 class MaterialStatus(models.TextChoices):
     PENDING = "pending", _("to be provided")
     PROVIDED = "provided", _("provided")

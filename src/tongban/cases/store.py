@@ -6,6 +6,7 @@ overhead the same way workflow/store.py does for the process itself.
 """
 
 import json
+import secrets
 from dataclasses import dataclass
 
 from tongban.core import sql
@@ -156,6 +157,33 @@ def case_number_for_key(user_id: int, idempotency_key: str) -> str | None:
         [user_id, idempotency_key],
     )
     return row[0] if row else None
+
+
+def take_case_serial(region: str, day) -> tuple[int, bytes]:
+    """The next serial of a region's day and the day's key, counted in the caller's transaction.
+
+    The same SQL on both engines. An UPDATE takes the next serial; only the first case of the day
+    finds no row and inserts it (with a fresh random key; ON CONFLICT covers two firsts racing).
+    PostgreSQL locks the row until the caller commits, so concurrent applications of one region
+    queue here for the rest of their transaction, and a rolled-back one gives its serial back; on
+    SQLite the transaction already holds the database's write lock (BEGIN IMMEDIATE). Either way no
+    two committed cases share a serial.
+    """
+    # fetchall, not fetchone: SQLite finishes a RETURNING statement only when its rows are drained.
+    rows = sql.all_rows(
+        "UPDATE cases_casenumberday SET last_serial = last_serial + 1 WHERE region = %s AND day = %s "
+        "RETURNING last_serial, key",
+        [region, day],
+    )
+    if not rows:
+        rows = sql.all_rows(
+            "INSERT INTO cases_casenumberday (region, day, last_serial, key) VALUES (%s, %s, 1, %s) "
+            "ON CONFLICT (region, day) DO UPDATE SET last_serial = cases_casenumberday.last_serial + 1 "
+            "RETURNING last_serial, key",
+            [region, day, secrets.token_hex(16)],
+        )
+    serial, key = rows[0]
+    return serial, bytes.fromhex(key)
 
 
 def enterprise_id(uscc: str) -> int | None:

@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tongban.accounts import roles as perms
 from tongban.accounts.models import Department
+from tongban.core import files
 from tongban.core.errors import DomainError, FieldErrors, Formatted, InvalidInput
 
 from . import services
@@ -254,7 +255,11 @@ def read_catalogue(upload_bytes: bytes, filename: str) -> tuple[list[SheetRow], 
     suffix = (filename or "").lower().rsplit(".", 1)[-1] if "." in (filename or "") else ""
     items_table = materials_table = None
     if len(upload_bytes) > MAX_BYTES:
-        _problem(problems, 0, FILE, "too_large", _("The file is larger than 10 MB."))
+        message = Formatted(
+            _("The file is %(size)s, larger than the limit of %(limit)s."),
+            {"size": files.size_text(len(upload_bytes)), "limit": files.size_text(MAX_BYTES)},
+        )
+        _problem(problems, 0, FILE, "too_large", message)
     elif suffix == "xlsx":
         items_table, materials_table = _read_xlsx(upload_bytes, problems)
     elif suffix == "csv":
@@ -281,8 +286,18 @@ def _is_xlsx(data: bytes, problems: list) -> bool:
     if not infos or "[Content_Types].xml" not in {i.filename for i in infos}:
         _problem(problems, 0, FILE, "not_xlsx", _("The file is not an XLSX workbook."))
         return False
-    if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
-        _problem(problems, 0, FILE, "too_large", _("The file is larger than 10 MB."))
+    unpacked = sum(i.file_size for i in infos)
+    if unpacked > MAX_UNZIPPED_BYTES:
+        # A zip bomb: small on the wire, huge once unpacked. Say which limit and by how much.
+        message = Formatted(
+            _("The workbook is %(size)s but unpacks to %(unpacked)s, more than the limit of %(limit)s."),
+            {
+                "size": files.size_text(len(data)),
+                "unpacked": files.size_text(unpacked),
+                "limit": files.size_text(MAX_UNZIPPED_BYTES),
+            },
+        )
+        _problem(problems, 0, FILE, "decompression_bomb", message)
         return False
     return True
 

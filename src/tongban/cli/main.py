@@ -616,21 +616,29 @@ def licence_verify(
         err.print(f"[red]No such file:[/] {file}")
         raise typer.Exit(2)
     content = file.read_bytes()[: 30 * 1024 * 1024]
-    if keys is not None:
-        from tongban.licences import render
+    _django()
+    from tongban.core.errors import InvalidInput
+    from tongban.licences import render
 
+    try:
+        text = render.read_qr(content, file.name)
+    except InvalidInput as refused:
+        for message in refused.messages_for("file"):
+            err.print(f"[red]Refused:[/] {file}: {message}")
+        raise typer.Exit(2) from None
+    if keys is not None:
         try:
             table = render.key_table(json.loads(keys.read_text()))
         except (ValueError, KeyError, TypeError) as exc:
             err.print(f"[red]Not a published key list:[/] {keys} ({exc})")
             raise typer.Exit(2) from None
-        offline = render.verify_offline(render.read_qr(content), table)
+        offline = render.verify_offline(text, table)
         status, reason, online = offline.status, offline.reason, None
     else:
-        _django()
+        from tongban.core.authz import OPERATOR
         from tongban.licences import services
 
-        result = services.scan(content)
+        result = services.scan_text(OPERATOR, text)
         offline, status, reason, online = result.offline, result.status, result.reason, result.online
     colour = "green" if status == "valid" else "red"
     console.print(f"[bold {colour}]{status.upper()}[/] {reason}")

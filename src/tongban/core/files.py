@@ -78,6 +78,16 @@ MESSAGES = {
     "unsafe_path": _("The file contains entries with unsafe names (absolute paths, “..” or duplicates)."),
     "decompression_bomb": _("The file unpacks to far more data than its size suggests and is not accepted."),
 }
+# One file that is also another (an image with an archive after its end, a PDF carrying a ZIP):
+# other programs open the hidden part, so what staff see checked is not all the file holds.
+_POLYGLOT_AFTER = _(
+    "The file has other data after the end of the %(kind)s (for example an archive or a video clip). "
+    "Save or export it again as a plain %(kind)s file and upload that."
+)
+_POLYGLOT_INSIDE = _(
+    "The file is a %(kind)s but also holds a %(other)s that other programs would open. "
+    "Save or export it again as a plain %(kind)s file and upload that."
+)
 
 
 def _limit(name: str, default: int) -> int:
@@ -87,6 +97,13 @@ def _limit(name: str, default: int) -> int:
 def _mb(n: int) -> str:
     value = n / MB
     return f"{round(value, 1):g}" if value >= 1 else f"{value:.2g}"
+
+
+def size_text(n: int) -> str:
+    """A size as people read it in a message: "850 KB", "10.3 MB" (the same in Chinese)."""
+    if n < MB:
+        return f"{max(1, round(n / 1024))} KB"
+    return f"{round(n / MB, 1):g} MB"
 
 
 class _Problem(Exception):
@@ -200,6 +217,7 @@ class Inspected:
     sm3: str  # of the plaintext: lets a caller prove later which bytes were judged
     name: str
     pages: int | None = None
+    pixels: int | None = None  # of an image, from its header: what decoding it would cost
 
     @property
     def content_type(self) -> str:
@@ -245,25 +263,32 @@ def _inspect(name: str, data: bytes, *, max_bytes: int | None, errors: FieldErro
         )
         errors.add(field, "extension_mismatch", message)
 
-    pages = None
+    pages = pixels = None
     try:
         if _MARKUP_NARROW.search(_head_text(data)):
             raise _Problem("disguised_markup")
         if kind == "pdf":
             pages = _check_pdf(data)
         elif kind == "jpeg":
-            pages = _check_jpeg(data)
+            pages, pixels = 1, _check_jpeg(data)
         elif kind == "png":
-            pages = _check_png(data)
+            pages, pixels = 1, _check_png(data)
         else:
             assert archive is not None
-            pages = _check_package(archive, kind)
+            pages = _check_package(archive, kind, len(data))
+        if kind in ("pdf", "jpeg", "png"):
+            _check_not_also(kind, data)
     except _Problem as problem:
         errors.add(field, problem.code, problem.message)
     if field in errors.fields:
         return None
     return Inspected(
-        kind=kind, size=len(data), sm3=crypto.sm3_hex(data), name=clean_name(name, kind), pages=pages
+        kind=kind,
+        size=len(data),
+        sm3=crypto.sm3_hex(data),
+        name=clean_name(name, kind),
+        pages=pages,
+        pixels=pixels,
     )
 
 
@@ -403,8 +428,16 @@ def _pdf_decode(stream: _PdfStream, budget: int) -> bytes:
         else:
             raise _Problem("damaged")
         if len(data) > budget:
-            raise _Problem("decompression_bomb")
+            raise _Problem("decompression_bomb", _inflated_too_far())
     return data
+
+
+def _inflated_too_far() -> Formatted:
+    limit = _limit("TONGBAN_UPLOAD_PDF_MAX_INFLATED", 64 * MB)
+    return Formatted(
+        _("The PDF's compressed object streams unpack to more than the limit of %(limit)s."),
+        {"limit": size_text(limit)},
+    )
 
 
 def _pdf_object_stream_parts(stream: _PdfStream, decoded: bytes) -> list[bytes]:
@@ -444,9 +477,19 @@ def _pdf_page_count(objects: list[bytes]) -> int | None:
     return count
 
 
+_PDF_TRAILING_SPACE = b" \t\r\n\x0c\x00"
+_PDF_UPDATE_START = re.compile(rb"\d+\s+\d+\s+obj\b|xref\b|trailer\b|startxref\b")
+
+
 def _check_pdf(data: bytes) -> int | None:
-    if b"%%EOF" not in data[-1024:]:
-        raise _Problem("damaged")  # truncated upload; readers require the marker near the end
+    eof = data.rfind(b"%%EOF")
+    if eof < 0:
+        raise _Problem("damaged")  # truncated upload; readers require the marker at the end
+    after = data[eof + 5 :].strip(_PDF_TRAILING_SPACE)
+    if after:
+        if _PDF_UPDATE_START.match(after):
+            raise _Problem("damaged")  # an incremental update cut off before its own %%EOF
+        raise _polyglot_after("pdf")
     all_names = _pdf_names(data)
     everything = set(all_names)
     if everything & _PDF_ACTIVE_NAMES:
@@ -496,9 +539,27 @@ def _check_pixels(width: int, height: int) -> None:
 
 
 def _check_jpeg(data: bytes) -> int:
-    """Walk the marker segments up to the first scan: a frame header must come first and make sense,
-    and an end-of-image marker must follow the scan (a cut-off upload has none)."""
-    n, i, frame = len(data), 2, None
+    """Walk the whole image: marker segments, each scan's entropy-coded data, up to the end-of-image
+    marker. After it only zero padding may follow, or further complete JPEG images (the second
+    views and gain maps of the Multi-Picture Format that phones write); anything else is refused.
+    Returns the (first) image's pixel count."""
+    end, pixels = _jpeg_end(data, 0)
+    images = 1
+    while end < len(data) and data.startswith(b"\xff\xd8\xff", end) and images < _JPEG_MAX_IMAGES:
+        end = _jpeg_end(data, end)[0]
+        images += 1
+    if data[end:].strip(b"\x00"):
+        raise _polyglot_after("jpeg")
+    return pixels
+
+
+_JPEG_MAX_IMAGES = 8
+
+
+def _jpeg_end(data: bytes, start: int) -> tuple[int, int]:
+    """The offset just after the end-of-image marker of the JPEG that begins at `start`, and the
+    image's pixel count."""
+    n, i, frame = len(data), start + 2, None
     while True:
         if i >= n or data[i] != 0xFF:
             raise _Problem("damaged")
@@ -508,15 +569,19 @@ def _check_jpeg(data: bytes) -> int:
             raise _Problem("damaged")
         marker = data[i]
         i += 1
+        if marker == 0xD9:
+            if frame is None:
+                raise _Problem("damaged")
+            return i, frame[0] * frame[1]
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             continue
-        if marker in (0x00, 0xD8, 0xD9) or i + 2 > n:
+        if marker in (0x00, 0xD8) or i + 2 > n:
             raise _Problem("damaged")
         length = int.from_bytes(data[i : i + 2], "big")
         if length < 2 or i + length > n:
             raise _Problem("damaged")
         segment = data[i + 2 : i + length]
-        if marker in _JPEG_FRAMES:
+        if marker in _JPEG_FRAMES and frame is None:
             if len(segment) < 6:
                 raise _Problem("damaged")
             precision, height, width, components = (
@@ -529,14 +594,28 @@ def _check_jpeg(data: bytes) -> int:
             if not valid or len(segment) != 6 + 3 * components:
                 raise _Problem("damaged")
             frame = (width, height)
+            _check_pixels(*frame)
+        i += length
         if marker == 0xDA:
             if frame is None:
                 raise _Problem("damaged")
-            if data.find(b"\xff\xd9", i + length) < 0:
-                raise _Problem("damaged")
-            _check_pixels(*frame)
-            return 1
-        i += length
+            i = _jpeg_scan_end(data, i)
+
+
+def _jpeg_scan_end(data: bytes, i: int) -> int:
+    """Skip a scan's entropy-coded data: up to the first 0xFF that is neither a stuffed zero, a
+    restart marker nor a fill byte, i.e. the next marker segment (or the end of the image)."""
+    while True:
+        i = data.find(b"\xff", i)
+        if i < 0 or i + 1 >= len(data):
+            raise _Problem("damaged")  # a cut-off upload: the scan never ends
+        following = data[i + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7:
+            i += 2
+        elif following == 0xFF:
+            i += 1
+        else:
+            return i
 
 
 _PNG_DEPTHS = {0: {1, 2, 4, 8, 16}, 2: {8, 16}, 3: {1, 2, 4, 8}, 4: {8, 16}, 6: {8, 16}}
@@ -578,7 +657,33 @@ def _check_png(data: bytes) -> int:
     if b"IDAT" not in seen or (header[2] == 3 and b"PLTE" not in seen):
         raise _Problem("damaged")
     _check_pixels(header[0], header[1])
-    return 1
+    if data[i:].strip(b"\x00"):
+        raise _polyglot_after("png")
+    return header[0] * header[1]
+
+
+# --- polyglots -----------------------------------------------------------------------------------
+
+# Readers of other formats look for them in places an image or PDF reader ignores: unzip tools and
+# Office look for a ZIP's end record within the last 64 KB, PDF readers for "%PDF-" within the
+# first kilobyte. A chance match of these 4- and 5-byte signatures there is about one in 65,000.
+_ZIP_END_RECORD = b"PK\x05\x06"
+_ZIP_TAIL = 65_557  # the end record (22 bytes) and the longest archive comment
+
+
+def _polyglot_after(kind: str) -> _Problem:
+    return _Problem("polyglot", Formatted(_POLYGLOT_AFTER, {"kind": LABELS[kind]}))
+
+
+def _check_not_also(kind: str, data: bytes) -> None:
+    """Refuse a PDF, JPEG or PNG that another program would open as an archive or as a PDF."""
+    other = None
+    if _ZIP_END_RECORD in data[-_ZIP_TAIL:]:
+        other = "ZIP"
+    elif kind != "pdf" and b"%PDF-" in data[:1024]:
+        other = "PDF"
+    if other:
+        raise _Problem("polyglot", Formatted(_POLYGLOT_INSIDE, {"kind": LABELS[kind], "other": other}))
 
 
 # --- OFD and DOCX (ZIP packages) -----------------------------------------------------------------
@@ -608,8 +713,14 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
         raise _Problem("damaged")
     entries = int.from_bytes(data[end + 10 : end + 12], "little")
     directory_size = int.from_bytes(data[end + 12 : end + 16], "little")
-    if entries > max_entries or directory_size > max_entries * 1024:
-        raise _Problem("decompression_bomb")
+    if entries > max_entries:
+        raise _too_many_entries(entries, max_entries)
+    if directory_size > max_entries * 1024:
+        message = Formatted(
+            _("The file's table of contents is %(size)s, more than %(limit)s entries could need."),
+            {"size": size_text(directory_size), "limit": f"{max_entries:,}"},
+        )
+        raise _Problem("decompression_bomb", message)
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except (
@@ -673,19 +784,47 @@ def _check_relationships(content: bytes) -> None:
             raise _Problem("active_content", MESSAGES["office_active"])
 
 
-def _check_zip(archive: zipfile.ZipFile, *, depth: int = 0) -> dict[str, bytes]:
+def _too_many_entries(count: int, limit: int) -> _Problem:
+    return _Problem(
+        "decompression_bomb",
+        Formatted(
+            _("The file holds %(count)s entries, more than the limit of %(limit)s."),
+            {"count": f"{count:,}", "limit": f"{limit:,}"},
+        ),
+    )
+
+
+def _check_zip(archive: zipfile.ZipFile, size: int, *, depth: int = 0) -> dict[str, bytes]:
     """Structure and content checks shared by OFD, DOCX and the workbooks a DOCX chart embeds.
-    Returns the entries by lower-case name."""
+    `size` is the archive's own size (for messages). Returns the entries by lower-case name."""
     infos = archive.infolist()
     max_bytes = _limit("TONGBAN_UPLOAD_ZIP_MAX_BYTES", 200 * MB)
     max_ratio = _limit("TONGBAN_UPLOAD_ZIP_MAX_RATIO", 200)
-    if len(infos) > _limit("TONGBAN_UPLOAD_ZIP_MAX_ENTRIES", 5000):
-        raise _Problem("decompression_bomb")
-    if sum(info.file_size for info in infos) > max_bytes:
-        raise _Problem("decompression_bomb")
+    max_entries = _limit("TONGBAN_UPLOAD_ZIP_MAX_ENTRIES", 5000)
+    if len(infos) > max_entries:
+        raise _too_many_entries(len(infos), max_entries)
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > max_bytes:
+        message = Formatted(
+            _("The file is %(size)s but unpacks to %(unpacked)s, more than the limit of %(limit)s."),
+            {"size": size_text(size), "unpacked": size_text(unpacked), "limit": size_text(max_bytes)},
+        )
+        raise _Problem("decompression_bomb", message)
     for info in infos:
         if info.file_size > _ZIP_RATIO_FLOOR and info.file_size > max_ratio * max(info.compress_size, 1):
-            raise _Problem("decompression_bomb")
+            message = Formatted(
+                _(
+                    "The file is %(size)s, but one of its parts unpacks from %(packed)s to %(unpacked)s, "
+                    "more than %(ratio)s times as much."
+                ),
+                {
+                    "size": size_text(size),
+                    "packed": size_text(info.compress_size),
+                    "unpacked": size_text(info.file_size),
+                    "ratio": max_ratio,
+                },
+            )
+            raise _Problem("decompression_bomb", message)
     names = [info.filename.lower() for info in infos]
     if len(set(names)) != len(names) or any(_unsafe_entry_name(info) for info in infos):
         raise _Problem("unsafe_path")  # OPC part names are case-insensitive, so duplicates are too
@@ -718,12 +857,12 @@ def _check_zip(archive: zipfile.ZipFile, *, depth: int = 0) -> dict[str, bytes]:
         elif ext == "xlsx":  # a chart's workbook: the same rules, one level deep
             if not content.startswith(b"PK\x03\x04"):
                 raise _Problem("active_content", MESSAGES["office_active"])
-            _check_zip(_open_zip(content), depth=depth + 1)
+            _check_zip(_open_zip(content), len(content), depth=depth + 1)
     return entries
 
 
-def _check_package(archive: zipfile.ZipFile, kind: str) -> int | None:
-    entries = _check_zip(archive)
+def _check_package(archive: zipfile.ZipFile, kind: str, size: int) -> int | None:
+    entries = _check_zip(archive, size)
     try:
         return _ofd_pages(entries) if kind == "ofd" else _docx_pages(entries)
     except (_Problem, ValueError, KeyError):

@@ -74,7 +74,9 @@ class ScanOut(Schema):
     summary="Verify a licence QR code: signature offline against published keys, then revocation",
 )
 def scan(request, payload: ScanIn):
-    result = services.scan(payload.text.encode())
+    from tongban.core.authz import actor_for_request
+
+    result = services.scan_text(actor_for_request(request), payload.text)
     o = result.offline
     return {
         "status": result.status,

@@ -5,22 +5,27 @@ base64url, the payload zlib-compressed canonical JSON. A verifier with the depar
 public keys (GET /api/v1/licences/keys) checks it with no network: signature, key, expiry.
 Revocation is the one thing paper cannot know; the online check (/verify/<code>) adds it.
 
-Reading back (`read_qr`) takes a photo or scan (PNG/JPEG), a licence PDF (the QR is embedded as an
-image so it can be taken out again), or the text a handheld scanner types.
+Reading back takes the text a handheld scanner types (`verify_offline` directly), or an uploaded
+photo or scan (PNG/JPEG) or licence PDF (`read_qr_file`; the QR is embedded as an image so it can be
+taken out again), judged as hostile input first.
 """
 
 import base64
 import datetime as dt
 import io
 import json
+import logging
 import zlib
 from dataclasses import dataclass
 
 import segno
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from tongban.core import sm2
+from tongban.core import files, sm2
+from tongban.core.errors import Formatted, InvalidInput
 from tongban.core.masking import mask_id_number, mask_name
 
 from .models import HolderKind, Licence
@@ -109,44 +114,231 @@ def verify_offline(
 
 
 # --- reading a QR back ---------------------------------------------------------------------------
+#
+# Whatever is uploaded to the public scan is hostile until shown otherwise. A file is first judged
+# as any upload is (core.files: type from content, structure walked, polyglots refused); then an
+# image's size is read from its header and refused above TONGBAN_SCAN_MAX_PIXELS before a single
+# pixel is decoded (a 97 KB PNG can declare 10000 × 10000 pixels: 300 MB once decoded); JPEGs are
+# decoded at the reduced scale a QR code still reads at. In a PDF only image encodings we decode
+# well are looked at (Flate, JPEG, CCITT fax), each bounded by its declared size before it is
+# inflated; JBIG2, JPEG 2000, LZW and the like are named and refused, never handed to other tools.
+
+SCAN_KINDS = ("png", "jpeg", "pdf")
+_QR_LONG_SIDE = 2400  # JPEGs are decoded no smaller than this: a QR a sixth of the photo stays readable
+_PDF_PAGES = 4
+_PDF_IMAGES = 32  # images looked at per file: ours has one
+_PDF_DECODABLE = {
+    "/FlateDecode": "flate",
+    "/Fl": "flate",
+    "/DCTDecode": "dct",
+    "/DCT": "dct",
+    "/CCITTFaxDecode": "ccitt",  # fpdf2 writes our 1-bit QR codes as CCITT G4
+    "/CCF": "ccitt",
+}
+_COMPONENTS = {"/DeviceGray": 1, "/G": 1, "/DeviceRGB": 3, "/RGB": 3, "/DeviceCMYK": 4, "/CMYK": 4}
+
+logger = logging.getLogger(__name__)
 
 
-def read_qr(content: bytes) -> str:
-    """The licence code text in a PNG/JPEG image, a licence PDF, or plain text; "" if none found."""
-    if content.startswith(b"%PDF"):
-        return _qr_in_pdf(content)
-    if content[:8] == b"\x89PNG\r\n\x1a\n" or content[:3] == b"\xff\xd8\xff":
-        from PIL import Image
+def _refuse(code: str, message) -> InvalidInput:
+    return InvalidInput.single("file", code, message)
 
-        return _qr_in_image(Image.open(io.BytesIO(content)))
+
+def _damaged() -> InvalidInput:
+    return _refuse("damaged", files.MESSAGES["damaged"])
+
+
+def _too_many_pixels(limit: int) -> InvalidInput:
+    return _refuse(
+        "too_many_pixels",
+        Formatted(
+            _lazy(
+                "The image has more than %(limit)s million pixels, more than a licence scan needs. "
+                "Take the photo at a lower resolution, or crop it to the licence."
+            ),
+            {"limit": f"{limit / 1e6:g}"},
+        ),
+    )
+
+
+def read_qr(content: bytes, name: str = "") -> str:
+    """The licence code in a file on disk (`tongban licence verify`): a photo, scan or PDF is read as
+    an upload is (InvalidInput when it is refused); anything else is taken as the QR's text."""
+    if content.startswith((b"%PDF", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
+        return read_qr_file(name or "licence", content)
     try:
         return content.decode("utf-8").strip()
     except UnicodeDecodeError:
         return ""
 
 
+def read_qr_file(name: str, content: bytes) -> str:
+    """The licence code in an uploaded photo (PNG/JPEG) or PDF; "" if it holds none.
+
+    Raises InvalidInput (field "file", both languages) for anything not safe to decode: a type we
+    do not scan, a damaged or cut-off file, a polyglot, too many pixels, an image encoding we do not
+    decode."""
+    max_pixels = settings.TONGBAN_SCAN_MAX_PIXELS
+    found = files.inspect_upload(name or "licence", content, max_bytes=settings.TONGBAN_SCAN_MAX_BYTES)
+    if found.kind not in SCAN_KINDS:
+        raise _refuse(
+            "type_not_allowed", _lazy("Upload a photo (JPEG or PNG) of the QR code, or the licence PDF.")
+        )
+    if found.kind == "pdf":
+        return _qr_in_pdf(content, max_pixels)
+    if found.pixels > max_pixels:  # from the header core.files walked: nothing is decoded
+        raise _too_many_pixels(max_pixels)
+    return _qr_in_image(_grey_image(content, max_pixels))
+
+
+def _grey_image(content: bytes, max_pixels: int):
+    """The image in grey, its size checked from the header before it is decoded."""
+    from PIL import Image
+
+    try:
+        image = Image.open(io.BytesIO(content), formats=("PNG", "JPEG"))  # reads the header only
+        width, height = image.size
+        if width * height > max_pixels:
+            raise _too_many_pixels(max_pixels)
+        if image.format == "JPEG" and max(width, height) > _QR_LONG_SIDE:
+            # libjpeg scales while decoding (1/2, 1/4, 1/8): memory and time follow the smaller size.
+            ratio = _QR_LONG_SIDE / max(width, height)
+            image.draft("L", (max(1, int(width * ratio)), max(1, int(height * ratio))))
+        image.load()
+        return image if image.mode == "L" else image.convert("L")
+    except InvalidInput:
+        raise
+    except Exception as exc:  # Pillow's decoders raise many kinds of error on hostile bytes
+        logger.info("scan: image refused as damaged (%s)", type(exc).__name__)
+        raise _damaged() from None
+
+
 def _qr_in_image(image) -> str:
     import zxingcpp
 
-    for barcode in zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode):
+    for barcode in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
         if barcode.text.startswith(PREFIX + "."):
             return barcode.text
     return ""
 
 
-def _qr_in_pdf(content: bytes) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+def _qr_in_pdf(content: bytes, max_pixels: int) -> str:
+    import pypdf
 
+    # pypdf's own ceilings, tightened to what a scan needs; no external decoder is ever run.
+    budget = max_pixels * 4 + (1 << 20)
+    limits = {
+        "maximum_declared_stream_length": settings.TONGBAN_SCAN_MAX_BYTES,
+        "zlib_maximum_output_length": budget,
+        "image_maximum_buffer_size": budget,
+        "stream_decoding_work_maximum_length": 2 * budget,
+        "page_tree_maximum_entries": 10_000,
+        "page_tree_maximum_depth": 32,
+        "jbig2dec_binary": None,
+    }
+    unsupported: set[str] = set()
+    decodable = 0
     try:
-        reader = PdfReader(io.BytesIO(content))
-        for page in reader.pages[:4]:
-            for image in page.images:
-                if text := _qr_in_image(image.image):
+        with pypdf.apply_configuration(**limits):
+            reader = pypdf.PdfReader(io.BytesIO(content))
+            for image in _pdf_images(reader):
+                filters = _pdf_filters(image)
+                if unknown := [f for f in filters if f not in _PDF_DECODABLE]:
+                    unsupported.update(f.lstrip("/") for f in unknown)
+                    continue
+                decodable += 1
+                if text := _qr_in_image(_pdf_image_grey(image, filters, max_pixels, limits)):
                     return text
-    except (PdfReadError, ValueError, OSError):
-        return ""
+    except InvalidInput:
+        raise
+    except Exception as exc:  # pypdf raises many kinds of error on hostile files
+        logger.info("scan: PDF refused as damaged (%s)", type(exc).__name__)
+        raise _damaged() from None
+    if unsupported and not decodable:
+        raise _refuse(
+            "unsupported_image",
+            Formatted(
+                _lazy(
+                    "The PDF's images are encoded as %(encodings)s, which the scan does not decode. "
+                    "Upload the licence PDF as issued, or a photo (JPEG or PNG) of its QR code."
+                ),
+                {"encodings": ", ".join(sorted(unsupported))},
+            ),
+        )
     return ""
+
+
+def _pdf_images(reader):
+    """Image XObjects of the first pages (and of the forms they draw, one level down)."""
+    count = 0
+    for page in reader.pages[:_PDF_PAGES]:
+        resources = page.get("/Resources")
+        pending = [(resources.get_object() if resources is not None else None, 0)]
+        while pending:
+            resources, depth = pending.pop()
+            xobjects = resources.get("/XObject") if resources is not None else None
+            for ref in (xobjects.get_object() if xobjects is not None else {}).values():
+                xobject = ref.get_object()
+                if xobject.get("/Subtype") == "/Image":
+                    count += 1
+                    if count > _PDF_IMAGES:
+                        return
+                    yield xobject
+                elif xobject.get("/Subtype") == "/Form" and depth < 1 and "/Resources" in xobject:
+                    pending.append((xobject["/Resources"].get_object(), depth + 1))
+
+
+def _pdf_filters(image) -> list[str]:
+    value = image.get("/Filter")
+    if value is None:
+        return []
+    value = value.get_object()
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _ccitt_columns(image) -> int:
+    """The widest /Columns among the image's decode parameters (the PDF default is 1728)."""
+    parms = image.get("/DecodeParms")
+    parms = parms.get_object() if parms is not None else None
+    entries = [e.get_object() for e in parms] if isinstance(parms, list) else [parms]
+    found = [int(e["/Columns"]) for e in entries if isinstance(e, dict) and "/Columns" in e]
+    return max(found, default=1728)
+
+
+def _pdf_image_grey(image, filters: list[str], max_pixels: int, limits: dict):
+    """Decode one PDF image to grey, within what its declared size allows."""
+    import pypdf
+
+    if filters and _PDF_DECODABLE[filters[-1]] == "dct":
+        return _grey_image(image.get_data(), max_pixels)  # the JPEG's own header is what counts
+    width, height = int(image.get("/Width", 0)), int(image.get("/Height", 0))
+    if width <= 0 or height <= 0:
+        raise _damaged()
+    if width * height > max_pixels:
+        raise _too_many_pixels(max_pixels)
+    # The fax decoder sizes its bitmap by /Columns (default 1728), whatever /Width says.
+    if "ccitt" in {_PDF_DECODABLE[f] for f in filters} and _ccitt_columns(image) * height > max_pixels:
+        raise _too_many_pixels(max_pixels)
+    bits = int(image.get("/BitsPerComponent", 8))
+    colour = image.get("/ColorSpace")
+    colour = colour.get_object() if colour is not None else "/DeviceGray"
+    components = _COMPONENTS.get(str(colour), 4) if not isinstance(colour, list) else 4
+    for mask in ("/SMask", "/Mask"):
+        extra = image.get(mask)
+        if extra is not None and hasattr(extra.get_object(), "get"):
+            extra = extra.get_object()
+            if [f for f in _pdf_filters(extra) if f not in _PDF_DECODABLE]:
+                raise _damaged()
+            if int(extra.get("/Width", 0)) * int(extra.get("/Height", 0)) > max_pixels:
+                raise _too_many_pixels(max_pixels)
+    # Each row: its bytes plus a predictor byte; the data may not inflate beyond that.
+    expected = height * (-(-width * components * max(bits, 1) // 8) + 1) + 4096
+    pixels = width * height * 4 + 4096  # what any decoder may allocate: four bytes a pixel at most
+    with pypdf.apply_configuration(
+        **{**limits, "zlib_maximum_output_length": expected, "image_maximum_buffer_size": pixels}
+    ):
+        decoded = image.decode_as_image()
+    return decoded if decoded.mode == "L" else decoded.convert("L")
 
 
 # --- rendering -----------------------------------------------------------------------------------

@@ -24,7 +24,9 @@ from tongban.core.authz import SYSTEM, require
 from tongban.core.errors import FieldErrors, InvalidInput, NotFound
 from tongban.core.identifiers import normalize_id_number, normalize_uscc
 from tongban.core.masking import mask_id_number, mask_name
+from tongban.core.models import AuditOutcome
 
+from . import render
 from .models import HolderKind, KeyStatus, Licence, LicenceStatus, LicenceType, LicenceUse, SigningKey
 
 PAYLOAD_VERSION = 1
@@ -424,7 +426,7 @@ def access_licence(actor, code: str) -> Licence:
         if any(e.uscc == licence.holder_index for e, _link in account_services.my_enterprises(actor)):
             return licence
         raise NotFound()
-    if actor.can(perms.LICENCE_ISSUE, licence.licence_type.department_id):
+    if actor.can(perms.LICENCE_ISSUE, licence.licence_type.department):
         return licence
     raise NotFound()
 
@@ -547,15 +549,49 @@ class ScanResult:
     online: Verification | None
 
 
-def scan(content: bytes) -> ScanResult:
-    from . import render
+def scan_text(actor, text: str) -> ScanResult:
+    """扫码核验 of what a handheld scanner typed: the QR's text, never parsed as a file."""
+    result = _scan((text or "")[: render.MAX_QR_TEXT + 1])
+    _journal_scan(actor, result)
+    return result
 
-    text = render.read_qr(content)
+
+def scan_upload(actor, name: str, content: bytes) -> ScanResult:
+    """扫码核验 of an uploaded photo, scan or PDF of a licence. A file that is not safe to decode is
+    refused with InvalidInput (field "file") and journalled as such."""
+    try:
+        text = render.read_qr_file(name, content)
+    except InvalidInput as refused:
+        problems = sorted({p.code for problems in refused.fields.values() for p in problems})
+        audit.record(
+            "licences.licence.scan",
+            actor=actor,
+            outcome=AuditOutcome.INVALID,
+            object_type="licence",
+            detail={"problems": problems},
+        )
+        raise
+    result = _scan(text)
+    _journal_scan(actor, result)
+    return result
+
+
+def _scan(text: str) -> ScanResult:
     offline = render.verify_offline(text, render.key_table(public_keys()))
     online = verify(offline.code) if offline.ok and offline.code else None
     if online is not None and online.status in ("revoked", "expired"):
         return ScanResult(online.status, online.reason, offline, online)
     return ScanResult(offline.status, offline.reason, offline, online)
+
+
+def _journal_scan(actor, result: ScanResult) -> None:
+    audit.record(
+        "licences.licence.scan",
+        actor=actor,
+        object_type="licence",
+        object_ref=result.offline.code,
+        detail={"status": result.status},
+    )
 
 
 # --- import: licences a department issued before (or elsewhere) -------------------------------------

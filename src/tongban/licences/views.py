@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from tongban.core import audit
 from tongban.core.authz import actor_for_request
-from tongban.core.errors import NotAuthenticated
+from tongban.core.errors import InvalidInput, NotAuthenticated
 from tongban.core.http import domain_errors
 
 from . import render as paper
@@ -35,25 +35,27 @@ def verify(request, code: str = ""):
 def scan(request):
     """扫码核验: a handheld scanner types the QR's text into the focused box; a photo or the
     licence's PDF can be uploaded instead."""
-    result = None
+    result, file_errors = None, []
     if request.method == "POST":
+        actor = actor_for_request(request)
         upload = request.FILES.get("file")
-        if upload is not None:
-            content = upload.read(settings.TONGBAN_UPLOAD_MAX_BYTES + 1)
-        else:
-            content = (request.POST.get("text") or "")[: paper.MAX_QR_TEXT + 1].encode()
-        result = services.scan(content)
-        audit.record(
-            "licences.licence.scan",
-            actor=actor_for_request(request),
-            object_type="licence",
-            object_ref=result.offline.code,
-            detail={"status": result.status},
-        )
+        try:
+            if upload is not None:
+                content = upload.read(settings.TONGBAN_SCAN_MAX_BYTES + 1)
+                result = services.scan_upload(actor, upload.name, content)
+            else:
+                result = services.scan_text(actor, request.POST.get("text") or "")
+        except InvalidInput as refused:
+            file_errors = refused.messages_for("file")
     return render(
         request,
         "licences/scan.html",
-        {"result": result, "badge": _BADGES.get(result.status, "badge-bad") if result else ""},
+        {
+            "result": result,
+            "file_errors": file_errors,
+            "badge": _BADGES.get(result.status, "badge-bad") if result else "",
+        },
+        status=400 if file_errors else 200,
     )
 
 

@@ -2,7 +2,6 @@
 and upload checks, the clock, and messages to the applicant."""
 
 import datetime as dt
-import secrets
 
 from django.conf import settings
 from django.db import transaction
@@ -15,8 +14,8 @@ from tongban.accounts import services as account_services
 from tongban.accounts.models import Department, Enterprise, Person
 from tongban.catalog import services as catalog
 from tongban.catalog.models import BundleVersion, ItemVersion
-from tongban.core import audit, calendar, files, sql
-from tongban.core.errors import Conflict, FieldErrors, InvalidInput, NotFound
+from tongban.core import audit, calendar, crypto, files, sql
+from tongban.core.errors import Conflict, FieldErrors, Formatted, InvalidInput, NotFound
 from tongban.core.identifiers import normalize_id_number, normalize_mobile, normalize_uscc
 from tongban.workflow import builder
 from tongban.workflow import services as workflow
@@ -356,8 +355,29 @@ def clean_form(fields: list[dict], data: dict) -> dict:
     return cleaned
 
 
+CASE_NUMBER_DIGITS = 6  # after region (6) and date (8): 20 characters, the public format
+
+
 def _new_number(department: Department, now) -> str:
-    return f"{department.region_id[:6]}{timezone.localtime(now):%Y%m%d}{secrets.randbelow(10**6):06d}"
+    """办件编号: region + local date + six digits of the region's day, unique and uninformative.
+
+    The digits are the day's serial through the day's keyed permutation: no two cases of a day can
+    share them (a random draw did, ~1 % of applications on a day of 10,000), yet a number reveals
+    neither how many cases the day had nor its neighbours' numbers.
+    """
+    region = department.region_id[:6]
+    day = timezone.localtime(now).date()
+    serial, key = store.take_case_serial(region, day)
+    capacity = 10**CASE_NUMBER_DIGITS
+    if serial > capacity:
+        raise Conflict(
+            Formatted(
+                _("This region has numbered %(count)s cases today, all there are; apply again tomorrow."),
+                {"count": f"{capacity:,}"},
+            )
+        )
+    digits = crypto.permute_digits(serial - 1, CASE_NUMBER_DIGITS, key)
+    return f"{region}{day:%Y%m%d}{digits:0{CASE_NUMBER_DIGITS}d}"
 
 
 # --- uploads ------------------------------------------------------------------------------------

@@ -184,6 +184,7 @@ def test_the_archive_holds_manifest_database_files_and_a_seal_a_second_implement
     assert manifest.migrations["core"] == leaves["core"]
     assert manifest.migrations["accounts"] == leaves["accounts"]
     assert read_manifest(path) == manifest
+    assert path.stat().st_mode & 0o077 == 0  # the service user's only
 
     parts = members(path)
     names = [m.name for m, _data in parts]

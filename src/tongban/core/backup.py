@@ -273,7 +273,9 @@ def _write_archive(partial, manifest, key, payload, listed, total, progress) -> 
 
     manifest_bytes = manifest.to_json()
     files = files_bytes = 0
-    with open(partial, "wb") as out:
+    # The backup holds the journal and personal data (encrypted): readable by the service user only.
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
         with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
             add_bytes(archive, MANIFEST_NAME, manifest_bytes)
             with open(payload, "rb") as fh:

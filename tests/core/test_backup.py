@@ -30,7 +30,7 @@ from tongban.accounts import services as accounts
 from tongban.accounts.models import Region, Staff, User, Window
 from tongban.core import anchors, audit, backup, crypto
 from tongban.core.authz import SYSTEM
-from tongban.core.backup import BackupError, create_backup, read_manifest, restore_backup
+from tongban.core.backup import BackupError, create_backup, read_manifest, restore_backup, verified
 from tongban.core.models import AuditEntry, AuditHead
 
 NEW_REGION = "511602099"
@@ -686,3 +686,24 @@ def test_a_newer_schema_is_refused(db, sealed, tmp_path, var):
     assert_refused_without_change(
         forged, re.escape("made by a newer tongban (unknown migrations: core.9999"), var
     )
+
+
+def test_big_files_are_streamed_not_held_in_memory(seeded, tmp_path, var):
+    import tracemalloc
+
+    big = var / "insight" / "logs" / "big.parquet"
+    big.parent.mkdir(parents=True)
+    with open(big, "wb") as fh:
+        for i in range(48):
+            fh.write(random.Random(i).randbytes(1 << 20))
+    tracemalloc.start()
+    try:
+        create_backup(tmp_path / "big.tbk")
+        _size, made_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with verified(tmp_path / "big.tbk") as staged:
+            assert staged.contents.files_bytes == 48 << 20
+        _size, verify_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert made_peak < 12 << 20 and verify_peak < 12 << 20, (made_peak, verify_peak)

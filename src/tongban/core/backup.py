@@ -210,6 +210,13 @@ def _var_files(skipped: list[str]) -> Iterator[tuple[str, Path]]:
                     dirs.remove(d)
 
 
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def create_backup(target: Path, progress: Progress | None = None) -> Contents:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -229,15 +236,13 @@ def create_backup(target: Path, progress: Progress | None = None) -> Contents:
             key_id=crypto.key_id(key),
             var_trees=list(VAR_TREES),
         )
-        # Files are listed after the snapshot: every file the snapshot refers to is there by now.
+        # Files are walked after the snapshot: every file the snapshot refers to is there by now.
+        # One walk sizes the work for the progress bar, the next writes; neither holds the list.
+        total = payload.stat().st_size + sum(_size_of(path) for _name, path in _var_files([]))
         skipped: list[str] = []
-        listed = list(_var_files(skipped))
-        sizes = [p.stat().st_size for _name, p in listed]
-        database_bytes = payload.stat().st_size
-        total = database_bytes + sum(sizes)
         partial = target.with_name(target.name + ".partial")
         try:
-            contents = _write_archive(partial, manifest, key, payload, listed, total, progress)
+            contents = _write_archive(partial, manifest, key, payload, _var_files(skipped), total, progress)
             os.replace(partial, target)  # never leave a half-written file under the real name
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

@@ -387,6 +387,32 @@ TONGBAN_ACTOR_RESOLVER = "tongban.accounts.actors.actor_for_request"
 # Parallel audit chains: writers take a free one, so they do not queue behind one lock.
 # SQLite has one writer at a time anyway; PostgreSQL benefits (docs/security.md has figures).
 TONGBAN_AUDIT_CHAINS = env_int("TONGBAN_AUDIT_CHAINS", 1 if EMBEDDED else 8)
+# Each journal verification appends an SM2-signed anchor to a monthly file here, outside the
+# database; ship it where the database's administrators cannot write (docs/security.md §4).
+TONGBAN_ANCHOR_DIR = Path(env("TONGBAN_ANCHOR_DIR", str(VAR_DIR / "anchors")))
+# Also send each anchor to syslog: /dev/log, host[:port] (UDP) or tcp://host[:port].
+TONGBAN_ANCHOR_SYSLOG = env("TONGBAN_ANCHOR_SYSLOG", "")
+
+
+def _syslog_handler(address: str) -> dict:
+    import socket
+
+    handler = {"class": "logging.handlers.SysLogHandler", "formatter": "anchor"}
+    if address.startswith("/"):
+        return {**handler, "address": address}
+    stream = address.startswith("tcp://")
+    host, _sep, port = address.removeprefix("tcp://").removeprefix("udp://").partition(":")
+    return {
+        **handler,
+        "address": (host, int(port or 514)),
+        "socktype": socket.SOCK_STREAM if stream else socket.SOCK_DGRAM,
+    }
+
+
+if TONGBAN_ANCHOR_SYSLOG:
+    LOGGING["formatters"]["anchor"] = {"format": "tongban-anchor: %(message)s"}
+    LOGGING["handlers"]["anchor_syslog"] = _syslog_handler(TONGBAN_ANCHOR_SYSLOG)
+    LOGGING["loggers"]["tongban.anchors"] = {"handlers": ["anchor_syslog"], "level": "INFO"}
 
 # --- case handling (DOMAIN.md defaults; each can be set in the environment) ----------------------
 # Reminders (催办) at these shares of a step's limit; escalation to the section head when overdue.

@@ -253,7 +253,8 @@ def test_token_create_refuses_person_accounts(cli, seeded):
 # --- backup and restore -------------------------------------------------------------------------
 
 
-def test_backup_and_restore_round_trip(cli, seeded, tmp_path):
+def test_backup_and_restore_round_trip(cli, seeded, tmp_path, settings):
+    settings.VAR_DIR, settings.TONGBAN_ANCHOR_DIR = str(tmp_path / "var"), str(tmp_path / "anchors")
     path = tmp_path / "cli.tbk"
     regions = sorted(Region.objects.values_list("code", flat=True))
 
@@ -278,7 +279,8 @@ def test_backup_and_restore_round_trip(cli, seeded, tmp_path):
     assert verified.exit_code == 0, verified.output
 
 
-def test_restore_of_corrupted_file_is_refused(cli, seeded, tmp_path):
+def test_restore_of_corrupted_file_is_refused(cli, seeded, tmp_path, settings):
+    settings.VAR_DIR = str(tmp_path / "var")
     path = tmp_path / "cli.tbk"
     assert cli("backup", path).exit_code == 0
     with tarfile.open(path) as archive:

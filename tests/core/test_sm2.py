@@ -61,3 +61,29 @@ def test_private_keys_are_ciphertext_bound_to_their_key(pair):
     swapped = sm2.KeyPair(other.key_id, other.public_key, pair.private_key_ciphertext)
     with pytest.raises(crypto.DecryptionError):
         sm2.sign(swapped, MESSAGE)
+
+
+MASTER_A = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+MASTER_B = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+
+
+def test_a_derived_key_is_the_same_for_one_master_and_purpose_and_no_other():
+    a = sm2.derived("test-purpose", MASTER_A)
+    assert a == sm2.derived("test-purpose", MASTER_A)
+    assert a.key_id == sm2.key_id_of(a.public_key)
+    others = {
+        sm2.derived("other-purpose", MASTER_A).public_key,
+        sm2.derived("test-purpose", MASTER_B).public_key,
+    }
+    assert a.public_key not in others and len(others) == 2
+    assert "_private" not in repr(a)
+
+
+def test_a_derived_key_signs_what_a_second_implementation_verifies():
+    key = sm2.derived("test-purpose", MASTER_A)
+    signature = key.sign(MESSAGE)
+    assert sm2.verify(key.public_key, MESSAGE, signature)
+    assert gmssl_sm2.CryptSM2(private_key=None, public_key=key.public_key).verify_with_sm3(
+        signature.hex(), MESSAGE
+    )
+    assert not sm2.verify(sm2.derived("test-purpose", MASTER_B).public_key, MESSAGE, signature)

@@ -69,13 +69,27 @@ def test_nightly_check_fires_at_0230_shanghai_which_is_1830_utc():
 # --- what the job does --------------------------------------------------------------------------
 
 
-def test_nightly_check_records_checkpoint_and_journal_entry(db):
+@pytest.fixture
+def anchor_log(settings, tmp_path):
+    """An anchor log of the test's own: other tests' anchors name journals rolled back since."""
+    settings.TONGBAN_ANCHOR_DIR = str(tmp_path / "anchors")
+    return tmp_path / "anchors"
+
+
+def test_nightly_check_records_checkpoint_and_journal_entry(db, anchor_log):
     entries = AuditEntry.objects.count()
     checkpoints = AuditCheckpoint.objects.count()
 
     result = nightly_audit_verification.call_local()
 
-    assert result == {"ok": True, "checked": entries, "problem": ""}
+    # The anchor it signs is checked with the others: one anchor so far, and it holds.
+    assert result == {
+        "ok": True,
+        "checked": entries,
+        "problem": "",
+        "anchors": {"anchors": 1, "valid": 1, "broken": 0},
+    }
+    assert len(list(anchor_log.glob("anchors-*.jsonl"))) == 1
     assert AuditCheckpoint.objects.count() == checkpoints + 1
     checkpoint = AuditCheckpoint.objects.first()
     assert checkpoint.ok is True
@@ -88,7 +102,7 @@ def test_nightly_check_records_checkpoint_and_journal_entry(db):
     assert last.detail["trigger"] == "schedule" and last.detail["ok"] is True
 
 
-def test_nightly_check_reports_a_broken_journal(db, caplog):
+def test_nightly_check_reports_a_broken_journal(db, caplog, anchor_log):
     entry = AuditEntry.objects.order_by("id")[1]
     journal_guard.remove(connection)
     with connection.cursor() as cursor:

@@ -537,26 +537,83 @@ def rekey():
 
 
 @audit_app.command("verify")
-def audit_verify():
-    """Verify the whole journal. Exit 0 if intact; otherwise exit 1 naming the first bad entry."""
+def audit_verify(
+    anchors: Annotated[
+        bool,
+        typer.Option(
+            "--anchors",
+            help="Also check every signed anchor in the anchor log against the journal (finds rollbacks).",
+        ),
+    ] = False,
+    anchor_log: Annotated[
+        Path | None,
+        typer.Option(
+            help="Check this anchor file or folder (e.g. a copy from WORM storage or syslog) instead of "
+            "TONGBAN_ANCHOR_DIR; implies --anchors.",
+        ),
+    ] = None,
+):
+    """Verify the whole journal and sign an anchor of it. Exit 0 if intact; otherwise exit 1 naming the
+    first bad entry (or, with --anchors, the anchors the journal no longer extends)."""
     _django()
     from tongban.core import services
     from tongban.core.authz import OPERATOR
 
+    check = anchors or anchor_log is not None
     with _progress() as progress:
         task = progress.add_task("Verifying audit journal", total=None)
 
         def report(done, total):
             progress.update(task, completed=done, total=total)
 
-        result = services.verify_journal(OPERATOR, trigger="cli", progress=report)
+        result = services.verify_journal(
+            OPERATOR, trigger="cli", progress=report, check_anchors=check, anchor_source=anchor_log
+        )
+    failed = not result.ok
     if result.ok:
         console.print(
             f"[green]Audit journal intact:[/] {result.checked} entries, anchor {result.anchor[:16]}…"
         )
-        return
-    err.print(f"[bold red]Audit journal BROKEN[/] ({result.problem}): {result.message}")
-    raise typer.Exit(1)
+    else:
+        err.print(f"[bold red]Audit journal BROKEN[/] ({result.problem}): {result.message}")
+    if result.anchor_error:
+        err.print(f"[yellow]Warning:[/] {result.anchor_error}")
+    if check:
+        failed = _print_anchor_report(result.anchor_report) or failed
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_anchor_report(report) -> bool:
+    """A summary of the anchor check and its CHECK line; True when an anchor is broken."""
+    from rich.table import Table
+
+    summary = Table(title=f"Signed anchors in {report.source}")
+    for column in ("anchors", "valid", "of which superseded by a restore", "broken"):
+        summary.add_column(column, justify="right")
+    broken_style = "bold red" if report.broken else "green"
+    summary.add_row(
+        str(report.anchors),
+        str(report.valid),
+        str(report.count("superseded")),
+        f"[{broken_style}]{report.broken}[/]",
+    )
+    console.print(summary)
+    notable = [c for c in report.checks if c.status != "valid"]
+    if notable:
+        table = Table(title="Anchors the journal does not extend")
+        for column in ("where", "time", "kind", "status", "problem", "what"):
+            table.add_column(column)
+        for c in notable[:20]:
+            style = "red" if c.status == "broken" else "yellow"
+            table.add_row(c.where, c.at[:19], c.kind, f"[{style}]{c.status}[/]", c.problem, c.message)
+        console.print(table)
+        if len(notable) > 20:
+            console.print(f"… and {len(notable) - 20} more.")
+    if report.anchors == 0:
+        console.print("[yellow]No anchors yet:[/] each verification appends one.")
+    console.print(f"CHECK audit_anchors anchors={report.anchors} valid={report.valid} broken={report.broken}")
+    return report.broken > 0
 
 
 # --- e-licences -------------------------------------------------------------------------------------
@@ -1139,6 +1196,24 @@ def insight_export(
 
 # --- backup and restore -------------------------------------------------------------------------
 
+BACKUP_STAGES = {
+    "database": "Copying the database",
+    "archive": "Writing database and files",
+    "verify": "Checking the backup's seal",
+}
+
+
+def _stage_progress(progress: Progress):
+    """A core.backup progress callback that shows each stage as its own bar."""
+    tasks: dict[str, int] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(BACKUP_STAGES.get(stage, stage), total=None)
+        progress.update(tasks[stage], completed=done, total=total or None)
+
+    return report
+
 
 @app.command()
 def backup(
@@ -1146,7 +1221,8 @@ def backup(
         Path | None, typer.Argument(help="Backup file to write (default var/backups/...).")
     ] = None,
 ):
-    """Write a consistent backup of the database with an SM3 checksum."""
+    """Back up the database and the files under var/ (materials, event logs, reports), sealed with an
+    HMAC-SM3 under a key derived from the master key."""
     _django()
     from django.conf import settings
 
@@ -1155,17 +1231,17 @@ def backup(
     if path is None:
         path = Path(settings.VAR_DIR) / "backups" / f"tongban-{time.strftime('%Y%m%d-%H%M%S')}.tbk"
     with _progress() as progress:
-        task = progress.add_task("Backing up", total=None)
         try:
-            manifest = create_backup(
-                path, progress=lambda done, total: progress.update(task, completed=done, total=total)
-            )
+            contents = create_backup(path, progress=_stage_progress(progress))
         except BackupError as exc:
             err.print(f"[red]Backup failed:[/] {exc}")
             raise typer.Exit(1) from None
+    for name in contents.skipped[:20]:
+        err.print(f"[yellow]Left out[/] (a link or an unexpected name): {name}")
     console.print(
-        f"[green]Backup written:[/] {path} ({manifest.engine}, {manifest.payload_bytes:,} bytes, "
-        f"SM3 {manifest.payload_sm3[:16]}…)"
+        f"[green]Backup written:[/] {path} ({contents.manifest.engine} database "
+        f"{contents.database_bytes:,} bytes, {contents.files:,} files {contents.files_bytes:,} bytes; "
+        f"sealed with key {contents.manifest.key_id})"
     )
 
 
@@ -1174,31 +1250,33 @@ def restore(
     path: Annotated[Path, typer.Argument(help="Backup file made by `tongban backup`.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ):
-    """Replace the database with a backup, after checking its checksum. Stop the site first."""
+    """Replace the database and the files under var/ with a backup, after checking its seal. Stop the
+    site first."""
+    import contextlib
+
     _django()
-    from tongban.core.backup import BackupError, read_manifest, restore_backup
+    from tongban.core.backup import BackupError, apply, verified
 
     try:
-        manifest = read_manifest(path)
+        with contextlib.ExitStack() as stack:
+            with _progress() as progress:
+                staged = stack.enter_context(verified(path, progress=_stage_progress(progress)))
+            manifest, contents = staged.manifest, staged.contents
+            console.print(
+                f"Backup of a {manifest.engine} database made {manifest.created_at} by tongban "
+                f"{manifest.tongban_version}: seal verified ({contents.database_bytes:,} bytes of database, "
+                f"{contents.files:,} files)."
+            )
+            if not yes and not typer.confirm("Replace the current database and files with it?"):
+                raise typer.Exit(1)
+            with _progress() as progress:
+                restored = apply(staged, progress=_stage_progress(progress))
     except BackupError as exc:
         err.print(f"[red]Refused:[/] {exc}")
         raise typer.Exit(1) from None
-    console.print(
-        f"Backup of a {manifest.engine} database made {manifest.created_at} by tongban "
-        f"{manifest.tongban_version}."
-    )
-    if not yes and not typer.confirm("Replace the current database with it?"):
-        raise typer.Exit(1)
-    with _progress() as progress:
-        task = progress.add_task("Restoring", total=None)
-        try:
-            restore_backup(
-                path, progress=lambda done, total: progress.update(task, completed=done, total=total)
-            )
-        except BackupError as exc:
-            err.print(f"[red]Refused:[/] {exc}")
-            raise typer.Exit(1) from None
-    console.print("[green]Restored.[/] Run `tongban audit verify` to confirm the journal.")
+    if restored.anchor_error:
+        err.print(f"[yellow]Warning:[/] {restored.anchor_error}")
+    console.print("[green]Restored.[/] Run `tongban audit verify --anchors` to confirm the journal.")
     if pending_migrations():
         console.print("The backup is from an older version: run `tongban migrate` before serving.")
 

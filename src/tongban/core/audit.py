@@ -288,6 +288,18 @@ class VerifyResult:
     bad_chain: int | None = None
     problem: str = ""  # missing | out_of_order | modified | unknown_key | truncated | head_ahead | no_head
     message: str = ""
+    # chain -> (last seq, its entry MAC) as verified; what a signed anchor records (core.anchors)
+    heads: dict[int, tuple[int, str]] = field(default_factory=dict)
+    # Filled in by core.services.verify_journal: where the signed anchor went (or why it did not),
+    # and the check of earlier anchors when it was asked for (a core.anchors.AnchorReport).
+    anchor_log: str = ""
+    anchor_error: str = ""
+    anchor_report: object | None = None
+
+
+def anchor_of(heads: dict[int, tuple[int, str]]) -> str:
+    """SM3 over every chain's head MAC: one value that changes whenever any chain moves."""
+    return crypto.sm3_hex("|".join(f"{c}:{heads[c][1]}" for c in sorted(heads)).encode())
 
 
 def verify(progress: Callable[[int, int], None] | None = None, chunk_size: int = 5000) -> VerifyResult:
@@ -360,5 +372,5 @@ def _verify(progress, chunk_size: int) -> VerifyResult:
             )
         if head_macs[c] != last_mac:
             return bad(c, last_seq, "modified", f"entry {last_seq} of chain {c} does not match its head")
-    anchor = crypto.sm3_hex("|".join(f"{c}:{head_macs[c]}" for c in sorted(head_macs)).encode())
-    return VerifyResult(True, checked, anchor)
+    verified = {c: (heads[c], head_macs[c]) for c in heads}
+    return VerifyResult(True, checked, anchor_of(verified), heads=verified)

@@ -44,6 +44,11 @@ def hmac_sm3(key: bytes, data: bytes) -> bytes:
     return mac.finalize()
 
 
+def hmac_sm3_stream(key: bytes) -> crypto_hmac.HMAC:
+    """An HMAC-SM3 fed piece by piece (`update`, then `finalize`), for data too big to hold in memory."""
+    return crypto_hmac.HMAC(key, hashes.SM3())
+
+
 def _master_bytes(master: str) -> bytes:
     master = master.strip()
     try:

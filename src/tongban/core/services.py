@@ -5,7 +5,7 @@ import logging
 
 from django.utils.translation import gettext_lazy as _
 
-from . import audit, calendar
+from . import anchors, audit, calendar
 from .authz import require
 from .errors import InvalidInput
 from .models import AuditCheckpoint, AuditEntry, CalendarOverride, CalendarYear
@@ -19,8 +19,15 @@ AUDIT_VERIFY = "audit.verify"
 CALENDAR_MANAGE = "calendar.manage"
 
 
-def verify_journal(actor, *, trigger: str, progress=None) -> audit.VerifyResult:
-    """Verify the whole chain, keep the result as a checkpoint, and journal the check itself."""
+def verify_journal(
+    actor, *, trigger: str, progress=None, check_anchors: bool = False, anchor_source=None
+) -> audit.VerifyResult:
+    """Verify every chain, keep the result as a checkpoint, sign an anchor into the log outside the
+    database, and journal the check itself. With `check_anchors`, also check every earlier anchor
+    against the journal as it stands (core.anchors): that is what finds a database put back to an
+    older copy, or a journal whose newest entries were cut off with the heads moved back to match.
+    `anchor_source` checks another copy of the anchor log (a file or folder) instead of the usual one.
+    """
     require(actor, AUDIT_VERIFY)
     result = audit.verify(progress=progress)
     AuditCheckpoint.objects.create(
@@ -31,25 +38,49 @@ def verify_journal(actor, *, trigger: str, progress=None) -> audit.VerifyResult:
         trigger=trigger,
     )
     if result.ok:
-        # The anchor (a digest over every chain head) goes to the external log: an earlier anchor
-        # that no longer matches proves a rollback of the whole database to an older copy.
         log.info("audit journal intact: %s entries, anchor %s", result.checked, result.anchor)
+        try:
+            _record, path = anchors.write(
+                "anchor", heads=result.heads, entries=result.checked, trigger=trigger
+            )
+            result.anchor_log = str(path)
+        except OSError as exc:
+            result.anchor_error = f"the signed anchor could not be written to {anchors.anchor_dir()}: {exc}"
+            log.error("AUDIT ANCHOR NOT WRITTEN: %s", result.anchor_error)
     else:
         log.error("AUDIT JOURNAL BROKEN: %s", result.message)
+    report = None
+    if check_anchors:
+        report = anchors.check(anchor_source)
+        result.anchor_report = report
+        first = report.first_broken()
+        if first is not None:
+            log.error(
+                "AUDIT ANCHORS BROKEN: %s of %s anchors in %s; first: %s %s",
+                report.broken,
+                report.anchors,
+                report.source,
+                first.where,
+                first.message,
+            )
+    detail = {
+        "trigger": trigger,
+        "checked": result.checked,
+        "ok": result.ok,
+        "bad_chain": result.bad_chain,
+        "bad_seq": result.bad_seq,
+        "problem": result.problem,
+        "anchor_logged": bool(result.anchor_log),
+    }
+    if report is not None:
+        detail.update(anchors=report.anchors, anchors_valid=report.valid, anchors_broken=report.broken)
     audit.record(
         "core.audit.verify",
         actor=actor,
-        outcome="success" if result.ok else "failed",
+        outcome="success" if result.ok and (report is None or report.ok) else "failed",
         object_type="audit_journal",
         object_ref=str(result.checked),
-        detail={
-            "trigger": trigger,
-            "checked": result.checked,
-            "ok": result.ok,
-            "bad_chain": result.bad_chain,
-            "bad_seq": result.bad_seq,
-            "problem": result.problem,
-        },
+        detail=detail,
     )
     return result
 

@@ -23,9 +23,16 @@ def local_crontab(**fields):
 
 @db_periodic_task(local_crontab(**settings.AUDIT_VERIFY_CRON), name="core.nightly_audit_verification")
 def nightly_audit_verification():
-    """Proves every night that the journal is intact; a break is logged at ERROR and kept as a checkpoint."""
-    result = services.verify_journal(SYSTEM, trigger="schedule")
-    return {"ok": result.ok, "checked": result.checked, "problem": result.message}
+    """Proves every night that the journal is intact and still extends every signed anchor; a break
+    is logged at ERROR and kept as a checkpoint and a failed journal entry."""
+    result = services.verify_journal(SYSTEM, trigger="schedule", check_anchors=True)
+    report = result.anchor_report
+    return {
+        "ok": result.ok,
+        "checked": result.checked,
+        "problem": result.message,
+        "anchors": {"anchors": report.anchors, "valid": report.valid, "broken": report.broken},
+    }
 
 
 @db_task(name="core.verify_journal_now")

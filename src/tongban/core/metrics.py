@@ -166,3 +166,14 @@ def count_jobs(huey) -> None:
         begun = started.pop(task.id, None)
         if begun is not None and signal != S.SIGNAL_RETRYING:
             JOB_SECONDS.labels(task.name).observe(time.perf_counter() - begun)
+
+
+def serve_worker_metrics(port: int) -> None:
+    """A worker's own /metrics on 127.0.0.1:port (a thread of the worker)."""
+    from prometheus_client import REGISTRY, start_http_server
+
+    registry = REGISTRY
+    if multiprocess_dir():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, addr="127.0.0.1", registry=registry)

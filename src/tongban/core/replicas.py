@@ -44,7 +44,7 @@ _used_replica: ContextVar[bool] = ContextVar("tongban_used_replica", default=Fal
 class ReplicaState:
     configured: bool
     usable: bool
-    reason: str  # ok | not configured | lagging | not streaming | not a replica | down
+    reason: str  # ok | not configured | lagging | not streaming | not a replica | down | …
     lag_seconds: float | None = None
     checked_at: float = 0.0
 
@@ -61,12 +61,14 @@ class ReplicaState:
 NOT_CONFIGURED = ReplicaState(configured=False, usable=False, reason="not configured")
 
 # On the replica: still in recovery; has it replayed all it received; how old is the last
-# transaction it replayed; is the WAL receiver streaming. A replica that replayed everything it
-# received while streaming is current, however long ago the primary last wrote.
+# transaction it replayed; is a WAL receiver running, and is it streaming (its status is visible
+# to roles with pg_monitor only). A replica that replayed everything it received while streaming
+# is current, however long ago the primary last wrote.
 LAG_SQL = (
     "SELECT pg_is_in_recovery(), "
     "pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn(), "
     "EXTRACT(EPOCH FROM (clock_timestamp() - pg_last_xact_replay_timestamp()))::float8, "
+    "(SELECT COUNT(*) FROM pg_stat_wal_receiver), "
     "(SELECT status FROM pg_stat_wal_receiver LIMIT 1)"
 )
 
@@ -75,9 +77,11 @@ def judge(row: tuple | None, max_lag: float, now: float) -> ReplicaState:
     """The state a probe's row means (split out so it can be tested without a replica)."""
     if row is None:
         return ReplicaState(True, False, "down", None, now)
-    in_recovery, caught_up, replay_age, receiver = row
+    in_recovery, caught_up, replay_age, receivers, receiver = row
     if not in_recovery:
         return ReplicaState(True, False, "not a replica", None, now)
+    if receivers and receiver is None:
+        return ReplicaState(True, False, "receiver hidden (grant pg_monitor)", replay_age, now)
     if receiver != "streaming":
         return ReplicaState(True, False, "not streaming", replay_age, now)
     lag = 0.0 if caught_up else float(replay_age) if replay_age is not None else None

@@ -59,10 +59,13 @@ def pg_bin() -> Path | None:
     """The PostgreSQL server programs: TONGBAN_PG_BIN, else Debian's newest, else pg_config's."""
     named = os.environ.get("TONGBAN_PG_BIN")
     candidates = [Path(named)] if named else []
-    candidates += [Path(p).parent for p in sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)]
-    if shutil.which("pg_config"):
+    candidates += [
+        Path(p).parent for p in sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    ]
+    pg_config = shutil.which("pg_config")
+    if pg_config:
         with contextlib.suppress(subprocess.SubprocessError, OSError):
-            out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True)
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True)  # noqa: S603
             candidates.append(Path(out.stdout.strip()))
     for folder in candidates:
         if (folder / "initdb").exists() and (folder / "pg_basebackup").exists():
@@ -297,6 +300,15 @@ class Cluster:
         port = port or self.layout.primary_port
         return f"postgres://tongban:{self.layout.db_password}@127.0.0.1:{port}/tongban"
 
+    def dsn(self, port: int | None = None, **extra) -> str:
+        """A psycopg connection string for the tongban database (checks and tests)."""
+        port = port or self.layout.primary_port
+        options = " ".join(f"{k}={v}" for k, v in {"connect_timeout": 3, **extra}.items())
+        return (
+            f"host=127.0.0.1 port={port} user=tongban password={self.layout.db_password} dbname=tongban "
+            + options
+        )
+
     def env(self) -> dict:
         keep = {k: v for k, v in os.environ.items() if not k.startswith(("TONGBAN_", "PROMETHEUS_"))}
         keep.pop("DATABASE_URL", None)
@@ -513,7 +525,8 @@ class Cluster:
             for n in range(1, self.layout.app_servers + 1)
         )
         temp = "\n".join(
-            f"  {kind}_temp_path {folder}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+            f"  {kind}_temp_path {folder / 'tmp' / kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
         return f"""# tongban cluster proxy (tongban cluster up): unprivileged, everything under {folder}
 worker_processes 1;
@@ -593,18 +606,22 @@ http {{
             time.sleep(0.2)
         raise ClusterError(f"app server {n} not ready after {timeout:.0f} s")
 
-    def kill_group(self, name: str) -> None:
-        """kill -9 a process we started and everything it started (its process group)."""
+    def kill_group(self, name: str) -> tuple[float, float]:
+        """kill -9 a process we started and everything it started (its process group); returns the
+        monotonic instants just before the signal and once the process is gone (until then its
+        listening socket may still take connections that will never be answered)."""
         pid = self._pid(name)
+        before = time.monotonic()
         if not pid:
-            return
+            return before, before
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while alive(pid) and time.monotonic() < deadline:
             self._reap()
-            time.sleep(0.05)
+            time.sleep(0.01)
         self._record(name, None)
+        return before, time.monotonic()
 
     def stop_group(self, name: str, timeout: float = 30) -> None:
         pid = self._pid(name)
@@ -754,10 +771,13 @@ DEFAULT_FOLDER = Path("var/cluster")
 def up(
     folder: Folder = DEFAULT_FOLDER,
     base_port: Annotated[
-        int | None, typer.Option(help="First of ~30 ports (proxy; app servers +1…; PostgreSQL +10/+11; Redis +12).")
+        int | None,
+        typer.Option(help="First of ~30 ports (proxy; app servers +1…; PostgreSQL +10/+11; Redis +12)."),
     ] = None,
     app_servers: Annotated[int, typer.Option(help="App servers behind the proxy.")] = 2,
-    seed: Annotated[bool, typer.Option("--seed/--no-seed", help="Load the demo city into a new cluster.")] = True,
+    seed: Annotated[
+        bool, typer.Option("--seed/--no-seed", help="Load the demo city into a new cluster.")
+    ] = True,
 ):
     """Bring the production shape up (or start what is stopped), and say where it answers."""
     cluster = Cluster(folder, base_port=base_port, app_servers=app_servers)
@@ -775,7 +795,9 @@ def up(
         f"  app servers on {', '.join(str(layout.app_port(n)) for n in range(1, layout.app_servers + 1))}; "
         f"PostgreSQL primary {layout.primary_port}, replica {layout.replica_port}; Redis {layout.redis_port}"
     )
-    console.print(f"  folder {cluster.folder} (secrets in {cluster.state_file}); `tongban cluster down` stops it")
+    console.print(
+        f"  folder {cluster.folder} (secrets in {cluster.state_file}); `tongban cluster down` stops it"
+    )
 
 
 @cluster_app.command("down")

@@ -42,7 +42,9 @@ def status():
 
 @jobs_app.command("dead-letters")
 def dead_letters(
-    show_all: Annotated[bool, typer.Option("--all", help="Also those already requeued or discarded.")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also those already requeued or discarded.")
+    ] = False,
 ):
     """Jobs that could not be run and were kept: unknown to the worker, unreadable, or failed for good."""
     _django()

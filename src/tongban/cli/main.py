@@ -394,7 +394,9 @@ class _WorkerSupervisor:
         self.thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
 
     def _spawn(self) -> None:
-        self.child = subprocess.Popen([sys.executable, "-m", "tongban.cli", "worker"], preexec_fn=die_with_parent)
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "tongban.cli", "worker"], preexec_fn=die_with_parent
+        )
         console.print(f"Job worker started (pid {self.child.pid}).")
 
     def start(self) -> None:
@@ -443,7 +445,9 @@ def worker(
     ] = True,
     metrics_port: Annotated[
         int | None,
-        typer.Option(help="Serve this worker's Prometheus metrics (jobs run, failed, their time) on 127.0.0.1."),
+        typer.Option(
+            help="Serve this worker's Prometheus metrics (jobs run, failed, their time) on 127.0.0.1."
+        ),
     ] = None,
 ):
     """Run the background job worker (deadline timers, reminders, the nightly journal check)."""

@@ -279,11 +279,12 @@ def test_a_case_number_drawn_twice_is_drawn_again(db, monkeypatch):
     from tongban.cases.services import _base, applying
 
     code = _item()
-    first = services.apply_online(_actor("zhangsan"), item_code=code, data=_data(), enterprise_uscc=RESTAURANT)
+    zhangsan = _actor("zhangsan")
+    first = services.apply_online(zhangsan, item_code=code, data=_data(), enterprise_uscc=RESTAURANT)
     drawn = iter([first.number, first.number, "511602202611029999999"])
     monkeypatch.setattr(applying, "_new_number", lambda department, now: next(drawn))
     monkeypatch.setattr(_base, "_new_number", lambda department, now: next(drawn))
-    second = services.apply_online(_actor("zhangsan"), item_code=code, data=_data(), enterprise_uscc=RESTAURANT)
+    second = services.apply_online(zhangsan, item_code=code, data=_data(), enterprise_uscc=RESTAURANT)
     assert second.number == "511602202611029999999"
     assert Case.objects.get(pk=second.pk).number == second.number
     assert Case.objects.count() == 2

@@ -128,6 +128,16 @@ def alive(pid: int | None) -> bool:
     return state not in ("Z", "X")
 
 
+def descendants(pid: int) -> list[int]:
+    """Children, their children and so on (gunicorn's workers under its master under serve)."""
+    found, frontier = [], [pid]
+    while frontier:
+        kids = [k for parent in frontier for k in children(parent)]
+        found += kids
+        frontier = kids
+    return found
+
+
 def children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -753,11 +763,11 @@ http {{
         for name in ("nginx", "redis", *self._tongban_names()):
             pid = self._pid(name)
             if alive(pid):
-                found[name] = [pid, *children(pid)]
+                found[name] = [pid, *descendants(pid)]
         for which in ("primary", "replica"):
             pid = self.postmaster_pid(which)
             if alive(pid):
-                found[f"postgres-{which}"] = [pid]
+                found[f"postgres-{which}"] = [pid, *descendants(pid)]
         return found
 
 

@@ -241,8 +241,9 @@ def test_the_jobs_of_a_dead_worker_come_back(db, huey):
     huey.dequeue()  # taken, then the worker dies before finishing it
     dead = huey.storage.consumer_id()
     assert huey.storage.recover_lapsed() == 0  # its lease still runs
-    huey.storage._consumer = None
-    huey.storage.conn.delete(huey.storage.lease_key(dead))
+    huey.storage._consumer = None  # the worker dies: its lease thread stops renewing …
+    time.sleep(huey.storage.lease_seconds / 3 + 0.3)  # (… after the renewal it may be in the middle of)
+    huey.storage.conn.delete(huey.storage.lease_key(dead))  # … and the lease lapses
     assert huey.storage.recover_lapsed() == 1
     assert huey.storage.queue_size() == 2 and huey.storage.inflight_size() == 0
     # Back at the head of the queue: the next worker takes it first.

@@ -169,8 +169,13 @@ class _Handler(_Browser):
         with self.api("GET", "/api/v1/work?page_size=20", "/api/v1/work", catch_response=True) as r:
             if r.status_code == 200:
                 # Open steps to claim, and steps already ours; those someone else holds are theirs.
+                # Process steps only (not inspections), and none waiting for the applicant (补正).
                 self.open_steps = [
-                    (w["id"], w["mine"]) for w in r.json()["items"] if w["status"] == "open" or w["mine"]
+                    (w["id"], w["mine"])
+                    for w in r.json()["items"]
+                    if w["kind"] == "step"
+                    and w["colour"] != "paused"
+                    and (w["status"] == "open" or w["mine"])
                 ]
 
     @task(2)

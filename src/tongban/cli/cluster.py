@@ -158,6 +158,18 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def private_bytes(pid: int) -> int:
+    """Memory of one process that is its own (RssAnon): no shared buffers, no mapped files — what
+    grows when a process leaks. (A PostgreSQL backend's RSS grows as it touches shared buffers.)"""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def http_json(url: str, timeout: float = 3.0) -> tuple[int, dict]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310  (loopback URL we built)

@@ -183,7 +183,10 @@ def run(cluster, state, args, console, memory_of) -> int:
         trend = slope(series) * 600 / 2**20
         first, last = series[0][1] / 2**20, series[-1][1] / 2**20
         print(f"{name[:30]:<30} {len(series):>7} {first:>9.1f} {last:>8.1f} {trend:>+16.2f}")
-        if slope(series) * args.seconds / 2**20 > max(16.0, 0.10 * first):
+        # Growth over the time the process was seen: a database connection lives
+        # TONGBAN_DB_CONN_MAX_AGE (300 s) and its backend warms its caches in that time.
+        span = series[-1][0] - series[0][0]
+        if slope(series) * span / 2**20 > max(16.0, 0.10 * first):
             grew.append(name)
     if grew:
         print(f"memory grew in: {', '.join(grew)}")

@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 NAME   ?=
 
-.PHONY: demo test bench lint serve worker messages assets system-deps lock clean help
+.PHONY: demo test bench lint serve worker messages assets system-deps lock clean help cluster cluster-down cluster-status
 
 help:
 	@echo "make demo   — set up, seed the demo city and serve it (SQLite)"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint   — ruff"
 	@echo "make serve  — serve the existing database (web + background worker)"
 	@echo "make assets — front-end assets (bpmn-js, ECharts) from the npm registry into static/web/vendor"
+	@echo "make cluster — the production shape on this machine (nginx, 2 app servers, PostgreSQL + replica, Redis, 2 workers) in var/cluster; make cluster-down stops it"
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,7 +63,7 @@ $(ECHARTS)/LICENSE: $(NPM_STAMP)
 assets: $(ASSETS)
 
 system-deps:
-	@bash scripts/system-deps.sh gettext browser fonts pgclient node
+	@bash scripts/system-deps.sh gettext browser fonts pgclient node cluster
 
 demo: $(STAMP) messages assets
 	$(BIN)/tongban demo --host $(HOST) --port $(PORT)
@@ -74,8 +75,20 @@ worker: $(STAMP)
 	$(BIN)/tongban worker
 
 test: $(STAMP) messages assets
-	@bash scripts/system-deps.sh browser fonts pgclient
+	@bash scripts/system-deps.sh browser fonts pgclient cluster
 	@bash scripts/run-tests.sh
+
+# The production shape of docs/scale.md, every part a process on 127.0.0.1 (tongban cluster).
+CLUSTER_DIR ?= var/cluster
+cluster: $(STAMP) messages assets
+	@bash scripts/system-deps.sh cluster
+	$(BIN)/tongban cluster up --folder $(CLUSTER_DIR)
+
+cluster-status: $(STAMP)
+	$(BIN)/tongban cluster status --folder $(CLUSTER_DIR)
+
+cluster-down: $(STAMP)
+	$(BIN)/tongban cluster down --folder $(CLUSTER_DIR)
 
 BENCH_STAMP := .venv/.bench-stamp
 
@@ -85,6 +98,7 @@ $(BENCH_STAMP): $(STAMP)
 	@touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP) messages assets
+	@bash scripts/system-deps.sh cluster
 	$(BIN)/python -m tests.bench $(NAME)
 
 lint: $(STAMP)

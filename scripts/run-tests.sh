@@ -14,6 +14,26 @@ if [ $# -eq 0 ]; then WORKERS="${TONGBAN_TEST_WORKERS:-auto}"; else WORKERS="${T
 XDIST=()
 [ "$WORKERS" != "0" ] && XDIST=(-n "$WORKERS")
 
+# The production shape's fault tests (tests/cluster) start real servers and need no test database:
+# they run once, in a step of their own after the two passes — for the whole suite, or when asked
+# for by path (then alone). Anything else the passes are given runs in both.
+CLUSTER_ONLY=""
+for arg in "$@"; do
+  case "$arg" in tests/cluster*) CLUSTER_ONLY=1 ;; esac
+done
+WITH_CLUSTER=1
+for arg in "$@"; do
+  case "$arg" in -*) ;; *) WITH_CLUSTER="" ;; esac
+done
+cluster_tests() {
+  echo "== production shape and fault tests (once) =="
+  TONGBAN_CLUSTER_TESTS=1 DATABASE_URL="sqlite:///${TONGBAN_VAR_DIR}/cluster-runner.sqlite3" $PYTEST "$@"
+}
+if [ -n "$CLUSTER_ONLY" ]; then
+  cluster_tests "$@"
+  exit $?
+fi
+
 echo "== tests on SQLite =="
 DATABASE_URL="sqlite:///${TONGBAN_VAR_DIR}/test.sqlite3" TONGBAN_TEST_SQLITE="${TONGBAN_VAR_DIR}/test-db.sqlite3" $PYTEST "${XDIST[@]}" "$@"
 
@@ -33,4 +53,8 @@ elif [ "${CI:-}" = "true" ]; then
   exit 1
 else
   echo "== PostgreSQL run skipped: no server at $PG_URL (set CI=true to make it mandatory) =="
+fi
+
+if [ -n "$WITH_CLUSTER" ]; then
+  cluster_tests tests/cluster "$@"
 fi

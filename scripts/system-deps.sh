@@ -5,6 +5,8 @@
 #   fonts    — CJK fonts: Noto CJK for pages, LXGW WenKai (TrueType) embedded in PDFs
 #   pgclient — pg_dump/pg_restore, for `tongban backup` on PostgreSQL
 #   node     — Node.js and npm, to fetch the front-end assets (make assets)
+#   cluster  — nginx, Redis and the PostgreSQL server programs, for `tongban cluster` (make cluster,
+#              tests/cluster, make bench NAME=cluster_load)
 # Without root (or sudo) it says what is missing and carries on; the tests that need a
 # missing piece skip with a message instead of failing.
 set -u
@@ -17,6 +19,9 @@ for group in "$@"; do
               fc-list 2>/dev/null | grep -qi "LXGW WenKai" || missing+=(fonts-lxgw-wenkai) ;;
     pgclient) command -v pg_dump >/dev/null || missing+=(postgresql-client) ;;
     node)     command -v npm >/dev/null || missing+=(nodejs npm) ;;
+    cluster)  { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || missing+=(nginx-light)
+              command -v redis-server >/dev/null || missing+=(redis-server)
+              ls /usr/lib/postgresql/*/bin/pg_basebackup >/dev/null 2>&1 || missing+=(postgresql) ;;
   esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -82,6 +82,18 @@ elif DB_ENGINE == "django.db.backends.postgresql":
         # as much as running them. Turn off behind a transaction-pooling PgBouncer.
         DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A streaming replica for analytics reads (insight), with the primary as fallback: core.replicas.
+if env("TONGBAN_REPLICA_URL") and DB_ENGINE == "django.db.backends.postgresql":
+    DATABASES["replica"] = dj_database_url.parse(
+        env("TONGBAN_REPLICA_URL"),
+        conn_max_age=env_int("TONGBAN_DB_CONN_MAX_AGE", 300),
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], "connect_timeout": 2}
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["tongban.core.replicas.AnalyticsRouter"] if "replica" in DATABASES else []
+TONGBAN_REPLICA_MAX_LAG = env_int("TONGBAN_REPLICA_MAX_LAG_SECONDS", 30)
+TONGBAN_REPLICA_CHECK_SECONDS = env_int("TONGBAN_REPLICA_CHECK_SECONDS", 5)
 
 
 def _key_from_env_or_file(env_name: str, file_name: str, nbytes: int) -> str:
@@ -148,6 +160,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "tongban.core.metrics.MetricsMiddleware",  # outermost: times the whole request (/metrics)
     "tongban.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -330,12 +343,15 @@ else:
 # immediate:// (tasks run inline; tests).
 QUEUE_URL = env("TONGBAN_QUEUE_URL", f"sqlite:///{VAR_DIR / 'queue.sqlite3'}")
 if QUEUE_URL.startswith("redis://"):
+    # At-least-once delivery with leases and dead letters instead of Huey's pop-and-run (core.queue).
     HUEY = {
-        "huey_class": "huey.RedisHuey",
+        "huey_class": "tongban.core.queue.ReliableRedisHuey",
         "name": "tongban",
         "url": QUEUE_URL,
         "immediate": False,
         "utc": True,
+        "lease_seconds": env_int("TONGBAN_QUEUE_LEASE_SECONDS", 30),
+        "expire_time": env_int("TONGBAN_QUEUE_RESULT_SECONDS", 3600),
         "consumer": {"workers": env_int("TONGBAN_WORKERS", 4), "worker_type": "thread"},
     }
 elif QUEUE_URL.startswith("immediate://"):
@@ -358,6 +374,12 @@ AUDIT_VERIFY_CRON = {
     "hour": env("TONGBAN_AUDIT_VERIFY_HOUR", "2"),
     "minute": env("TONGBAN_AUDIT_VERIFY_MINUTE", "30"),
 }
+
+# /metrics: a bearer token, or else only these client addresses (not through a proxy); core.health.
+TONGBAN_METRICS_TOKEN = env("TONGBAN_METRICS_TOKEN", "")
+TONGBAN_METRICS_ALLOW = tuple(
+    a.strip() for a in (env("TONGBAN_METRICS_ALLOW", "127.0.0.1,::1") or "").split(",") if a.strip()
+)
 
 # --- logging: request id on every line, never personal data --------------------------------------
 LOGGING = {

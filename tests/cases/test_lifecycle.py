@@ -271,3 +271,20 @@ def test_bundle_departments_work_in_parallel(db):
     _do("section_head", case)
     case.refresh_from_db()
     assert (case.status, case.decision) == (CaseStatus.DECIDED, "approve")
+
+
+def test_a_case_number_drawn_twice_is_drawn_again(db, monkeypatch):
+    """Numbers end in six random digits: a few thousand cases a day in a region draw the same one
+    now and then. The second case gets another number instead of a conflict (found under load)."""
+    from tongban.cases.services import _base, applying
+
+    code = _item()
+    zhangsan = _actor("zhangsan")
+    first = services.apply_online(zhangsan, item_code=code, data=_data(), enterprise_uscc=RESTAURANT)
+    drawn = iter([first.number, first.number, "511602202611029999999"])
+    monkeypatch.setattr(applying, "_new_number", lambda department, now: next(drawn))
+    monkeypatch.setattr(_base, "_new_number", lambda department, now: next(drawn))
+    second = services.apply_online(zhangsan, item_code=code, data=_data(), enterprise_uscc=RESTAURANT)
+    assert second.number == "511602202611029999999"
+    assert Case.objects.get(pk=second.pk).number == second.number
+    assert Case.objects.count() == 2

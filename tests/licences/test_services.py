@@ -22,7 +22,7 @@ FOOD = {"business_form": "餐饮服务经营者", "business_items": "热食类�
 
 @pytest.fixture
 def types(db):
-    assert demo.load_types() == 8
+    assert demo.load_types() == 9
     assert demo.load_types() == 0
 
 

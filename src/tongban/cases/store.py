@@ -9,6 +9,8 @@ import json
 import secrets
 from dataclasses import dataclass
 
+from django.db import IntegrityError
+
 from tongban.core import sql
 from tongban.workflow.store import _datetime_param, _from_datetime, _uuid_param
 
@@ -235,21 +237,35 @@ _MATERIAL_INSERT = (
 )
 
 
-def insert_case(values: dict, materials: list[dict]) -> int:
-    """A new case and its material checklist, in two statements; returns the case id."""
-    params = []
-    for column in _CASE_INSERT:
-        value = values[column]
-        if column in ("data", "decision_basis"):
-            value = json.dumps(value)
-        elif column in ("submitted_at", "commitment_signed_at"):
-            value = _datetime_param(value)
-        params.append(value)
-    case_id = sql.one(
-        f"INSERT INTO cases_case ({', '.join(_CASE_INSERT)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(_CASE_INSERT))}) RETURNING id",
-        params,
-    )[0]
+NUMBER_ATTEMPTS = 8
+
+
+def insert_case(values: dict, materials: list[dict], renumber=None) -> int:
+    """A new case and its material checklist, in two statements; returns the case id.
+
+    Case numbers end in random digits, so two cases of a day may draw the same one (at a few
+    thousand cases a day in a region, every day): the insert then does nothing and, given
+    `renumber`, is tried again with a new number written back into `values`."""
+    for _attempt in range(NUMBER_ATTEMPTS):
+        params = []
+        for column in _CASE_INSERT:
+            value = values[column]
+            if column in ("data", "decision_basis"):
+                value = json.dumps(value)
+            elif column in ("submitted_at", "commitment_signed_at"):
+                value = _datetime_param(value)
+            params.append(value)
+        row = sql.one(
+            f"INSERT INTO cases_case ({', '.join(_CASE_INSERT)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(_CASE_INSERT))}) ON CONFLICT (number) DO NOTHING RETURNING id",
+            params,
+        )
+        if row is not None or renumber is None:
+            break
+        values["number"] = renumber()
+    if row is None:
+        raise IntegrityError(f"case number {values['number']} is taken")
+    case_id = row[0]
     if materials:
         insert_materials(case_id, materials)
     return case_id

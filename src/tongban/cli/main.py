@@ -30,6 +30,11 @@ org_app = typer.Typer(help="Set up the organisation of a new installation.", no_
 app.add_typer(audit_app, name="audit")
 app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
+from .cluster import cluster_app  # noqa: E402  (sub-commands in their own modules)
+from .jobs import jobs_app  # noqa: E402
+
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(cluster_app, name="cluster")
 
 console = Console()
 err = Console(stderr=True)
@@ -277,7 +282,8 @@ def _serve(
 
     # Compressed copies of the static files, so WhiteNoise serves them with long cache lifetimes;
     # before the application loads, because WhiteNoise indexes the folder when it starts.
-    call_command("collectstatic", interactive=False, verbosity=0)
+    _collect_static(call_command)
+    _metrics_folder(port)
     from tongban.wsgi import application
 
     if worker is None:
@@ -318,13 +324,59 @@ def _gunicorn(host: str, port: int, threads: int, processes: int, web_worker: st
         *("--keep-alive", "30", "--graceful-timeout", "20"),
         *("--access-logfile", access_log, "--error-logfile", "-", "--log-level", "warning"),
     ]
-    child = subprocess.Popen(command)  # noqa: S603  (our own interpreter and arguments)
+    child = subprocess.Popen(command, preexec_fn=die_with_parent)  # noqa: S603  (our own interpreter and arguments)
     try:
         child.wait()
     finally:
         if child.poll() is None:
             child.terminate()
             child.wait(timeout=30)
+
+
+def _collect_static(call_command) -> None:
+    """collectstatic, unless the static files are the ones collected last time: compressing them all
+    again takes a minute on a busy machine, which an app server restarting after a crash should not
+    wait for. The stamp is every source file's path, size and time, and the target folder."""
+    import hashlib
+
+    from django.conf import settings
+    from django.contrib.staticfiles import finders
+
+    digest = hashlib.sha256(str(settings.STATIC_ROOT).encode())
+    for finder in finders.get_finders():
+        for path, storage in finder.list([]):
+            info = os.stat(storage.path(path))
+            digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    stamp = Path(settings.STATIC_ROOT) / ".collected"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    call_command("collectstatic", interactive=False, verbosity=0)
+    stamp.write_text(digest.hexdigest())
+
+
+def die_with_parent() -> None:
+    """In a child of `tongban serve`, before it runs: ask Linux to send it SIGTERM when serve dies,
+    however it dies (kill -9 included), so no orphaned web server keeps the port or the database."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _metrics_folder(port: int) -> None:
+    """The web processes (and the embedded worker) of this server count into one folder that
+    /metrics adds up; emptied at start, as prometheus-client's multiprocess mode requires."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    import shutil
+
+    from django.conf import settings
+
+    folder = Path(settings.VAR_DIR) / "metrics" / f"serve-{port}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 class _WorkerSupervisor:
@@ -342,7 +394,9 @@ class _WorkerSupervisor:
         self.thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
 
     def _spawn(self) -> None:
-        self.child = subprocess.Popen([sys.executable, "-m", "tongban.cli", "worker"])
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "tongban.cli", "worker"], preexec_fn=die_with_parent
+        )
         console.print(f"Job worker started (pid {self.child.pid}).")
 
     def start(self) -> None:
@@ -389,13 +443,24 @@ def worker(
         bool,
         typer.Option("--periodic/--no-periodic", help="Also schedule periodic jobs (run one such worker)."),
     ] = True,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve this worker's Prometheus metrics (jobs run, failed, their time) on 127.0.0.1."
+        ),
+    ] = None,
 ):
     """Run the background job worker (deadline timers, reminders, the nightly journal check)."""
     _django()
     from django.conf import settings
     from huey.contrib.djhuey import HUEY
 
+    from tongban.core import metrics
+
     load_tasks()
+    metrics.count_jobs(HUEY)
+    if metrics_port:
+        metrics.serve_worker_metrics(metrics_port)
 
     options = dict(settings.HUEY.get("consumer", {})) if isinstance(settings.HUEY, dict) else {}
     if workers:

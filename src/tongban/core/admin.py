@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 
 from . import audit
-from .models import AuditCheckpoint, AuditEntry, CalendarOverride, CalendarYear
+from .models import AuditCheckpoint, AuditEntry, CalendarOverride, CalendarYear, DeadLetter
 
 # The admin site asks for the second factor like every other staff page.
 admin.site.__class__ = OTPAdminSite
@@ -79,3 +79,13 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 @admin.register(AuditCheckpoint)
 class AuditCheckpointAdmin(ReadOnlyAdmin):
     list_display = ["verified_at", "entries_checked", "ok", "trigger", "problem"]
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(ReadOnlyAdmin):
+    """Seen here; requeued or discarded with `tongban jobs` (journalled)."""
+
+    list_display = ["id", "created_at", "task", "reason", "resolution", "resolved_at"]
+    list_filter = ["reason", "resolution"]
+    search_fields = ["task", "task_id"]
+    exclude = ["message"]

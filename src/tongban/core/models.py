@@ -150,3 +150,34 @@ class DomainEvent(models.Model):
 
     def __str__(self):
         return f"{self.subject_kind}:{self.subject_id} {self.activity} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class DeadLetterReason(models.TextChoices):
+    UNKNOWN_TASK = "unknown_task", _("no worker knows the job")
+    UNDECODABLE = "undecodable", _("the message cannot be read")
+    FAILED = "failed", _("failed on its last retry")
+
+
+class DeadLetter(models.Model):
+    """A queued job that could not be run and was kept rather than dropped (core.queue).
+
+    Rows are never deleted: a requeued or discarded letter is marked so, which keeps the count of
+    job failures (a metric) increasing and the history of what an operator did with each."""
+
+    task = models.CharField(_("job"), max_length=200)
+    task_id = models.CharField(_("job id"), max_length=64, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=DeadLetterReason.choices)
+    error = models.TextField(_("error"), blank=True)
+    arguments = models.TextField(_("arguments"), blank=True)
+    message = models.BinaryField(_("message"))  # the raw queue message, to put it back as it was
+    created_at = models.DateTimeField(_("kept at"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolution = models.CharField(_("resolution"), max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("dead letter")
+        verbose_name_plural = _("dead letters")
+
+    def __str__(self):
+        return f"#{self.pk} {self.task} ({self.reason})"

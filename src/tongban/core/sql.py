@@ -26,9 +26,11 @@ def _for_sqlite(sql: str) -> str:
     return converted
 
 
-def execute(sql: str, params=()):
-    """Run one statement and return the DB-API cursor (for fetchone/fetchall/rowcount)."""
-    wrapper = connections[DEFAULT_DB_ALIAS]
+def execute(sql: str, params=(), using: str = DEFAULT_DB_ALIAS):
+    """Run one statement and return the DB-API cursor (for fetchone/fetchall/rowcount).
+
+    `using` names another database for reads that may go to a replica (core.replicas.read_alias)."""
+    wrapper = connections[using]
     if wrapper.connection is None:
         wrapper.ensure_connection()
     if wrapper.vendor == "sqlite":
@@ -39,12 +41,12 @@ def execute(sql: str, params=()):
     return cursor
 
 
-def one(sql: str, params=()) -> tuple | None:
-    return execute(sql, params).fetchone()
+def one(sql: str, params=(), using: str = DEFAULT_DB_ALIAS) -> tuple | None:
+    return execute(sql, params, using).fetchone()
 
 
-def all_rows(sql: str, params=()) -> list[tuple]:
-    return execute(sql, params).fetchall()
+def all_rows(sql: str, params=(), using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
+    return execute(sql, params, using).fetchall()
 
 
 def is_postgresql() -> bool:

@@ -19,11 +19,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from tongban.core import calendar, sql
+from tongban.core import calendar, replicas, sql
 
 from . import eventlog
 
@@ -96,26 +98,32 @@ def _utc(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ") if value else ""
 
 
-def _per_case(query: str) -> dict:
-    return {row[0]: row[1:] for row in sql.all_rows(query)}
+def _per_case(query: str, using: str) -> dict:
+    return {row[0]: row[1:] for row in sql.all_rows(query, using=using)}
 
 
 def export(out: Path, progress: Callable[[int], None] | None = None) -> int:
-    """Write the case facts to `out` (Parquet); returns the number of cases."""
+    """Write the case facts to `out` (Parquet); returns the number of cases.
+
+    Read from the replica when the caller is an analytics function and the replica is fit."""
     cal = calendar.get_calendar()
+    using = replicas.read_alias()
     materials = _per_case(
         "SELECT case_id, SUM(CASE WHEN required THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN required AND source IN ('licence', 'shared') THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN source = 'paper' THEN 1 ELSE 0 END) FROM cases_casematerial GROUP BY case_id"
+        "SUM(CASE WHEN source = 'paper' THEN 1 ELSE 0 END) FROM cases_casematerial GROUP BY case_id",
+        using,
     )
     ratings = _per_case(
         "SELECT r.case_id, r.score, w.status, w.completed_at, w.due_at FROM cases_rating r "
-        "LEFT JOIN workflow_workitem w ON w.public_id = r.rectification"
+        "LEFT JOIN workflow_workitem w ON w.public_id = r.rectification",
+        using,
     )
     minutes: dict[str, float] = {}
     for subject, claimed, completed in sql.all_rows(
         "SELECT subject, claimed_at, completed_at FROM workflow_workitem "
-        "WHERE status = 'completed' AND claimed_at IS NOT NULL AND completed_at IS NOT NULL"
+        "WHERE status = 'completed' AND claimed_at IS NOT NULL AND completed_at IS NOT NULL",
+        using=using,
     ):
         held = (_dt(completed) - _dt(claimed)).total_seconds() / 60
         minutes[subject] = minutes.get(subject, 0.0) + max(0.0, min(held, STEP_MINUTES_CAP))
@@ -130,7 +138,8 @@ def export(out: Path, progress: Callable[[int], None] | None = None) -> int:
         "LEFT JOIN catalog_serviceitem si ON si.id = iv.item_id "
         "LEFT JOIN catalog_bundleversion bv ON bv.id = c.bundle_version_id "
         "LEFT JOIN catalog_bundle b ON b.id = bv.bundle_id "
-        "LEFT JOIN accounts_window w ON w.id = c.window_id ORDER BY c.id"
+        "LEFT JOIN accounts_window w ON w.id = c.window_id ORDER BY c.id",
+        using=using,
     )
     count = 0
     with tempfile.TemporaryDirectory(prefix="tongban-facts-") as tmp:
@@ -216,7 +225,8 @@ def export(out: Path, progress: Callable[[int], None] | None = None) -> int:
         con = eventlog.connect()
         types = ", ".join(f"'{c}': '{TYPES.get(c, 'VARCHAR')}'" for c in COLUMNS)
         out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_suffix(".partial")
+        # Several app servers and workers may share var/ (docs/scale.md): each stages its own file.
+        partial = out.with_suffix(f".{os.getpid()}.{threading.get_ident()}.partial")
         con.execute(
             f"COPY (SELECT * FROM read_csv('{staged}', header=true, columns={{{types}}})) "  # noqa: S608
             f"TO '{partial}' (FORMAT PARQUET, COMPRESSION ZSTD)"

@@ -24,6 +24,7 @@ from tongban.accounts import roles as perms
 from tongban.core import audit
 from tongban.core.authz import require
 from tongban.core.errors import FieldErrors, Formatted, InvalidInput, NotFound
+from tongban.core.replicas import analytics
 
 from . import eventlog, mining
 from .models import EventLog, LogSource
@@ -133,6 +134,7 @@ def _save(actor, log: EventLog, summary: eventlog.LogSummary) -> EventLog:
     return log
 
 
+@analytics
 def case_items() -> list[tuple[str, str]]:
     """(code, name) of the items that have cases: what a process map of one item can be made of."""
     from tongban.cases.models import Case
@@ -146,6 +148,7 @@ def case_items() -> list[tuple[str, str]]:
     return list(dict(rows).items())
 
 
+@analytics
 def import_case_events(actor, *, name: str = "", since=None, item_code: str = "") -> EventLog:
     """Our own case event log (every case's domain events) as an event log to analyse, the same way
     as an imported one: of all items, or of one (its process map). `since` limits it to events from
@@ -351,6 +354,7 @@ def _facts_table(snapshot: Path):
     return con
 
 
+@analytics
 def kpi_report(
     actor,
     start,
@@ -461,6 +465,7 @@ class Dashboard:
     cases: int
 
 
+@analytics
 def dashboard(
     actor,
     start,
@@ -539,6 +544,7 @@ def dashboard(
     )
 
 
+@analytics
 def warning_letter(actor, department_code: str, kpi: str, start, end) -> tuple[str, bytes]:
     """预警函: a letter to a bureau that is red on a KPI, with the figure, the target and the period,
     rendered as PDF (core.pdf) and journalled."""
@@ -706,6 +712,7 @@ class CatalogueKpis:
     steps_reduction: float | None  # 环节精简率: 1 − steps now / in the first published version
 
 
+@analytics
 def catalogue_kpis(actor, *, department_path: str = "") -> CatalogueKpis:
     from tongban.catalog.models import ItemVersion, OnlineLevel, ServiceItem, VersionStatus
 
@@ -747,6 +754,7 @@ def catalogue_kpis(actor, *, department_path: str = "") -> CatalogueKpis:
     )
 
 
+@analytics
 def against_baseline(actor, period: tuple, baseline: tuple, *, department_path: str = "") -> dict:
     """降本率 and 提速率 of a period against a baseline period: 1 − cost per case now / then, and
     1 − mean processing time now / then (DOMAIN.md), with the figures they rest on."""
@@ -787,6 +795,7 @@ def reports_folder() -> Path:
     return Path(settings.VAR_DIR) / "insight" / "reports"
 
 
+@analytics
 def monthly_report(actor, year: int, month: int) -> tuple[Path, Path]:
     """The month's 效能月报 as XLSX (figures, league table) and PDF (the same with a chart), kept in
     var/insight/reports and journalled; the monthly job makes last month's on the 1st."""

@@ -1,4 +1,4 @@
-"""The eight licence types of the demo city (`tongban seed`), each with the department that issues
+"""The nine licence types of the demo city (`tongban seed`), each with the department that issues
 it there. Idempotent: a type that exists is left as it is."""
 
 from tongban.accounts.models import Department
@@ -87,6 +87,19 @@ TYPES = [
         "rsj",
         10,
         [_f("card_number", "卡号")],
+    ),
+    (
+        # Issued by 秒批 of 就业登记 (the catalogue's item names this type).
+        "employment_certificate",
+        "就业登记证明",
+        HolderKind.PERSON,
+        "rsj",
+        None,
+        [
+            _f("employment_type", "就业形式", source=("employment_type",)),
+            _f("employer", "就业单位", required=False, source=("enterprise_name",)),
+            _f("employed_on", "就业日期", _DATE, source=("employment_date",)),
+        ],
     ),
     (
         "marriage_certificate",

@@ -92,6 +92,15 @@ class Licence(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
+        # A case's hand-over is a queued job, delivered at least once: the database keeps it to one
+        # licence of each type per case even when two deliveries race.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case_number", "licence_type"],
+                condition=~models.Q(case_number=""),
+                name="one_licence_per_case_and_type",
+            )
+        ]
         verbose_name = _("licence")
         verbose_name_plural = _("licences")
 

@@ -12,7 +12,7 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from django.db import models
+from django.db import IntegrityError, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -514,6 +514,9 @@ def issue_for_case(
             case_number=case_number,
             now=now,
         )
+    except IntegrityError:
+        # A second delivery of the same hand-over won the race (one_licence_per_case_and_type).
+        return Licence.objects.get(case_number=case_number, licence_type__code=type_code)
     except InvalidInput as error:
         audit.record(
             "licences.handover.refused",
@@ -530,9 +533,14 @@ def revoke_for_case(case_number: str, *, reason: str, now=None) -> list[str]:
     """The approval behind these licences was revoked (a failed 事后核查): revoke them too."""
     valid = Licence.objects.filter(case_number=case_number, status=LicenceStatus.VALID)
     codes = list(valid.values_list("code", flat=True))
+    revoked = []
     for code in codes:
-        revoke(SYSTEM, code, reason=reason, now=now)
-    return codes
+        try:
+            revoke(SYSTEM, code, reason=reason, now=now)
+        except InvalidInput:
+            continue  # revoked meanwhile by another delivery of the same job
+        revoked.append(code)
+    return revoked
 
 
 # --- scanning: what a clerk's scanner or a photo of the QR gives ----------------------------------

@@ -264,7 +264,7 @@ def _create_case(
         else:
             row["status"] = MaterialStatus.PENDING
         materials.append(row)
-    case_id = store.insert_case(values, materials)
+    case_id = store.insert_case(values, materials, renumber=lambda: _new_number(target.department, now))
     case = Case(id=case_id, **values)
     case._state.adding, case._state.db = False, "default"
     case.department = target.department

@@ -243,9 +243,9 @@ NUMBER_ATTEMPTS = 8
 def insert_case(values: dict, materials: list[dict], renumber=None) -> int:
     """A new case and its material checklist, in two statements; returns the case id.
 
-    Case numbers end in random digits, so two cases of a day may draw the same one (at a few
-    thousand cases a day in a region, every day): the insert then does nothing and, given
-    `renumber`, is tried again with a new number written back into `values`."""
+    Numbers come from the counter per region and day (`take_case_serial`), so they do not repeat.
+    Should one be taken all the same (a counter row lost to a partial restore), the insert does
+    nothing and, given `renumber`, is tried again with the next number written back into `values`."""
     for _attempt in range(NUMBER_ATTEMPTS):
         params = []
         for column in _CASE_INSERT:

@@ -102,6 +102,8 @@ def test_the_data_officer_approves_a_grant_sees_the_calls_and_the_dirty_rows(pag
         )
 
     page.click("nav.sidenav a[href='/exchange/calls/']")
+    page.wait_for_url(re.compile(r"/exchange/calls/"))
+    page.wait_for_selector("[data-testid=call-stats] svg rect")
     rows = page.locator("[data-testid=call-table] tbody tr")
     assert rows.count() == 2
     assert "outside_grant" in rows.nth(0).inner_text() and "registered" in rows.nth(1).inner_text()
@@ -112,6 +114,7 @@ def test_the_data_officer_approves_a_grant_sees_the_calls_and_the_dirty_rows(pag
 
     page.click("nav.sidenav a[href='/exchange/']")
     page.click("a[href='/exchange/resources/population/']")
+    page.wait_for_selector("[data-testid=dirty-rows] tbody tr")
     assert page.locator("[data-testid=q-bad-key]").inner_text() == "1"
     dirty = page.locator("[data-testid=dirty-rows] tbody tr")
     assert dirty.count() == 3  # the wrong check character and both copies of the duplicate

@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "tongban.cases",
     "tongban.licences",
     "tongban.exchange",
+    "tongban.hotline",
     "tongban.insight",
     "tongban.web",
 ]

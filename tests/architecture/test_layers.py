@@ -33,7 +33,12 @@ FORBIDDEN = {
     "exchange": {"cases", "insight", "web", "cli"},
     "cases": {"insight", "web", "cli"},
     "insight": {"web", "cli"},
+    # hotline sits beside cases: it may use workflow, catalog, licences, exchange, never cases
+    "hotline": {"cases", "insight", "web", "cli"},
 }
+# ... and nothing below it, nor beside it (cases), nor insight, imports hotline.
+for _app in ("core", "rules", "accounts", "catalog", "workflow", "licences", "exchange", "cases", "insight"):
+    FORBIDDEN[_app] = FORBIDDEN[_app] | {"hotline"}
 
 
 def _imports(path: Path) -> set[str]:

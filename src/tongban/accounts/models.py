@@ -232,6 +232,7 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", _("efficiency supervisor")
     DATA_OFFICER = "data_officer", _("data officer")
     ADMIN = "admin", _("administrator")
+    HOTLINE_OPERATOR = "hotline_operator", _("hotline operator (坐席)")
 
 
 class Staff(models.Model):

@@ -66,6 +66,7 @@ BUREAUS = [
     ("wjj", "广安区卫生健康局", "区卫健局", [("yzk", "医政医管科")]),
     ("ybj", "广安区医疗保障局", "区医疗保障局", [("dybzk", "待遇保障股")]),
     ("ggb", "广安区政务服务管理办公室", "区公管办", [("xnjc", "效能监察股"), ("sjzy", "数据资源股")]),
+    ("rx", "广安区12345政务服务便民热线中心", "12345热线中心", [("zx", "话务坐席组")]),
 ]
 
 CENTRE = ("gaq-zwzx", "广安区政务服务中心", "xzspj")
@@ -101,6 +102,10 @@ STAFF = [
     DemoStaff("data_officer", "吴数据", "ggb-sjzy", Role.DATA_OFFICER, "gov", "数据管理员"),
     DemoStaff("admin", "郑管理", "ggb", Role.ADMIN, "gov", "系统管理员"),
     DemoStaff("reviewer_rs", "冯社保", "rsj-shbxk", Role.REVIEWER, "rsj-shbxk", "审查员"),
+    # 12345: an operator of the hotline centre, and the bureaus' hotline handlers (接诉即办)
+    DemoStaff("operator", "陈坐席", "rx-zx", Role.HOTLINE_OPERATOR, "rx", "热线坐席员"),
+    DemoStaff("handler_zj", "林住建", "zjj", Role.REVIEWER, "zjj", "住建局热线办理员"),
+    DemoStaff("handler_rs", "何人社", "rsj", Role.REVIEWER, "rsj", "人社局热线办理员"),
 ]
 
 

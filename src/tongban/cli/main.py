@@ -111,6 +111,7 @@ def _seed_and_print() -> None:
     from tongban.cases.demo import load_rules, load_sample_cases
     from tongban.catalog.demo.loader import load_demo_catalogue
     from tongban.exchange.demo import load_exchange
+    from tongban.hotline.demo import load_hotline
     from tongban.licences.demo import load_licences, load_types
 
     steps = [
@@ -126,6 +127,7 @@ def _seed_and_print() -> None:
         "licences held",
         "sample cases",
         "data sharing",
+        "12345 hotline",
     ]
     with _progress() as progress:
         task = progress.add_task("Seeding demo city", total=len(steps))
@@ -149,6 +151,8 @@ def _seed_and_print() -> None:
         samples = load_sample_cases()
         step("data sharing")
         exchange = load_exchange()
+        step("12345 hotline")
+        hotline = load_hotline()
         progress.update(task, completed=len(steps))
     console.print(f"Demo city: {report.created} objects created, {report.existing} already there.")
     console.print(
@@ -167,6 +171,10 @@ def _seed_and_print() -> None:
             f"Data sharing: {exchange['resources']} resources, {exchange['records']} provider records, "
             f"{exchange['grants']} grants."
         )
+    console.print(
+        f"12345 hotline: {hotline['categories']} categories, {hotline['mapped']} mapped to departments, "
+        f"{hotline['orders']} sample work orders."
+    )
     if catalogue.skipped_reason:
         console.print(f"[yellow]Catalogue list skipped:[/] {catalogue.skipped_reason}")
 

@@ -1,0 +1,274 @@
+"""12345 work order endpoints: intake by other systems (and the centre's tools), then every step of
+an order's handling. Thin over hotline.services: the same checks as the pages. Contact numbers are
+always masked here; the full number is read through /contact, which is journalled."""
+
+import datetime as dt
+
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import PageNumberPagination, paginate
+
+from tongban.core import events
+
+from . import services
+
+router = Router(tags=["hotline"])
+
+
+class OrderIn(Schema):
+    channel: str = Field(
+        "api", description="phone, api, app, open311, city_event (centre); portal, app (citizen)"
+    )
+    text: str
+    order_type: str = Field(..., description="consultation, help, complaint, report, suggestion, praise")
+    urgency: str = Field("normal", description="critical (特急), urgent (紧急), normal (一般)")
+    requester_name: str = ""
+    anonymous: bool = False
+    phone: str = ""
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    region_code: str = ""
+    category: str = Field("", description="一级/二级/三级 path of the taxonomy")
+    department_code: str = ""
+    suggested_category: str = ""
+    suggestion_confidence: float | None = None
+    dispatch: bool = False
+
+
+class AssignmentOut(Schema):
+    department: str
+    department_name: str
+    role: str
+    status: str
+    round: int
+    dispatched_at: dt.datetime
+    return_reason: str
+    arbitration: str
+    outcome: str
+
+
+class OrderOut(Schema):
+    number: str
+    channel: str
+    order_type: str
+    urgency: str
+    status: str
+    requester: str
+    anonymous: bool
+    phone: str = Field(..., description="masked")
+    text: str
+    address: str
+    latitude: float | None
+    longitude: float | None
+    region: str
+    category: str
+    department: str
+    received_at: dt.datetime
+    first_contact_due: dt.datetime
+    first_contacted_at: dt.datetime | None
+    resolution_due: dt.datetime
+    clock: str = Field(..., description="green, yellow, red while open")
+    reply_text: str
+    outcome: str
+    closed_at: dt.datetime | None
+    reopen_count: int
+    assignments: list[AssignmentOut] = []
+
+
+def _out(actor, order, *, with_assignments: bool = False) -> dict:
+    data = {
+        "number": order.number,
+        "channel": order.channel,
+        "order_type": order.order_type,
+        "urgency": order.urgency,
+        "status": order.status,
+        "requester": services.requester_label(actor, order),
+        "anonymous": order.anonymous,
+        "phone": order.phone_masked,
+        "text": order.text,
+        "address": order.address,
+        "latitude": float(order.latitude) if order.latitude is not None else None,
+        "longitude": float(order.longitude) if order.longitude is not None else None,
+        "region": order.region_id or "",
+        "category": order.category.path if order.category_id else "",
+        "department": order.department.code if order.department_id else "",
+        "received_at": order.received_at,
+        "first_contact_due": order.first_contact_due,
+        "first_contacted_at": order.first_contacted_at,
+        "resolution_due": order.resolution_due,
+        "clock": services.clock_status(order),
+        "reply_text": order.reply_text,
+        "outcome": order.outcome,
+        "closed_at": order.closed_at,
+        "reopen_count": order.reopen_count,
+        "assignments": [],
+    }
+    if with_assignments:
+        data["assignments"] = [
+            {
+                "department": a.department.code,
+                "department_name": a.department.name,
+                "role": a.role,
+                "status": a.status,
+                "round": a.round,
+                "dispatched_at": a.dispatched_at,
+                "return_reason": a.return_reason,
+                "arbitration": a.arbitration,
+                "outcome": a.outcome,
+            }
+            for a in order.assignments.select_related("department")
+        ]
+    return data
+
+
+def _full(request, order) -> dict:
+    return _out(request.auth, order, with_assignments=True)
+
+
+@router.post("/hotline/orders", response={201: OrderOut}, summary="Record a work order (工单)")
+def create_order(request, payload: OrderIn):
+    order = services.create_order(request.auth, **payload.dict())
+    return Status(201, _full(request, order))
+
+
+@router.get("/hotline/orders", response=list[OrderOut], summary="The work orders the caller may see")
+@paginate(PageNumberPagination, page_size=50)
+def list_orders(request, status: str = "", department: str = "", q: str = ""):
+    actor = request.auth
+    return [
+        _out(actor, o) for o in services.worklist(actor, status=status, department=department, q=q)[:1000]
+    ]
+
+
+@router.get("/hotline/orders/{number}", response=OrderOut, summary="One work order")
+def get_order(request, number: str):
+    return _full(request, services.access_order(request.auth, number))
+
+
+class EventOut(Schema):
+    activity: str
+    label: str
+    at: dt.datetime
+    actor: str
+    department: str
+    detail: dict
+
+
+@router.get("/hotline/orders/{number}/events", response=list[EventOut], summary="The order's history")
+def order_events(request, number: str):
+    _order, history = services.history(request.auth, number)
+    return [
+        {
+            "activity": e.activity,
+            "label": str(events.label(e.activity)),
+            "at": e.occurred_at,
+            "actor": e.actor_label,
+            "department": e.department_code,
+            "detail": e.detail,
+        }
+        for e in history
+    ]
+
+
+class ContactOut(Schema):
+    phone: str
+
+
+@router.get(
+    "/hotline/orders/{number}/contact", response=ContactOut, summary="The full contact number (journalled)"
+)
+def order_contact(request, number: str):
+    return {"phone": services.reveal_contact(request.auth, number)}
+
+
+class DispatchIn(Schema):
+    lead: str
+    co: list[str] = []
+    category: str = ""
+
+
+@router.post("/hotline/orders/{number}/dispatch", response=OrderOut, summary="派单 (centre)")
+def dispatch(request, number: str, payload: DispatchIn):
+    return _full(request, services.dispatch(request.auth, number, **payload.dict()))
+
+
+@router.post("/hotline/orders/{number}/accept", response=OrderOut, summary="Accept (department)")
+def accept(request, number: str):
+    return _full(request, services.accept(request.auth, number))
+
+
+@router.post("/hotline/orders/{number}/contact", response=OrderOut, summary="Record the first contact")
+def record_contact(request, number: str):
+    return _full(request, services.record_contact(request.auth, number))
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+@router.post("/hotline/orders/{number}/return", response=OrderOut, summary="退单 (department)")
+def return_order(request, number: str, payload: ReasonIn):
+    return _full(request, services.return_order(request.auth, number, reason=payload.reason))
+
+
+class ArbitrateIn(Schema):
+    uphold: bool
+    department: str = ""
+    note: str = ""
+
+
+@router.post("/hotline/orders/{number}/arbitrate", response=OrderOut, summary="Arbitrate a 退单 (centre)")
+def arbitrate(request, number: str, payload: ArbitrateIn):
+    return _full(request, services.arbitrate(request.auth, number, **payload.dict()))
+
+
+@router.post("/hotline/orders/{number}/extension", response=OrderOut, summary="Approve an extension (centre)")
+def extension(request, number: str):
+    return _full(request, services.approve_extension(request.auth, number))
+
+
+class ReplyIn(Schema):
+    text: str
+    outcome: str = Field(..., description="solved, partly_solved, unsolved, unfounded")
+
+
+@router.post("/hotline/orders/{number}/reply", response=OrderOut, summary="答复 (department)")
+def reply(request, number: str, payload: ReplyIn):
+    return _full(request, services.reply(request.auth, number, text=payload.text, outcome=payload.outcome))
+
+
+class ReviewIn(Schema):
+    accept: bool
+    reason: str = ""
+
+
+@router.post("/hotline/orders/{number}/review", response=OrderOut, summary="Review the reply (centre)")
+def review(request, number: str, payload: ReviewIn):
+    return _full(request, services.review(request.auth, number, accept=payload.accept, reason=payload.reason))
+
+
+class CallbackIn(Schema):
+    contacted: bool
+    solved: str = Field("", description="solved, partly, unsolved")
+    satisfaction: str = Field("", description="satisfied, basically_satisfied, dissatisfied")
+    note: str = ""
+    close_unreached: bool = False
+
+
+@router.post("/hotline/orders/{number}/callback", response=OrderOut, summary="回访 (centre)")
+def callback(request, number: str, payload: CallbackIn):
+    return _full(request, services.callback(request.auth, number, **payload.dict()))
+
+
+@router.post("/hotline/orders/{number}/reopen", response=OrderOut, summary="重办 (centre)")
+def reopen(request, number: str, payload: ReasonIn):
+    return _full(request, services.reopen(request.auth, number, reason=payload.reason))
+
+
+class AnswerIn(Schema):
+    reply_text: str
+
+
+@router.post("/hotline/orders/{number}/answer", response=OrderOut, summary="直接办结 (centre)")
+def answer(request, number: str, payload: AnswerIn):
+    return _full(request, services.answer_on_spot(request.auth, number, reply_text=payload.reply_text))

@@ -90,7 +90,7 @@ TWO_BRANCHES = document(
                 '<bpmn:userTask id="t"/>',
                 flow_out='<bpmn:conditionExpression>__import__("os").system("x")</bpmn:conditionExpression>',
             ),
-            "condition",
+            "condition_syntax",
         ),
         (_around('<bpmn:sendTask id="t"/>'), "unsupported"),
         (TWO_BRANCHES, "condition"),

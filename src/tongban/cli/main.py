@@ -1354,6 +1354,47 @@ def restore(
         console.print("The backup is from an older version: run `tongban migrate` before serving.")
 
 
+# --- workflow -------------------------------------------------------------------------------------
+
+workflow_app = typer.Typer(help="Process definitions (BPMN).", no_args_is_help=True)
+app.add_typer(workflow_app, name="workflow")
+
+
+@workflow_app.command("check")
+def workflow_check(
+    paths: Annotated[list[Path], typer.Argument(help="BPMN files, or folders of .bpmn files.")],
+):
+    """Classify BPMN files as executable, reference models or refused, storing nothing."""
+    _django()
+    from tongban.workflow import check
+
+    files = [f for p in paths for f in (sorted(p.glob("*.bpmn")) if p.is_dir() else [p])]
+    counts = dict.fromkeys(("executable", "reference", "refused", "crashed"), 0)
+    for path in files:
+        try:
+            report = check.check(path.read_bytes(), path.name)
+        except OSError as exc:
+            report = check.FileCheck(path.name, "refused", [check.unreadable(exc.strerror)])
+        counts[report.status] += 1
+        line = f"{report.status:<10} {path}"
+        if report.dry_run is not None:
+            line += f"  (dry run: {report.dry_run.message})"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        for problem in report.problems:
+            console.print(
+                f"    - {problem.element}: {problem.message}", markup=False, highlight=False, soft_wrap=True
+            )
+    console.print(
+        f"CHECK bpmn files={len(files)} executable={counts['executable']} reference={counts['reference']} "
+        f"refused={counts['refused']} crashed={counts['crashed']}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    if counts["crashed"]:
+        raise typer.Exit(1)
+
+
 # --- service catalogue --------------------------------------------------------------------------
 
 catalog_app = typer.Typer(help="The service catalogue (事项清单): import and export.", no_args_is_help=True)

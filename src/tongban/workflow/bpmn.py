@@ -1,13 +1,23 @@
 """Reading BPMN 2.0 process definitions safely into an executable graph.
 
 Uploaded XML is untrusted: it is parsed with defusedxml (no entities, no external references),
-capped in size and element count, and only the elements our engine executes are accepted — any
-other flow element is reported rather than silently ignored. Script and service tasks may only
-name a function from our registry (tongban.workflow.registry); inline script bodies are refused.
-Conditions on sequence flows use the small safe language of tongban.workflow.expressions.
+capped in size and element count. Every element of BPMN's process vocabulary is recognised;
+what our engine runs becomes part of the graph, and anything it does not run is refused with one
+problem per root cause (naming the element, in zh-Hans and English) — never silently changed or
+dropped. Flows into or out of a refused element raise no further problems of their own.
+
+Processes marked isExecutable="false" (drawn models: the MIWG references, 流程地图) are read as
+reference models: `ParseResult.references` lists what blocks their execution (the same problems,
+plus lanes with no department), and they never run. Script and service tasks may only name a
+function from our registry (tongban.workflow.registry); inline script bodies are refused.
+
+Conditions on sequence flows are FEEL (tongban.rules). Documents written by tongban (declaring
+the TB_NS namespace) may still use the older condition language of tongban.workflow.expressions,
+so stored definitions keep working; any other language (JUEL, Python, …) is refused saying FEEL
+is expected.
 
 tongban extension attributes (namespace TB_NS) say who works on a user task and for how long:
-  tb:department  department code (default: the item's implementing department)
+  tb:department  department code (on a task or its lane; default: the item's department)
   tb:role        role that may claim it (clerk, reviewer, section_head, …; default reviewer)
   tb:limitDays   working days the step may take (for 催办 reminders and escalation)
   tb:countersign on a multi-instance task: all | any | n-of-m as "2" (how many must approve)
@@ -21,15 +31,17 @@ from dataclasses import dataclass, field
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tongban.core.errors import Formatted
+from tongban.rules import FeelSyntaxError, compile_expression
 
 from . import expressions, registry
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 TB_NS = "https://tongban.dev/schema/bpmn"
 MAX_BYTES = 1024 * 1024
-MAX_ELEMENTS = 5000
+MAX_ELEMENTS = 20000
 ROLES = (
     "clerk",
     "reviewer",
@@ -41,34 +53,91 @@ ROLES = (
     "admin",
 )
 
-# Flow elements the engine executes (local names in the BPMN namespace).
-NODE_KINDS = {
-    "startEvent": "start",
-    "endEvent": "end",
+# Activities the engine runs, by local name.
+TASKS = {
     "userTask": "user",
     "manualTask": "user",
     "task": "user",
     "scriptTask": "script",
     "serviceTask": "script",
-    "exclusiveGateway": "exclusive",
-    "parallelGateway": "parallel",
     "callActivity": "call",
 }
-# Elements inside a process that carry no behaviour of their own.
-IGNORED = {
-    "sequenceFlow",
+# Elements inside a process (or in an activity) that carry no behaviour of their own.
+ARTIFACTS = {
     "laneSet",
-    "lane",
     "textAnnotation",
     "association",
+    "group",
     "documentation",
+    "extensionElements",
     "dataObject",
     "dataObjectReference",
     "dataStoreReference",
-    "extensionElements",
+    "ioSpecification",
+    "property",
     "incoming",
     "outgoing",
-    "boundaryEvent",
+    "auditing",
+    "monitoring",
+    "categoryValueRef",
+    "dataInputAssociation",
+    "dataOutputAssociation",
+    "resourceRole",
+    "performer",
+    "humanPerformer",
+    "potentialOwner",
+}
+EVENTS = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent")
+EVENT_KINDS = {
+    "timerEventDefinition": "timer",
+    "messageEventDefinition": "message",
+    "signalEventDefinition": "signal",
+    "errorEventDefinition": "error",
+    "escalationEventDefinition": "escalation",
+    "conditionalEventDefinition": "conditional",
+    "compensateEventDefinition": "compensation",
+    "cancelEventDefinition": "cancel",
+    "linkEventDefinition": "link",
+    "terminateEventDefinition": "terminate",
+}
+ELEMENT_LABELS = {
+    "startEvent": _("start event"),
+    "endEvent": _("end event"),
+    "intermediateCatchEvent": _("intermediate catch event"),
+    "intermediateThrowEvent": _("intermediate throw event"),
+    "boundaryEvent": _("boundary event"),
+    "subProcess": _("subprocess"),
+    "eventSubProcess": _("event subprocess"),
+    "transaction": _("transaction"),
+    "adHocSubProcess": _("ad-hoc subprocess"),
+    "sendTask": _("send task"),
+    "receiveTask": _("receive task"),
+    "businessRuleTask": _("business rule task"),
+    "inclusiveGateway": _("inclusive gateway"),
+    "eventBasedGateway": _("event-based gateway"),
+    "complexGateway": _("complex gateway"),
+    "standardLoopCharacteristics": _("standard loop"),
+    "multiInstanceLoopCharacteristics": _("multi-instance activity"),
+    "choreographyTask": _("choreography task"),
+    "task": _("task"),
+    "userTask": _("user task"),
+    "manualTask": _("manual task"),
+    "scriptTask": _("script task"),
+    "serviceTask": _("service task"),
+    "callActivity": _("call activity"),
+}
+EVENT_LABELS = {
+    "timer": pgettext_lazy("bpmn event", "timer"),
+    "message": pgettext_lazy("bpmn event", "message"),
+    "signal": pgettext_lazy("bpmn event", "signal"),
+    "error": pgettext_lazy("bpmn event", "error"),
+    "escalation": pgettext_lazy("bpmn event", "escalation"),
+    "conditional": pgettext_lazy("bpmn event", "conditional"),
+    "compensation": pgettext_lazy("bpmn event", "compensation"),
+    "cancel": pgettext_lazy("bpmn event", "cancel"),
+    "link": pgettext_lazy("bpmn event", "link"),
+    "terminate": pgettext_lazy("bpmn event", "terminate"),
+    "multiple": pgettext_lazy("bpmn event", "multiple"),
 }
 
 
@@ -80,19 +149,46 @@ def _tb(name: str) -> str:
     return f"{{{TB_NS}}}{name}"
 
 
+def _local(tag) -> str:
+    return tag.split("}", 1)[-1] if isinstance(tag, str) and tag.startswith("{") else str(tag)
+
+
+def _is_bpmn(element) -> bool:
+    return isinstance(element.tag, str) and element.tag.startswith(f"{{{BPMN_NS}}}")
+
+
+class FeelCondition:
+    """A FEEL condition on a flow: it holds only when it is true (null, e.g. a missing value, is not).
+
+    `names` are names of several words the condition may use (FEEL allows `Vacation Approval`)."""
+
+    def __init__(self, source: str, names: frozenset[str] = frozenset()):
+        self.source = source
+        self.expression = compile_expression(source, names)
+
+    def evaluate(self, data: dict) -> bool:
+        try:
+            return self.expression.holds(data)
+        except Exception:  # a value FEEL cannot take makes the condition not hold
+            return False
+
+    def names(self) -> set[str]:
+        return set(self.expression.names)
+
+
 @dataclass(frozen=True)
 class Flow:
     id: str
     source: str
     target: str
-    condition: expressions.Condition | None = None
+    condition: object | None = None  # expressions.Condition or FeelCondition: .evaluate(data)
     name: str = ""
 
 
 @dataclass(frozen=True)
 class Node:
     id: str
-    kind: str  # start | end | user | script | exclusive | parallel | call
+    kind: str  # start | end | user | script | exclusive | parallel | call | refused
     name: str = ""
     department: str = ""
     role: str = "reviewer"
@@ -103,6 +199,9 @@ class Node:
     multi_instance: bool = False
     collection: str = ""
     countersign: str = "all"  # all | any | a number
+    scope: str = ""  # the embedded subprocess the node belongs to ("" for the process itself)
+    tag: str = ""  # the BPMN element it was read from
+    role_in_flow: str = ""  # for a refused element: start | end | "" (keeps the structure checks quiet)
 
 
 @dataclass
@@ -132,9 +231,22 @@ class Problem:
 
 
 @dataclass
+class ReferenceModel:
+    """A process drawn to be read, not run (isExecutable="false"), with what blocks running it."""
+
+    id: str
+    name: str
+    elements: int
+    blockers: list[Problem]
+    graph: ProcessGraph | None = None  # the structure, for conformance checks and as a starting point
+
+
+@dataclass
 class ParseResult:
     processes: dict[str, ProcessGraph] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    references: dict[str, ReferenceModel] = field(default_factory=dict)
+    declared_executable: bool = False  # some process says isExecutable="true"
 
     @property
     def ok(self) -> bool:
@@ -147,41 +259,86 @@ class BpmnError(Exception):
         super().__init__("; ".join(f"{p.element}: {p.message}" for p in problems[:5]))
 
 
-def parse(xml: bytes | str) -> ParseResult:
-    """Every executable process of a BPMN document, or the problems that stop it from running."""
+def parse(xml: bytes | str, *, as_reference: bool = False) -> ParseResult:
+    """Every executable process of a BPMN document, or the problems that stop it from running.
+
+    Processes marked isExecutable="false" go to `references`; a document with nothing else is a
+    problem for whoever wants to run it ("not_executable"). `as_reference` reads every process as
+    a reference model (a drawing that does not say whether it is executable)."""
     result = ParseResult()
-    data = xml.encode() if isinstance(xml, str) else xml
-    if len(data) > MAX_BYTES:
-        result.problems.append(Problem("document", "too_large", _("The BPMN file is larger than 1 MB.")))
-        return result
-    try:
-        root = ElementTree.fromstring(data, forbid_dtd=True)
-    except DefusedXmlException:
-        result.problems.append(Problem("document", "unsafe", _("The BPMN file declares entities or a DTD.")))
-        return result
-    except ElementTree.ParseError as exc:
-        result.problems.append(
-            Problem(
-                "document", "xml", Formatted(_("The file is not well-formed XML: %(e)s"), {"e": str(exc)})
-            )
-        )
-        return result
-    if sum(1 for _e in root.iter()) > MAX_ELEMENTS:
-        result.problems.append(Problem("document", "too_large", _("The BPMN file has too many elements.")))
-        return result
-    if root.tag != _q("definitions"):
-        result.problems.append(
-            Problem("document", "not_bpmn", _("This is not a BPMN 2.0 definitions document."))
-        )
+    root = _root(xml, result.problems)
+    if root is None:
         return result
     processes = root.findall(_q("process"))
     if not processes:
         result.problems.append(Problem("document", "no_process", _("The document has no process.")))
+    result.declared_executable = any(p.get("isExecutable") == "true" for p in processes)
+    legacy = _declares_tb(xml)
+    language = root.get("expressionLanguage") or ""
     for element in processes:
-        graph = _parse_process(element, result.problems)
+        if as_reference or element.get("isExecutable") == "false":
+            problems: list[Problem] = []
+            graph = _parse_process(element, problems, legacy, language, reference=True)
+            reference = ReferenceModel(
+                element.get("id") or "process",
+                element.get("name") or element.get("id") or "",
+                sum(1 for _e in element.iter()),
+                problems,
+                graph,
+            )
+            result.references[reference.id] = reference
+            continue
+        graph = _parse_process(element, result.problems, legacy, language)
         if graph is not None:
             result.processes[graph.id] = graph
+    if processes and not result.processes and not result.problems:
+        result.problems.append(
+            Problem(
+                processes[0].get("id") or "process",
+                "not_executable",
+                _(
+                    'The process is marked isExecutable="false": it is a drawn model, imported as a '
+                    "reference model, not run."
+                ),
+            )
+        )
     return result
+
+
+def _declares_tb(xml: bytes | str) -> bool:
+    return (TB_NS.encode() if isinstance(xml, bytes) else TB_NS) in xml
+
+
+def _root(xml: bytes | str, problems: list[Problem]):
+    data = xml.encode() if isinstance(xml, str) else xml
+    if len(data) > MAX_BYTES:
+        problems.append(Problem("document", "too_large", _("The BPMN file is larger than 1 MB.")))
+        return None
+    try:
+        root = ElementTree.fromstring(data, forbid_dtd=True)
+    except DefusedXmlException:
+        problems.append(Problem("document", "unsafe", _("The BPMN file declares entities or a DTD.")))
+        return None
+    except ElementTree.ParseError as exc:
+        line, column = getattr(exc, "position", (0, 0))
+        problems.append(
+            Problem(
+                "document",
+                "xml",
+                Formatted(
+                    _("The file is not well-formed XML (line %(line)s, column %(column)s)."),
+                    {"line": line, "column": column + 1},
+                ),
+            )
+        )
+        return None
+    if sum(1 for _e in root.iter()) > MAX_ELEMENTS:
+        problems.append(Problem("document", "too_large", _("The BPMN file has too many elements.")))
+        return None
+    if root.tag != _q("definitions"):
+        problems.append(Problem("document", "not_bpmn", _("This is not a BPMN 2.0 definitions document.")))
+        return None
+    return root
 
 
 def parse_one(xml: bytes | str, process_id: str | None = None) -> ProcessGraph:
@@ -213,71 +370,239 @@ def _int_attr(element, name: str, problems: list[Problem], element_id: str) -> i
     return number
 
 
-def _parse_process(element, problems: list[Problem]) -> ProcessGraph | None:
+# --- one process -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Scope:
+    """What a process collects while its elements (and those of embedded subprocesses) are read."""
+
+    problems: list[Problem]
+    legacy: bool
+    language: str
+    reference: bool
+    nodes: dict[str, Node] = field(default_factory=dict)
+    flows: list[Flow] = field(default_factory=list)
+    defaults: dict[str, str] = field(default_factory=dict)
+    lanes: dict[str, str] = field(default_factory=dict)  # node id → department of its lane
+    refused: set[str] = field(default_factory=set)
+    current: str = ""  # the subprocess whose elements are being read
+    names: frozenset[str] = frozenset()  # names of several words a FEEL condition may use
+
+    def refuse(
+        self, element, element_id: str, code: str, message, role_in_flow: str = "", scope_id: str = ""
+    ) -> None:
+        """One problem for a root cause; the element stays in the graph as a placeholder."""
+        self.problems.append(Problem(element_id, code, message))
+        self.refused.add(element_id)
+        if element_id and element_id not in self.nodes:
+            self.nodes[element_id] = Node(
+                element_id,
+                "refused",
+                name=element.get("name") or "",
+                tag=_local(element.tag),
+                role_in_flow=role_in_flow,
+                scope=scope_id or self.current,
+            )
+
+
+def _parse_process(element, problems, legacy, language, reference=False) -> ProcessGraph | None:
     process_id = element.get("id") or ""
     problems_before = len(problems)
     if not process_id:
         problems.append(Problem("process", "id", _("A process needs an id.")))
         return None
-    nodes: dict[str, Node] = {}
-    flows: list[Flow] = []
-    defaults: dict[str, str] = {}
-    for child in element:
-        tag = child.tag.split("}", 1)[-1] if child.tag.startswith("{") else child.tag
-        if not child.tag.startswith(f"{{{BPMN_NS}}}"):
-            continue  # foreign extension elements
-        element_id = child.get("id") or ""
-        if tag == "sequenceFlow":
-            flows.append(_parse_flow(child, problems))
-            continue
-        if tag in IGNORED:
-            if tag == "boundaryEvent":
-                problems.append(
-                    Problem(
-                        element_id or tag,
-                        "unsupported",
-                        _(
-                            "Boundary events are not executed; give the task tb:limitDays for "
-                            "reminders and escalation."
-                        ),
-                    )
-                )
-            continue
-        if tag not in NODE_KINDS:
-            problems.append(
-                Problem(
-                    element_id or tag,
-                    "unsupported",
-                    Formatted(_("The element %(tag)s is not supported."), {"tag": tag}),
-                )
-            )
-            continue
-        if not element_id:
-            problems.append(Problem(tag, "id", _("Every flow element needs an id.")))
-            continue
-        if element_id in nodes:
-            problems.append(Problem(element_id, "duplicate", _("This id is used twice.")))
-            continue
-        nodes[element_id] = _parse_node(child, NODE_KINDS[tag], element_id, problems)
-        if child.get("default"):
-            defaults[element_id] = child.get("default")
-    graph = _assemble(process_id, element.get("name") or process_id, nodes, flows, defaults, problems)
+    scope = _Scope(problems, legacy, language, reference, names=_spaced_names(element))
+    _duplicate_ids(element, problems)
+    _read_lanes(element, scope, "")
+    _parse_elements(element, scope, "")
+    graph = _assemble(process_id, element.get("name") or process_id, scope)
+    if reference:
+        return graph
     return graph if len(problems) == problems_before else None
 
 
-def _parse_flow(child, problems: list[Problem]) -> Flow:
+def _duplicate_ids(element, problems: list[Problem]) -> None:
+    seen: set[str] = set()
+    reported: set[str] = set()
+    for child in element.iter():
+        element_id = child.get("id") if _is_bpmn(child) else None
+        if element_id and element_id in seen and element_id not in reported:
+            problems.append(Problem(element_id, "duplicate", _("This id is used twice.")))
+            reported.add(element_id)
+        elif element_id:
+            seen.add(element_id)
+
+
+SCRIPT_EXTENSIONS = {"preScript", "postScript", "script", "executionListener", "taskListener"}
+
+
+def _foreign_scripts(child, element_id: str, scope: _Scope) -> None:
+    """Extension elements that run another engine's code (SpiffWorkflow's pre/post-scripts,
+    Camunda's listeners) carry execution semantics we would silently drop: refuse them."""
+    extensions = child.find(_q("extensionElements"))
+    if extensions is None:
+        return
+    for extension in extensions:
+        name = _local(extension.tag)
+        if name in SCRIPT_EXTENSIONS:
+            scope.problems.append(
+                Problem(
+                    element_id,
+                    "script",
+                    Formatted(
+                        _(
+                            "“%(name)s” carries a script for another engine (%(extension)s); "
+                            "tongban runs no scripts."
+                        ),
+                        {"name": child.get("name") or element_id, "extension": name},
+                    ),
+                )
+            )
+            return
+
+
+def _spaced_names(element) -> frozenset[str]:
+    """Names of the process's elements that hold spaces: a decision's or data object's name may be
+    a FEEL name of several words in a condition (`Vacation Approval = "Approved"`)."""
+    names = {e.get("name").strip() for e in element.iter() if " " in (e.get("name") or "").strip()}
+    return frozenset(n for n in names if "\n" not in n and len(n) <= 60)
+
+
+def _read_lanes(element, scope: _Scope, inherited: str) -> None:
+    """Lanes may name the department of the tasks in them; a drawn model's lanes must, to run."""
+    for lane_set in element.findall(_q("laneSet")) + element.findall(_q("childLaneSet")):
+        for lane in lane_set.findall(_q("lane")):
+            department = lane.get(_tb("department")) or inherited
+            children = lane.find(_q("childLaneSet"))
+            if not department and scope.reference and children is None:
+                scope.problems.append(
+                    Problem(
+                        lane.get("id") or "lane",
+                        "lane_department",
+                        Formatted(
+                            _("The lane “%(name)s” names no department (tb:department)."),
+                            {"name": lane.get("name") or lane.get("id") or ""},
+                        ),
+                    )
+                )
+            for ref in lane.findall(_q("flowNodeRef")):
+                if department and (ref.text or "").strip():
+                    scope.lanes.setdefault(ref.text.strip(), department)
+            if children is not None:
+                _read_lanes(lane, scope, department)
+
+
+def _parse_elements(container, scope: _Scope, scope_id: str) -> None:
+    for child in container:
+        if not _is_bpmn(child):
+            continue  # foreign extension elements
+        tag = _local(child.tag)
+        element_id = child.get("id") or ""
+        if tag == "sequenceFlow":
+            scope.flows.append(_parse_flow(child, scope))
+            continue
+        if tag in ARTIFACTS:
+            continue
+        if not element_id:
+            scope.problems.append(Problem(tag, "id", _("Every flow element needs an id.")))
+            continue
+        if element_id in scope.nodes:
+            continue  # reported once by _duplicate_ids
+        _foreign_scripts(child, element_id, scope)
+        node = _parse_node(child, tag, element_id, scope, scope_id)
+        if node is None:
+            continue
+        scope.nodes[element_id] = node
+        if child.get("default"):
+            scope.defaults[element_id] = child.get("default")
+        if node.kind == "subprocess":
+            outer, scope.current = scope.current, element_id
+            _parse_elements(child, scope, element_id)
+            scope.current = outer
+
+
+def _unsupported(child, tag: str, element_id: str, scope: _Scope, what=None, role_in_flow: str = "") -> None:
+    label = what if what is not None else ELEMENT_LABELS.get(tag, tag)
+    scope.refuse(
+        child,
+        element_id,
+        "unsupported",
+        Formatted(
+            _("The %(what)s “%(name)s” is not run by tongban."),
+            {"what": label, "name": child.get("name") or element_id},
+        ),
+        role_in_flow,
+    )
+
+
+def _event_kind(child) -> str:
+    kinds = [EVENT_KINDS[_local(c.tag)] for c in child if _is_bpmn(c) and _local(c.tag) in EVENT_KINDS]
+    kinds += ["message" for c in child if _is_bpmn(c) and _local(c.tag) == "eventDefinitionRef"]
+    if len(kinds) > 1:
+        return "multiple"
+    return kinds[0] if kinds else ""
+
+
+def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) -> Node | None:
+    name = child.get("name") or ""
+    common = {"id": element_id, "name": name, "scope": scope_id, "tag": tag}
+    if tag in EVENTS:
+        event = _event_kind(child)
+        role = {"startEvent": "start", "endEvent": "end"}.get(tag, "")
+        if tag == "boundaryEvent":
+            role = "boundary"
+        if not event and tag in ("startEvent", "endEvent"):
+            return Node(kind=role, **common)
+        if not event and tag == "intermediateThrowEvent":
+            return Node(kind="pass", **common)  # a milestone: the token passes through
+        what = Formatted(
+            _("%(event)s %(element)s"),
+            {"event": EVENT_LABELS.get(event, event or "—"), "element": ELEMENT_LABELS[tag]},
+        )
+        _unsupported(child, tag, element_id, scope, what, role_in_flow=role)
+        return None
+    if tag == "subProcess":
+        if child.get("triggeredByEvent") == "true":
+            _unsupported(child, "eventSubProcess", element_id, scope, role_in_flow="boundary")
+            return None
+        if _loop(child, element_id, scope, tag):
+            return None
+        return Node(kind="subprocess", **common)
+    if tag in ("exclusiveGateway", "parallelGateway"):
+        return Node(kind=tag.removesuffix("Gateway"), **common)
+    if tag in TASKS:
+        kind = TASKS[tag]
+        countersign = kind == "user" and child.find(_q("multiInstanceLoopCharacteristics")) is not None
+        if not countersign and _loop(child, element_id, scope, tag):
+            return None
+        return _parse_task(child, kind, common, scope)
+    if tag in ELEMENT_LABELS:
+        _unsupported(child, tag, element_id, scope)
+        return None
+    _unsupported(child, tag, element_id, scope, what=tag)
+    return None
+
+
+def _loop(child, element_id: str, scope: _Scope, tag: str) -> bool:
+    """Refuse loop characteristics the engine does not run; True when refused."""
+    for loop_tag in ("standardLoopCharacteristics", "multiInstanceLoopCharacteristics"):
+        if child.find(_q(loop_tag)) is not None:
+            what = Formatted(
+                _("%(loop)s on the %(element)s"),
+                {"loop": ELEMENT_LABELS[loop_tag], "element": ELEMENT_LABELS.get(tag, tag)},
+            )
+            _unsupported(child, tag, element_id, scope, what)
+            return True
+    return False
+
+
+def _parse_flow(child, scope: _Scope) -> Flow:
     flow_id = child.get("id") or "sequenceFlow"
     condition = None
     expression = child.find(_q("conditionExpression"))
     if expression is not None and (expression.text or "").strip():
-        try:
-            condition = expressions.compile_condition(expression.text)
-        except expressions.ExpressionError as exc:
-            problems.append(
-                Problem(
-                    flow_id, "condition", Formatted(_("The condition cannot be used: %(e)s"), {"e": str(exc)})
-                )
-            )
+        condition = _condition(flow_id, expression, scope)
     return Flow(
         flow_id,
         child.get("sourceRef") or "",
@@ -287,14 +612,71 @@ def _parse_flow(child, problems: list[Problem]) -> Flow:
     )
 
 
-def _parse_node(child, kind: str, element_id: str, problems: list[Problem]) -> Node:
-    attrs = {"id": element_id, "kind": kind, "name": child.get("name") or ""}
+def _condition(flow_id: str, expression, scope: _Scope):
+    text = expression.text.strip()
+    if text.startswith("="):
+        text = text[1:].strip()  # Camunda 8 (Zeebe) marks FEEL expressions with a leading "="
+    language = expression.get("language") or scope.language
+    if language and "feel" not in language.lower() and "xpath" not in language.lower():
+        scope.problems.append(
+            Problem(
+                flow_id,
+                "condition_language",
+                Formatted(
+                    _("The condition “%(expression)s” is written in %(language)s; tongban expects FEEL."),
+                    {"expression": text, "language": language},
+                ),
+            )
+        )
+        return None
+    if scope.legacy:
+        try:
+            return expressions.compile_condition(text)
+        except expressions.ExpressionError:
+            pass  # not the older language: it must be FEEL
+    try:
+        return FeelCondition(text, scope.names)
+    except FeelSyntaxError as exc:
+        guess = _language_guess(text)
+        params = {"expression": text, "problem": exc.problem, "position": exc.position}
+        if guess:
+            message = Formatted(
+                _(
+                    "The condition “%(expression)s” looks like %(language)s; tongban expects FEEL "
+                    "(%(problem)s at position %(position)s)."
+                ),
+                {**params, "language": guess},
+            )
+        else:
+            message = Formatted(
+                _("The condition “%(expression)s” is not FEEL: %(problem)s at position %(position)s."), params
+            )
+        scope.problems.append(Problem(flow_id, "condition_syntax", message))
+        return None
+
+
+def _language_guess(text: str) -> str:
+    if text.startswith(("${", "#{")):
+        return "JUEL"
+    import ast
+
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        return ""
+    return "Python"
+
+
+def _parse_task(child, kind: str, common: dict, scope: _Scope) -> Node:
+    element_id = common["id"]
+    problems = scope.problems
+    attrs = dict(common, kind=kind)
     if kind == "user":
         role = child.get(_tb("role")) or "reviewer"
         if role not in ROLES:
             problems.append(Problem(element_id, "role", _("tb:role names an unknown role.")))
         attrs.update(
-            department=child.get(_tb("department")) or "",
+            department=child.get(_tb("department")) or scope.lanes.get(element_id, ""),
             role=role,
             limit_days=_int_attr(child, "limitDays", problems, element_id),
         )
@@ -324,14 +706,17 @@ def _parse_node(child, kind: str, element_id: str, problems: list[Problem]) -> N
                     _("Inline scripts are not allowed; name a registered function with tb:function."),
                 )
             )
-        function = child.get(_tb("function")) or ""
-        if not registry.is_registered(function):
-            problems.append(
-                Problem(
-                    element_id, "function", Formatted(_("Unknown function %(f)s."), {"f": function or "—"})
+        else:
+            function = child.get(_tb("function")) or ""
+            if not registry.is_registered(function):
+                problems.append(
+                    Problem(
+                        element_id,
+                        "function",
+                        Formatted(_("Unknown function %(f)s."), {"f": function or "—"}),
+                    )
                 )
-            )
-        attrs["function"] = function
+            attrs["function"] = function
     elif kind == "call":
         called = child.get("calledElement") or ""
         if not called:
@@ -340,23 +725,40 @@ def _parse_node(child, kind: str, element_id: str, problems: list[Problem]) -> N
     return Node(**attrs)
 
 
-def _assemble(process_id, name, nodes, flows, defaults, problems) -> ProcessGraph:
+def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
+    nodes, problems, defaults = scope.nodes, scope.problems, scope.defaults
     outgoing: dict[str, list[Flow]] = {n: [] for n in nodes}
     incoming: dict[str, list[Flow]] = {n: [] for n in nodes}
-    for flow in flows:
+    for flow in scope.flows:
         if flow.source not in nodes or flow.target not in nodes:
             problems.append(
                 Problem(flow.id, "dangling", _("The flow connects an element that does not exist."))
             )
             continue
+        if nodes[flow.source].scope != nodes[flow.target].scope:
+            problems.append(
+                Problem(flow.id, "crosses", _("A sequence flow cannot cross the border of a subprocess."))
+            )
+            continue
         outgoing[flow.source].append(flow)
         incoming[flow.target].append(flow)
-    starts = [n for n in nodes.values() if n.kind == "start"]
-    if len(starts) != 1:
-        problems.append(Problem(process_id, "start", _("A process needs exactly one start event.")))
-    if not any(n.kind == "end" for n in nodes.values()):
-        problems.append(Problem(process_id, "end", _("A process needs an end event.")))
+    scopes = {""} | {n.id for n in nodes.values() if n.kind == "subprocess"}
+    for scope_id in sorted(scopes):
+        members = [n for n in nodes.values() if n.scope == scope_id]
+        owner = scope_id or process_id
+        starts = [n for n in members if n.kind == "start" or n.role_in_flow == "start"]
+        if not starts or (len(starts) > 1 and all(n.kind == "start" for n in starts)):
+            message = (
+                _("A subprocess needs exactly one start event.")
+                if scope_id
+                else _("A process needs exactly one start event.")
+            )
+            problems.append(Problem(owner, "start", message))
+        if not any(n.kind == "end" or n.role_in_flow == "end" for n in members):
+            problems.append(Problem(owner, "end", _("A process needs an end event.")))
     for node in nodes.values():
+        if node.kind == "refused":
+            continue
         outs, ins = outgoing[node.id], incoming[node.id]
         if node.kind != "end" and not outs:
             problems.append(Problem(node.id, "dead_end", _("Nothing follows this element.")))
@@ -371,28 +773,55 @@ def _assemble(process_id, name, nodes, flows, defaults, problems) -> ProcessGrap
                 Problem(node.id, "condition", _("Flows out of a parallel gateway take no conditions."))
             )
         if node.kind in ("exclusive", "user") and len(outs) > 1:
-            unconditioned = [f for f in outs if f.condition is None and f.id != defaults.get(node.id)]
+            unconditioned = [
+                f
+                for f in outs
+                if f.condition is None and f.id != defaults.get(node.id) and not _bad_condition(f, problems)
+            ]
             if unconditioned:
                 problems.append(
                     Problem(
                         node.id,
                         "condition",
-                        _(
-                            "When several flows leave an element, each needs a condition or must be "
-                            "the default flow."
+                        Formatted(
+                            _(
+                                "When several flows leave “%(name)s”, each needs a condition or must be "
+                                "the default flow (%(flows)s has none)."
+                            ),
+                            {
+                                "name": node.name or node.id,
+                                "flows": ", ".join(f.name or f.id for f in unconditioned),
+                            },
                         ),
                     )
                 )
-        if node.kind in ("start", "end", "script", "call") and len(outs) > 1:
+        if node.kind in ("start", "end", "script", "call", "subprocess", "pass") and len(outs) > 1:
             problems.append(Problem(node.id, "split", _("Use a gateway to split the flow.")))
     for node_id, default in defaults.items():
-        if default not in {f.id for f in outgoing.get(node_id, [])}:
+        known = node_id in nodes and nodes[node_id].kind != "refused"
+        if known and default not in {f.id for f in outgoing.get(node_id, [])}:
             problems.append(Problem(node_id, "default", _("The default flow must leave this element.")))
     nodes = {node_id: _with_default(node, defaults.get(node_id, "")) for node_id, node in nodes.items()}
+    starts = [n for n in nodes.values() if n.kind == "start" and not n.scope]
     return ProcessGraph(process_id, name, nodes, outgoing, incoming, starts[0].id if starts else "")
+
+
+def _bad_condition(flow: Flow, problems: list[Problem]) -> bool:
+    """A flow whose condition was already refused is not also reported as having none."""
+    return any(
+        p.element == flow.id and p.code in ("condition_syntax", "condition_language") for p in problems
+    )
 
 
 def _with_default(node: Node, default: str) -> Node:
     if not default:
         return node
     return Node(**{**node.__dict__, "default_flow": default})
+
+
+def subprocess_start(graph: ProcessGraph, subprocess_id: str) -> str:
+    """The start event inside an embedded subprocess."""
+    for node in graph.nodes.values():
+        if node.scope == subprocess_id and node.kind == "start":
+            return node.id
+    raise KeyError(subprocess_id)

@@ -16,7 +16,7 @@ there. The instance is complete when the balance is zero after a step.
 from dataclasses import dataclass, field
 
 from . import registry
-from .bpmn import Flow, Node, ProcessGraph
+from .bpmn import Flow, Node, ProcessGraph, subprocess_start
 
 MAX_STEPS = 10_000  # a cycle of gateways and scripts with no wait would otherwise never end
 
@@ -51,8 +51,14 @@ def enter(
     data: dict,
     joins: dict[str, int],
     effects: Effects | None = None,
+    *,
+    scripts: bool = True,
 ) -> Effects:
-    """Send one token into each of `node_ids` and run until all wait. `joins` is updated in place."""
+    """Send one token into each of `node_ids` and run until all wait. `joins` is updated in place.
+
+    Inside an embedded subprocess, `joins["<id>#inside"]` counts its tokens: a split adds, a join
+    and an end event take away, and when none is left the subprocess's own outgoing flow is taken.
+    `scripts=False` passes script tasks without calling them (a dry run that must not touch data)."""
     effects = effects or Effects()
     view = _DataView(data, effects.data)
     stack = list(reversed(node_ids))
@@ -73,12 +79,21 @@ def enter(
             continue
         effects.passed.append(node.id)
         if kind == "end":
-            effects.ended += 1
+            if node.scope:
+                stack.extend(_leave_scope(graph, node.scope, joins))
+            else:
+                effects.ended += 1
             continue
         if kind == "script":
-            updates = registry.get(node.function)({"data": view.merged(), "node": node.id}) or {}
-            effects.data.update(updates)
+            if scripts:
+                updates = registry.get(node.function)({"data": view.merged(), "node": node.id}) or {}
+                effects.data.update(updates)
             stack.extend(_targets(graph.outgoing[node.id]))
+        elif kind == "pass":
+            stack.extend(_targets(graph.outgoing[node.id]))
+        elif kind == "subprocess":
+            joins[_inside(node.id)] = 1
+            stack.append(subprocess_start(graph, node.id))
         elif kind == "exclusive":
             stack.append(_choose(graph, node, view).target)
         elif kind == "parallel":
@@ -91,7 +106,10 @@ def enter(
                     continue
                 joins.pop(node.id, None)
                 effects.token_delta -= arrived - 1  # the tokens that waited here leave with this one
-            stack.extend(reversed(_targets(graph.outgoing[node.id])))
+                _count_inside(node.scope, joins, 1 - arrived)
+            targets = _targets(graph.outgoing[node.id])
+            _count_inside(node.scope, joins, len(targets) - 1)
+            stack.extend(reversed(targets))
         else:  # start
             stack.extend(_targets(graph.outgoing[node.id]))
     return effects
@@ -115,6 +133,25 @@ def leave(
 def start(graph: ProcessGraph, data: dict) -> tuple[Effects, dict[str, int]]:
     joins: dict[str, int] = {}
     return enter(graph, [graph.start], data, joins), joins
+
+
+def _inside(subprocess_id: str) -> str:
+    return f"{subprocess_id}#inside"  # '#' cannot occur in a BPMN id, so no node's join counter clashes
+
+
+def _count_inside(scope: str, joins: dict[str, int], delta: int) -> None:
+    if scope and delta:
+        joins[_inside(scope)] = joins.get(_inside(scope), 1) + delta
+
+
+def _leave_scope(graph: ProcessGraph, scope: str, joins: dict[str, int]) -> list[str]:
+    """A token reached an end event of a subprocess: the last one out continues after it."""
+    left = joins.get(_inside(scope), 1) - 1
+    if left > 0:
+        joins[_inside(scope)] = left
+        return []
+    joins.pop(_inside(scope), None)
+    return _targets(graph.outgoing[scope])
 
 
 def _targets(flows: list[Flow]) -> list[str]:

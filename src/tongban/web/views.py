@@ -1,6 +1,7 @@
 from django.conf import settings
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -63,6 +64,12 @@ def care_mode(request):
 def healthz(request):
     """Liveness: the process answers. Whether it can serve (database, queue) is /readyz."""
     return JsonResponse({"status": "ok"})
+
+
+def favicon(request):
+    """The icon's hashed static address is known only once static files are collected, so it is
+    looked up per request (a permanent redirect: browsers ask once)."""
+    return HttpResponsePermanentRedirect(static("web/favicon.svg"))
 
 
 def csrf_failure(request, reason=""):

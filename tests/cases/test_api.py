@@ -20,7 +20,7 @@ from tongban.core.authz import SYSTEM
 from tongban.workflow.models import WorkItem
 
 from .test_handling import AUTO_TABLE
-from .test_lifecycle import FIELDS, RESTAURANT, _actor, _data, _do, _item
+from .test_lifecycle import FIELDS, RESTAURANT, _actor, _data, _do, _item, _no_longer_an_agent
 
 API = "/api/v1"
 
@@ -134,6 +134,7 @@ def test_applying_is_idempotent_and_the_applicant_follows_the_case(login):
 
 
 def test_a_citizen_gets_404_for_another_persons_case_and_its_files(login):
+    _no_longer_an_agent("lisi")
     number = _accepted(files={"营业执照": samples.upload("licence.pdf", "L")})
     lisi = login("lisi")
     _error(_get(lisi, f"/cases/{number}"), 404, "not_found")

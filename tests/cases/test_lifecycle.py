@@ -57,6 +57,14 @@ def _data():
     return {"enterprise_name": "广安区示例餐饮有限公司", "uscc": RESTAURANT, "area": "120"}
 
 
+def _no_longer_an_agent(username: str) -> None:
+    """The seed makes 李四 the restaurant's agent, which lets him follow its cases: for tests that
+    need a citizen with no tie to the restaurant."""
+    from tongban.accounts.models import Representation
+
+    Representation.objects.filter(enterprise__uscc=RESTAURANT, person__user__username=username).delete()
+
+
 def _open_work(case, role=None):
     qs = WorkItem.objects.filter(subject=case.number, status__in=("open", "claimed"))
     return list(qs.filter(role=role) if role else qs)

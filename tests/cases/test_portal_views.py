@@ -15,7 +15,7 @@ from tongban.catalog import services as catalog
 from tongban.core.authz import SYSTEM
 
 from .test_handling import _auto_item
-from .test_lifecycle import FIELDS, RESTAURANT, _actor, _data, _do, _item
+from .test_lifecycle import FIELDS, RESTAURANT, _actor, _data, _do, _item, _no_longer_an_agent
 
 PDF = "application/pdf"
 
@@ -281,7 +281,12 @@ def test_a_bundle_asks_shared_fields_once_and_makes_one_case(zhangsan, bundle):
 def test_my_cases_lists_mine_with_status_and_filters_and_pages(zhangsan, code):
     mine = [services.apply_online(_actor("zhangsan"), item_code=code, data=_data()) for _ in range(21)]
     services.accept(_actor("clerk"), mine[0].number)
-    services.apply_online(_actor("lisi"), item_code=code, data=_data())  # lisi's own: not zhangsan's
+    building = {
+        **_data(),
+        "uscc": demo_uscc("511602MA6B7QW1X"),
+        "enterprise_name": "广安示例建材贸易有限公司",
+    }
+    services.apply_online(_actor("lisi"), item_code=code, data=building)  # lisi's own: not zhangsan's
     first = zhangsan.get("/my/cases/").content.decode()
     assert first.count("data-case=") == 20 and "21" in first  # paged: 20 and a link on
     second = zhangsan.get("/my/cases/?page=2").content.decode()
@@ -322,6 +327,7 @@ def test_the_case_page_shows_summary_timeline_materials_and_process(zhangsan, co
 
 
 def test_another_citizen_sees_nothing_of_my_case(zhangsan, code):
+    _no_longer_an_agent("lisi")
     case = services.apply_online(
         _actor("zhangsan"), item_code=code, data=_data(), files={"平面图": samples.upload("plan.pdf")}
     )

@@ -178,13 +178,16 @@ def test_a_decided_case_is_handed_over_as_a_signed_licence_once(held):
 
 
 def test_a_hand_over_without_a_holder_is_refused_and_journalled(held):
-    data = {**_food_data(), "uscc": ""}
+    # The form names the restaurant, but the case was made for no enterprise: a code typed into a
+    # form is no holder (issue 12, defect 1: the licence went to whoever's code was typed).
+    data = _food_data()
+    assert data["uscc"] == RESTAURANT
     refused = services.issue_for_case(
         "51160220261122000098", "food_business_licence", person_id_number="", person_name="", data=data
     )
     assert refused is None
     entry = AuditEntry.objects.get(action="licences.handover.refused", object_ref="51160220261122000098")
-    assert entry.detail["fields"] == ["holder_id"]
+    assert entry.detail["fields"] == ["holder_id", "holder_name"]
     assert not Licence.objects.filter(case_number="51160220261122000098").exists()
 
 
@@ -243,8 +246,10 @@ def test_the_auto_approval_rules_can_read_licence_checks(held):
         reason="吊销",
     )
     assert verification.run(case, target, names={"enterprise_licensed"}) == {"enterprise_licensed": False}
-    mine = cases.apply_online(_actor("zhangsan"), item_code=FOOD_LICENCE, data=_food_data())
-    assert verification.run(mine, target, names={"enterprise_licensed"}) == {"enterprise_licensed": None}
+    # The form naming the restaurant makes it the restaurant's case even with no applicant chosen.
+    named = cases.apply_online(_actor("zhangsan"), item_code=FOOD_LICENCE, data=_food_data())
+    assert named.enterprise.uscc == RESTAURANT
+    assert verification.run(named, target, names={"enterprise_licensed"}) == {"enterprise_licensed": False}
 
 
 def test_the_reused_materials_feed_the_exemption_rate(held):

@@ -115,15 +115,36 @@ def load_demo_process() -> bool:
     return True
 
 
-def _sample_data(n: int) -> dict:
+SAMPLE_NAMES = ["川味小馆", "老街面馆", "渠江鱼庄", "邻里便利店", "学苑食堂", "晨光烘焙"]
+
+
+def _sample_enterprise(n: int, applicant) -> str:
+    """The n-th sample restaurant, registered with its applicant as legal representative (a licence
+    goes only to an enterprise its applicant may act for); returns its credit code."""
+    from tongban.accounts import services as accounts
+    from tongban.accounts.models import Enterprise
+    from tongban.accounts.seed import demo_uscc
+
+    uscc = demo_uscc(f"511602MA62K3L{n:02d}")
+    if not Enterprise.objects.filter(uscc=uscc).exists():
+        accounts.register_enterprise(
+            SYSTEM,
+            uscc=uscc,
+            name=f"广安区{SAMPLE_NAMES[n % len(SAMPLE_NAMES)]}",
+            legal_representative_id_number=applicant.person.id_number,
+        )
+    return uscc
+
+
+def _sample_data(n: int, uscc: str = "", legal_representative: str = "张三") -> dict:
     """The 食品经营许可 form of the n-th sample applicant's restaurant."""
     from tongban.accounts.seed import demo_uscc
 
-    names = ["川味小馆", "老街面馆", "渠江鱼庄", "邻里便利店", "学苑食堂", "晨光烘焙"]
+    names = SAMPLE_NAMES
     return {
         "enterprise_name": f"广安区{names[n % len(names)]}",
-        "uscc": demo_uscc(f"511602MA62K3L{n:02d}"),
-        "legal_representative_name": ["张三", "李四"][n % 2],
+        "uscc": uscc or demo_uscc(f"511602MA62K3L{n:02d}"),
+        "legal_representative_name": legal_representative,
         "business_address": f"广安区中桥街道建设路{12 + n}号",
         "business_form": "食品销售经营者" if "便利店" in names[n % len(names)] else "餐饮服务经营者",
         "business_items": "热食类食品制售；冷食类食品制售",
@@ -177,10 +198,13 @@ def load_sample_cases(now=None) -> int:
             if days_ago
             else now - dt.timedelta(minutes=30)
         )
+        uscc = _sample_enterprise(n, users[applicant])
+        # A fresh actor: one made before the enterprise existed has its representations cached.
         case = services.apply_online(
-            users[applicant],
+            Actor(users[applicant].user),
             item_code=item.code,
-            data=_sample_data(n),
+            enterprise_uscc=uscc,
+            data=_sample_data(n, uscc, users[applicant].person.name),
             idempotency_key=f"demo-sample-{n}",
             reuse_consent=True,
             now=filed,

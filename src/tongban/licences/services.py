@@ -474,7 +474,7 @@ def issue_for_case(
 ) -> Licence | None:
     """A decided case's result becomes a licence (cases hands it over after 出件).
 
-    The holder is the enterprise (its USCC, or the one in the form) for enterprise licences, the
+    The holder is the case's enterprise (never a code typed into the form) for enterprise licences, the
     applicant for personal ones; each field is taken from the form keys its spec names under
     "from". Handing the same case over twice issues one licence. When the holder or a required
     field is missing the hand-over is refused and journalled, and nothing is issued.
@@ -494,8 +494,9 @@ def issue_for_case(
         return None
     data = data or {}
     if licence_type.holder_kind == HolderKind.ENTERPRISE:
-        holder_id = enterprise_uscc or str(data.get("uscc", ""))
-        holder_name = enterprise_name or str(data.get("enterprise_name", ""))
+        # Only the enterprise the case was made for, whose representation cases checked: a code
+        # typed into the form is no holder (it gave a stranger's licence to whoever typed it).
+        holder_id, holder_name = enterprise_uscc, enterprise_name
     else:
         holder_id, holder_name = person_id_number, person_name
     fields = {}

@@ -93,10 +93,12 @@ def apply_online(
         errors.add("commitment", "not_allowed", _("This item cannot be approved by commitment (告知承诺)."))
     uploads = errors.collect(lambda: _check_uploads(target, files or {}))
     enterprise_id = None
+    enterprise_uscc, field = _applying_enterprise(enterprise_uscc, cleaned, errors)
     if enterprise_uscc:
-        enterprise_id = store.enterprise_id(enterprise_uscc.strip().upper())
+        enterprise_id = store.enterprise_id(enterprise_uscc)
         if enterprise_id is None or not account_services.can_act_for(actor, Enterprise(pk=enterprise_id)):
-            errors.add("enterprise_uscc", "not_representative", _("You may not act for this enterprise."))
+            # One message whether the code is registered or not: the form tells a stranger nothing.
+            errors.add(field, "not_representative", NOT_REPRESENTATIVE)
     errors.raise_if_any()
     now = now or timezone.now()
     reused = {}
@@ -143,6 +145,31 @@ def apply_online(
             raise
         return existing
     return case
+
+
+# The catalogue's convention (catalog/demo/high_frequency.toml): the form field `uscc` names the
+# enterprise that applies, and its results (an enterprise's licence) are issued to it.
+ENTERPRISE_FIELD = "uscc"
+NOT_REPRESENTATIVE = _(
+    "You may apply for an enterprise only as its legal representative or an authorised agent."
+)
+
+
+def _applying_enterprise(chosen: str, cleaned, errors: FieldErrors) -> tuple[str, str]:
+    """The enterprise an application is made for, and the field to blame if the applicant may not
+    act for it: the one chosen as applicant, else the one the form names. A form naming another
+    enterprise than the chosen one is an error, never a second holder."""
+    chosen = (chosen or "").strip().upper()
+    named = cleaned.get(ENTERPRISE_FIELD, "") if isinstance(cleaned, dict) else ""
+    if chosen and named and named != chosen:
+        errors.add(
+            f"data.{ENTERPRISE_FIELD}",
+            "not_applicant",
+            _("The credit code must be that of the enterprise you apply for."),
+        )
+    if chosen:
+        return chosen, "enterprise_uscc"
+    return named, f"data.{ENTERPRISE_FIELD}"
 
 
 def _on_commit_reused(case, reused: dict) -> None:
@@ -576,11 +603,16 @@ def accept_at_window(
         person = account_services.find_person_by_id_number(id_number)
         if person is None:
             person = account_services.register_person(actor, name=name, id_number=id_number, phone=phone)
+        # At the window the clerk checks in person that the applicant represents the enterprise;
+        # the form may still not name a second one.
+        mismatch = FieldErrors()
+        enterprise_uscc, field = _applying_enterprise(enterprise_uscc, cleaned, mismatch)
+        mismatch.raise_if_any()
         enterprise = None
         if enterprise_uscc:
-            enterprise = Enterprise.objects.filter(uscc=enterprise_uscc.strip().upper()).first()
+            enterprise = Enterprise.objects.filter(uscc=enterprise_uscc).first()
             if enterprise is None:
-                raise InvalidInput.single("enterprise_uscc", "unknown", _("Register the enterprise first."))
+                raise InvalidInput.single(field, "unknown", _("Register the enterprise first."))
         reused = {}
         if reuse_consent:
             reused = _stand_ins(target, person, enterprise, skip=uploads)

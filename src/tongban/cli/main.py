@@ -31,10 +31,12 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
 from .cluster import cluster_app  # noqa: E402  (sub-commands in their own modules)
+from .hotline import hotline_app  # noqa: E402
 from .jobs import jobs_app  # noqa: E402
 
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(cluster_app, name="cluster")
+app.add_typer(hotline_app, name="hotline")
 
 console = Console()
 err = Console(stderr=True)
@@ -111,7 +113,7 @@ def _seed_and_print() -> None:
     from tongban.cases.demo import load_rules, load_sample_cases
     from tongban.catalog.demo.loader import load_demo_catalogue
     from tongban.exchange.demo import load_exchange
-    from tongban.hotline.demo import load_hotline
+    from tongban.hotline.demo import ensure_router, load_hotline
     from tongban.licences.demo import load_licences, load_types
 
     steps = [
@@ -128,6 +130,7 @@ def _seed_and_print() -> None:
         "sample cases",
         "data sharing",
         "12345 hotline",
+        "12345 router (training)",
     ]
     with _progress() as progress:
         task = progress.add_task("Seeding demo city", total=len(steps))
@@ -153,6 +156,8 @@ def _seed_and_print() -> None:
         exchange = load_exchange()
         step("12345 hotline")
         hotline = load_hotline()
+        step("12345 router (training)")
+        router_note = ensure_router()
         progress.update(task, completed=len(steps))
     console.print(f"Demo city: {report.created} objects created, {report.existing} already there.")
     console.print(
@@ -175,6 +180,7 @@ def _seed_and_print() -> None:
         f"12345 hotline: {hotline['categories']} categories, {hotline['mapped']} mapped to departments, "
         f"{hotline['orders']} sample work orders."
     )
+    console.print(router_note)
     if catalogue.skipped_reason:
         console.print(f"[yellow]Catalogue list skipped:[/] {catalogue.skipped_reason}")
 

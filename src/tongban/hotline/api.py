@@ -272,3 +272,31 @@ class AnswerIn(Schema):
 @router.post("/hotline/orders/{number}/answer", response=OrderOut, summary="直接办结 (centre)")
 def answer(request, number: str, payload: AnswerIn):
     return _full(request, services.answer_on_spot(request.auth, number, reply_text=payload.reply_text))
+
+
+class SuggestIn(Schema):
+    text: str
+
+
+class SuggestOut(Schema):
+    category: str = Field(..., description="first-level category; empty when the router abstains")
+    confidence: float
+    department: str
+    department_name: str
+    abstained: bool
+    ranked: list[tuple[str, float]]
+    model_version: int
+
+
+@router.post("/hotline/route", response=SuggestOut, summary="The router's suggestion for a message (centre)")
+def suggest_route(request, payload: SuggestIn):
+    s = services.suggest_route(request.auth, payload.text)
+    return {
+        "category": s.category,
+        "confidence": s.confidence,
+        "department": s.department_code,
+        "department_name": s.department_name,
+        "abstained": s.abstained,
+        "ranked": list(s.ranked),
+        "model_version": s.model_version,
+    }

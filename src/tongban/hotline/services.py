@@ -988,3 +988,44 @@ def map_category(actor, path: str, department_code: str) -> Category:
     uow.audit.object_ref = node.path
     uow.audit.detail = {"department": department.code if department else ""}
     return node
+
+
+# --- routing suggestions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteSuggestion:
+    """What the router proposes to the operator: a first-level category and its department, or
+    nothing (abstained, or no model trained yet) — then the operator chooses."""
+
+    category: str
+    confidence: float
+    department_code: str
+    department_name: str
+    ranked: tuple[tuple[str, float], ...]
+    model_version: int
+
+    @property
+    def abstained(self) -> bool:
+        return not self.category
+
+
+def suggest_route(actor, text: str) -> RouteSuggestion:
+    require(actor, perms.HOTLINE_CENTRE)
+    from . import router
+
+    model = router.load()
+    if model is None or not (text or "").strip():
+        return RouteSuggestion("", 0.0, "", "", (), model.version if model else 0)
+    suggestion = model.suggest(text)
+    department = None
+    if suggestion.label:
+        department = department_for(Category.objects.filter(path=suggestion.label).first())
+    return RouteSuggestion(
+        suggestion.label or "",
+        round(suggestion.confidence, 4),
+        department.code if department else "",
+        department.name if department else "",
+        tuple(suggestion.ranked),
+        model.version,
+    )

@@ -191,6 +191,28 @@ def test_a_hand_over_without_a_holder_is_refused_and_journalled(held):
     assert not Licence.objects.filter(case_number="51160220261122000098").exists()
 
 
+def test_the_applicants_case_page_links_the_licence_it_issued(
+    held, django_capture_on_commit_callbacks, client
+):
+    """Issue 12, defect 1: a case was 已办结 · 准予 and its licence was nowhere to be found from it."""
+    from django.conf import settings
+
+    from tongban.cases import demo as case_demo
+
+    loader.load_detail()
+    with django_capture_on_commit_callbacks(execute=True):
+        case_demo.load_sample_cases()
+    issued = Case.objects.get(status="issued")
+    licence = Licence.objects.get(case_number=issued.number)
+    assert [e.licence for e in services.results_of_case(_actor("zhangsan"), issued.number)] == [licence]
+    # 李四 is not the restaurant's agent for this sample restaurant, so it is none of his results.
+    assert services.results_of_case(_actor("lisi"), issued.number) == []
+    client.post("/accounts/login", {"username": "zhangsan", "password": settings.TONGBAN_DEMO_PASSWORD})
+    page = client.get(f"/my/cases/{issued.number}/").content.decode()
+    assert f'data-code="{licence.code}"' in page and f"/me/licences/{licence.code}.png" in page
+    assert client.get(f"/me/licences/{licence.code}.png").status_code == 200
+
+
 def test_issuing_a_licence_bearing_case_hands_its_licence_over(held, django_capture_on_commit_callbacks):
     from tongban.cases import demo as case_demo
 

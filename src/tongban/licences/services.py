@@ -372,6 +372,12 @@ class WalletEntry:
     uses: list
 
 
+def results_of_case(actor, case_number: str) -> list[WalletEntry]:
+    """The licences a case issued that are the actor's (theirs, or an enterprise's they act for):
+    what the applicant's case page links to, so a result is one click from the case."""
+    return [entry for entry in wallet(actor) if entry.licence.case_number == case_number]
+
+
 def wallet(actor) -> list[WalletEntry]:
     """The licences of the citizen and of the enterprises they represent, newest first, with where
     each was used (免提交) — what a holder's 证照夹 shows."""

@@ -31,6 +31,7 @@ from tongban.core import calendar
 from tongban.core.authz import actor_for_request
 from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted
 from tongban.core.http import domain_errors
+from tongban.licences import services as licence_services
 from tongban.workflow import builder
 from tongban.workflow.views import diagram_context
 
@@ -633,6 +634,20 @@ def _outstanding(detail) -> list:
     return [m for m in detail.materials if m.status in (MaterialStatus.MISSING, MaterialStatus.PENDING)]
 
 
+def _results(actor, case, mine: bool) -> dict:
+    """The licences the case issued, for its applicant's page; one who has not verified their
+    identity to the level licences need is told so instead of seeing none."""
+    if not mine or case.status != CaseStatus.ISSUED:
+        return {"results": [], "results_need_assurance": False}
+    try:
+        return {
+            "results": licence_services.results_of_case(actor, case.number),
+            "results_need_assurance": False,
+        }
+    except NotPermitted:
+        return {"results": [], "results_need_assurance": True}
+
+
 def _case_page(request, actor, number, *, supplement_form=None, supply_form=None, rate_form=None):
     detail = services.case_detail(actor, number)
     case = detail.case
@@ -706,6 +721,7 @@ def _case_page(request, actor, number, *, supplement_form=None, supply_form=None
             "procedure": procedure,
             "can_withdraw": mine and case.status in WITHDRAWABLE,
             "has_document": case.status in WITH_DOCUMENT,
+            **_results(actor, case, mine),
             "rate_form": rate_form if can_rate else None,
             "rating": detail.rating,
             "rectification": rectification,

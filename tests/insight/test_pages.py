@@ -114,3 +114,39 @@ def test_the_model_is_validated_on_the_page_and_kpis_come_from_the_api(
     rsj = next(u for u in body["units"] if u["unit"] == "rsj")
     assert rsj["status"]["on_time_rate"] == "red" and rsj["rank"] == 3
     assert client.get("/api/v1/insight/kpis?start=2026-12-01&end=2026-11-01").status_code == 422
+
+
+def test_an_ocel_upload_asks_for_the_case_notion_then_imports(db, settings, tmp_path, staff_client, client):
+    import json
+
+    from tests.insight.test_eventlog_import import OCEL
+
+    settings.VAR_DIR = str(tmp_path)
+    staff_client("supervisor")
+    content = json.dumps(OCEL).encode()
+    page = client.post("/insight/logs/", {"file": SimpleUploadedFile("orders.jsonocel", content)})
+    body = page.content.decode()
+    assert page.status_code == 200 and not EventLog.objects.exists()
+    assert 'data-testid="object-type"' in body and '<option value="order">order（2 个对象）</option>' in body
+    assert "请选择作为案件的对象类型：item、order、package。" in body
+    done = client.post(
+        "/insight/logs/",
+        {"file": SimpleUploadedFile("orders.jsonocel", content), "name": "订单", "object_type": "order"},
+    )
+    log = EventLog.objects.get(name="订单")
+    assert done.status_code == 302 and (log.cases, log.events) == (2, 3)
+    detail = client.get(done["Location"]).content.decode()
+    assert 'data-testid="case-notion"' in detail and "以“order”类型的对象作为案件" in detail
+
+
+def test_a_log_without_timestamps_is_shown_with_a_notice(db, settings, tmp_path, staff_client, client):
+    settings.VAR_DIR = str(tmp_path)
+    staff_client("supervisor")
+    upload = SimpleUploadedFile(
+        "order.csv", "case,activity\nA,受理\nA,决定\n".encode(), content_type="text/csv"
+    )
+    done = client.post("/insight/logs/", {"file": upload})
+    assert done.status_code == 302
+    detail = client.get(done["Location"])
+    assert detail.status_code == 200 and b'data-testid="no-timestamps"' in detail.content
+    assert client.get("/insight/logs/").status_code == 200

@@ -42,7 +42,8 @@ def test_a_csv_with_a_bad_mapping_is_refused_per_field_and_nothing_is_kept(db, s
             LOGS / "receipt.csv",
             mapping={"case_id": "case:concept:name", "activity": "nope"},
         )
-    assert set(refused.value.fields) >= {"mapping.activity", "mapping.ts"}
+    # The mapping's gaps are guessed (ts: time:timestamp); what it names wrongly is refused.
+    assert set(refused.value.fields) == {"mapping.activity"}
     assert not EventLog.objects.exists()
     assert (
         not list((tmp_path / "insight" / "logs").glob("*.parquet"))
@@ -114,3 +115,49 @@ def test_the_process_map_of_one_item_from_our_cases(db, settings, tmp_path, staf
     assert FOOD_LICENCE.encode() in client.get("/insight/logs/").content
     done = client.post("/insight/logs/cases", {"item": FOOD_LICENCE})
     assert done.status_code == 302 and "/insight/logs/" in done["Location"]
+
+
+def test_an_ocel_log_is_imported_on_the_case_notion_its_importer_chooses(db, settings, tmp_path):
+    import json
+
+    from tests.insight.test_eventlog_import import OCEL
+
+    settings.VAR_DIR = str(tmp_path)
+    source = tmp_path / "orders.jsonocel"
+    source.write_text(json.dumps(OCEL), encoding="utf-8")
+    assert services.object_types(actor("supervisor"), source) == {"item": 3, "order": 2, "package": 1}
+    with pytest.raises(InvalidInput) as unchosen:
+        services.import_log(actor("supervisor"), source)
+    assert list(unchosen.value.fields) == ["object_type"] and not EventLog.objects.exists()
+    audit = AuditEntry.objects.get(action="insight.log.import")
+    assert "Choose the object type" in audit.detail["error"]  # the journal keeps one language
+    log = services.import_log(actor("supervisor"), source, object_type="item")
+    assert (log.source, log.events, log.cases, log.mapping) == (LogSource.OCEL, 7, 3, {"object_type": "item"})
+    analysis = services.analyse(actor("supervisor"), log.public_id)
+    assert analysis.graph.counts()[("place order", "pick item")] == 2
+
+
+def test_a_log_without_timestamps_is_analysed_in_file_order(db, settings, tmp_path):
+    settings.VAR_DIR = str(tmp_path)
+    source = tmp_path / "order.csv"
+    source.write_text("case,activity\nA,受理\nA,审查\nA,决定\nB,受理\nB,决定\n", encoding="utf-8")
+    log = services.import_log(actor("supervisor"), source)
+    assert (log.events, log.cases, log.first_at, log.last_at) == (5, 2, None, None)
+    analysis = services.analyse(actor("supervisor"), log.public_id)
+    assert analysis.graph.counts() == {("受理", "审查"): 1, ("审查", "决定"): 1, ("受理", "决定"): 1}
+    assert analysis.value_stream is None and analysis.overview.mean_duration == 0
+
+
+def test_import_problems_reach_the_caller_by_field_with_file_lines(db, settings, tmp_path):
+    from django.utils import translation
+
+    settings.VAR_DIR = str(tmp_path)
+    source = tmp_path / "bad.csv"
+    source.write_text("case,activity,time\nA,受理,2026-11-02 09:00\nA,决定,tomorrow\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as refused:
+        services.import_log(actor("supervisor"), source)
+    (problem,) = refused.value.fields["file"]
+    with translation.override("zh-hans"):
+        assert str(problem.message) == "第 3 行：时间戳：“tomorrow”不是日期时间"
+    with translation.override("en"):
+        assert str(problem.message) == "Line 3: timestamp: “tomorrow” is not a date and time"

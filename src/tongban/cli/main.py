@@ -851,15 +851,22 @@ def _hours(seconds: float) -> str:
 
 @insight_app.command("import")
 def insight_import(
-    file: Annotated[Path, typer.Argument(help="XES (.xes, .xes.gz), CSV or Parquet event log.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="XES (.xes, .xes.gz), OCEL 2.0 (.jsonocel, .xmlocel), CSV or Parquet event log."),
+    ],
     name: Annotated[str, typer.Option(help="A name for the log (default: the file name).")] = "",
     map_: Annotated[
         list[str] | None,
         typer.Option("--map", help="field=column for CSV/Parquet, e.g. --map case_id=Case --map ts=Time."),
     ] = None,
+    object_type: Annotated[
+        str, typer.Option("--object-type", help="OCEL 2.0: the object type whose objects are the cases.")
+    ] = "",
 ):
     """Import an event log; prints its id, size and span. CSV/Parquet columns are guessed from
-    common names (case:concept:name, concept:name, time:timestamp, …) unless mapped."""
+    common names (case:concept:name, concept:name, time:timestamp, …) unless mapped; an OCEL 2.0
+    file needs --object-type (the case notion): without it the file's object types are listed."""
     _django()
     from tongban.core.authz import OPERATOR
     from tongban.core.errors import InvalidInput
@@ -882,6 +889,7 @@ def insight_import(
                 file,
                 name=name,
                 mapping=mapping,
+                object_type=object_type,
                 progress=lambda n: progress.update(
                     task, completed=n, description=f"Importing {file.name}: {n:,} events"
                 ),
@@ -892,9 +900,12 @@ def insight_import(
                 for problem in problems:
                     err.print(f"[red]{field_name}[/]: {problem.message}")
             raise typer.Exit(1) from None
+    span = (
+        f"{log.first_at:%Y-%m-%d} → {log.last_at:%Y-%m-%d}" if log.first_at else "no timestamps (file order)"
+    )
     console.print(
         f"[green]Imported[/] {log.name}: {log.events:,} events, {log.cases:,} cases, "
-        f"{log.activities} activities, {log.first_at:%Y-%m-%d} → {log.last_at:%Y-%m-%d}  id {log.public_id}"
+        f"{log.activities} activities, {span}  id {log.public_id}"
     )
 
 

@@ -2,9 +2,10 @@
 
 Every log, whatever it came from, becomes one Parquet file of events with these columns:
 
-    case_id   VARCHAR     the case (XES trace concept:name, CSV case column, our case number)
+    case_id   VARCHAR     the case (XES trace concept:name or the trace's number, CSV case column,
+                          the OCEL object of the chosen type, our case number)
     activity  VARCHAR     what happened
-    ts        TIMESTAMP   when it completed, in UTC
+    ts        TIMESTAMP   when it completed, in UTC (NULL in a log without timestamps: file order)
     start_ts  TIMESTAMP   when it started, if the log knows (NULL otherwise)
     resource  VARCHAR     who did it
     grp       VARCHAR     their department / group
@@ -12,14 +13,18 @@ Every log, whatever it came from, becomes one Parquet file of events with these 
     lifecycle VARCHAR     XES lifecycle:transition, if any
     seq       BIGINT      the event's position in the source: ties in ts keep the source's order
     case_no   INTEGER     the case's number in case-id order (1, 2, …)
-    pos       BIGINT      the event's position in (case, ts, seq) order: a case's events are
-                          consecutive, so "directly follows" is "the next pos, same case_no"
+    pos       BIGINT      the event's position in (case, start_ts or ts, ts, seq) order — start-time
+                          order where the log has start times, as PM4Py orders interval logs: a
+                          case's events are consecutive, so "directly follows" is "the next pos,
+                          same case_no"
     attrs     VARCHAR     the source's other columns (CSV, Parquet), as a JSON object
 
 The file is written in `pos` order. Computing case_no and pos once at import makes every analysis a
 scan over integers instead of a sort of text, and one analysis path (insight.mining) serves every
-log. Parsing is safe: XES through defusedxml (no entities, no external references), CSV and Parquet
-through DuckDB's own readers; bad rows are reported with their line and nothing is stored.
+log. Parsing is safe: XES and OCEL XML through lxml with DTDs refused before parsing (so no
+entities) and no network, CSV and Parquet through DuckDB's own readers. Every problem names the file
+line (CSV, XES, OCEL) or the record (Parquet) and is translated (zh-Hans, English); nothing is stored
+from a file with a problem.
 
 SQL here is assembled from our own identifiers and file paths (quoted by _sql_path); no value of a
 file's content ever becomes SQL text.
@@ -34,13 +39,21 @@ import datetime as dt
 import gzip
 import io
 import json
+import re
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
-from defusedxml.ElementTree import iterparse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from lxml import etree
+
+from tongban.core.errors import Formatted
 
 COLUMNS = (
     "case_id",
@@ -82,12 +95,67 @@ GUESSES = {
 }
 
 
-class LogError(ValueError):
-    """The source cannot become an event log: says which line or column and why."""
+class Problem(NamedTuple):
+    """One thing wrong in the source: where (a file line; 0 when it is not tied to one), which field
+    (a MAPPABLE field, "object_type" or "file") and what, translated when shown."""
 
-    def __init__(self, message: str, problems: list[tuple[int, str]] | None = None):
+    line: int
+    field: str
+    message: object
+
+
+class LogError(ValueError):
+    """The source cannot become an event log: says which line or column and why, in the language
+    active when it is shown (zh-Hans or English)."""
+
+    def __init__(self, message, problems: list[Problem] | None = None):
         super().__init__(message)
+        self.message = message
         self.problems = problems or []
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+# The names users know the fields by (in problems: "时间：…").
+FIELD_LABELS = {
+    "case_id": pgettext_lazy("event log field", "case id"),
+    "activity": pgettext_lazy("event log field", "activity"),
+    "ts": pgettext_lazy("event log field", "timestamp"),
+    "start_ts": pgettext_lazy("event log field", "start timestamp"),
+    "resource": pgettext_lazy("event log field", "resource"),
+    "grp": pgettext_lazy("event log field", "group"),
+    "channel": pgettext_lazy("event log field", "channel"),
+    "lifecycle": pgettext_lazy("event log field", "lifecycle"),
+}
+
+
+class _Detailed(Formatted):
+    """A message with a parser's own words (English, technical) added when shown in English only:
+    a Chinese message carries no English detail."""
+
+    def __init__(self, message, params, detail: str):
+        super().__init__(message, params)
+        self.detail = detail
+
+    def __str__(self) -> str:
+        text = str(self.message) % self.params if self.params else str(self.message)
+        if self.detail and (translation.get_language() or "en").startswith("en"):
+            return f"{text.rstrip('.')} ({self.detail})."
+        return text
+
+
+def _label(name: str):
+    return FIELD_LABELS.get(name, name)
+
+
+def _at(line: int, problem, *, records: bool = False):
+    """A problem with its position: a file line, or a record number for formats without lines."""
+    if not line:
+        return problem
+    if records:
+        return Formatted(_("Record %(row)s: %(problem)s"), {"row": line, "problem": problem})
+    return Formatted(_("Line %(line)s: %(problem)s"), {"line": line, "problem": problem})
 
 
 @dataclass
@@ -95,9 +163,9 @@ class LogSummary:
     events: int
     cases: int
     activities: int
-    first: dt.datetime | None
+    first: dt.datetime | None  # None: the log has no timestamps (events in file order)
     last: dt.datetime | None
-    columns: dict = field(default_factory=dict)  # source column per mapped field
+    columns: dict = field(default_factory=dict)  # source column per mapped field (OCEL: object_type)
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> tuple:
@@ -111,7 +179,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     return duckdb.connect(":memory:")
 
 
-# --- XES ------------------------------------------------------------------------------------------
+# --- XML (XES, OCEL 2.0 XML) ----------------------------------------------------------------------
 
 
 def _open(path: Path):
@@ -124,26 +192,91 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def iter_xes(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[tuple]:
-    """(case_id, activity, ts, start_ts, resource, grp, channel, lifecycle) per event, in file order.
+_ROOT_START = re.compile(rb"<[A-Za-z_]")
 
-    Streams the file (memory stays flat for any size): each finished trace is cleared."""
-    case_id, channel, in_event, event = "", "", False, {}
-    depth = 0
-    count = 0
+
+def _refuse_dtd(path: Path) -> None:
+    """A DOCTYPE (and with it any entity) comes before the root element: refuse the file if its
+    prolog has one, before the parser sees it (no entity expansion, no external references)."""
+    try:
+        with _open(path) as handle:
+            head = handle.read(65536)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        raise LogError(_("The file is compressed but not a readable gzip file.")) from None
+    root = _ROOT_START.search(head)
+    prolog = head[: root.start()] if root else head
+    if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper():
+        raise LogError(_("The file declares a DTD or entities; they are refused for safety."))
+
+
+def _xml_error(exc: Exception) -> LogError:
+    if isinstance(exc, etree.XMLSyntaxError):
+        line, column = exc.position if exc.position else (exc.lineno or 0, 0)
+        return LogError(
+            _Detailed(
+                _("Line %(line)s, column %(column)s: the file is not well-formed XML."),
+                {"line": line, "column": column},
+                exc.msg,
+            ),
+            [Problem(line, "file", _("the file is not well-formed XML"))],
+        )
+    if isinstance(exc, (EOFError, gzip.BadGzipFile, zlib.error)):
+        return LogError(_("The file is compressed but not a readable gzip file."))
+    return LogError(_Detailed(_("The file cannot be read."), {}, str(exc)[:200]))
+
+
+def _iterparse(handle, tags):
+    # lxml (libxml2): element source lines for the messages; no network, no DTD, no entities
+    # (refused before, see _refuse_dtd), no huge-tree mode.
+    return etree.iterparse(
+        handle,
+        events=("end",),
+        tag=tags,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+    )
+
+
+_XES_VALUES = frozenset(("string", "date", "int", "float", "boolean", "id"))
+
+
+def iter_xes(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[tuple]:
+    """(case_id, activity, ts, start_ts, resource, grp, channel, lifecycle, line) per event, in file
+    order; `line` is the line of the event's element. A trace without a name is numbered by its
+    position in the file (1, 2, …).
+
+    Streams the file (memory stays flat for any size): each finished trace is dropped."""
+    _refuse_dtd(path)
+    count, traces, pending, root_seen = 0, 0, [], False
     with _open(path) as handle:
-        for kind, element in iterparse(handle, events=("start", "end"), forbid_dtd=True):
-            tag = _local(element.tag)
-            if kind == "start":
-                depth += 1
-                if tag == "trace":
-                    case_id, channel = "", ""
-                elif tag == "event":
-                    in_event, event = True, {}
+        parsing = _iterparse(handle, ("{*}event", "{*}trace"))
+        for _kind, element in parsing:
+            if not root_seen:
+                root_seen = True
+                _must_be_log(element.getroottree().getroot())
+            if _local(element.tag) == "event":
+                event = {}
+                for child in element.iter():
+                    if _local(child.tag) in _XES_VALUES:
+                        name = XES_KEYS.get(child.get("key", ""))
+                        if name and name not in event:
+                            event[name] = child.get("value", "")
+                pending.append((event, element.sourceline))
                 continue
-            depth -= 1
-            if tag == "event":
-                in_event = False
+            traces += 1
+            case_id, channel = "", ""
+            for child in element:
+                if _local(child.tag) in _XES_VALUES:
+                    key = child.get("key", "")
+                    if key == "concept:name":
+                        case_id = child.get("value", "")
+                    elif key in ("channel", "case:channel"):
+                        channel = child.get("value", "")
+            case_id = case_id or str(traces)
+            for event, line in pending:
                 count += 1
                 if progress and count % 50000 == 0:
                     progress(count)
@@ -156,21 +289,38 @@ def iter_xes(path: Path, progress: Callable[[int], None] | None = None) -> Itera
                     event.get("grp", ""),
                     channel,
                     event.get("lifecycle", ""),
+                    line,
                 )
-                element.clear()
-            elif tag == "trace":
-                element.clear()
-            elif tag in ("string", "date", "int", "float", "boolean", "id"):
-                key, value = element.get("key", ""), element.get("value", "")
-                if in_event:
-                    name = XES_KEYS.get(key)
-                    if name and name not in event:
-                        event[name] = value
-                elif depth == 2:  # an attribute of the trace itself (log > trace > attribute)
-                    if key == "concept:name":
-                        case_id = value
-                    elif key in ("channel", "case:channel"):
-                        channel = value
+            pending = []
+            element.clear()
+            parent = element.getparent()
+            if parent is not None:
+                while element.getprevious() is not None:
+                    del parent[0]
+    if not root_seen:
+        if parsing.root is not None:
+            _must_be_log(parsing.root)
+        raise LogError(_("The file holds no events."))
+
+
+def _must_be_log(root) -> None:
+    if _local(root.tag) != "log":
+        raise LogError(
+            Formatted(
+                _("The file is not an XES log: its root element is <%(tag)s>, not <log>."),
+                {"tag": _local(root.tag)},
+            )
+        )
+
+
+_STAGED = (*MAPPABLE, "line")
+
+
+def _write_staged(path: Path, rows) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(_STAGED)
+        writer.writerows(rows)
 
 
 def import_xes(path: Path, out: Path, progress: Callable[[int], None] | None = None) -> LogSummary:
@@ -178,16 +328,259 @@ def import_xes(path: Path, out: Path, progress: Callable[[int], None] | None = N
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="tongban-xes-") as tmp:
         staged = Path(tmp) / "events.csv"
+        try:
+            _write_staged(staged, iter_xes(path, progress))
+        except LogError:
+            raise
+        except Exception as exc:  # lxml, gzip and zlib raise several kinds for a broken file
+            raise _xml_error(exc) from None
+        mapping = {name: name for name in MAPPABLE}
+        return _store(_staged_reader(staged), mapping, out, [], line_column="line")
+
+
+def _staged_reader(staged: Path) -> str:
+    return f"read_csv('{_sql_path(staged)}', header=true, all_varchar=true)"
+
+
+# --- OCEL 2.0 --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Ocel:
+    object_types: dict[str, int]  # type → number of objects
+    object_type_of: dict[str, str]  # object id → type
+    events: list[tuple]  # (event id, activity, time, attributes {name: value}, [object ids], line)
+
+
+def _is_ocel_json(head: bytes) -> bool:
+    return head.lstrip()[:1] == b"{" and (b'"objectTypes"' in head or b'"eventTypes"' in head)
+
+
+def sniff(path: Path) -> str:
+    """What kind of event log a file is: "xes", "ocel-json", "ocel-xml", "parquet" or "csv"."""
+    name = path.name.lower()
+    if name.endswith((".jsonocel", ".ocel.json", ".json")):
+        return "ocel-json"
+    if name.endswith((".xmlocel", ".ocel.xml")):
+        return "ocel-xml"
+    if name.endswith((".xes", ".xes.gz")):
+        return "xes"
+    if name.endswith(".parquet"):
+        return "parquet"
+    if name.endswith((".csv", ".txt")):
+        return "csv"
+    try:
+        with _open(path) as probe:
+            head = probe.read(8192)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return "csv"
+    if head[:4] == b"PAR1":
+        return "parquet"
+    if _is_ocel_json(head):
+        return "ocel-json"
+    if b"<object-types" in head or b"<object-type " in head:
+        return "ocel-xml"
+    if b"<log" in head or b"<?xml" in head:
+        return "xes"
+    return "csv"
+
+
+def _json_line(text: str, event_id: str, start: int) -> int:
+    """The line of an event's `"id": "…"` in the JSON text (0 if it cannot be found)."""
+    for literal in (json.dumps(event_id, ensure_ascii=False), json.dumps(event_id)):
+        found = re.compile(r'"id"\s*:\s*' + re.escape(literal)).search(text, start)
+        if found:
+            return text.count("\n", 0, found.start()) + 1
+    return 0
+
+
+def _read_ocel_json(path: Path) -> _Ocel:
+    try:
+        with _open(path) as handle:
+            text = handle.read().decode("utf-8-sig")
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LogError(
+            _Detailed(
+                _("Line %(line)s, column %(column)s: the file is not valid JSON."),
+                {"line": exc.lineno, "column": exc.colno},
+                exc.msg,
+            ),
+            [Problem(exc.lineno, "file", _("the file is not valid JSON"))],
+        ) from None
+    except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile, zlib.error):
+        raise LogError(_("The file is not UTF-8 text.")) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):
+        raise LogError(Formatted(_("The file is not OCEL 2.0: %(what)s is missing."), {"what": '"events"'}))
+    if not isinstance(doc.get("objects"), list):
+        raise LogError(Formatted(_("The file is not OCEL 2.0: %(what)s is missing."), {"what": '"objects"'}))
+    type_of, counts = {}, {}
+    for obj in doc["objects"]:
+        if isinstance(obj, dict) and obj.get("id") is not None and obj.get("type"):
+            type_of[str(obj["id"])] = str(obj["type"])
+            counts[str(obj["type"])] = counts.get(str(obj["type"]), 0) + 1
+    events_at = text.find('"events"')
+    events = []
+    for number, ev in enumerate(doc["events"], 1):
+        ev = ev if isinstance(ev, dict) else {}
+        eid = str(ev.get("id", number))
+        attributes = {
+            str(a.get("name")): a.get("value")
+            for a in ev.get("attributes") or []
+            if isinstance(a, dict) and a.get("name")
+        }
+        related = [
+            str(r.get("objectId"))
+            for r in ev.get("relationships") or []
+            if isinstance(r, dict) and r.get("objectId") is not None
+        ]
+        events.append((eid, str(ev.get("type") or ""), str(ev.get("time") or ""), attributes, related, 0))
+    ocel = _Ocel(counts, type_of, events)
+    ocel.line_of = lambda eid: _json_line(text, eid, max(events_at, 0))  # type: ignore[attr-defined]
+    return ocel
+
+
+def _read_ocel_xml(path: Path) -> _Ocel:
+    _refuse_dtd(path)
+    type_of, counts, events = {}, {}, []
+    try:
+        with _open(path) as handle:
+            for _kind, element in _iterparse(handle, ("{*}object", "{*}event")):
+                tag = _local(element.tag)
+                parent = element.getparent()
+                if parent is None or _local(parent.tag) not in ("objects", "events"):
+                    continue  # an <object> of another element (a relationship list), not a declaration
+                if tag == "object":
+                    kind = element.get("type", "")
+                    if element.get("id") is not None and kind:
+                        type_of[element.get("id")] = kind
+                        counts[kind] = counts.get(kind, 0) + 1
+                    element.clear()
+                    continue
+                attributes, related = {}, []
+                for child in element.iter():
+                    local = _local(child.tag)
+                    if local == "attribute" and child.get("name"):
+                        attributes[child.get("name")] = (child.text or "").strip()
+                    elif local == "relationship" and child.get("object-id") is not None:
+                        related.append(child.get("object-id"))
+                events.append(
+                    (
+                        element.get("id", ""),
+                        element.get("type", ""),
+                        element.get("time", ""),
+                        attributes,
+                        related,
+                        element.sourceline or 0,
+                    )
+                )
+                element.clear()
+    except LogError:
+        raise
+    except Exception as exc:  # lxml, gzip and zlib raise several kinds for a broken file
+        raise _xml_error(exc) from None
+    if not counts and not events:
+        raise LogError(
+            Formatted(_("The file is not OCEL 2.0: %(what)s is missing."), {"what": "<objects>, <events>"})
+        )
+    return _Ocel(counts, type_of, events)
+
+
+def _read_ocel(path: Path) -> _Ocel:
+    return _read_ocel_json(path) if sniff(Path(path)) == "ocel-json" else _read_ocel_xml(path)
+
+
+def ocel_object_types(path: Path) -> dict[str, int]:
+    """The object types of an OCEL 2.0 file with their number of objects: the case notions to
+    choose from."""
+    return dict(sorted(_read_ocel(Path(path)).object_types.items()))
+
+
+def _types_text(types) -> str:
+    return "、".join(sorted(types)) or "—"
+
+
+def import_ocel(path: Path, out: Path, object_type: str) -> LogSummary:
+    """An OCEL 2.0 file (JSON or XML) to a Parquet event log with `object_type` as the case notion,
+    flattened as PM4Py flattens: each event becomes one event of every object of that type it
+    relates to (events relating to none are left out)."""
+    path = Path(path)
+    ocel = _read_ocel(path)
+    if not object_type:
+        raise LogError(
+            _("Choose the object type that is the case."),
+            [
+                Problem(
+                    0,
+                    "object_type",
+                    Formatted(
+                        _("Choose the object type that is the case: %(types)s."),
+                        {"types": _types_text(ocel.object_types)},
+                    ),
+                )
+            ],
+        )
+    if object_type not in ocel.object_types:
+        raise LogError(
+            _("There is no such object type."),
+            [
+                Problem(
+                    0,
+                    "object_type",
+                    Formatted(
+                        _("The log has no objects of type “%(type)s”; its types are %(types)s."),
+                        {"type": object_type, "types": _types_text(ocel.object_types)},
+                    ),
+                )
+            ],
+        )
+    line_of = getattr(ocel, "line_of", None)
+
+    flattened = 0
+
+    def rows():
+        nonlocal flattened
+        for eid, activity, time, attributes, related, line in ocel.events:
+            seen = set()
+            for oid in related:
+                if oid in seen or ocel.object_type_of.get(oid) != object_type:
+                    continue
+                seen.add(oid)
+                flattened += 1
+                yield (
+                    oid,
+                    activity,
+                    time,
+                    attributes.get("start_timestamp", attributes.get("time:start", "")),
+                    attributes.get("org:resource", attributes.get("resource", "")),
+                    attributes.get("org:group", attributes.get("department", "")),
+                    "",
+                    attributes.get("lifecycle:transition", ""),
+                    line,
+                    eid,
+                )
+
+    with tempfile.TemporaryDirectory(prefix="tongban-ocel-") as tmp:
+        staged = Path(tmp) / "events.csv"
         with open(staged, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(MAPPABLE)
-            try:
-                for row in iter_xes(path, progress):
-                    writer.writerow(row)
-            except Exception as exc:  # defusedxml and expat raise several kinds for a broken file
-                raise LogError(f"not a readable XES file: {type(exc).__name__}: {exc}") from None
+            writer.writerow((*_STAGED, "event_id"))
+            writer.writerows(rows())
+        if not flattened:
+            raise LogError(
+                Formatted(_("No event relates to an object of type “%(type)s”."), {"type": object_type})
+            )
         mapping = {name: name for name in MAPPABLE}
-        return _store(f"read_csv('{_sql_path(staged)}', header=true, all_varchar=true)", mapping, out, [])
+        summary = _store(
+            _staged_reader(staged),
+            mapping,
+            out,
+            ["event_id"],
+            line_column="line",
+            event_line=line_of,
+        )
+    summary.columns = {"object_type": object_type}
+    return summary
 
 
 # --- CSV and Parquet ------------------------------------------------------------------------------
@@ -204,7 +597,7 @@ def source_columns(path: Path) -> list[str]:
 
 
 def _reader(path: Path) -> str:
-    if path.suffix.lower() == ".parquet":
+    if path.suffix.lower() == ".parquet" or sniff(path) == "parquet":
         return f"read_parquet('{_sql_path(path)}')"
     return f"read_csv('{_sql_path(path)}', header=true, all_varchar=true, sample_size=-1)"
 
@@ -221,28 +614,81 @@ def guess_mapping(columns: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _csv_lines(path: Path) -> Callable[[list[int]], dict[int, int]]:
+    """Data row number (1 = the first row after the header) → the file line it starts on, read with
+    the dialect DuckDB sniffed (quoted fields may span lines). Only run when rows are reported."""
+
+    def lines(rows: list[int]) -> dict[int, int]:
+        wanted, found = set(rows), {}
+        try:
+            delimiter, quote = one(connect(), f"SELECT Delimiter, Quote FROM sniff_csv('{_sql_path(path)}')")
+        except duckdb.Error:
+            delimiter, quote = ",", '"'
+        quote = quote if len(quote or "") == 1 else '"'
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.reader(handle, delimiter=delimiter if len(delimiter) == 1 else ",", quotechar=quote)
+            row, started = -1, 1
+            for record in reader:
+                if record:
+                    row += 1
+                    if row in wanted:
+                        found[row] = started
+                        if len(found) == len(wanted):
+                            break
+                started = reader.line_num + 1
+        return found
+
+    return lines
+
+
 def import_table(path: Path, out: Path, mapping: dict[str, str] | None = None) -> LogSummary:
     """A CSV or Parquet file to a Parquet event log, its columns mapped by `mapping` (field →
-    source column; guessed from common names when not given)."""
+    source column; fields it leaves out are guessed from common names). Without a timestamp column
+    the events keep the file's order."""
     path = Path(path)
     try:
         columns = source_columns(path)
     except duckdb.Error as exc:
-        raise LogError(f"the file cannot be read: {exc}") from None
-    mapping = dict(mapping or guess_mapping(columns))
+        raise LogError(
+            _Detailed(_("The file cannot be read as CSV or Parquet."), {}, str(exc)[:300])
+        ) from None
+    # Fields the mapping leaves out are guessed, those it maps to "" are not taken; a log with no
+    # time column keeps the file's order.
+    given, mapping = mapping or {}, guess_mapping(columns)
+    for name, column in given.items():
+        if column:
+            mapping[name] = column
+        else:
+            mapping.pop(name, None)
     problems = []
-    for name in ("case_id", "activity", "ts"):
+    for name in ("case_id", "activity"):
         if not mapping.get(name):
-            problems.append((0, f"{name}: no column is mapped to it"))
+            problems.append(
+                Problem(
+                    0, name, Formatted(_("%(field)s: no column is mapped to it"), {"field": _label(name)})
+                )
+            )
     for name, column in mapping.items():
         if name not in MAPPABLE:
-            problems.append((0, f"{name}: not a field of an event log"))
+            problems.append(
+                Problem(0, "file", Formatted(_("%(field)s: not a field of an event log"), {"field": name}))
+            )
         elif column not in columns:
-            problems.append((0, f"{name}: the file has no column {column!r}"))
+            problems.append(
+                Problem(
+                    0,
+                    name,
+                    Formatted(
+                        _("%(field)s: the file has no column “%(column)s”"),
+                        {"field": _label(name), "column": column},
+                    ),
+                )
+            )
     if problems:
-        raise LogError("the column mapping does not fit the file", problems)
+        raise LogError(_("The column mapping does not fit the file."), problems)
     extra = [c for c in columns if c not in set(mapping.values())]
-    return _store(_reader(path), mapping, out, extra)
+    parquet = _reader(path).startswith("read_parquet")
+    return _store(_reader(path), mapping, out, extra, row_lines=None if parquet else _csv_lines(path))
 
 
 # --- storing -------------------------------------------------------------------------------------
@@ -262,9 +708,45 @@ def _timestamp(expr: str) -> str:
     )
 
 
-def _store(source: str, mapping: dict[str, str], out: Path, extra: list[str]) -> LogSummary:
+def _problem(field_name: str, kind: str, value: str | None):
+    label = _label(field_name)
+    if kind == "empty":
+        return Formatted(_("%(field)s: empty"), {"field": label})
+    if kind == "missing":
+        return Formatted(_("%(field)s: empty, while other events have one"), {"field": label})
+    return Formatted(
+        _("%(field)s: “%(value)s” is not a date and time"), {"field": label, "value": value or ""}
+    )
+
+
+_BAD = """
+    CASE WHEN case_id IS NULL OR case_id = '' THEN 'case_id:empty'
+         WHEN activity IS NULL OR activity = '' THEN 'activity:empty'
+         WHEN {timed} AND (ts_text IS NULL OR ts_text = '') THEN 'ts:missing'
+         WHEN {timed} AND ts IS NULL THEN 'ts:bad'
+         WHEN start_ts IS NULL AND start_text IS NOT NULL AND start_text <> '' THEN 'start_ts:bad'
+    END
+"""
+
+
+def _store(
+    source: str,
+    mapping: dict[str, str],
+    out: Path,
+    extra: list[str],
+    *,
+    line_column: str | None = None,
+    row_lines: Callable[[list[int]], dict[int, int]] | None = None,
+    event_line: Callable[[str], int] | None = None,
+) -> LogSummary:
     """Select the mapped columns in the common shape (the `extra` columns kept as a JSON object),
-    check them, write Parquet (all or nothing)."""
+    check them, write Parquet (all or nothing). Problems name the file line: `line_column` holds it
+    (XES, OCEL XML), `row_lines` finds it from the row number (CSV), `event_line` from the OCEL
+    event id (OCEL JSON); without any (Parquet) they name the record number.
+
+    A log whose events all lack a timestamp keeps the file's order; one where only some lack it is
+    refused. Inside a case, events are in start-time order where they have a start time (as PM4Py
+    orders interval logs), then completion time, then file order."""
     con = connect()
     con.sql("SET TimeZone = 'UTC'")
 
@@ -276,6 +758,8 @@ def _store(source: str, mapping: dict[str, str], out: Path, extra: list[str]) ->
         f"'{c.replace(chr(39), chr(39) * 2)}', CAST({_quote(c)} AS VARCHAR)" for c in extra[:200]
     )
     attrs = f"CAST(json_object({pairs}) AS VARCHAR)" if pairs else "CAST(NULL AS VARCHAR)"
+    line = f"TRY_CAST({_quote(line_column)} AS BIGINT)" if line_column else "CAST(NULL AS BIGINT)"
+    event_id = _quote("event_id") if event_line else "CAST(NULL AS VARCHAR)"
 
     select = f"""
         SELECT
@@ -283,41 +767,60 @@ def _store(source: str, mapping: dict[str, str], out: Path, extra: list[str]) ->
             CAST({column("activity")} AS VARCHAR) AS activity,
             CAST({column("ts")} AS VARCHAR) AS ts_text,
             {_timestamp(column("ts"))} AS ts,
+            CAST({column("start_ts")} AS VARCHAR) AS start_text,
             {start} AS start_ts,
             NULLIF(CAST({column("resource")} AS VARCHAR), '') AS resource,
             NULLIF(CAST({column("grp")} AS VARCHAR), '') AS grp,
             NULLIF(CAST({column("channel")} AS VARCHAR), '') AS channel,
             NULLIF(CAST({column("lifecycle")} AS VARCHAR), '') AS lifecycle,
             {attrs} AS attrs,
+            {line} AS line,
+            {event_id} AS event_id,
             ROW_NUMBER() OVER () AS seq
         FROM {source}
     """
     try:
         con.sql(f"CREATE TABLE staged AS {select}")
     except duckdb.Error as exc:
-        raise LogError(f"the file cannot be read: {exc}") from None
+        raise LogError(
+            _Detailed(_("The file cannot be read as CSV or Parquet."), {}, str(exc)[:300])
+        ) from None
+    total = one(con, "SELECT COUNT(*) FROM staged")[0]
+    if total == 0:
+        raise LogError(_("The file holds no events."))
+    timed = bool(mapping.get("ts")) and bool(
+        one(con, "SELECT COUNT(*) FROM staged WHERE ts_text IS NOT NULL AND ts_text <> ''")[0]
+    )
+    bad_case = _BAD.format(timed="TRUE" if timed else "FALSE")
     bad = con.execute(
-        "SELECT seq, CASE WHEN case_id IS NULL OR case_id = '' THEN 'case_id: empty' "
-        "WHEN activity IS NULL OR activity = '' THEN 'activity: empty' "
-        "ELSE 'ts: not a time: ' || COALESCE(ts_text, '(empty)') END "
-        "FROM staged WHERE case_id IS NULL OR case_id = '' OR activity IS NULL OR activity = '' "
-        "OR ts IS NULL ORDER BY seq LIMIT 50"
+        f"SELECT seq, line, event_id, {bad_case} AS problem, ts_text, start_text FROM staged "
+        f"WHERE {bad_case} IS NOT NULL ORDER BY seq LIMIT 50"
     ).fetchall()
     if bad:
-        total = one(
-            con,
-            "SELECT COUNT(*) FROM staged WHERE case_id IS NULL OR case_id = '' OR activity IS NULL "
-            "OR activity = '' OR ts IS NULL",
-        )[0]
-        raise LogError(f"{total} events are incomplete; nothing was imported", [(int(s), m) for s, m in bad])
-    if one(con, "SELECT COUNT(*) FROM staged")[0] == 0:
-        raise LogError("the file holds no events")
+        count = one(con, f"SELECT COUNT(*) FROM staged WHERE {bad_case} IS NOT NULL")[0]
+        found = row_lines([int(r[0]) for r in bad]) if row_lines else {}
+        problems = []
+        for seq, at, eid, problem, ts_text, start_text in bad:
+            name, kind = problem.split(":")
+            if row_lines:
+                where, records = found.get(int(seq), 0), False
+            elif event_line and eid is not None:
+                where, records = event_line(eid), False
+            elif line_column:
+                where, records = int(at or 0), False
+            else:
+                where, records = int(seq), True
+            value = ts_text if name == "ts" else start_text
+            problems.append(Problem(where, name, _at(where, _problem(name, kind, value), records=records)))
+        raise LogError(
+            Formatted(_("%(count)s events are incomplete; nothing was imported."), {"count": count}), problems
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_suffix(".partial")
     con.sql(
         "COPY (SELECT case_id, activity, ts, start_ts, resource, grp, channel, lifecycle, seq, "
         "CAST(DENSE_RANK() OVER (ORDER BY case_id) AS INTEGER) AS case_no, "
-        "ROW_NUMBER() OVER (ORDER BY case_id, ts, seq) AS pos, attrs "
+        "ROW_NUMBER() OVER (ORDER BY case_id, COALESCE(start_ts, ts), ts, seq) AS pos, attrs "
         f"FROM staged ORDER BY pos) TO '{_sql_path(partial)}' (FORMAT PARQUET, COMPRESSION ZSTD)"
     )
     partial.replace(out)

@@ -13,6 +13,7 @@ class LogSource(models.TextChoices):
     XES = "xes", _("XES file")
     CSV = "csv", _("CSV file")
     PARQUET = "parquet", _("Parquet file")
+    OCEL = "ocel", _("OCEL 2.0 file")
     CASES = "cases", _("our case events")
 
 

@@ -39,39 +39,28 @@ def log_path(log: EventLog) -> Path:
 
 
 def _source_of(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith((".xes", ".xes.gz")):
-        return LogSource.XES
-    if name.endswith(".parquet"):
-        return LogSource.PARQUET
-    if name.endswith((".csv", ".txt")):
-        return LogSource.CSV
-    with open(path, "rb") as probe:
-        head = probe.read(512)
-    if head[:2] == b"\x1f\x8b" or b"<log" in head:
-        return LogSource.XES
-    if head[:4] == b"PAR1":
-        return LogSource.PARQUET
-    return LogSource.CSV
+    kind = eventlog.sniff(path)
+    return LogSource.OCEL if kind.startswith("ocel") else LogSource(kind)
 
 
 def _invalid(error: eventlog.LogError) -> InvalidInput:
+    """Field-level errors from an import's problems: a mapping field's (no line), the object type's
+    (OCEL), or the file's (with the line), all translated."""
     errors = FieldErrors()
     if error.problems:
-        for line, message in error.problems[:20]:
-            field_name = message.split(":", 1)[0] if ":" in message else "file"
-            key = f"mapping.{field_name}" if line == 0 and field_name in eventlog.MAPPABLE else "file"
-            where = (
-                Formatted(_("Row %(row)s: %(problem)s"), {"row": line, "problem": message})
-                if line
-                else message
-            )
-            errors.add(key, "invalid", where)
+        for problem in error.problems[:20]:
+            if problem.field == "object_type":
+                key = "object_type"
+            elif not problem.line and problem.field in eventlog.MAPPABLE:
+                key = f"mapping.{problem.field}"
+            else:
+                key = "file"
+            errors.add(key, "invalid", problem.message)
     else:
         errors.add(
             "file",
             "invalid",
-            Formatted(_("The file is not a readable event log: %(detail)s"), {"detail": str(error)[:300]}),
+            Formatted(_("The file is not a readable event log: %(detail)s"), {"detail": error}),
         )
     return InvalidInput(errors.fields)
 
@@ -82,11 +71,14 @@ def import_log(
     *,
     name: str = "",
     mapping: dict[str, str] | None = None,
+    object_type: str = "",
     progress: Callable[[int], None] | None = None,
 ) -> EventLog:
-    """An XES (plain or .gz), CSV or Parquet file becomes an event log; CSV and Parquet columns
-    by `mapping` (field → column), guessed from common names when not given. All or nothing: a
-    file with unreadable events is refused with the rows that are wrong."""
+    """An XES (plain or .gz), OCEL 2.0 (JSON or XML), CSV or Parquet file becomes an event log; CSV
+    and Parquet columns by `mapping` (field → column), guessed from common names where it leaves
+    them out; OCEL flattened on `object_type` (the case notion; refused with the types to choose
+    from when not given). All or nothing: a file with unreadable events is refused with the file
+    lines that are wrong."""
     require(actor, perms.INSIGHT_ANALYSE)
     path = Path(path)
     if not path.is_file():
@@ -103,6 +95,8 @@ def import_log(
     try:
         if source == LogSource.XES:
             summary = eventlog.import_xes(path, out, progress)
+        elif source == LogSource.OCEL:
+            summary = eventlog.import_ocel(path, out, object_type)
         else:
             summary = eventlog.import_table(path, out, mapping)
     except eventlog.LogError as error:
@@ -111,10 +105,28 @@ def import_log(
             actor=actor,
             outcome=audit.AuditOutcome.INVALID,
             object_type="event_log",
-            detail={"file": path.name[:200], "error": str(error)[:200]},
+            detail={"file": path.name[:200], "error": _english(error)[:200]},
         )
         raise _invalid(error) from None
     return _save(actor, log, summary)
+
+
+def _english(error: eventlog.LogError) -> str:
+    """The error as the audit journal keeps it (one language, whoever imported)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        return "; ".join([str(error), *(str(p.message) for p in error.problems[:3])])
+
+
+def object_types(actor, path: Path) -> dict[str, int]:
+    """The object types of an OCEL 2.0 file and their number of objects: the case notions a user
+    chooses from before importing it."""
+    require(actor, perms.INSIGHT_ANALYSE)
+    try:
+        return eventlog.ocel_object_types(Path(path))
+    except eventlog.LogError as error:
+        raise _invalid(error) from None
 
 
 def _save(actor, log: EventLog, summary: eventlog.LogSummary) -> EventLog:
@@ -245,7 +257,7 @@ def analyse(actor, public_id, *, top_variants: int = 20, max_edges: int = 40) ->
         bottlenecks=mining.bottlenecks(graph),
         handoffs=mining.handoffs(con),
         map=mining.process_map(graph, mining.positions(con), max_edges=max_edges),
-        value_stream=_value_stream(con, log),
+        value_stream=_value_stream(con, log) if log.first_at else None,  # no times, no value stream
     )
 
 

@@ -29,10 +29,26 @@ class ImportForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("Event log file"),
         help_text=gettext_lazy(
-            "XES (.xes, .xes.gz), CSV or Parquet. Columns are recognised by their usual names."
+            "XES (.xes, .xes.gz), OCEL 2.0 (.jsonocel, .xmlocel), CSV or Parquet. Columns are "
+            "recognised by their usual names."
         ),
     )
     name = forms.CharField(label=gettext_lazy("Name"), max_length=120, required=False)
+    object_type = forms.CharField(
+        label=gettext_lazy("Case notion (OCEL)"),
+        max_length=120,
+        required=False,
+        help_text=gettext_lazy("For an OCEL 2.0 file: the object type whose objects are the cases."),
+    )
+
+    def offer_object_types(self, types: dict[str, int]) -> None:
+        """After an OCEL file came without its case notion: a choice of the file's object types."""
+        choices = [("", "—")] + [
+            (name, _("%(type)s (%(n)s objects)") % {"type": name, "n": f"{n:,}"}) for name, n in types.items()
+        ]
+        self.fields["object_type"].widget = forms.Select(
+            choices=choices, attrs={"data-testid": "object-type"}
+        )
 
 
 def _actor(request):
@@ -60,11 +76,19 @@ def log_list(request):
                     for chunk in upload.chunks():
                         handle.write(chunk)
                 try:
-                    log = services.import_log(actor, staged, name=form.cleaned_data["name"] or upload.name)
+                    log = services.import_log(
+                        actor,
+                        staged,
+                        name=form.cleaned_data["name"] or upload.name,
+                        object_type=form.cleaned_data["object_type"],
+                    )
                 except InvalidInput as exc:
-                    for problems in exc.fields.values():
+                    for field_name, problems in exc.fields.items():
+                        where = "object_type" if field_name == "object_type" else "file"
                         for problem in problems:
-                            form.add_error("file", str(problem.message))
+                            form.add_error(where, str(problem.message))
+                    if "object_type" in exc.fields:
+                        form.offer_object_types(services.object_types(actor, staged))
                 else:
                     messages.success(request, _("Imported %(n)s events.") % {"n": f"{log.events:,}"})
                     return redirect("insight:log_detail", public_id=log.public_id)

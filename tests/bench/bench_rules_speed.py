@@ -3,11 +3,12 @@
 Measured in the same process, after compilation (both sides cache their compiled forms):
 - a typical 秒批 decision table, 10 rules × 5 inputs (age, residence, ID verified, income,
   application date), evaluated by tongban.rules as a DMN model and by today's cases/rules.py;
-- a gateway condition (``amount > 500000 and kind = "enterprise"``), evaluated by tongban.rules
-  and by today's workflow/expressions.py.
+- a gateway condition (``amount > 500000 and kind = "enterprise"``), evaluated by tongban.rules,
+  directly and through workflow/expressions.py (the older syntax, rewritten into FEEL since
+  gateway conditions moved onto tongban.rules; printed, not compared: it is the same engine).
 
 Each side runs the same mix of applications (approved, sent to a person, missing data). The BENCH
-figure is the table's evaluations per second; the ratio is the lower of the two ratios ours/theirs.
+figure is the table's evaluations per second; the ratio is ours/theirs for the table.
 Target: ratio ≥ 1 (at least as fast as today).
 """
 
@@ -163,9 +164,9 @@ def main() -> int:
     )
     print(
         f"gateway condition: tongban.rules (FEEL) {cond_ours:,.0f}/s, "
-        f"workflow/expressions.py {cond_old:,.0f}/s"
+        f"through workflow/expressions.py (older syntax as FEEL) {cond_old:,.0f}/s"
     )
-    ratio = min(table_ours / table_old, cond_ours / cond_old)
+    ratio = table_ours / table_old
     passed = ratio >= 1
     verdict = "PASS" if passed else "FAIL"
     print(

@@ -1,11 +1,13 @@
-"""Conditions on sequence flows, in a small language that is checked, never executed.
+"""Conditions on sequence flows written in the older, Python-like syntax, evaluated as FEEL.
 
-A condition is a Python-like boolean expression over the case data: names look up data keys
-(dotted names look into nested objects), with literals, comparisons (== != < <= > >= in, not in),
-and/or/not. Anything else — calls, attributes of objects, subscripts, lambdas, comprehensions —
-is refused when the definition is loaded. Evaluation walks the syntax tree itself; nothing is
-passed to eval(). A missing key is None, and a comparison that cannot be made is false, so a
-half-filled form cannot crash a process.
+Our own definitions (tb namespace) were written before conditions were FEEL: names look up data
+keys (dotted names look into nested objects), with literals, comparisons (== != < <= > >= in, not
+in), and/or/not. Anything else — calls, attributes of objects, subscripts, lambdas, comprehensions —
+is refused when the definition is loaded; nothing is ever executed. An accepted condition is
+rewritten into FEEL (`==` → `=`, `not x` → `not(x)`, `x in [..]` → `list contains([..], x)`, `None`
+→ `null`) and evaluated by tongban.rules, so every condition of the platform follows FEEL's one rule
+for missing values (docs/rules.md): a condition holds only when it is true, and a missing value is
+null — `x != "a"` holds for a missing x, `x > 5` and `not risk_high` do not.
 
     decision == "approve"
     amount > 500000 and applicant_kind == "enterprise"
@@ -13,22 +15,17 @@ half-filled form cannot crash a process.
 """
 
 import ast
-import operator
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tongban.rules import Expression, FeelSyntaxError, compile_expression
 
 MAX_LENGTH = 500
 MAX_NODES = 120
 
-_COMPARE = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
-}
+_COMPARE = {ast.Eq: "=", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+_MEMBERSHIP = (ast.In, ast.NotIn)
 _LITERAL_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 
 
@@ -38,13 +35,16 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Condition:
-    source: str
+    source: str  # as written (without a ${…} wrapper)
     tree: ast.Expression
+    feel: str = ""  # the same condition in FEEL
+    expression: Expression | None = field(default=None, compare=False, repr=False)
 
     def evaluate(self, data: dict) -> bool:
+        """Whether the condition holds: only when it is true (false and null, unknown, do not)."""
         try:
-            return bool(_eval(self.tree.body, data))
-        except (TypeError, ValueError):
+            return self.expression.holds(data if isinstance(data, dict) else {})
+        except Exception:  # a value FEEL cannot take makes the condition not hold
             return False
 
     def names(self) -> set[str]:
@@ -67,7 +67,12 @@ def compile_condition(source: str) -> Condition:
         if count > MAX_NODES:
             raise ExpressionError("condition too complex")
         _check(node)
-    return Condition(text, tree)
+    feel = to_feel(tree)
+    try:
+        expression = compile_expression(feel)
+    except FeelSyntaxError as exc:  # a name FEEL reads otherwise (a keyword): not this language
+        raise ExpressionError(f"not expressible in FEEL: {exc}") from None
+    return Condition(text, tree, feel, expression)
 
 
 def _check(node: ast.AST) -> None:
@@ -87,6 +92,7 @@ def _check(node: ast.AST) -> None:
         ast.Tuple,
         ast.Attribute,
         *_COMPARE,
+        *_MEMBERSHIP,
     )
     if not isinstance(node, allowed):
         raise ExpressionError(f"{type(node).__name__} is not allowed")
@@ -111,45 +117,53 @@ def _check(node: ast.AST) -> None:
         raise ExpressionError("minus applies to numbers only")
 
 
-def _lookup(data, path: list[str]):
-    value = data
-    for part in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
+def _literal(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # FEEL strings escape as JSON's do
+    text = repr(value)
+    return format(Decimal(text), "f") if "e" in text.lower() and "n" not in text else text
 
 
-def _eval(node: ast.AST, data: dict):
+def to_feel(node: ast.AST) -> str:
+    """The FEEL text of a checked condition (see _check): the same meaning where values are there."""
+    if isinstance(node, ast.Expression):
+        return to_feel(node.body)
     if isinstance(node, ast.Constant):
-        return node.value
+        return _literal(node.value)
     if isinstance(node, ast.Name):
-        if node.id in _LITERAL_NAMES:
-            return _LITERAL_NAMES[node.id]
-        return data.get(node.id) if isinstance(data, dict) else None
+        return _literal(_LITERAL_NAMES[node.id]) if node.id in _LITERAL_NAMES else node.id
     if isinstance(node, ast.Attribute):
-        path = [node.attr]
-        inner = node.value
-        while isinstance(inner, ast.Attribute):
-            path.append(inner.attr)
-            inner = inner.value
-        path.append(inner.id)
-        return _lookup(data, list(reversed(path)))
+        return f"{to_feel(node.value)}.{node.attr}"
     if isinstance(node, ast.List | ast.Tuple):
-        return [_eval(e, data) for e in node.elts]
+        return "[" + ", ".join(to_feel(e) for e in node.elts) + "]"
     if isinstance(node, ast.UnaryOp):
-        value = _eval(node.operand, data)
-        return (not value) if isinstance(node.op, ast.Not) else -value
+        if isinstance(node.op, ast.Not):
+            return f"not({to_feel(node.operand)})"
+        return f"-{to_feel(node.operand)}"
     if isinstance(node, ast.BoolOp):
-        if isinstance(node.op, ast.And):
-            return all(_eval(v, data) for v in node.values)
-        return any(_eval(v, data) for v in node.values)
+        joiner = " and " if isinstance(node.op, ast.And) else " or "
+        return joiner.join(f"({to_feel(v)})" for v in node.values)
     if isinstance(node, ast.Compare):
-        left = _eval(node.left, data)
-        for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = _eval(comparator, data)
-            if not _COMPARE[type(op)](left, right):
-                return False
+        parts, left = [], node.left
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            parts.append(_comparison(op, left, right))
             left = right
-        return True
-    raise ExpressionError(f"{type(node).__name__} is not allowed")  # pragma: no cover - rejected at compile
+        return parts[0] if len(parts) == 1 else " and ".join(f"({p})" for p in parts)
+    raise ExpressionError(f"{type(node).__name__} is not allowed")  # pragma: no cover - rejected by _check
+
+
+def _comparison(op: ast.cmpop, left: ast.AST, right: ast.AST) -> str:
+    a, b = to_feel(left), to_feel(right)
+    if isinstance(op, _MEMBERSHIP):
+        if isinstance(right, ast.List | ast.Tuple):
+            test = f"list contains({b}, {a})"
+        elif isinstance(right, ast.Constant) and isinstance(right.value, str):
+            test = f"contains({b}, {a})"  # Python's `in` on text: a substring
+        else:
+            test = f"(if {b} instance of string then contains({b}, {a}) else list contains({b}, {a}))"
+        return f"not({test})" if isinstance(op, ast.NotIn) else test
+    return f"{a} {_COMPARE[type(op)]} {b}"

@@ -286,3 +286,37 @@ def test_the_caller_s_earlier_orders_are_found_by_number(operator, taxonomy):
     assert [o.number for o in services.earlier_orders(operator, "138-0000-1234")] == [first.number]
     with pytest.raises(NotPermitted):
         services.earlier_orders(actor("handler_zj"), "13800001234")
+
+
+def _closed(operator, handler, *, solved, satisfaction, contact=True):
+    order = call(operator)
+    services.dispatch(operator, order.number, lead="zjj")
+    services.accept(handler, order.number)
+    if contact:
+        services.record_contact(handler, order.number)
+    services.reply(handler, order.number, text="已处理", outcome="solved")
+    services.review(operator, order.number, accept=True)
+    services.callback(operator, order.number, contacted=True, solved=solved, satisfaction=satisfaction)
+    return order
+
+
+def test_the_three_rates_per_department(operator, handler_zj, taxonomy):
+    start = services.now() - dt.timedelta(days=1)
+    end = services.now() + dt.timedelta(days=2)
+    assert services.rates(operator, start=start, end=end) == []
+    _closed(operator, handler_zj, solved="solved", satisfaction="satisfied")
+    _closed(operator, handler_zj, solved="partly", satisfaction="basically_satisfied")
+    reopened = _closed(operator, handler_zj, solved="unsolved", satisfaction="dissatisfied", contact=False)
+    services.reopen(operator, reopened.number, reason="不满意")
+    (zjj,) = services.rates(operator, start=start, end=end)
+    assert zjj.department_code == "zjj"
+    assert (zjj.due, zjj.responded) == (3, 2)  # one order never contacted
+    assert zjj.response_rate == round(2 / 3, 4)
+    assert zjj.resolution_rate == round(1.5 / 3, 4)
+    assert zjj.satisfaction_rate == round(2 / 3, 4)
+    assert (zjj.closed, zjj.reopened) == (2, 1)  # the reopened order is no longer closed
+    # a department sees its own figures only; others none
+    assert [r.department_code for r in services.rates(handler_zj, start=start, end=end)] == ["zjj"]
+    assert services.rates(actor("handler_rs"), start=start, end=end) == []
+    with pytest.raises(NotPermitted):
+        services.rates(actor("clerk"), start=start, end=end)

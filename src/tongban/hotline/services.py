@@ -1029,3 +1029,176 @@ def suggest_route(actor, text: str) -> RouteSuggestion:
         tuple(suggestion.ranked),
         model.version,
     )
+
+
+# --- the three rates (响应率, 解决率, 满意率) per department ----------------------------------------
+
+
+@dataclass(frozen=True)
+class DepartmentRates:
+    """DOMAIN.md's formulas for one department and period; a rate is None when nothing counted."""
+
+    department_code: str
+    department_name: str
+    due: int  # orders whose first contact was settled (made, or its limit ran out) in the period
+    responded: int  # ... of which first contacted within it
+    callbacks: int  # callbacks that reached the requester
+    solved: float  # solved + half of partly solved
+    rated: int
+    satisfied: int
+    closed: int
+    reopened: int
+
+    @staticmethod
+    def _share(part, whole):
+        return round(part / whole, 4) if whole else None
+
+    @property
+    def response_rate(self):
+        return self._share(self.responded, self.due)
+
+    @property
+    def resolution_rate(self):
+        return self._share(self.solved, self.callbacks)
+
+    @property
+    def satisfaction_rate(self):
+        return self._share(self.satisfied, self.rated)
+
+    @property
+    def reopen_rate(self):
+        return self._share(self.reopened, self.closed)
+
+
+PARTLY_SOLVED_WEIGHT = 0.5  # DOMAIN.md default: a partly solved order counts half
+
+
+def rates(actor, *, start: dt.datetime, end: dt.datetime) -> list[DepartmentRates]:
+    """The rates of every department with orders in [start, end), counted in the database.
+
+    响应率: first contacted within the limit / orders whose first contact was settled
+    in the period (made, or its limit ran out uncontacted), by the owning department.
+    解决率 and 满意率 count the callbacks made in the period, for the department that
+    led the order then. 重办率: reopens in the period / orders closed in it."""
+    from django.db.models import Count, F
+    from django.db.models.functions import Coalesce, Least
+
+    if not (may_read_all(actor) or actor.can(perms.HOTLINE_HANDLE)):
+        raise NotPermitted()
+    visible = Department.objects.all()
+    if not may_read_all(actor):
+        visible = visible.filter(actor.scope_q(perms.HOTLINE_HANDLE, path_field="path"))
+    ids = set(visible.values_list("pk", flat=True))
+    # An order's first contact is settled when it is made or when its limit runs out, whichever
+    # comes first: it counts in the period where that falls, so a prompt contact shows at once.
+    due = (
+        WorkOrder.objects.annotate(
+            settled_at=Least("first_contact_due", Coalesce("first_contacted_at", "first_contact_due"))
+        )
+        .filter(settled_at__gte=start, settled_at__lt=end, department__isnull=False)
+        .values("department")
+        .annotate(
+            due=Count("pk"),
+            responded=Count("pk", filter=Q(first_contacted_at__lte=F("first_contact_due"))),
+        )
+    )
+    made = (
+        Callback.objects.filter(at__gte=start, at__lt=end, contacted=True, department__isnull=False)
+        .values("department")
+        .annotate(
+            n_callbacks=Count("pk"),
+            n_solved=Count("pk", filter=Q(solved=CallbackSolved.SOLVED)),
+            n_partly=Count("pk", filter=Q(solved=CallbackSolved.PARTLY)),
+            n_rated=Count("pk", filter=~Q(satisfaction="")),
+            n_satisfied=Count(
+                "pk", filter=Q(satisfaction__in=[Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED])
+            ),
+        )
+    )
+    closed = (
+        WorkOrder.objects.filter(closed_at__gte=start, closed_at__lt=end, department__isnull=False)
+        .values("department")
+        .annotate(closed=Count("pk"))
+    )
+    # a reopen counts against the department that had handled the order: the previous round's lead
+    reopened = (
+        Assignment.objects.filter(
+            role=AssignmentRole.LEAD,
+            round__gte=1,
+            dispatched_at__gte=start,
+            dispatched_at__lt=end,
+            order__assignments__role=AssignmentRole.LEAD,
+            order__assignments__round=F("round") - 1,
+        )
+        .values(previous_lead=F("order__assignments__department"))
+        .annotate(reopened=Count("order", distinct=True))
+    )
+    figures: dict[int, dict] = {}
+    for row in due:
+        figures.setdefault(row["department"], {}).update(due=row["due"], responded=row["responded"])
+    for row in made:
+        figures.setdefault(row["department"], {}).update(
+            callbacks=row["n_callbacks"],
+            solved=row["n_solved"] + PARTLY_SOLVED_WEIGHT * row["n_partly"],
+            rated=row["n_rated"],
+            satisfied=row["n_satisfied"],
+        )
+    for row in closed:
+        figures.setdefault(row["department"], {}).update(closed=row["closed"])
+    for row in reopened:
+        figures.setdefault(row["previous_lead"], {}).update(reopened=row["reopened"])
+    departments = {d.pk: d for d in Department.objects.filter(pk__in=[k for k in figures if k in ids])}
+    out = []
+    for pk, department in sorted(departments.items(), key=lambda item: item[1].path):
+        f = figures[pk]
+        out.append(
+            DepartmentRates(
+                department.code,
+                department.short_name or department.name,
+                f.get("due", 0),
+                f.get("responded", 0),
+                f.get("callbacks", 0),
+                f.get("solved", 0),
+                f.get("rated", 0),
+                f.get("satisfied", 0),
+                f.get("closed", 0),
+                f.get("reopened", 0),
+            )
+        )
+    return out
+
+
+def available_actions(actor, order: WorkOrder) -> set[str]:
+    """What the order's page offers this viewer: the same rules the use cases enforce."""
+    actions: set[str] = set()
+    centre = is_centre(actor)
+    status = order.status
+    mine = _handling_assignments(actor, order, active_only=True) if not centre else []
+    if centre:
+        if status == OrderStatus.REGISTERED:
+            actions.add("dispatch")
+            if order.order_type == OrderType.CONSULTATION:
+                actions.add("answer")
+        if status == OrderStatus.RETURNED:
+            actions.add("arbitrate")
+        if status in (OrderStatus.DISPATCHED, OrderStatus.IN_PROGRESS) and not order.extended:
+            actions.add("extend")
+        if status == OrderStatus.REPLIED:
+            actions.add("review")
+        if status == OrderStatus.REVIEWED:
+            actions.add("callback")
+        if status == OrderStatus.CLOSED:
+            actions.add("reopen")
+    if mine and status in (OrderStatus.DISPATCHED, OrderStatus.IN_PROGRESS):
+        if any(a.status == AssignmentStatus.DISPATCHED for a in mine):
+            actions.add("accept")
+        if any(a.status == AssignmentStatus.ACCEPTED for a in mine):
+            actions.add("reply")
+        actions.add("return")
+    if (
+        (centre or mine)
+        and order.first_contacted_at is None
+        and status in (OrderStatus.DISPATCHED, OrderStatus.IN_PROGRESS, OrderStatus.REPLIED)
+    ):
+        actions.add("contact")
+    return actions

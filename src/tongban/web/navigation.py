@@ -33,6 +33,17 @@ NAVIGATION = (
             NavItem(_("My cases"), "cases:my_cases", kinds=("citizen",)),
             NavItem(_("My enterprises"), "accounts:my_enterprises", kinds=("citizen",)),
             NavItem(_("My licences"), "licences:wallet", kinds=("citizen",)),
+            NavItem(_("12345 hotline"), "hotline:my_orders", kinds=("citizen",)),
+        ),
+    ),
+    NavGroup(
+        _("12345 hotline"),
+        (
+            NavItem(_("Take a call"), "hotline:console", perms.HOTLINE_CENTRE),
+            NavItem(_("Work orders"), "hotline:order_list", perms.HOTLINE_VIEW),
+            NavItem(_("Work orders"), "hotline:order_list", perms.HOTLINE_HANDLE),
+            NavItem(_("Three rates"), "hotline:rates", perms.HOTLINE_VIEW),
+            NavItem(_("Three rates"), "hotline:rates", perms.HOTLINE_HANDLE),
         ),
     ),
     NavGroup(
@@ -117,6 +128,8 @@ def navigation_for(actor, current_path: str) -> list[dict]:
             )
             if visible:
                 url = reverse(item.url_name)
+                if any(i["url"] == url for i in items):
+                    continue  # an entry listed once per permission that shows it
                 active = current_path == url if url == "/" else current_path.startswith(url)
                 items.append({"label": item.label, "url": url, "active": active})
         # Only the most specific entry is current (/work/overdue is not also /work/).

@@ -1,0 +1,280 @@
+"""The hotline pages: the operator console (坐席), the order list and page with each step's form,
+the departments' rates, and the citizen's form and orders. Thin: every read and change goes
+through services, which check who may do what."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tongban.accounts.models import Department, Region
+from tongban.core.authz import actor_for_request
+from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted
+from tongban.core.http import apply_errors, domain_errors
+
+from . import forms, services
+from .models import Category
+
+PAGE_SIZE = 30
+
+
+def _actor(request):
+    actor = actor_for_request(request)
+    if not actor.is_authenticated:
+        raise NotAuthenticated()
+    return actor
+
+
+def _query_string(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _departments():
+    return list(Department.objects.filter(is_active=True, parent__code="gov").order_by("path"))
+
+
+def _categories():
+    return list(Category.objects.values_list("path", flat=True))
+
+
+# --- lists --------------------------------------------------------------------------------------
+
+
+@domain_errors
+def order_list(request):
+    actor = _actor(request)
+    if getattr(actor, "is_citizen", False):
+        return redirect("hotline:my_orders")
+    form = forms.OrderFilterForm(request.GET or None, departments=_departments())
+    data = form.cleaned_data if form.is_valid() else {}
+    orders = services.worklist(
+        actor, status=data.get("status", ""), department=data.get("department", ""), q=data.get("q", "")
+    )
+    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "hotline/order_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": [(o, services.clock_status(o)) for o in page],
+            "query": _query_string(request),
+            "is_centre": services.is_centre(actor),
+        },
+    )
+
+
+# --- the operator console -------------------------------------------------------------------------
+
+
+@domain_errors
+def console(request):
+    """Record a call: the caller's earlier orders and the router's suggestion come in as they type."""
+    actor = _actor(request)
+    if not services.is_centre(actor):
+        raise NotPermitted()
+    form_kwargs = {"departments": _departments(), "regions": Region.objects.filter(code__startswith="5116")}
+    form = forms.CallForm(request.POST or None, **form_kwargs)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            order = services.create_order(actor, channel="phone", **data)
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Work order %(number)s recorded.") % {"number": order.number})
+            return redirect("hotline:order_detail", number=order.number)
+    return render(request, "hotline/console.html", {"form": form, "categories": _categories()})
+
+
+@domain_errors
+@require_POST
+def suggest(request):
+    """htmx: the router's suggestion for the text typed so far."""
+    actor = _actor(request)
+    suggestion = services.suggest_route(actor, request.POST.get("text", ""))
+    return render(request, "hotline/_suggestion.html", {"s": suggestion})
+
+
+@domain_errors
+def earlier(request):
+    """htmx: the caller's earlier orders, by their number."""
+    actor = _actor(request)
+    orders = services.earlier_orders(actor, request.GET.get("phone", ""))
+    return render(request, "hotline/_earlier.html", {"orders": orders})
+
+
+# --- one order ------------------------------------------------------------------------------------
+
+ACTION_FORMS = {
+    "dispatch": forms.DispatchForm,
+    "reply": forms.ReplyForm,
+    "return": forms.ReasonForm,
+    "arbitrate": forms.ArbitrateForm,
+    "review": forms.ReviewForm,
+    "callback": forms.CallbackForm,
+    "reopen": forms.ReasonForm,
+    "answer": forms.AnswerForm,
+}
+NEEDS_DEPARTMENTS = {"dispatch", "arbitrate"}
+
+
+def _action_form(name, data=None):
+    cls = ACTION_FORMS[name]
+    kwargs = {"departments": _departments()} if name in NEEDS_DEPARTMENTS else {}
+    return cls(data, prefix=name, **kwargs)
+
+
+def _run(actor, action: str, number: str, data: dict):
+    if action == "dispatch":
+        return services.dispatch(actor, number, lead=data["lead"], co=data["co"], category=data["category"])
+    if action == "accept":
+        return services.accept(actor, number)
+    if action == "contact":
+        return services.record_contact(actor, number)
+    if action == "return":
+        return services.return_order(actor, number, reason=data["reason"])
+    if action == "arbitrate":
+        return services.arbitrate(actor, number, **data)
+    if action == "extend":
+        return services.approve_extension(actor, number)
+    if action == "reply":
+        return services.reply(actor, number, text=data["text"], outcome=data["outcome"])
+    if action == "review":
+        return services.review(actor, number, accept=data["accept"], reason=data["reason"])
+    if action == "callback":
+        return services.callback(actor, number, **data)
+    if action == "reopen":
+        return services.reopen(actor, number, reason=data["reason"])
+    if action == "answer":
+        return services.answer_on_spot(actor, number, reply_text=data["reply_text"])
+    raise NotPermitted()
+
+
+@domain_errors
+def order_detail(request, number):
+    actor = _actor(request)
+    order, history = services.history(actor, number)
+    actions = services.available_actions(actor, order)
+    action_forms = {}
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in actions:
+            raise NotPermitted()
+        form = _action_form(action, request.POST) if action in ACTION_FORMS else None
+        if form is None or form.is_valid():
+            try:
+                _run(actor, action, order.number, form.cleaned_data if form else {})
+            except InvalidInput as exc:
+                if form is None:
+                    messages.error(request, str(exc.message))
+                else:
+                    apply_errors(form, exc)
+            except Conflict as exc:
+                messages.error(request, str(exc.message))
+            else:
+                messages.success(request, _("Done."))
+                return redirect("hotline:order_detail", number=order.number)
+        if form is not None:
+            action_forms[action] = form
+    for name in actions:
+        if name in ACTION_FORMS and name not in action_forms:
+            action_forms[name] = _action_form(name)
+    return render(
+        request,
+        "hotline/order_detail.html",
+        {
+            "order": order,
+            "requester": services.requester_label(actor, order),
+            "assignments": order.assignments.select_related("department"),
+            "callbacks": order.callbacks.all(),
+            "history": history,
+            "actions": actions,
+            "action_forms": action_forms,
+            "clock": services.clock_status(order),
+            "is_centre": services.is_centre(actor),
+            "categories": _categories() if "dispatch" in actions else [],
+            "staff_view": not getattr(actor, "is_citizen", False),
+        },
+    )
+
+
+@domain_errors
+def order_contact(request, number):
+    """htmx: the full contact number, for those who must call (journalled by the service)."""
+    actor = _actor(request)
+    phone = services.reveal_contact(actor, number)
+    return render(request, "hotline/_contact.html", {"phone": phone})
+
+
+# --- rates ----------------------------------------------------------------------------------------
+
+
+def _period(request) -> tuple[dt.date, dt.date]:
+    today = timezone.localdate()
+    try:
+        start = dt.date.fromisoformat(request.GET.get("start", ""))
+    except ValueError:
+        start = today.replace(day=1)
+    try:
+        end = dt.date.fromisoformat(request.GET.get("end", ""))
+    except ValueError:
+        end = today
+    return start, max(start, end)
+
+
+@domain_errors
+def rates(request):
+    actor = _actor(request)
+    start, end = _period(request)
+    tz = timezone.get_current_timezone()
+    figures = services.rates(
+        actor,
+        start=dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+        end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+    )
+    return render(request, "hotline/rates.html", {"rows": figures, "start": start, "end": end})
+
+
+# --- the citizen ----------------------------------------------------------------------------------
+
+
+@domain_errors
+def portal_form(request):
+    actor = _actor(request)
+    if not getattr(actor, "is_citizen", False):
+        raise NotPermitted()
+    form = forms.PortalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = services.create_order(actor, channel="portal", **form.cleaned_data)
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Thank you. Your work order is %(number)s; we will contact you.")
+                % {"number": order.number},
+            )
+            return redirect("hotline:order_detail", number=order.number)
+    return render(request, "hotline/portal_form.html", {"form": form})
+
+
+@domain_errors
+def my_orders(request):
+    actor = _actor(request)
+    if not getattr(actor, "is_citizen", False):
+        return redirect("hotline:order_list")
+    orders = services.orders(actor).order_by("-received_at")
+    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "hotline/my_orders.html",
+        {"page": page, "query": _query_string(request)},
+    )

@@ -183,6 +183,41 @@ def test_accepting_needs_a_decision_for_every_material(db, staff_client):
     assert case.status == CaseStatus.SUBMITTED and case.accepted_at is None
 
 
+def test_nothing_is_verified_until_the_clerk_says_so_and_the_record_names_the_clerk(db, staff_client):
+    """Issue 12, defect 2: uploads arrived as 已上传，核验通过 and the window form came with
+    已核验纸质原件 ticked for every material, so one click certified originals nobody looked at."""
+    case = _submitted(files={"平面图": samples.upload("plan.pdf", "P")})
+    client = staff_client("clerk")
+    page = client.get(f"/window/cases/{case.number}/").content.decode()
+    assert "checked" not in re.sub(r"data-check-all|check-all|checklist|check-form|check-table", "", page)
+    assert 'data-testid="check-all"' in page
+    plan = _m(case, "平面图")
+    response = client.post(
+        f"/window/cases/{case.number}/check",
+        _check_post(case, {"营业执照": "paper", "管理制度": "paper"}, action="accept"),
+    )
+    assert response.status_code == 200 and _field_errors(response, f"m_{plan.pk}")  # the upload too
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.SUBMITTED
+    response = client.post(
+        f"/window/cases/{case.number}/check",
+        _check_post(case, {"营业执照": "paper", "平面图": "ok", "管理制度": "paper"}, action="accept"),
+    )
+    assert response.status_code == 302
+    accepted = case.events.get(activity="case.accepted")
+    assert accepted.detail["checked_uploads"] == ["平面图"] and accepted.actor_label
+    assert sorted(accepted.detail["paper"]) == ["管理制度", "营业执照"]
+
+
+def test_on_behalf_every_required_material_needs_a_choice(db, staff_client):
+    _item()
+    client = staff_client("clerk")
+    form = client.get("/window/apply", {"item": "CASE-ITEM"}).content.decode()
+    assert not re.search(r'value="paper"[^>]*checked', form)
+    response = client.post("/window/apply?item=CASE-ITEM", _apply_post(m_0=""))
+    assert response.status_code == 200 and _field_errors(response, "m_0")
+    assert not Case.objects.exists()
+
+
 def test_core_materials_cannot_be_left_as_gaps_and_gap_days_are_checked(db, staff_client):
     case = _submitted()
     client = staff_client("clerk")

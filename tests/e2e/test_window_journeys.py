@@ -59,7 +59,13 @@ def test_a_walk_in_applicant_is_accepted_with_a_gap_and_gets_a_receipt(page):
     page.fill("#id_f_food_safety_manager", "陈窗口")
     page.fill("#id_f_phone", "13900000071")
     row = page.locator(f"[data-testid=apply-materials] tr[data-material='{GAP}']")
+    # Nothing is marked verified until the clerk says so (issue 12, defect 2) …
+    assert page.locator("[data-testid=apply-materials] input[value=paper]:checked").count() == 0
     row.locator("input[value=missing]").check()
+    # … and 全部已核验 marks the rest, leaving the 容缺 choice as it was.
+    page.click("[data-testid=check-all]")
+    assert row.locator("input[value=missing]").is_checked()
+    assert page.locator("[data-testid=apply-materials] input[value=paper]:checked").count() >= 1
     _no_horizontal_scroll(page)
     _shot(page, "apply-form")
     page.click("[data-testid=apply-submit]")

@@ -19,6 +19,7 @@ from tongban.workflow.models import WorkKind
 from .. import reuse, rules, store, verification
 from ..models import (
     Case,
+    CaseMaterial,
     CaseStatus,
     Channel,
     Decision,
@@ -387,15 +388,18 @@ def accept(
     paper: list[str] | None = None,
     gap_days: int | None = None,
     window_code: str = "",
+    checked_uploads: list[str] = (),
     now=None,
 ) -> Case:
     """受理: a clerk checks the application and accepts it; the clock and the process start.
 
     Materials not uploaded are the ones `paper` names as checked on paper at the window (by default
-    every one not listed in `missing`). Non-core materials may be `missing` if the item allows
-    容缺受理; they are then due within `gap_days` working days. A missing core material cannot be
-    accepted this way: request a supplement (补正) instead. A 告知承诺 case is approved at once and
-    a follow-up inspection is opened.
+    every one not listed in `missing`). `checked_uploads` names the uploaded files the clerk looked
+    at and found right: the acceptance event records them with the clerk, so who vouched for each
+    material is on the record (an upload is never "verified" by arriving). Non-core materials may
+    be `missing` if the item allows 容缺受理; they are then due within `gap_days` working days. A
+    missing core material cannot be accepted this way: request a supplement (补正) instead. A 告知承诺
+    case is approved at once and a follow-up inspection is opened.
     """
     require(actor, perms.CASE_ACCEPT)
     now = now or timezone.now()
@@ -403,13 +407,29 @@ def accept(
         case = _access_row(actor, number, lock=True)
         if case.status != CaseStatus.SUBMITTED:
             raise Conflict(_("Only a submitted case can be accepted."))
-        _accept(actor, case, _target_of(case), missing, paper, gap_days, window_code, now)
+        _accept(actor, case, _target_of(case), missing, paper, gap_days, window_code, now, checked_uploads)
         entry.department_code = store_wf.department_code(case.department_id)
     return case
 
 
-def _accept(actor, case, target: _Target, missing, paper, gap_days, window_code, now) -> None:
+def _accept(
+    actor, case, target: _Target, missing, paper, gap_days, window_code, now, checked_uploads=()
+) -> None:
     errors = FieldErrors()
+    checked_uploads = list(checked_uploads or ())
+    if checked_uploads:
+        uploaded = set(
+            CaseMaterial.objects.filter(
+                case_id=case.id, status=MaterialStatus.PROVIDED, source=MaterialSource.UPLOAD
+            ).values_list("name", flat=True)
+        )
+        strangers = [n for n in checked_uploads if n not in uploaded]
+        if strangers:
+            errors.add(
+                "checked_uploads",
+                "unknown",
+                Formatted(_("Not an uploaded material: %(m)s."), {"m": "、".join(strangers)}),
+            )
     missing = list(missing or ())
     gap_days = settings.TONGBAN_GAP_DAYS if gap_days is None else gap_days
     outstanding = store.outstanding_materials(case.id)  # name -> core, of materials not yet provided
@@ -475,6 +495,8 @@ def _accept(actor, case, target: _Target, missing, paper, gap_days, window_code,
         detail.update(missing=missing, gaps_due=gaps_due.isoformat())
     if on_paper:
         detail["paper"] = on_paper
+    if checked_uploads:
+        detail["checked_uploads"] = checked_uploads
     if window_code:
         detail["window"] = window_code
     case.status, case.accepted_at, case.accepted_by_id = CaseStatus.IN_PROGRESS, now, actor.user.pk

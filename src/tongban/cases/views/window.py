@@ -53,7 +53,7 @@ CHOICE_LABELS = {
     PAPER: gettext_lazy("Paper original checked"),
     MISSING: gettext_lazy("容缺 (supply later)"),
     SUPPLEMENT: gettext_lazy("补正"),
-    OK: gettext_lazy("Accepted as uploaded"),
+    OK: gettext_lazy("Upload checked"),
     UPLOAD: gettext_lazy("Upload a scan"),
     NONE: gettext_lazy("Not provided"),
 }
@@ -156,11 +156,13 @@ class QueueFilterForm(forms.Form):
 
 
 def _radio(choices, required=False):
+    # Nothing is ever chosen for the clerk: a material is verified only by someone picking so.
     return forms.ChoiceField(
         choices=[(c, CHOICE_LABELS[c]) for c in choices],
         required=required,
         widget=forms.RadioSelect,
         label="",
+        error_messages={"required": gettext_lazy("Choose what was done with this material.")},
     )
 
 
@@ -196,8 +198,6 @@ class CheckForm(forms.Form):
             else:
                 continue
             self.fields[f"m_{m.pk}"] = _radio(choices)
-            if m.status == MaterialStatus.PROVIDED:
-                self.fields[f"m_{m.pk}"].initial = OK
             self.fields[f"why_{m.pk}"] = forms.CharField(
                 label=gettext_lazy("Reason for the 补正"), max_length=500, required=False
             )
@@ -418,19 +418,27 @@ def case_check(request, number):
 
 
 def _accept(request, actor, case, form):
-    missing, paper, unmarked, marked = [], [], [], []
+    missing, paper, checked_uploads, unmarked, marked = [], [], [], [], []
     for m in form.rows:
         choice = form.choice(m)
         if choice == MISSING:
             missing.append(m.name)
         elif choice == PAPER:
             paper.append(m.name)
+        elif choice == OK:
+            if m.source == MaterialSource.UPLOAD:
+                checked_uploads.append(m.name)
         elif choice == SUPPLEMENT:
             marked.append(m)
-        elif not choice and m.status == MaterialStatus.PENDING:
+        else:
             unmarked.append(m)
     for m in unmarked:
-        form.add_error(f"m_{m.pk}", _("Choose: paper original checked, 容缺, or 补正."))
+        form.add_error(
+            f"m_{m.pk}",
+            _("Choose: paper original checked, 容缺, or 补正.")
+            if m.status == MaterialStatus.PENDING
+            else _("Choose: upload checked, or 补正."),
+        )
     if marked or form.cleaned_data.get("extra_material"):
         form.add_error(
             None, _("Some materials are marked for 补正: send the 补正 notice instead of accepting.")
@@ -446,6 +454,7 @@ def _accept(request, actor, case, form):
             paper=paper,
             gap_days=gap_days if missing else None,
             window_code=_window_code(actor),
+            checked_uploads=checked_uploads,
         )
     except InvalidInput as exc:
         _put_errors(form, exc, lambda name: "gap_days" if name == "gap_days" else None)
@@ -718,8 +727,9 @@ class ApplyForm(ServiceBackedForm):
                 )
             else:
                 choices = [NONE, UPLOAD]
-            self.fields[f"m_{i}"] = _radio(choices)
-            self.fields[f"m_{i}"].initial = PAPER if m["required"] else NONE
+            self.fields[f"m_{i}"] = _radio(choices, required=m["required"])
+            if not m["required"]:
+                self.fields[f"m_{i}"].initial = NONE  # "not provided" vouches for nothing
             self.fields[f"file_{i}"] = forms.FileField(label=gettext_lazy("Scan"), required=False)
             self.material_rows.append(m)
 

@@ -9,6 +9,26 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     }
   });
+  // 全部已核验: every material row without a choice yet gets "checked" (paper or upload); rows the
+  // clerk already decided keep their choice. The button shows only where this script runs.
+  document.querySelectorAll("[data-check-all]").forEach(function (button) {
+    button.hidden = false;
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-check-all]");
+    if (!button) {
+      return;
+    }
+    button.form.querySelectorAll("tr[data-material]").forEach(function (row) {
+      if (row.querySelector("input[type=radio]:checked")) {
+        return;
+      }
+      var checked = row.querySelector("input[type=radio][value=paper], input[type=radio][value=ok]");
+      if (checked) {
+        checked.checked = true;
+      }
+    });
+  });
   // Forms that ask before doing something irreversible: <form data-confirm="...">
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute("data-confirm");

@@ -36,7 +36,7 @@ from tongban.core.errors import (
 from tongban.core.masking import mask_id_number
 from tongban.core.models import AuditOutcome
 
-from . import store
+from . import predicates, store
 from .adapters import AdapterFailure, FileAdapter, adapter_for, key_index
 from .models import (
     AdapterKind,
@@ -166,6 +166,7 @@ def _clean_predicates(values, field_keys: set[str], errors: FieldErrors) -> dict
         if not conditions:
             errors.add(f"predicates.{code}", "invalid", _("A predicate needs at least one condition."))
             continue
+        well_formed = True
         for condition in conditions:
             if (
                 not isinstance(condition, list)
@@ -180,6 +181,10 @@ def _clean_predicates(values, field_keys: set[str], errors: FieldErrors) -> dict
                         _("Condition %(c)s: use [field, operator, value]."), {"c": json.dumps(condition)}
                     ),
                 )
+                well_formed = False
+        if well_formed:
+            # The rule that is evaluated: the conditions in FEEL (tongban.rules), kept beside them.
+            spec["feel"] = predicates.to_feel(conditions)
     return values
 
 
@@ -784,38 +789,6 @@ def _ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
-def _holds(record: dict, conditions: list, params: dict) -> bool:
-    for name, op, expected in conditions:
-        if isinstance(expected, str) and expected.startswith("$"):
-            expected = params.get(expected[1:])
-        value = record.get(name)
-        if isinstance(value, int | float) and not isinstance(value, bool) and isinstance(expected, str):
-            try:  # parameters arrive as text from forms and query strings
-                expected = float(expected)
-            except ValueError:
-                return False
-        if op == "eq":
-            ok = value == expected
-        elif op == "ne":
-            ok = value != expected
-        elif op == "in":
-            ok = value in (expected or [])
-        elif op == "startswith":
-            ok = isinstance(value, str) and isinstance(expected, str) and value.startswith(expected)
-        elif op == "contains":
-            ok = isinstance(value, list | str) and expected in value
-        elif op == "not_empty":
-            ok = value not in (None, "", [])
-        else:
-            try:
-                ok = value >= expected if op == "gte" else value <= expected
-            except TypeError:
-                ok = False
-        if not ok:
-            return False
-    return True
-
-
 class _Refusal(Exception):
     def __init__(self, reason: str, field_name: str, message):
         super().__init__(reason)
@@ -990,7 +963,7 @@ def _call(
             if record is None:
                 call.outcome = CallOutcome.NOT_FOUND
             elif kind == CallKind.VERIFY:
-                answer.found, answer.answer = True, _holds(record, spec["all"], params)
+                answer.found, answer.answer = True, predicates.holds(spec, record, params)
                 call.result_size = 1
             else:
                 answer.found = True

@@ -49,7 +49,7 @@ def chain(*elements: str, executable: str = "true", wrap=document) -> str:
         ),
         ('<bpmn:complexGateway id="e1"/>', "复杂网关"),
         (
-            '<bpmn:userTask id="e1" name="审查"><bpmn:standardLoopCharacteristics/></bpmn:userTask>',
+            '<bpmn:scriptTask id="e1" name="审查"><bpmn:standardLoopCharacteristics/></bpmn:scriptTask>',
             "标准循环",
         ),
         ('<bpmn:transaction id="e1"/>', "事务子流程"),

@@ -202,6 +202,11 @@ class Node:
     scope: str = ""  # the embedded subprocess the node belongs to ("" for the process itself)
     tag: str = ""  # the BPMN element it was read from
     role_in_flow: str = ""  # for a refused element: start | end | "" (keeps the structure checks quiet)
+    terminate: bool = False  # an end event that ends its whole (sub)process at once
+    pair: str = ""  # an inclusive split: the inclusive join where its branches meet
+    loop_condition: object | None = None  # a standard loop: repeat while this holds
+    loop_maximum: int | None = None
+    test_before: bool = False
 
 
 @dataclass
@@ -392,8 +397,10 @@ class _Scope:
     def refuse(
         self, element, element_id: str, code: str, message, role_in_flow: str = "", scope_id: str = ""
     ) -> None:
-        """One problem for a root cause; the element stays in the graph as a placeholder."""
-        self.problems.append(Problem(element_id, code, message))
+        """One problem for a root cause (none when `code` is empty: it was reported already); the
+        element stays in the graph as a placeholder so flows around it raise nothing more."""
+        if code:
+            self.problems.append(Problem(element_id, code, message))
         self.refused.add(element_id)
         if element_id and element_id not in self.nodes:
             self.nodes[element_id] = Node(
@@ -554,6 +561,8 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
             role = "boundary"
         if not event and tag in ("startEvent", "endEvent"):
             return Node(kind=role, **common)
+        if event == "terminate" and tag == "endEvent":
+            return Node(kind="end", terminate=True, **common)
         if not event and tag == "intermediateThrowEvent":
             return Node(kind="pass", **common)  # a milestone: the token passes through
         what = Formatted(
@@ -569,11 +578,17 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
         if _loop(child, element_id, scope, tag):
             return None
         return Node(kind="subprocess", **common)
-    if tag in ("exclusiveGateway", "parallelGateway"):
+    if tag in ("exclusiveGateway", "parallelGateway", "inclusiveGateway"):
         return Node(kind=tag.removesuffix("Gateway"), **common)
     if tag in TASKS:
         kind = TASKS[tag]
         countersign = kind == "user" and child.find(_q("multiInstanceLoopCharacteristics")) is not None
+        standard = child.find(_q("standardLoopCharacteristics"))
+        if kind == "user" and standard is not None:
+            loop = _standard_loop(child, standard, element_id, scope)
+            if loop is None:
+                return None
+            return _parse_task(child, kind, {**common, **loop}, scope)
         if not countersign and _loop(child, element_id, scope, tag):
             return None
         return _parse_task(child, kind, common, scope)
@@ -582,6 +597,40 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
         return None
     _unsupported(child, tag, element_id, scope, what=tag)
     return None
+
+
+def _standard_loop(child, loop, element_id: str, scope: _Scope) -> dict | None:
+    """A user task repeated while loopCondition (FEEL) holds, at most loopMaximum times."""
+    maximum = loop.get("loopMaximum")
+    condition = None
+    expression = loop.find(_q("loopCondition"))
+    if expression is not None and (expression.text or "").strip():
+        condition = _condition(element_id, expression, scope)
+        if condition is None:
+            scope.refuse(child, element_id, "", None)  # the condition's problem is the root cause
+            return None
+    if maximum is not None and not maximum.strip().isdigit():
+        scope.problems.append(Problem(element_id, "loop", _("loopMaximum must be a whole number.")))
+        return None
+    if condition is None and maximum is None:
+        scope.refuse(
+            child,
+            element_id,
+            "loop",
+            Formatted(
+                _(
+                    "The standard loop on “%(name)s” has neither a loopCondition nor a loopMaximum: "
+                    "it would never end."
+                ),
+                {"name": child.get("name") or element_id},
+            ),
+        )
+        return None
+    return {
+        "loop_condition": condition,
+        "loop_maximum": int(maximum) if maximum is not None else None,
+        "test_before": loop.get("testBefore") == "true",
+    }
 
 
 def _loop(child, element_id: str, scope: _Scope, tag: str) -> bool:
@@ -772,7 +821,7 @@ def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
             problems.append(
                 Problem(node.id, "condition", _("Flows out of a parallel gateway take no conditions."))
             )
-        if node.kind in ("exclusive", "user") and len(outs) > 1:
+        if node.kind in ("exclusive", "user", "inclusive") and len(outs) > 1:
             unconditioned = [
                 f
                 for f in outs
@@ -802,8 +851,85 @@ def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
         if known and default not in {f.id for f in outgoing.get(node_id, [])}:
             problems.append(Problem(node_id, "default", _("The default flow must leave this element.")))
     nodes = {node_id: _with_default(node, defaults.get(node_id, "")) for node_id, node in nodes.items()}
+    nodes = _pair_inclusive(nodes, outgoing, incoming, problems)
+    for node in nodes.values():
+        if (
+            node.terminate
+            and node.scope
+            and any(n.kind == "call" and _within(nodes, n, node.scope) for n in nodes.values())
+        ):
+            problems.append(
+                Problem(
+                    node.id,
+                    "terminate",
+                    _("A terminate end event cannot end a subprocess that calls other processes."),
+                )
+            )
     starts = [n for n in nodes.values() if n.kind == "start" and not n.scope]
     return ProcessGraph(process_id, name, nodes, outgoing, incoming, starts[0].id if starts else "")
+
+
+def _within(nodes: dict[str, Node], node: Node, scope: str) -> bool:
+    """Whether `node` lies inside subprocess `scope` (at any depth); every node lies inside ""."""
+    inner = node.scope
+    while True:
+        if inner == scope or not scope:
+            return True
+        if not inner:
+            return False
+        inner = nodes[inner].scope if inner in nodes else ""
+
+
+def _pair_inclusive(nodes, outgoing, incoming, problems) -> dict[str, Node]:
+    """Each inclusive split with several branches is paired with the inclusive join all its branches
+    reach first, so the join knows how many tokens to wait for; a join no split pairs with is refused."""
+    paired: set[str] = set()
+    for node in list(nodes.values()):
+        if node.kind != "inclusive" or len(outgoing[node.id]) < 2:
+            continue
+        reach = [_joins_reached(nodes, outgoing, incoming, flow.target) for flow in outgoing[node.id]]
+        common = set.intersection(*(set(r) for r in reach))
+        if not common:
+            continue  # the branches never meet again: each ends on its own
+        join = min(common, key=lambda j: max(r[j] for r in reach))
+        nodes[node.id] = Node(**{**node.__dict__, "pair": join})
+        paired.add(join)
+    for node in nodes.values():
+        if node.kind == "inclusive" and len(incoming[node.id]) > 1 and node.id not in paired:
+            problems.append(
+                Problem(
+                    node.id,
+                    "inclusive_join",
+                    Formatted(
+                        _("The inclusive join “%(name)s” has no inclusive split whose branches it joins."),
+                        {"name": node.name or node.id},
+                    ),
+                )
+            )
+    return nodes
+
+
+def _joins_reached(nodes, outgoing, incoming, start: str) -> dict[str, int]:
+    """Inclusive joins reachable from `start`, with their distance in flows."""
+    found: dict[str, int] = {}
+    seen = {start}
+    frontier = [start]
+    distance = 0
+    while frontier:
+        following = []
+        for node_id in frontier:
+            node = nodes.get(node_id)
+            if node is None:
+                continue
+            if node.kind == "inclusive" and len(incoming.get(node_id, [])) > 1 and node_id not in found:
+                found[node_id] = distance
+            for flow in outgoing.get(node_id, []):
+                if flow.target not in seen:
+                    seen.add(flow.target)
+                    following.append(flow.target)
+        frontier = following
+        distance += 1
+    return found
 
 
 def _bad_condition(flow: Flow, problems: list[Problem]) -> bool:

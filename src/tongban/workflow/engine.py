@@ -43,6 +43,7 @@ class Effects:
     data: dict = field(default_factory=dict)  # updates to the case data
     token_delta: int = 0
     ended: int = 0  # tokens that reached an end event
+    terminated: list[str] = field(default_factory=list)  # scopes a terminate end event ended ("" = all)
 
 
 def enter(
@@ -70,6 +71,9 @@ def enter(
         node = graph.node(stack.pop())
         kind = node.kind
         if kind == "user":
+            if node.test_before and not _loops_again(node, view, joins, first=True):
+                stack.extend(reversed(_next(graph, node, view)))
+                continue
             effects.work.append(NewWork(node, _assignees(node, view)))
             effects.token_delta += 1
             continue
@@ -78,6 +82,13 @@ def enter(
             effects.token_delta += 1
             continue
         effects.passed.append(node.id)
+        if kind == "end" and node.terminate:
+            _terminate(graph, node.scope, joins, effects, stack)
+            if node.scope:
+                stack.extend(_targets(graph.outgoing[node.scope]))
+            else:
+                effects.ended += 1
+            continue
         if kind == "end":
             if node.scope:
                 stack.extend(_leave_scope(graph, node.scope, joins))
@@ -96,6 +107,23 @@ def enter(
             stack.append(subprocess_start(graph, node.id))
         elif kind == "exclusive":
             stack.append(_choose(graph, node, view).target)
+        elif kind == "inclusive":
+            if len(graph.incoming[node.id]) > 1:
+                arrived = joins.get(node.id, 0) + 1
+                expected = joins.get(f"{node.id}#expect", 1)
+                if arrived < expected:
+                    joins[node.id] = arrived
+                    effects.token_delta += 1
+                    continue
+                joins.pop(node.id, None)
+                joins.pop(f"{node.id}#expect", None)
+                effects.token_delta -= arrived - 1
+                _count_inside(node.scope, joins, 1 - arrived)
+            flows = _choose_all(graph, node, view)
+            if node.pair:
+                joins[f"{node.pair}#expect"] = len(flows)
+            _count_inside(node.scope, joins, len(flows) - 1)
+            stack.extend(reversed(_targets(flows)))
         elif kind == "parallel":
             incoming = len(graph.incoming[node.id])
             if incoming > 1:
@@ -125,9 +153,63 @@ def leave(
     if decision:
         effects.data["decision"] = decision
         effects.data[f"{node_id}_decision"] = decision
-    outgoing = graph.outgoing[node_id]
-    flow = _choose(graph, node, view) if len(outgoing) > 1 else outgoing[0]
-    return enter(graph, [flow.target], data, joins, effects)
+    if (node.loop_condition is not None or node.loop_maximum is not None) and _loops_again(node, view, joins):
+        effects.work.append(NewWork(node, _assignees(node, view)))
+        effects.token_delta += 1
+        return effects
+    return enter(graph, _next(graph, node, view), data, joins, effects)
+
+
+def _next(graph: ProcessGraph, node: Node, view: "_DataView") -> list[str]:
+    outgoing = graph.outgoing[node.id]
+    return [(_choose(graph, node, view) if len(outgoing) > 1 else outgoing[0]).target]
+
+
+def _loops_again(node: Node, view: "_DataView", joins: dict[str, int], first: bool = False) -> bool:
+    """A standard loop: run (again) while the condition holds, at most loopMaximum times in all.
+    `joins["<id>#loop"]` counts the runs so far."""
+    key = f"{node.id}#loop"
+    done = 0 if first else joins.get(key, 1)
+    holds = node.loop_condition is None or node.loop_condition.evaluate(view.merged())
+    if holds and (node.loop_maximum is None or done < node.loop_maximum):
+        joins[key] = done + 1
+        return True
+    joins.pop(key, None)
+    return False
+
+
+def scope_members(graph: ProcessGraph, scope: str) -> set[str]:
+    """The nodes inside subprocess `scope` at any depth ("" : every node of the process)."""
+    members = set()
+    for node in graph.nodes.values():
+        inner = node.scope
+        while inner and inner != scope:
+            inner = graph.nodes[inner].scope
+        if not scope or (node.scope and inner == scope):
+            members.add(node.id)
+    return members
+
+
+def _terminate(
+    graph: ProcessGraph, scope: str, joins: dict[str, int], effects: Effects, stack: list[str]
+) -> None:
+    """A terminate end event: every other token of its (sub)process goes, those created in this very
+    step (work, calls, tokens in flight, waits at joins) here; the persistence layer cancels the rest."""
+    members = scope_members(graph, scope)
+    kept = [w for w in effects.work if w.node.id not in members]
+    effects.token_delta -= len(effects.work) - len(kept)
+    effects.work = kept
+    calls = [c for c in effects.calls if c.id not in members]
+    effects.token_delta -= len(effects.calls) - len(calls)
+    effects.calls = calls
+    stack[:] = [node_id for node_id in stack if node_id not in members]
+    for key in list(joins):
+        node_id = key.split("#", 1)[0]
+        if node_id in members or (scope and node_id == scope):
+            value = joins.pop(key)
+            if "#" not in key:
+                effects.token_delta -= value  # tokens that waited at a join inside
+    effects.terminated.append(scope)
 
 
 def start(graph: ProcessGraph, data: dict) -> tuple[Effects, dict[str, int]]:
@@ -167,6 +249,22 @@ def _choose(graph: ProcessGraph, node: Node, view: "_DataView") -> Flow:
         elif flow.condition is not None and flow.condition.evaluate(data):
             return flow
     if default is not None:
+        return default
+    raise ProcessError(node.id, "no outgoing condition holds and there is no default flow")
+
+
+def _choose_all(graph: ProcessGraph, node: Node, view: "_DataView") -> list[Flow]:
+    """An inclusive split: every flow whose condition holds, else the default flow."""
+    data = view.merged()
+    chosen = [
+        f
+        for f in graph.outgoing[node.id]
+        if f.id != node.default_flow and (f.condition is None or f.condition.evaluate(data))
+    ]
+    if chosen:
+        return chosen
+    default = [f for f in graph.outgoing[node.id] if f.id == node.default_flow]
+    if default:
         return default
     raise ProcessError(node.id, "no outgoing condition holds and there is no default flow")
 

@@ -41,6 +41,7 @@ from .models import (
     DefinitionStatus,
     InstanceStatus,
     ProcessDefinition,
+    ProcessInstance,
     WorkItem,
     WorkKind,
     WorkStatus,
@@ -275,6 +276,8 @@ def _apply(
         result.passed += effects.passed
         instance.tokens += effects.token_delta
         result.created += store.insert_work(_work_rows(instance, effects.work, context, previous_id))
+        for scope in effects.terminated:
+            instance.tokens -= _terminate(instance, graph, scope, context.now)
         for node in effects.calls:
             child_definition, child_process = _called(
                 _definition(instance.definition_id), node.called_process
@@ -308,6 +311,34 @@ def _apply(
             result,
             previous_id=None,
         )
+
+
+def _terminate(instance: store.InstanceRow, graph: bpmn.ProcessGraph, scope: str, now) -> int:
+    """A terminate end event was reached: cancel the open steps of its (sub)process — for the whole
+    process also those of the instances it called — and return how many tokens waited in them."""
+    members = engine.scope_members(graph, scope)
+    if not scope:
+        ids, frontier = [instance.id], [instance.id]
+        while frontier:
+            frontier = list(
+                ProcessInstance.objects.filter(
+                    parent_id__in=frontier, status=InstanceStatus.RUNNING
+                ).values_list("pk", flat=True)
+            )
+            ids += frontier
+        open_items = WorkItem.objects.filter(instance_id__in=ids, status__in=OPEN_STATUSES)
+        open_items.update(status=WorkStatus.CANCELLED, completed_at=now, next_reminder_at=None)
+        ProcessInstance.objects.filter(pk__in=ids[1:]).update(
+            status=InstanceStatus.CANCELLED, tokens=0, completed_at=now
+        )
+        return instance.tokens
+    open_items = WorkItem.objects.filter(
+        instance_id=instance.id, status__in=OPEN_STATUSES, node_id__in=members
+    )
+    groups = set(open_items.exclude(group__isnull=True).values_list("group", flat=True))
+    tokens = len(groups) + open_items.filter(group__isnull=True).count()
+    open_items.update(status=WorkStatus.CANCELLED, completed_at=now, next_reminder_at=None)
+    return tokens
 
 
 def _work_rows(

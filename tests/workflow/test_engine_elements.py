@@ -1,0 +1,158 @@
+"""Running the BPMN elements people draw: terminate end events, inclusive gateways and standard loops
+(the pure engine), and a terminate end event cancelling open steps in the database."""
+
+from tongban.workflow import bpmn, engine
+
+from .bpmn_samples import document
+
+INCLUSIVE = document("""
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:inclusiveGateway id="split" default="f_c"/>
+    <bpmn:userTask id="a" name="规划"/>
+    <bpmn:userTask id="b" name="消防"/>
+    <bpmn:userTask id="c" name="综合"/>
+    <bpmn:inclusiveGateway id="join"/>
+    <bpmn:userTask id="done" name="出证"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="split"/>
+    <bpmn:sequenceFlow id="f_a" sourceRef="split" targetRef="a">
+      <bpmn:conditionExpression>area &gt; 500</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_b" sourceRef="split" targetRef="b">
+      <bpmn:conditionExpression>floors &gt;= 3</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_c" sourceRef="split" targetRef="c"/>
+    <bpmn:sequenceFlow id="g_a" sourceRef="a" targetRef="join"/>
+    <bpmn:sequenceFlow id="g_b" sourceRef="b" targetRef="join"/>
+    <bpmn:sequenceFlow id="g_c" sourceRef="c" targetRef="join"/>
+    <bpmn:sequenceFlow id="f_j" sourceRef="join" targetRef="done"/>
+    <bpmn:sequenceFlow id="f_e" sourceRef="done" targetRef="e"/>
+  </bpmn:process>""")
+
+
+def _work(effects):
+    return [w.node.id for w in effects.work]
+
+
+def test_an_inclusive_split_takes_every_branch_whose_condition_holds_and_the_join_waits_for_them():
+    graph = bpmn.parse_one(INCLUSIVE)
+    assert graph.node("split").pair == "join"
+    effects, joins = engine.start(graph, {"area": 800, "floors": 5})
+    assert _work(effects) == ["a", "b"] and effects.token_delta == 2
+    first = engine.leave(graph, "a", {}, joins, "approve")
+    assert first.work == [] and first.token_delta == 0  # a's token now waits at the join
+    second = engine.leave(graph, "b", {}, joins, "approve")
+    assert _work(second) == ["done"] and second.token_delta == -1
+    assert joins == {}
+
+
+def test_an_inclusive_split_with_one_branch_passes_the_join_at_once_and_falls_back_to_the_default():
+    graph = bpmn.parse_one(INCLUSIVE)
+    effects, joins = engine.start(graph, {"area": 800})
+    assert _work(effects) == ["a"]
+    assert _work(engine.leave(graph, "a", {}, joins, "approve")) == ["done"]
+    effects, joins = engine.start(graph, {})
+    assert _work(effects) == ["c"]
+
+
+def test_an_inclusive_join_without_a_split_is_refused():
+    xml = INCLUSIVE.replace(
+        '<bpmn:inclusiveGateway id="split" default="f_c"/>', '<bpmn:parallelGateway id="split"/>'
+    )
+    xml = xml.replace("<bpmn:conditionExpression>area &gt; 500</bpmn:conditionExpression>", "")
+    xml = xml.replace("<bpmn:conditionExpression>floors &gt;= 3</bpmn:conditionExpression>", "")
+    assert ("join", "inclusive_join") in [(p.element, p.code) for p in bpmn.parse(xml).problems]
+
+
+TERMINATE = document("""
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:parallelGateway id="fork"/>
+    <bpmn:userTask id="review" name="审查"/>
+    <bpmn:userTask id="check" name="核查"/>
+    <bpmn:exclusiveGateway id="ok" default="go"/>
+    <bpmn:endEvent id="stop"><bpmn:terminateEventDefinition/></bpmn:endEvent>
+    <bpmn:endEvent id="e1"/>
+    <bpmn:endEvent id="e2"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="fork"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="fork" targetRef="review"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="check"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="ok"/>
+    <bpmn:sequenceFlow id="no" sourceRef="ok" targetRef="stop">
+      <bpmn:conditionExpression>decision = "reject"</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="go" sourceRef="ok" targetRef="e1"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="review" targetRef="e2"/>
+  </bpmn:process>""")
+
+
+def test_a_terminate_end_event_ends_the_process_with_steps_still_open():
+    graph = bpmn.parse_one(TERMINATE)
+    effects, joins = engine.start(graph, {})
+    assert _work(effects) == ["review", "check"]
+    ended = engine.leave(graph, "check", {}, joins, "reject")
+    assert ended.terminated == [""] and ended.ended == 1
+    approved = engine.leave(graph, "check", {}, joins, "approve")
+    assert approved.terminated == [] and approved.token_delta == -1
+
+
+def test_a_terminate_end_event_inside_a_subprocess_ends_only_the_subprocess():
+    xml = document("""
+      <bpmn:process id="p" isExecutable="true">
+        <bpmn:startEvent id="s"/>
+        <bpmn:subProcess id="sub">
+          <bpmn:startEvent id="ss"/><bpmn:parallelGateway id="fork"/>
+          <bpmn:userTask id="a"/><bpmn:endEvent id="t"><bpmn:terminateEventDefinition/></bpmn:endEvent>
+          <bpmn:endEvent id="ea"/>
+          <bpmn:sequenceFlow id="s1" sourceRef="ss" targetRef="fork"/>
+          <bpmn:sequenceFlow id="s2" sourceRef="fork" targetRef="a"/>
+          <bpmn:sequenceFlow id="s3" sourceRef="fork" targetRef="t"/>
+          <bpmn:sequenceFlow id="s4" sourceRef="a" targetRef="ea"/>
+        </bpmn:subProcess>
+        <bpmn:userTask id="after"/><bpmn:endEvent id="e"/>
+        <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sub"/>
+        <bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="after"/>
+        <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="e"/>
+      </bpmn:process>""")
+    graph = bpmn.parse_one(xml)
+    effects, joins = engine.start(graph, {})
+    # a was created and then terminated in the same step: only the step after the subprocess is open
+    assert _work(effects) == ["after"] and effects.token_delta == 1 and effects.terminated == ["sub"]
+    assert joins == {}
+
+
+LOOP = document("""
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="fix" name="补正">
+      <bpmn:standardLoopCharacteristics loopMaximum="3">
+        <bpmn:loopCondition>decision = "reject"</bpmn:loopCondition>
+      </bpmn:standardLoopCharacteristics>
+    </bpmn:userTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="fix"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="fix" targetRef="e"/>
+  </bpmn:process>""")
+
+
+def test_a_standard_loop_repeats_while_its_condition_holds_at_most_loop_maximum_times():
+    graph = bpmn.parse_one(LOOP)
+    effects, joins = engine.start(graph, {})
+    assert _work(effects) == ["fix"]
+    again = engine.leave(graph, "fix", {}, joins, "reject")
+    assert _work(again) == ["fix"] and again.token_delta == 0
+    done = engine.leave(graph, "fix", {}, joins, "approve")
+    assert done.ended == 1 and joins == {}
+    effects, joins = engine.start(graph, {})
+    runs = 1
+    while True:
+        step = engine.leave(graph, "fix", {}, joins, "reject")
+        if not step.work:
+            break
+        runs += 1
+    assert runs == 3 and step.ended == 1  # loopMaximum
+
+
+def test_a_standard_loop_that_could_never_end_is_refused():
+    xml = LOOP.replace(' loopMaximum="3"', "").replace(
+        '<bpmn:loopCondition>decision = "reject"</bpmn:loopCondition>', ""
+    )
+    assert [(p.element, p.code) for p in bpmn.parse(xml).problems] == [("fix", "loop")]

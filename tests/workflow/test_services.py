@@ -210,3 +210,32 @@ def test_a_colleague_cannot_transfer_or_return_a_step_someone_else_holds(db):
     # The section head oversees the section and may reassign.
     services.transfer(_actor("section_head"), item.public_id, to_username="reviewer2")
     assert WorkItem.objects.get(pk=item.id).assignee.username == "reviewer2"
+
+
+def test_a_terminate_end_event_cancels_the_open_steps_and_ends_the_instance(db):
+    from .test_engine_elements import TERMINATE
+
+    definition = _publish(TERMINATE)
+    instance, result = services.start(
+        definition, subject="TERM", data={}, default_department=Department.objects.get(code="scjgj-spjyk")
+    )
+    items = {w.node_id: w for w in result.created}
+    assert set(items) == {"review", "check"}
+    _i, step = _complete("reviewer", items["check"], decision="reject")
+    assert step.completed
+    assert WorkItem.objects.get(pk=items["review"].id).status == WorkStatus.CANCELLED
+    instance = ProcessInstance.objects.get(pk=instance.id)
+    assert (instance.status, instance.tokens) == (InstanceStatus.COMPLETED, 0)
+
+
+def test_a_standard_loop_gives_the_step_again_until_its_condition_fails(db):
+    from .test_engine_elements import LOOP
+
+    definition = _publish(LOOP.replace('name="补正"', 'name="补正" tb:department="scjgj-spjyk"'))
+    _instance, result = services.start(
+        definition, subject="LOOP", data={}, default_department=Department.objects.get(code="scjgj-spjyk")
+    )
+    _i, step = _complete("reviewer", result.created[0], decision="reject")
+    assert [w.node_id for w in step.created] == ["fix"] and not step.completed
+    _i, step = _complete("reviewer", step.created[0], decision="approve")
+    assert step.completed

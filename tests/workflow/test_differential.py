@@ -15,7 +15,7 @@ from tongban.workflow import bpmn, check, engine
 
 from .bpmn_samples import PARALLEL
 from .test_bpmn_elements import SUBPROCESS
-from .test_engine_elements import INCLUSIVE, LOOP, TERMINATE
+from .test_engine_elements import INCLUSIVE, LOOP, MULTI, SEQUENTIAL, TERMINATE
 
 MAX_ROUNDS = 50
 
@@ -28,18 +28,18 @@ def ours(xml: str, data: dict, decide) -> tuple[list[list[str]], bool]:
     effects, joins = engine.start(graph, data)
     data.update(effects.data)
     balance, ended = effects.token_delta, effects.ended
-    waiting = [w.node.id for w in effects.work]
+    waiting = [(w.node.id, w.count) for w in effects.work]
     assert not effects.calls, "call activities are compared through SpiffWorkflow's subprocess specs"
     rounds = []
     while waiting and len(rounds) < MAX_ROUNDS:
-        rounds.append(sorted(waiting))
+        rounds.append(sorted(node_id for node_id, count in waiting for _ in range(count)))
         following = []
-        for node_id in sorted(waiting):
+        for node_id, _count in sorted(waiting):  # a multi-instance group moves on once all are done
             step = engine.leave(graph, node_id, data, joins, decide(node_id, len(rounds)))
             data.update(step.data)
             balance += step.token_delta
             ended += step.ended
-            following += [w.node.id for w in step.work]
+            following += [(w.node.id, w.count) for w in step.work]
             if step.terminated == [""]:
                 return rounds, True
         waiting = following
@@ -82,6 +82,10 @@ def reject_first(node_id: str, round_number: int) -> str:
     return "reject" if round_number == 1 else "approve"
 
 
+def reject_always(node_id: str, round_number: int) -> str:
+    return "reject"
+
+
 def reject_twice(node_id: str, round_number: int) -> str:
     return "reject" if round_number <= 2 else "approve"
 
@@ -100,8 +104,10 @@ SAMPLES = [
         "loop at most three times",
         LOOP.replace('decision = "reject"', 'decision == "reject"'),
         {},
-        reject_first,
+        reject_always,
     ),
+    ("multi-instance at once", MULTI, {}, approve),
+    ("multi-instance one after the other", SEQUENTIAL, {"sites": ["东区", "西区", "南区"]}, approve),
 ]
 
 

@@ -156,3 +156,136 @@ def test_a_standard_loop_that_could_never_end_is_refused():
         '<bpmn:loopCondition>decision = "reject"</bpmn:loopCondition>', ""
     )
     assert [(p.element, p.code) for p in bpmn.parse(xml).problems] == [("fix", "loop")]
+
+
+MULTI = document("""
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="sign" name="联合踏勘">
+      <bpmn:multiInstanceLoopCharacteristics isSequential="false">
+        <bpmn:loopCardinality>3</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics>
+    </bpmn:userTask>
+    <bpmn:userTask id="after" name="出证"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sign"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="sign" targetRef="after"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="e"/>
+  </bpmn:process>""")
+
+SEQUENTIAL = MULTI.replace('isSequential="false"', 'isSequential="true"').replace(
+    "<bpmn:loopCardinality>3</bpmn:loopCardinality>", "<bpmn:loopDataInputRef>sites</bpmn:loopDataInputRef>"
+)
+
+
+def test_a_parallel_multi_instance_task_opens_loop_cardinality_work_items_at_once():
+    graph = bpmn.parse_one(MULTI)
+    effects, joins = engine.start(graph, {})
+    assert [(w.node.id, w.count) for w in effects.work] == [("sign", 3)] and effects.token_delta == 1
+    assert engine.countersign_outcome("every", 3, 2, 0) is None
+    assert engine.countersign_outcome("every", 3, 2, 1) == "reject"
+    assert _work(engine.leave(graph, "sign", {}, joins, "approve")) == ["after"]
+
+
+def test_a_sequential_multi_instance_task_runs_once_per_entry_of_a_list_one_after_the_other():
+    graph = bpmn.parse_one(SEQUENTIAL)
+    effects, joins = engine.start(graph, {"sites": ["东区", "西区"]})
+    assert [(w.node.id, w.count) for w in effects.work] == [("sign", 1)]
+    second = engine.leave(graph, "sign", {}, joins, "approve")
+    assert _work(second) == ["sign"] and second.token_delta == 0
+    assert _work(engine.leave(graph, "sign", {}, joins, "approve")) == ["after"]
+    assert joins == {}
+    nothing, _joins = engine.start(graph, {"sites": []})
+    assert _work(nothing) == ["after"]  # no entry: the task is not done at all
+
+
+def test_a_completion_condition_ends_a_sequential_multi_instance_task_early():
+    xml = SEQUENTIAL.replace(
+        "</bpmn:multiInstanceLoopCharacteristics>",
+        '<bpmn:completionCondition>decision = "reject"</bpmn:completionCondition>'
+        "</bpmn:multiInstanceLoopCharacteristics>",
+    )
+    graph = bpmn.parse_one(xml)
+    _effects, joins = engine.start(graph, {"sites": ["a", "b", "c"]})
+    assert _work(engine.leave(graph, "sign", {}, joins, "reject")) == ["after"]
+
+
+def test_a_multi_instance_task_without_a_count_or_a_list_is_refused():
+    xml = MULTI.replace("<bpmn:loopCardinality>3</bpmn:loopCardinality>", "")
+    assert [(p.element, p.code) for p in bpmn.parse(xml).problems] == [("sign", "collection")]
+
+
+ERROR = document("""
+  <bpmn:error id="err_missing" errorCode="MISSING"/>
+  <bpmn:escalation id="esc_slow" escalationCode="SLOW"/>
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:subProcess id="sub" name="核验">
+      <bpmn:startEvent id="ss"/>
+      <bpmn:parallelGateway id="fork"/>
+      <bpmn:userTask id="check" name="核验材料"/>
+      <bpmn:userTask id="visit" name="现场核查"/>
+      <bpmn:exclusiveGateway id="ok" default="fine"/>
+      <bpmn:endEvent id="missing"><bpmn:errorEventDefinition errorRef="err_missing"/></bpmn:endEvent>
+      <bpmn:intermediateThrowEvent id="slow"><bpmn:escalationEventDefinition escalationRef="esc_slow"/>
+      </bpmn:intermediateThrowEvent>
+      <bpmn:endEvent id="fine_end"/>
+      <bpmn:endEvent id="visit_end"/>
+      <bpmn:sequenceFlow id="s1" sourceRef="ss" targetRef="fork"/>
+      <bpmn:sequenceFlow id="s2" sourceRef="fork" targetRef="check"/>
+      <bpmn:sequenceFlow id="s3" sourceRef="fork" targetRef="visit"/>
+      <bpmn:sequenceFlow id="s4" sourceRef="check" targetRef="ok"/>
+      <bpmn:sequenceFlow id="bad" sourceRef="ok" targetRef="missing">
+        <bpmn:conditionExpression>decision = "reject"</bpmn:conditionExpression></bpmn:sequenceFlow>
+      <bpmn:sequenceFlow id="fine" sourceRef="ok" targetRef="fine_end"/>
+      <bpmn:sequenceFlow id="s5" sourceRef="visit" targetRef="slow"/>
+      <bpmn:sequenceFlow id="s6" sourceRef="slow" targetRef="visit_end"/>
+    </bpmn:subProcess>
+    <bpmn:boundaryEvent id="on_missing" attachedToRef="sub">
+      <bpmn:errorEventDefinition errorRef="err_missing"/></bpmn:boundaryEvent>
+    <bpmn:boundaryEvent id="on_slow" attachedToRef="sub" cancelActivity="false">
+      <bpmn:escalationEventDefinition escalationRef="esc_slow"/></bpmn:boundaryEvent>
+    <bpmn:userTask id="supplement" name="补正"/>
+    <bpmn:userTask id="notify" name="告知"/>
+    <bpmn:userTask id="approve" name="审批"/>
+    <bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/><bpmn:endEvent id="e3"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sub"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="approve"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="approve" targetRef="e1"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="on_missing" targetRef="supplement"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="supplement" targetRef="e2"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="on_slow" targetRef="notify"/>
+    <bpmn:sequenceFlow id="f7" sourceRef="notify" targetRef="e3"/>
+  </bpmn:process>""")
+
+
+def test_an_error_end_event_interrupts_its_subprocess_and_the_boundary_takes_over():
+    graph = bpmn.parse_one(ERROR)
+    effects, joins = engine.start(graph, {})
+    assert _work(effects) == ["check", "visit"]
+    caught = engine.leave(graph, "check", {}, joins, "reject")
+    assert _work(caught) == ["supplement"] and caught.terminated == ["sub"]
+    assert joins == {}
+
+
+def test_a_non_interrupting_escalation_adds_a_token_beside_the_running_subprocess():
+    graph = bpmn.parse_one(ERROR)
+    _effects, joins = engine.start(graph, {})
+    escalated = engine.leave(graph, "visit", {}, joins, "approve")
+    assert _work(escalated) == ["notify"] and escalated.terminated == []
+    assert _work(engine.leave(graph, "check", {}, joins, "approve")) == ["approve"]
+
+
+def test_an_error_no_boundary_catches_is_refused():
+    xml = ERROR.replace(
+        '<bpmn:errorEventDefinition errorRef="err_missing"/></bpmn:boundaryEvent>',
+        "<bpmn:timerEventDefinition/></bpmn:boundaryEvent>",
+    )
+    codes = {(p.element, p.code) for p in bpmn.parse(xml).problems}
+    assert ("missing", "uncaught") in codes
+
+
+def test_an_error_boundary_on_a_task_is_refused():
+    xml = ERROR.replace('id="on_missing" attachedToRef="sub"', 'id="on_missing" attachedToRef="approve"')
+    codes = [(p.element, p.code) for p in bpmn.parse(xml).problems]
+    assert ("on_missing", "unsupported") in codes and ("missing", "uncaught") in codes

@@ -239,3 +239,23 @@ def test_a_standard_loop_gives_the_step_again_until_its_condition_fails(db):
     assert [w.node_id for w in step.created] == ["fix"] and not step.completed
     _i, step = _complete("reviewer", step.created[0], decision="approve")
     assert step.completed
+
+
+def test_a_parallel_multi_instance_task_moves_on_when_every_instance_is_done(db):
+    from .test_engine_elements import MULTI
+
+    definition = _publish(
+        MULTI.replace('name="联合踏勘"', 'name="联合踏勘" tb:department="scjgj-spjyk"').replace(
+            'name="出证"', 'name="出证" tb:department="scjgj-spjyk"'
+        )
+    )
+    _instance, result = services.start(
+        definition, subject="MI", data={}, default_department=Department.objects.get(code="scjgj-spjyk")
+    )
+    assert [w.node_id for w in result.created] == ["sign", "sign", "sign"]
+    assert len({w.group for w in result.created}) == 1
+    for item in result.created[:2]:
+        _i, step = _complete("reviewer", item)
+        assert step.created == []
+    _i, step = _complete("reviewer", result.created[2])
+    assert [w.node_id for w in step.created] == ["after"]

@@ -207,6 +207,13 @@ class Node:
     loop_condition: object | None = None  # a standard loop: repeat while this holds
     loop_maximum: int | None = None
     test_before: bool = False
+    mi_cardinality: object | None = None  # multi-instance: a FEEL expression giving how many
+    mi_sequential: bool = False  # multi-instance: one after the other (else all at once)
+    mi_completion: object | None = None  # multi-instance: done early when this holds
+    throws: str = ""  # an end or throw event: "error" | "escalation"; a boundary event: what it catches
+    code: str = ""  # the error or escalation code thrown or caught ("" on a boundary: any)
+    attached: str = ""  # a boundary event: the subprocess it is attached to
+    interrupting: bool = True  # a boundary event: whether it ends the subprocess
 
 
 @dataclass
@@ -279,11 +286,12 @@ def parse(xml: bytes | str, *, as_reference: bool = False) -> ParseResult:
         result.problems.append(Problem("document", "no_process", _("The document has no process.")))
     result.declared_executable = any(p.get("isExecutable") == "true" for p in processes)
     legacy = _declares_tb(xml)
+    codes = _codes(root)
     language = root.get("expressionLanguage") or ""
     for element in processes:
         if as_reference or element.get("isExecutable") == "false":
             problems: list[Problem] = []
-            graph = _parse_process(element, problems, legacy, language, reference=True)
+            graph = _parse_process(element, problems, legacy, language, reference=True, codes=codes)
             reference = ReferenceModel(
                 element.get("id") or "process",
                 element.get("name") or element.get("id") or "",
@@ -293,7 +301,7 @@ def parse(xml: bytes | str, *, as_reference: bool = False) -> ParseResult:
             )
             result.references[reference.id] = reference
             continue
-        graph = _parse_process(element, result.problems, legacy, language)
+        graph = _parse_process(element, result.problems, legacy, language, codes=codes)
         if graph is not None:
             result.processes[graph.id] = graph
     if processes and not result.processes and not result.problems:
@@ -393,6 +401,7 @@ class _Scope:
     refused: set[str] = field(default_factory=set)
     current: str = ""  # the subprocess whose elements are being read
     names: frozenset[str] = frozenset()  # names of several words a FEEL condition may use
+    codes: dict[str, str] = field(default_factory=dict)  # error / escalation id → its code
 
     def refuse(
         self, element, element_id: str, code: str, message, role_in_flow: str = "", scope_id: str = ""
@@ -413,13 +422,22 @@ class _Scope:
             )
 
 
-def _parse_process(element, problems, legacy, language, reference=False) -> ProcessGraph | None:
+def _codes(root) -> dict[str, str]:
+    codes = {}
+    for tag, attribute in (("error", "errorCode"), ("escalation", "escalationCode")):
+        for element in root.findall(_q(tag)):
+            if element.get("id"):
+                codes[element.get("id")] = element.get(attribute) or element.get("id")
+    return codes
+
+
+def _parse_process(element, problems, legacy, language, reference=False, codes=None) -> ProcessGraph | None:
     process_id = element.get("id") or ""
     problems_before = len(problems)
     if not process_id:
         problems.append(Problem("process", "id", _("A process needs an id.")))
         return None
-    scope = _Scope(problems, legacy, language, reference, names=_spaced_names(element))
+    scope = _Scope(problems, legacy, language, reference, names=_spaced_names(element), codes=codes or {})
     _duplicate_ids(element, problems)
     _read_lanes(element, scope, "")
     _parse_elements(element, scope, "")
@@ -543,6 +561,13 @@ def _unsupported(child, tag: str, element_id: str, scope: _Scope, what=None, rol
     )
 
 
+def _thrown_code(child, event: str, scope: "_Scope") -> str:
+    """The errorCode / escalationCode an event definition refers to ("" when it names none)."""
+    definition = child.find(_q(f"{event}EventDefinition"))
+    ref = definition.get(f"{event}Ref") if definition is not None else None
+    return scope.codes.get(ref, ref) if ref else ""
+
+
 def _event_kind(child) -> str:
     kinds = [EVENT_KINDS[_local(c.tag)] for c in child if _is_bpmn(c) and _local(c.tag) in EVENT_KINDS]
     kinds += ["message" for c in child if _is_bpmn(c) and _local(c.tag) == "eventDefinitionRef"]
@@ -565,6 +590,19 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
             return Node(kind="end", terminate=True, **common)
         if not event and tag == "intermediateThrowEvent":
             return Node(kind="pass", **common)  # a milestone: the token passes through
+        thrown = {"endEvent": ("error", "escalation"), "intermediateThrowEvent": ("escalation",)}
+        if event in thrown.get(tag, ()):
+            kind = "end" if tag == "endEvent" else "pass"
+            return Node(kind=kind, throws=event, code=_thrown_code(child, event, scope), **common)
+        if tag == "boundaryEvent" and event in ("error", "escalation"):
+            return Node(
+                kind="boundary",
+                throws=event,
+                code=_thrown_code(child, event, scope),
+                attached=child.get("attachedToRef") or "",
+                interrupting=event == "error" or child.get("cancelActivity") != "false",
+                **common,
+            )
         what = Formatted(
             _("%(event)s %(element)s"),
             {"event": EVENT_LABELS.get(event, event or "—"), "element": ELEMENT_LABELS[tag]},
@@ -631,6 +669,88 @@ def _standard_loop(child, loop, element_id: str, scope: _Scope) -> dict | None:
         "loop_maximum": int(maximum) if maximum is not None else None,
         "test_before": loop.get("testBefore") == "true",
     }
+
+
+def _multi_instance(child, loop, element_id: str, scope: _Scope) -> dict:
+    """A user task done several times: loopCardinality (FEEL) many, or once per entry of a list in
+    the case data (loopDataInputRef, or Camunda's collection); all at once or one after the other,
+    ending early when completionCondition holds."""
+    attrs: dict = {
+        "multi_instance": True,
+        "countersign": "mi",
+        "mi_sequential": loop.get("isSequential") == "true",
+    }
+    cardinality = loop.find(_q("loopCardinality"))
+    reference = loop.find(_q("loopDataInputRef"))
+    collection = (reference.text or "").strip() if reference is not None else ""
+    collection = collection or loop.get("{http://camunda.org/schema/1.0/bpmn}collection") or ""
+    output = loop.find(_q("loopDataOutputRef"))
+    if output is not None and (output.text or "").strip():
+        scope.problems.append(
+            Problem(
+                element_id,
+                "collection",
+                Formatted(
+                    _(
+                        "The multi-instance task “%(name)s” collects its instances' outputs "
+                        "(loopDataOutputRef); tongban's work items keep no output of their own."
+                    ),
+                    {"name": child.get("name") or element_id},
+                ),
+            )
+        )
+    if cardinality is not None and (cardinality.text or "").strip() and collection:
+        scope.problems.append(
+            Problem(
+                element_id,
+                "collection",
+                Formatted(
+                    _(
+                        "The multi-instance task “%(name)s” gives both a loopCardinality and a list: "
+                        "give one."
+                    ),
+                    {"name": child.get("name") or element_id},
+                ),
+            )
+        )
+    elif cardinality is not None and (cardinality.text or "").strip():
+        text = cardinality.text.strip().removeprefix("=").strip()
+        try:
+            attrs["mi_cardinality"] = compile_expression(text, scope.names)
+        except FeelSyntaxError as exc:
+            scope.problems.append(
+                Problem(
+                    element_id,
+                    "condition_syntax",
+                    Formatted(
+                        _(
+                            "The loopCardinality “%(expression)s” is not FEEL: %(problem)s at position "
+                            "%(position)s."
+                        ),
+                        {"expression": text, "problem": exc.problem, "position": exc.position},
+                    ),
+                )
+            )
+    elif collection and collection.replace("_", "").replace(".", "").isalnum():
+        attrs["collection"] = collection
+    else:
+        scope.problems.append(
+            Problem(
+                element_id,
+                "collection",
+                Formatted(
+                    _(
+                        "The multi-instance task “%(name)s” needs a loopCardinality or a list in the case "
+                        "data."
+                    ),
+                    {"name": child.get("name") or element_id},
+                ),
+            )
+        )
+    completion = loop.find(_q("completionCondition"))
+    if completion is not None and (completion.text or "").strip():
+        attrs["mi_completion"] = _condition(element_id, completion, scope)
+    return attrs
 
 
 def _loop(child, element_id: str, scope: _Scope, tag: str) -> bool:
@@ -730,7 +850,11 @@ def _parse_task(child, kind: str, common: dict, scope: _Scope) -> Node:
             limit_days=_int_attr(child, "limitDays", problems, element_id),
         )
         loop = child.find(_q("multiInstanceLoopCharacteristics"))
-        if loop is not None:
+        if loop is not None and not (
+            child.get(_tb("collection")) or loop.get(_tb("collection")) or child.get(_tb("countersign"))
+        ):
+            attrs.update(_multi_instance(child, loop, element_id, scope))
+        elif loop is not None:
             countersign = child.get(_tb("countersign")) or loop.get(_tb("countersign")) or "all"
             if countersign not in ("all", "any") and not countersign.isdigit():
                 problems.append(
@@ -776,6 +900,7 @@ def _parse_task(child, kind: str, common: dict, scope: _Scope) -> Node:
 
 def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
     nodes, problems, defaults = scope.nodes, scope.problems, scope.defaults
+    _check_boundaries(nodes, problems)
     outgoing: dict[str, list[Flow]] = {n: [] for n in nodes}
     incoming: dict[str, list[Flow]] = {n: [] for n in nodes}
     for flow in scope.flows:
@@ -811,8 +936,12 @@ def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
         outs, ins = outgoing[node.id], incoming[node.id]
         if node.kind != "end" and not outs:
             problems.append(Problem(node.id, "dead_end", _("Nothing follows this element.")))
-        if node.kind != "start" and not ins:
+        if node.kind not in ("start", "boundary") and not ins:
             problems.append(Problem(node.id, "unreachable", _("Nothing leads to this element.")))
+        if node.kind == "boundary" and ins:
+            problems.append(
+                Problem(node.id, "start_incoming", _("A boundary event cannot have incoming flows."))
+            )
         if node.kind == "start" and ins:
             problems.append(
                 Problem(node.id, "start_incoming", _("A start event cannot have incoming flows."))
@@ -844,7 +973,13 @@ def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
                         ),
                     )
                 )
-        if node.kind in ("start", "end", "script", "call", "subprocess", "pass") and len(outs) > 1:
+        implicit = node.kind in ("start", "script", "pass", "subprocess", "boundary") and not any(
+            f.condition for f in outs
+        )  # several unconditioned flows out of these are a parallel split, as BPMN says
+        if (
+            node.kind in ("start", "end", "script", "call", "subprocess", "pass", "boundary")
+            and len(outs) > 1
+        ) and not implicit:
             problems.append(Problem(node.id, "split", _("Use a gateway to split the flow.")))
     for node_id, default in defaults.items():
         known = node_id in nodes and nodes[node_id].kind != "refused"
@@ -867,6 +1002,67 @@ def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
             )
     starts = [n for n in nodes.values() if n.kind == "start" and not n.scope]
     return ProcessGraph(process_id, name, nodes, outgoing, incoming, starts[0].id if starts else "")
+
+
+def _check_boundaries(nodes: dict[str, Node], problems: list[Problem]) -> None:
+    """Error and escalation boundaries run on embedded subprocesses; an error must be caught."""
+    for node in list(nodes.values()):
+        if node.kind == "boundary" and nodes.get(node.attached, Node("", "")).kind != "subprocess":
+            problems.append(
+                Problem(
+                    node.id,
+                    "unsupported",
+                    Formatted(
+                        _("The %(event)s boundary event “%(name)s” is run only on an embedded subprocess."),
+                        {"event": EVENT_LABELS[node.throws], "name": node.name or node.id},
+                    ),
+                )
+            )
+            nodes[node.id] = Node(node.id, "refused", name=node.name, scope=node.scope, tag=node.tag)
+        elif (
+            node.kind == "boundary"
+            and node.interrupting
+            and any(n.kind == "call" and n.scope and _within(nodes, n, node.attached) for n in nodes.values())
+        ):
+            problems.append(
+                Problem(
+                    node.id,
+                    "terminate",
+                    _("A boundary event cannot interrupt a subprocess that calls other processes."),
+                )
+            )
+    for node in nodes.values():
+        if node.throws == "error" and node.kind == "end" and catcher(nodes, node) is None:
+            problems.append(
+                Problem(
+                    node.id,
+                    "uncaught",
+                    Formatted(
+                        _(
+                            "No boundary event of an enclosing subprocess catches the error thrown by "
+                            "“%(name)s”."
+                        ),
+                        {"name": node.name or node.id},
+                    ),
+                )
+            )
+
+
+def catcher(nodes: dict[str, Node], thrower: Node) -> Node | None:
+    """The boundary event that catches what `thrower` throws: on the innermost enclosing subprocess
+    with a boundary for that error or escalation code (or for any)."""
+    scope = thrower.scope
+    while scope:
+        for node in nodes.values():
+            if (
+                node.kind == "boundary"
+                and node.attached == scope
+                and node.throws == thrower.throws
+                and node.code in ("", thrower.code)
+            ):
+                return node
+        scope = nodes[scope].scope if scope in nodes else ""
+    return None
 
 
 def _within(nodes: dict[str, Node], node: Node, scope: str) -> bool:

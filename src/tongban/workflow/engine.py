@@ -16,7 +16,7 @@ there. The instance is complete when the balance is zero after a step.
 from dataclasses import dataclass, field
 
 from . import registry
-from .bpmn import Flow, Node, ProcessGraph, subprocess_start
+from .bpmn import Flow, Node, ProcessGraph, catcher, subprocess_start
 
 MAX_STEPS = 10_000  # a cycle of gateways and scripts with no wait would otherwise never end
 
@@ -32,7 +32,8 @@ class ProcessError(Exception):
 @dataclass
 class NewWork:
     node: Node
-    assignees: list[str] = field(default_factory=list)  # multi-instance: one work item per entry
+    assignees: list[str] = field(default_factory=list)  # countersign: one work item per entry
+    count: int = 1  # a multi-instance task done by several at once: this many work items
 
 
 @dataclass
@@ -74,6 +75,17 @@ def enter(
             if node.test_before and not _loops_again(node, view, joins, first=True):
                 stack.extend(reversed(_next(graph, node, view)))
                 continue
+            if _is_generic_mi(node):
+                count = _instances(node, view)
+                if count == 0:
+                    stack.extend(reversed(_next(graph, node, view)))
+                    continue
+                if node.mi_sequential:
+                    joins[f"{node.id}#done"], joins[f"{node.id}#of"] = 0, count
+                    count = 1
+                effects.work.append(NewWork(node, count=count))
+                effects.token_delta += 1
+                continue
             effects.work.append(NewWork(node, _assignees(node, view)))
             effects.token_delta += 1
             continue
@@ -82,6 +94,8 @@ def enter(
             effects.token_delta += 1
             continue
         effects.passed.append(node.id)
+        if node.throws and kind != "boundary" and _throw(graph, node, joins, effects, stack):
+            continue  # an interrupting boundary took over
         if kind == "end" and node.terminate:
             _terminate(graph, node.scope, joins, effects, stack)
             if node.scope:
@@ -99,9 +113,9 @@ def enter(
             if scripts:
                 updates = registry.get(node.function)({"data": view.merged(), "node": node.id}) or {}
                 effects.data.update(updates)
-            stack.extend(_targets(graph.outgoing[node.id]))
-        elif kind == "pass":
-            stack.extend(_targets(graph.outgoing[node.id]))
+            stack.extend(reversed(_split(graph, node, joins)))
+        elif kind in ("pass", "boundary"):
+            stack.extend(reversed(_split(graph, node, joins)))
         elif kind == "subprocess":
             joins[_inside(node.id)] = 1
             stack.append(subprocess_start(graph, node.id))
@@ -139,7 +153,7 @@ def enter(
             _count_inside(node.scope, joins, len(targets) - 1)
             stack.extend(reversed(targets))
         else:  # start
-            stack.extend(_targets(graph.outgoing[node.id]))
+            stack.extend(reversed(_split(graph, node, joins)))
     return effects
 
 
@@ -153,11 +167,70 @@ def leave(
     if decision:
         effects.data["decision"] = decision
         effects.data[f"{node_id}_decision"] = decision
+    if _is_generic_mi(node) and node.mi_sequential and _next_instance(node, view, joins):
+        effects.work.append(NewWork(node))
+        effects.token_delta += 1
+        return effects
     if (node.loop_condition is not None or node.loop_maximum is not None) and _loops_again(node, view, joins):
         effects.work.append(NewWork(node, _assignees(node, view)))
         effects.token_delta += 1
         return effects
     return enter(graph, _next(graph, node, view), data, joins, effects)
+
+
+def _is_generic_mi(node: Node) -> bool:
+    return node.multi_instance and node.countersign == "mi"
+
+
+def _instances(node: Node, view: "_DataView") -> int:
+    """How many times a multi-instance task is done: its loopCardinality, or the length of its list."""
+    if node.mi_cardinality is not None:
+        value = node.mi_cardinality.evaluate(view.merged())
+        try:
+            count = int(value)
+        except (TypeError, ValueError):
+            raise ProcessError(node.id, f"loopCardinality gave {value!r}, not a number") from None
+    else:
+        value = view.merged().get(node.collection)
+        if not isinstance(value, list | tuple):
+            raise ProcessError(node.id, f"the list {node.collection!r} is not in the case data")
+        count = len(value)
+    if not 0 <= count <= 1000:
+        raise ProcessError(node.id, f"{count} instances: between 0 and 1000 are allowed")
+    return count
+
+
+def _next_instance(node: Node, view: "_DataView", joins: dict[str, int]) -> bool:
+    """A sequential multi-instance task: whether another instance follows the one just done."""
+    done = joins.get(f"{node.id}#done", 0) + 1
+    total = joins.get(f"{node.id}#of", 1)
+    finished = done >= total or (
+        node.mi_completion is not None
+        and node.mi_completion.evaluate(
+            {
+                **view.merged(),
+                "nrOfInstances": total,
+                "nrOfCompletedInstances": done,
+                "nrOfActiveInstances": 0,
+            }
+        )
+    )
+    if finished:
+        joins.pop(f"{node.id}#done", None)
+        joins.pop(f"{node.id}#of", None)
+        return False
+    joins[f"{node.id}#done"] = done
+    return True
+
+
+def completion_holds(node: Node, data: dict, total: int, completed: int) -> bool:
+    """A parallel multi-instance task's completionCondition, over the counts BPMN names."""
+    variables = {
+        "nrOfInstances": total,
+        "nrOfCompletedInstances": completed,
+        "nrOfActiveInstances": total - completed,
+    }
+    return node.mi_completion is not None and node.mi_completion.evaluate({**data, **variables})
 
 
 def _next(graph: ProcessGraph, node: Node, view: "_DataView") -> list[str]:
@@ -233,7 +306,31 @@ def _leave_scope(graph: ProcessGraph, scope: str, joins: dict[str, int]) -> list
         joins[_inside(scope)] = left
         return []
     joins.pop(_inside(scope), None)
-    return _targets(graph.outgoing[scope])
+    return _split(graph, graph.node(scope), joins)
+
+
+def _split(graph: ProcessGraph, node: Node, joins: dict[str, int]) -> list[str]:
+    """All flows out of `node`: several unconditioned ones are a parallel split."""
+    targets = _targets(graph.outgoing[node.id])
+    _count_inside(node.scope, joins, len(targets) - 1)
+    return targets
+
+
+def _throw(
+    graph: ProcessGraph, node: Node, joins: dict[str, int], effects: Effects, stack: list[str]
+) -> bool:
+    """An error or escalation thrown inside a subprocess: the boundary event catching it starts a
+    token; an interrupting one first ends the subprocess (True: the thrower's token is gone too)."""
+    boundary = catcher(graph.nodes, node)
+    if boundary is None:
+        return False  # an escalation nobody catches changes nothing (BPMN 10.5.3)
+    if boundary.interrupting:
+        _terminate(graph, boundary.attached, joins, effects, stack)
+        stack.append(boundary.id)
+        return True
+    _count_inside(boundary.scope, joins, 1)  # one more token beside the subprocess
+    stack.append(boundary.id)
+    return False
 
 
 def _targets(flows: list[Flow]) -> list[str]:
@@ -295,6 +392,10 @@ class _DataView:
 
 def countersign_outcome(rule: str, total: int, approvals: int, rejections: int) -> str | None:
     """ "approve" or "reject" once the group's outcome is settled, else None (keep waiting)."""
+    if rule in ("every", "cc"):  # a multi-instance task: done when every instance is
+        if approvals + rejections < total:
+            return None
+        return "reject" if rejections else "approve"
     if rule == "any":
         needed = 1
     elif rule == "all":

@@ -365,6 +365,20 @@ def _work_rows(
             "next_reminder_at": first_reminder(cal, context.now, node.limit_days),
             "process_key": _definition(instance.definition_id).key,
         }
+        if work.count > 1:  # a multi-instance task done by several at once
+            group = uuid.uuid4()
+            rule = "cc" if node.mi_completion is not None else "every"
+            rows += [
+                {
+                    **common,
+                    "public_id": uuid.uuid4(),
+                    "status": WorkStatus.OPEN,
+                    "group": group,
+                    "group_rule": rule,
+                }
+                for _ in range(work.count)
+            ]
+            continue
         if not work.assignees:
             rows.append({**common, "public_id": uuid.uuid4(), "status": WorkStatus.OPEN})
             continue
@@ -545,6 +559,10 @@ def complete(
         approvals = sum(1 for status, d in decisions if status == WorkStatus.COMPLETED and d == "approve")
         rejections = sum(1 for status, d in decisions if status == WorkStatus.COMPLETED and d == "reject")
         outcome = engine.countersign_outcome(item.group_rule or "all", len(decisions), approvals, rejections)
+        if item.group_rule == "cc" and outcome is None:
+            node = graph_of(_definition(instance.definition_id), instance.process_id).node(item.node_id)
+            if engine.completion_holds(node, context.data, len(decisions), approvals + rejections):
+                outcome = "reject" if rejections else "approve"
         if outcome is None:
             return item, result  # others still have to sign
         store.cancel_open_in_group(item.group, now)

@@ -39,8 +39,10 @@ Hit policies (as in DMN): UNIQUE — at most one rule may match; FIRST — the f
 table order decides; ANY — several rules may match if they give the same outputs. Two rules that
 disagree under UNIQUE or ANY, or no matching rule at all, send the case to a person.
 
-Input cells are DMN FEEL *unary tests*, read by the small parser below (nothing is evaluated as
-code):
+Input cells are DMN FEEL *unary tests*: the small parser below checks them when a table is
+saved (literal types against the column, range bounds, errors in both languages), and
+tongban.rules — the platform's one FEEL implementation — tests values against them (nothing is
+evaluated as code):
 
     -                          any value (an empty cell means the same)
     "text"  42  -1.5  true  false  date("2026-01-01")  null      equal to this value
@@ -74,6 +76,8 @@ from django.utils.translation import gettext_lazy as _
 from tongban.core.crypto import sm3_hex
 from tongban.core.errors import FieldErrors, Formatted, InvalidInput
 from tongban.core.i18n import bilingual
+from tongban.rules import UnaryTests, compile_unary_tests
+from tongban.rules.values import from_python
 
 __all__ = [
     "HIT_POLICIES",
@@ -142,7 +146,9 @@ class CellError(ValueError):
 
 @dataclass(frozen=True)
 class Test:
-    """One positive unary test: a comparison with ``value``, or a range from ``value`` to ``high``."""
+    """One positive unary test as the cell parser read it: a comparison with ``value``, or a range
+    from ``value`` to ``high``. What validation checks (types of literals, range bounds); matching
+    is tongban.rules' (Cell.matches)."""
 
     op: str  # "=", "!=", "<", "<=", ">", ">=" or "range"
     value: object = None
@@ -150,28 +156,9 @@ class Test:
     low_closed: bool = True
     high_closed: bool = True
 
-    def holds(self, value) -> bool:
-        if self.op == "range":
-            above = self.value < value or (self.low_closed and self.value == value)
-            below = value < self.high or (self.high_closed and value == self.high)
-            return above and below
-        if self.value is None:  # "= null" never holds for a present value, "!= null" always does
-            return self.op == "!="
-        return _COMPARE[self.op](value, self.value)
-
     @property
     def literals(self) -> tuple:
         return (self.value, self.high) if self.op == "range" else (self.value,)
-
-
-_COMPARE = {
-    "=": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
 
 
 class _Unusable:
@@ -196,16 +183,24 @@ class Cell:
     def is_any(self) -> bool:
         return not self.tests
 
+    @property
+    def feel(self) -> UnaryTests:
+        """The cell as tongban.rules reads it (FEEL unary tests; compiled once per process)."""
+        return compile_unary_tests(self.source.strip() or "-")
+
     def matches(self, value) -> bool:
-        """Whether a value passes this cell. None is a missing value, UNUSABLE one of the wrong type."""
+        """Whether a value passes this cell. None is a missing value, UNUSABLE one of the wrong type.
+
+        A present value of the column's type is tested by tongban.rules (FEEL unary tests). A
+        missing or unusable one is decided here, before FEEL sees it: it passes only ``-`` and a
+        test that names null — the 秒批 safety rule (FEEL would let ``not("a")`` pass a null)."""
         if self.is_any:
             return True
         if value is None:
             return not self.negated and any(t.op == "=" and t.value is None for t in self.tests)
         if value is UNUSABLE:
             return False
-        hit = any(t.holds(value) for t in self.tests)
-        return not hit if self.negated else hit
+        return self.feel.test(from_python(value)) is True
 
 
 @dataclass(frozen=True)

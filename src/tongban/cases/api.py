@@ -27,7 +27,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
-from ninja import Body, Field, File, Header, Query, Router, Schema, Status
+from ninja import Body, Field, File, Form, Header, Query, Router, Schema, Status
 from ninja.errors import ValidationError as SchemaValidationError
 from ninja.files import UploadedFile
 from pydantic import BaseModel, ConfigDict
@@ -1282,13 +1282,28 @@ DMN_MAX_BYTES = 2 * 1024 * 1024
     tags=TAG_TABLES,
     summary="Save the draft table from a DMN 1.x file (any DMN modeler)",
 )
-def upload_dmn(request, code: str, file: UploadedFile = File(..., description="The .dmn file")):
+def upload_dmn(
+    request,
+    code: str,
+    file: UploadedFile = File(..., description="The .dmn file"),
+    contract: str = Form(
+        "",
+        description="The 秒批 contract as JSON (decision, outcome, approve, inputs, required): a DMN "
+        "model from any tool is then taken unchanged. Without it the file must be a table of our shape.",
+    ),
+):
     content = file.read(DMN_MAX_BYTES + 1)
     if len(content) > DMN_MAX_BYTES:
         raise InvalidInput.single(
             "file", "too_large", Formatted(_("The file is larger than %(limit)s MB."), {"limit": 2})
         )
-    return services.tables.save_draft(request.auth, code, dmn=content)
+    mapping = None
+    if contract.strip():
+        try:
+            mapping = json.loads(contract)
+        except ValueError:
+            raise InvalidInput.single("contract", "invalid", _("The contract is not valid JSON.")) from None
+    return services.tables.save_draft(request.auth, code, dmn=content, contract=mapping)
 
 
 @router.post(

@@ -89,6 +89,7 @@ __all__ = [
     "parse_cell",
     "table_from_dmn",
     "table_to_dmn",
+    "validate_dmn_table",
     "validate_table",
 ]
 
@@ -573,7 +574,10 @@ class DecisionTable:
 
 
 def validate_table(table: dict) -> dict:
-    """The table in normalised form, or InvalidInput naming every problem (e.g. ``rules[2].when[1]``)."""
+    """The table in normalised form, or InvalidInput naming every problem (e.g. ``rules[2].when[1]``).
+    A DMN model with its contract (``"format": "dmn"``) is checked by validate_dmn_table."""
+    if is_dmn_table(table):
+        return validate_dmn_table(table.get("dmn"), table.get("contract"), table.get("name", ""))
     return compile_table(table).as_dict()
 
 
@@ -888,7 +892,7 @@ class Evaluation:
     hit_policy: str
     decision: str  # approve | manual
     rule_id: str | None  # the rule that decided; None when no rule matched or rules conflicted
-    cause: str  # rule | no_match | conflict
+    cause: str  # rule | no_match | conflict | missing (a required input of a DMN model)
     outputs: dict
     matched: tuple[str, ...]  # ids of every matching rule
     checks: tuple[InputCheck, ...]
@@ -901,6 +905,11 @@ class Evaluation:
 
     @property
     def reason(self):
+        if self.cause == "missing":
+            return Formatted(
+                _("A required value is missing (%(inputs)s); a person decides."),
+                {"inputs": ", ".join(f.label for f in self.failed)},
+            )
         if self.cause == "conflict":
             return Formatted(
                 _("Rules %(rules)s all match but disagree or may not overlap; a person decides."),
@@ -1017,6 +1026,8 @@ def evaluate(table, context: Mapping) -> Evaluation:
     """Apply a table (its JSON form or a DecisionTable) to ``{"data": …, "check": …}``."""
     if not isinstance(context, Mapping):
         raise TypeError("the context must be a mapping with data and check")
+    if is_dmn_table(table):
+        return _evaluate_dmn(table, context)
     compiled = compile_table(table)
     raw = [_lookup(context, column.path) for column in compiled.inputs]
     seen = [_coerce(value, column.type) for value, column in zip(raw, compiled.inputs, strict=True)]
@@ -1198,7 +1209,10 @@ def _dmn_rule(item, q) -> dict:
 
 
 def table_to_dmn(table) -> bytes:
-    """A DMN 1.3 document for the table; ``table_from_dmn`` reads it back to the same table."""
+    """A DMN 1.3 document for the table; ``table_from_dmn`` reads it back to the same table. A DMN
+    model attached with a contract is given back as it came."""
+    if is_dmn_table(table):
+        return table["dmn"].encode()
     compiled = compile_table(table)
     new_id = functools.partial(_fresh_id, {rule.id for rule in compiled.rules})
     # Tags stay unprefixed under a default namespace, as DMN modelers write them.
@@ -1260,3 +1274,184 @@ _FEEL_ESCAPES = str.maketrans({value: "\\" + name for name, value in _ESCAPES.it
 
 def _feel_string(text: str) -> str:
     return '"' + text.translate(_FEEL_ESCAPES) + '"'
+
+
+# --- a DMN model from any tool, with the 秒批 contract as a mapping ----------------------------------
+#
+# A DMN file is taken as its author wrote it: any input data names, any outputs, any hit policy,
+# decisions requiring decisions (tongban.rules.dmn). What makes it a 秒批 table is a mapping made
+# when it is attached to an item, stored beside the XML (never a constraint on the file):
+#
+#     {"format": "dmn", "name": "…", "dmn": "<definitions …>",
+#      "contract": {"decision": "Eligibility",            # the decision that decides (name or id)
+#                   "outcome": "Status",                  # its output that is the decision ("" = its value)
+#                   "approve": ["ELIGIBLE"],              # the outcome's values that approve
+#                   "inputs": {"Applicant Age": "check.applicant_age", "Income": "data.income"},
+#                   "required": ["Applicant Age"]}}       # null sends the case to a person first
+#
+# Any other outcome — another value, null, an error such as two UNIQUE rules matching — sends the
+# case to a person: a machine still never rejects.
+
+CONTRACT_FIELDS = {"decision", "outcome", "approve", "inputs", "required"}
+_DMN_KINDS = {
+    "number": "number", "integer": "number", "long": "number", "double": "number", "decimal": "number",
+    "string": "string", "boolean": "boolean", "date": "date",
+}  # fmt: skip
+
+
+def _is_input_path(path) -> bool:
+    parts = path.split(".") if isinstance(path, str) and len(path) <= MAX_KEY_LENGTH else []
+    return (
+        len(parts) >= 2 and parts[0] in CONTEXT_ROOTS and all(_PATH_SEGMENT.fullmatch(p) for p in parts[1:])
+    )
+
+
+def is_dmn_table(table) -> bool:
+    return isinstance(table, dict) and table.get("format") == "dmn"
+
+
+def _dmn_model(xml):
+    from tongban.rules import DmnError, Unsupported, dmn
+
+    try:
+        return dmn.load(xml)
+    except (DmnError, Unsupported) as exc:
+        raise _dmn_error("invalid", getattr(exc, "message", str(exc))) from None
+
+
+def validate_dmn_table(xml, contract: dict, name: str = "") -> dict:
+    """A DMN model and the 秒批 contract that maps it onto an item, checked together; the stored
+    form (see above), or InvalidInput naming every problem (``contract.inputs.Income``)."""
+    text = xml.decode("utf-8", "replace") if isinstance(xml, bytes | bytearray) else str(xml or "")
+    model = _dmn_model(text.encode())
+    errors = FieldErrors()
+    contract = contract if isinstance(contract, dict) else {}
+    _unknown_fields(errors, "contract.", contract, CONTRACT_FIELDS)
+    decision = None
+    try:
+        decision = model.decision(str(contract.get("decision") or ""))
+    except Exception:
+        errors.add(
+            "contract.decision",
+            "unknown",
+            Formatted(
+                _("Name the decision that decides; the model has %(names)s."),
+                {"names": "、".join(model.decisions) or "—"},
+            ),
+        )
+    approve = contract.get("approve")
+    if (
+        not isinstance(approve, list)
+        or not approve
+        or not all(isinstance(v, str | int | bool) for v in approve)
+    ):
+        errors.add("contract.approve", "required", _("Give the outcome values that approve (at least one)."))
+    outcome = contract.get("outcome") or ""
+    if not isinstance(outcome, str):
+        errors.add("contract.outcome", "invalid", _("The outcome is the name of an output."))
+    inputs = contract.get("inputs") if isinstance(contract.get("inputs"), dict) else {}
+    for data_name in model.inputs:
+        path = inputs.get(data_name)
+        if not _is_input_path(path):
+            errors.add(
+                f"contract.inputs.{data_name}",
+                "required",
+                Formatted(
+                    _("Say where “%(name)s” comes from: data.<form field> or check.<verification>."),
+                    {"name": data_name},
+                ),
+            )
+    for data_name in inputs:
+        if data_name not in model.inputs:
+            errors.add(
+                f"contract.inputs.{data_name}",
+                "unknown",
+                Formatted(_("The model has no input data “%(name)s”."), {"name": data_name}),
+            )
+    required = contract.get("required") or []
+    if not isinstance(required, list) or any(r not in model.inputs for r in required):
+        errors.add("contract.required", "unknown", _("Required inputs must be input data of the model."))
+    errors.raise_if_any()
+    types = {n: (model.inputs[n].type_ref or "") for n in model.inputs}
+    return {
+        "format": "dmn",
+        "name": (name or model.name or decision.name)[:200],
+        "dmn": text,
+        "contract": {
+            "decision": decision.name,
+            "outcome": outcome,
+            "approve": list(approve),
+            "inputs": {n: inputs[n] for n in model.inputs},
+            "required": list(required),
+        },
+        # What the editor and the checks of verification names read, as for a JSON table.
+        "inputs": [{"key": inputs[n], "label": n, "type": types[n]} for n in model.inputs],
+        "rules": [],
+    }
+
+
+@functools.lru_cache(maxsize=32)
+def _loaded(text: str):
+    return _dmn_model(text.encode())
+
+
+def _dmn_digest(table: dict) -> str:
+    body = json.dumps(
+        {"dmn": table["dmn"], "contract": table["contract"]}, ensure_ascii=False, sort_keys=True
+    )
+    return sm3_hex(body.encode())
+
+
+def _evaluate_dmn(table: dict, context: Mapping) -> Evaluation:
+    contract = table["contract"]
+    model = _loaded(table["dmn"])
+    values, checks, missing = {}, [], []
+    for data_name, path in contract["inputs"].items():
+        raw = _lookup(context, tuple(path.split(".")))
+        type_ref = model.inputs[data_name].type_ref or ""
+        kind = _DMN_KINDS.get(type_ref.rsplit(":", 1)[-1].lower())
+        if kind:  # forms send text: number and date text are taken as the input's type, as in tables
+            status, value = _coerce(raw, kind)
+            value = None if value is UNUSABLE else value
+        else:
+            absent = raw is _MISSING or raw is None or (isinstance(raw, str) and not raw.strip())
+            status, value = ("missing", None) if absent else ("ok", raw)
+        values[data_name] = value
+        checks.append(InputCheck(path, data_name, type_ref, None if raw is _MISSING else raw, status, {}))
+        if value is None and data_name in contract["required"]:
+            missing.append(FailedCheck(path, data_name, None if raw is _MISSING else raw, "!= null", status))
+    common = {
+        "table": table.get("name", ""),
+        "table_digest": _dmn_digest(table),
+        "hit_policy": "DMN",
+        "checks": tuple(checks),
+    }
+    if missing:  # the 秒批 safety rule: a required value that is not there never reaches the model
+        return Evaluation(
+            decision=MANUAL, rule_id=None, cause="missing", outputs={"decision": MANUAL}, matched=(),
+            failed=tuple(missing), **common,
+        )  # fmt: skip
+    result = model.evaluate(values, [contract["decision"]]).decisions[contract["decision"]]
+    value = result.value
+    outcome = value.get(contract["outcome"]) if contract["outcome"] and isinstance(value, dict) else value
+    outcome = _plain(outcome)
+    matched = tuple(str(m) for m in result.matched)
+    if result.errors:
+        cause = "conflict"
+    elif outcome is None:
+        cause = "no_match"
+    else:
+        cause = "rule"
+    decision = APPROVE if cause == "rule" and outcome in contract["approve"] else MANUAL
+    outputs = {"decision": decision, contract["outcome"] or contract["decision"]: _record_value(outcome)}
+    return Evaluation(
+        decision=decision, rule_id=matched[0] if matched and cause == "rule" else None, cause=cause,
+        outputs=outputs, matched=matched, **common,
+    )  # fmt: skip
+
+
+def _plain(value):
+    """A FEEL value as Python: numbers as int/float where exact, text and booleans as they are."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

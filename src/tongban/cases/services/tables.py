@@ -33,13 +33,26 @@ def list_tables(actor, item_code: str) -> list[DecisionTable]:
 
 
 def save_draft(
-    actor, item_code: str, *, table: dict | None = None, dmn: bytes | None = None
+    actor,
+    item_code: str,
+    *,
+    table: dict | None = None,
+    dmn: bytes | None = None,
+    contract: dict | None = None,
 ) -> DecisionTable:
-    """Check a table (JSON, or a DMN file) and keep it as the item's draft; nothing is saved if it fails."""
+    """Check a table (JSON, or a DMN file) and keep it as the item's draft; nothing is saved if it fails.
+
+    With a `contract` the DMN file is taken as its author wrote it (any names, outputs, hit policy,
+    requirement graph) and the contract maps it onto the item: which decision and output decide,
+    which values approve, where each input comes from (data.… / check.…), which are required
+    (cases.rules.validate_dmn_table). Without one, the file must be a table in our own shape."""
     item = _item(actor, item_code)
     if (table is None) == (dmn is None):
         raise InvalidInput.single("table", "required", _("Give the table or a DMN file."))
-    normalised = rules.validate_table(rules.table_from_dmn(dmn) if dmn is not None else table)
+    if dmn is not None and contract is not None:
+        normalised = rules.validate_dmn_table(dmn, contract)
+    else:
+        normalised = rules.validate_table(rules.table_from_dmn(dmn) if dmn is not None else table)
     unknown = [
         column["key"]
         for column in normalised["inputs"]

@@ -1079,6 +1079,29 @@ class DmnUploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".dmn,.xml,application/xml,text/xml"}),
     )
 
+    contract = forms.CharField(
+        label=_("秒批 contract (JSON)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "mono", "data-testid": "dmn-contract"}),
+        help_text=_(
+            'For a DMN model from another tool, taken unchanged: {"decision": …, "outcome": …, '
+            '"approve": […], "inputs": {"input data": "data.field or check.name"}, "required": […]}. '
+            "Leave empty for a table in our own shape."
+        ),
+    )
+
+    def clean_contract(self) -> dict | None:
+        text = self.cleaned_data["contract"].strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise forms.ValidationError(_("The contract is not valid JSON."), code="invalid") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError(_("The contract is a JSON object."), code="invalid")
+        return value
+
     def clean_dmn(self) -> bytes:
         upload = self.cleaned_data["dmn"]
         if upload.size > rules.MAX_DMN_BYTES:
@@ -1327,6 +1350,11 @@ def _rule_page(
         table = copy.deepcopy(base.table if base else STARTER)
         if not base:
             table["name"] = f"{item.current.name if item.current else item.code}秒批规则"
+    # A DMN model attached with its contract is shown as such; the grid starts a table of our shape.
+    dmn_table = table if rules.is_dmn_table(table) else None
+    if dmn_table is not None:
+        table = copy.deepcopy(STARTER)
+        table["name"] = dmn_table["name"]
     samples = list(samples or [])
     samples += [""] * (len(table.get("inputs", [])) - len(samples))
     form_fields = (item.current.form_fields if item.current else []) or []
@@ -1351,6 +1379,7 @@ def _rule_page(
         "json_text": json_text if json_text is not None else json.dumps(table, ensure_ascii=False, indent=2),
         "json_problems": json_problems or [],
         "unsaved": unsaved,
+        "dmn_table": dmn_table,
         "auto_approvable": bool(item.current and item.current.auto_approvable),
     }
     return render(request, "cases/office/rules.html", context, status=status)
@@ -1426,12 +1455,15 @@ def rule_upload(request, code):
     form = DmnUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            saved = cases.tables.save_draft(actor, code, dmn=form.cleaned_data["dmn"])
+            saved = cases.tables.save_draft(
+                actor, code, dmn=form.cleaned_data["dmn"], contract=form.cleaned_data["contract"]
+            )
         except InvalidInput as exc:
             for name, problems in exc.fields.items():
                 for problem in problems:
-                    where = "" if name in ("dmn", "table") else f"{name}: "
-                    form.add_error("dmn", f"{where}{problem.message}")
+                    where = "" if name in ("dmn", "table", "contract") else f"{name}: "
+                    target = "contract" if name.startswith("contract") else "dmn"
+                    form.add_error(target, f"{where}{problem.message}")
         else:
             messages.success(
                 request, gettext("Draft version %(n)d is saved from the DMN file.") % {"n": saved.version}

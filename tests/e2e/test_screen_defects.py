@@ -44,3 +44,32 @@ def test_every_page_names_its_icon_and_the_icon_is_served(page):
     assert page.request.get(page.base_url + href).status == 200
     response = page.request.get(page.base_url + "/favicon.ico")
     assert response.status == 200 and "svg" in response.headers["content-type"]
+
+
+def test_the_citizen_home_is_a_personal_centre_with_masked_numbers(page):
+    """Issue 12, defect 3: the home after login showed no pending 补正 nor links, but the full ID
+    and phone numbers. Checked on a phone-sized screen, as most citizens see it."""
+    from tongban.accounts.models import Person
+    from tongban.cases import demo as case_demo
+    from tongban.catalog.demo import loader
+
+    loader.load_detail()
+    case_demo.load_sample_cases()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(page.base_url + "/accounts/login")
+    page.fill("#id_username", "zhangsan")
+    page.fill("#id_password", settings.TONGBAN_DEMO_PASSWORD)
+    page.click("[data-testid=login-submit]")
+    page.wait_for_url(page.base_url + "/")
+    person = Person.objects.get(user__username="zhangsan")
+    assert page.locator("[data-testid=my-id-number]").inner_text() == person.id_number_masked
+    assert page.locator("[data-testid=count-supplement] .stat").inner_text() == "1"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "citizen-home-phone")
+    page.click("[data-testid=count-supplement]")
+    page.wait_for_url(re.compile(r"/my/cases/\?status=supplement"))
+    assert page.locator("[data-case]").count() == 1
+    page.go_back()
+    page.click("[data-testid=reveal]")
+    page.wait_for_url(re.compile(r"reveal=1"))
+    assert page.locator("[data-testid=my-id-number]").inner_text() == person.id_number

@@ -80,8 +80,14 @@ def test_navigation_follows_roles(db, staff_client):
 def test_citizen_pages(db, citizen_client):
     client = citizen_client("zhangsan")
     home = client.get("/").content.decode()
-    number = Person.objects.get(user__username="zhangsan").id_number
-    assert number in home  # own number, unmasked
+    person = Person.objects.get(user__username="zhangsan")
+    # Own numbers masked on the home page (a shared screen, a shoulder), shown when asked, journalled.
+    assert person.id_number not in home and person.id_number_masked in home
+    assert person.phone not in home
+    assert 'data-testid="my-counts"' in home and 'data-testid="recent-cases"' not in home
+    revealed = client.get("/?reveal=1").content.decode()
+    assert person.id_number in revealed and person.phone in revealed
+    assert AuditEntry.objects.filter(action="accounts.person.reveal_own").count() == 1
     assert "广安区示例餐饮有限公司" in client.get("/accounts/enterprises").content.decode()
     assert client.get("/org/staff").status_code == 403
     assert client.get("/audit/").status_code == 403

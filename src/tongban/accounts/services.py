@@ -218,6 +218,22 @@ def person_card(actor, public_id) -> PersonCard:
     return _card(person, unmasked=_is_self(actor, person))
 
 
+def my_card(actor, *, reveal: bool = False) -> PersonCard | None:
+    """The citizen's own identity as their home page shows it: numbers masked, as anyone looking
+    over a shoulder or at a shared screen would otherwise read them, unless asked for (journalled)."""
+    person = getattr(actor, "person", None)
+    if person is None:
+        return None
+    if not reveal:
+        return PersonCard(
+            str(person.public_id), person.name, person.id_number_masked, person.phone_masked, True
+        )
+    audit.record(
+        "accounts.person.reveal_own", actor=actor, object_type="person", object_ref=str(person.public_id)
+    )
+    return _card(person, unmasked=True)
+
+
 def reveal_person(actor, public_id, *, reason: str) -> PersonCard:
     """Show the full ID and phone numbers to staff who need them, with the reason journalled."""
     require(actor, perms.PERSON_REVEAL)

@@ -10,6 +10,7 @@ from tongban.accounts import services as account_services
 from tongban.accounts.actors import actor_for_request
 from tongban.core import calendar
 from tongban.core import services as core_services
+from tongban.core.errors import NotPermitted
 from tongban.core.http import safe_next
 
 from .context_processors import CARE_COOKIE
@@ -21,14 +22,28 @@ def home(request):
         return render(request, "web/landing.html")
     if actor.is_citizen:
         return render(
-            request,
-            "web/home_citizen.html",
-            {
-                "enterprises": account_services.my_enterprises(actor),
-                "card": account_services.person_card(actor, actor.person.public_id) if actor.person else None,
-            },
+            request, "web/home_citizen.html", _citizen_centre(actor, reveal=request.GET.get("reveal") == "1")
         )
     return render(request, "web/home_staff.html", _staff_overview(actor))
+
+
+def _citizen_centre(actor, *, reveal: bool) -> dict:
+    """我的: what waits for the citizen (补正, ratings, results), their latest cases, their licences
+    and messages, and their own identity masked unless they ask to see it."""
+    from tongban.cases import services as case_services
+    from tongban.licences import services as licence_services
+
+    try:
+        licences = len(licence_services.wallet(actor))
+    except NotPermitted:
+        licences = None  # identity not verified to the level licences need: the page says so
+    return {
+        "enterprises": account_services.my_enterprises(actor),
+        "card": account_services.my_card(actor, reveal=reveal),
+        "overview": case_services.my_overview(actor),
+        "unread": account_services.unread_count(actor),
+        "licences": licences,
+    }
 
 
 def _staff_overview(actor) -> dict:

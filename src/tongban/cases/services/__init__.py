@@ -57,6 +57,7 @@ from .handling import (
     transfer_work,
     worklist,
 )
+from .overview import MyOverview, my_overview
 from .pauses import (
     alert_overdue_gaps,
     end_procedure,
@@ -99,6 +100,7 @@ __all__ = [
     "ApplicationForm",
     "CaseDetail",
     "ExemptionRate",
+    "MyOverview",
     "WorkRowView",
     "accept",
     "accept_at_window",
@@ -130,6 +132,7 @@ __all__ = [
     "issue",
     "list_my_cases",
     "material_file",
+    "my_overview",
     "open_work",
     "process_key",
     "rate",

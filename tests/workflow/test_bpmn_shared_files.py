@@ -33,10 +33,20 @@ def test_no_file_crashes_and_every_problem_reads_in_both_languages(name):
     for report in reports.values():
         if report.status == "refused":
             assert report.problems, report.name  # a refusal always says why
-        for problem in report.problems:
-            messages = bilingual(problem.message)
+        messages_of = [p.message for p in report.problems]
+        if report.dry_run is not None:
+            messages_of.append(report.dry_run.message)
+        for message in messages_of:
+            messages = bilingual(message)
             assert messages["zh-Hans"] != messages["en"], (report.name, messages)
-            for english in ("unexpected", "position", "not run", "expects", "syntax error"):
+            for english in (
+                "unexpected",
+                "position",
+                "not run",
+                "expects",
+                "syntax error",
+                "condition holds",
+            ):
                 assert english not in messages["zh-Hans"], (report.name, messages["zh-Hans"])
 
 

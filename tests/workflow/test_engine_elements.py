@@ -289,3 +289,27 @@ def test_an_error_boundary_on_a_task_is_refused():
     xml = ERROR.replace('id="on_missing" attachedToRef="sub"', 'id="on_missing" attachedToRef="approve"')
     codes = [(p.element, p.code) for p in bpmn.parse(xml).problems]
     assert ("on_missing", "unsupported") in codes and ("missing", "uncaught") in codes
+
+
+def test_a_link_throw_event_continues_at_the_catch_event_of_the_same_name():
+    xml = document("""
+      <bpmn:process id="p" isExecutable="true">
+        <bpmn:startEvent id="s"/><bpmn:userTask id="a"/>
+        <bpmn:intermediateThrowEvent id="go">
+          <bpmn:linkEventDefinition name="页2"/></bpmn:intermediateThrowEvent>
+        <bpmn:intermediateCatchEvent id="here">
+          <bpmn:linkEventDefinition name="页2"/></bpmn:intermediateCatchEvent>
+        <bpmn:userTask id="b"/><bpmn:endEvent id="e"/>
+        <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
+        <bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="go"/>
+        <bpmn:sequenceFlow id="f3" sourceRef="here" targetRef="b"/>
+        <bpmn:sequenceFlow id="f4" sourceRef="b" targetRef="e"/>
+      </bpmn:process>""")
+    graph = bpmn.parse_one(xml)
+    _effects, joins = engine.start(graph, {})
+    assert _work(engine.leave(graph, "a", {}, joins, "approve")) == ["b"]
+    broken = xml.replace(
+        '<bpmn:linkEventDefinition name="页2"/></bpmn:intermediateCatchEvent>',
+        '<bpmn:linkEventDefinition name="页3"/></bpmn:intermediateCatchEvent>',
+    )
+    assert ("go", "link") in [(p.element, p.code) for p in bpmn.parse(broken).problems]

@@ -590,6 +590,12 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
             return Node(kind="end", terminate=True, **common)
         if not event and tag == "intermediateThrowEvent":
             return Node(kind="pass", **common)  # a milestone: the token passes through
+        if event == "link" and tag in ("intermediateThrowEvent", "intermediateCatchEvent"):
+            definition = child.find(_q("linkEventDefinition"))
+            link = (definition.get("name") or "") if definition is not None else ""
+            return Node(
+                kind="pass", throws="link" if tag == "intermediateThrowEvent" else "", code=link, **common
+            )
         thrown = {"endEvent": ("error", "escalation"), "intermediateThrowEvent": ("escalation",)}
         if event in thrown.get(tag, ()):
             kind = "end" if tag == "endEvent" else "pass"
@@ -901,6 +907,7 @@ def _parse_task(child, kind: str, common: dict, scope: _Scope) -> Node:
 def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
     nodes, problems, defaults = scope.nodes, scope.problems, scope.defaults
     _check_boundaries(nodes, problems)
+    _link_flows(nodes, scope.flows, problems)
     outgoing: dict[str, list[Flow]] = {n: [] for n in nodes}
     incoming: dict[str, list[Flow]] = {n: [] for n in nodes}
     for flow in scope.flows:
@@ -1002,6 +1009,28 @@ def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
             )
     starts = [n for n in nodes.values() if n.kind == "start" and not n.scope]
     return ProcessGraph(process_id, name, nodes, outgoing, incoming, starts[0].id if starts else "")
+
+
+def _link_flows(nodes: dict[str, Node], flows: list[Flow], problems: list[Problem]) -> None:
+    """A link throw event continues at the link catch event of the same name: a flow between them."""
+    catches = {
+        (n.scope, n.code): n for n in nodes.values() if n.tag == "intermediateCatchEvent" and n.kind == "pass"
+    }
+    for node in list(nodes.values()):
+        if node.throws != "link":
+            continue
+        catch = catches.get((node.scope, node.code))
+        if catch is None:
+            problems.append(
+                Problem(
+                    node.id,
+                    "link",
+                    Formatted(_("No link catch event is named “%(name)s”."), {"name": node.code or "—"}),
+                )
+            )
+            continue
+        flows.append(Flow(f"{node.id}#link", node.id, catch.id))
+        nodes[node.id] = Node(**{**node.__dict__, "throws": ""})  # from here on an ordinary flow
 
 
 def _check_boundaries(nodes: dict[str, Node], problems: list[Problem]) -> None:

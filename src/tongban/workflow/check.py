@@ -100,7 +100,10 @@ def dry_run(result: bpmn.ParseResult, graph: bpmn.ProcessGraph) -> DryRun:
         outcome = _run(result, graph, steps, 0)
     except engine.ProcessError as exc:
         outcome = DryRun(
-            False, Formatted(_("the run stops at %(node)s: %(reason)s"), {"node": exc.node_id, "reason": exc})
+            False,
+            Formatted(
+                _("the run stops at %(node)s: %(reason)s"), {"node": exc.node_id, "reason": exc.reason}
+            ),
         )
     outcome.steps = steps
     return outcome

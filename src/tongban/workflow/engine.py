@@ -15,6 +15,10 @@ there. The instance is complete when the balance is zero after a step.
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_lazy as _
+
+from tongban.core.errors import Formatted
+
 from . import registry
 from .bpmn import Flow, Node, ProcessGraph, catcher, subprocess_start
 
@@ -22,11 +26,16 @@ MAX_STEPS = 10_000  # a cycle of gateways and scripts with no wait would otherwi
 
 
 class ProcessError(Exception):
-    """The definition cannot go on with this data (no exclusive branch applies, a loop without a wait)."""
+    """The definition cannot go on with this data (no exclusive branch applies, a loop without a wait).
 
-    def __init__(self, node_id: str, message: str):
-        self.node_id = node_id
-        super().__init__(f"{node_id}: {message}")
+    `reason` is a lazily translated message, shown in whichever language is active."""
+
+    def __init__(self, node_id: str, reason):
+        self.node_id, self.reason = node_id, reason
+        super().__init__(node_id)
+
+    def __str__(self) -> str:
+        return f"{self.node_id}: {self.reason}"
 
 
 @dataclass
@@ -68,7 +77,7 @@ def enter(
     while stack:
         steps += 1
         if steps > MAX_STEPS:
-            raise ProcessError(stack[-1], "the process loops without waiting for anyone")
+            raise ProcessError(stack[-1], _("the process loops without waiting for anyone"))
         node = graph.node(stack.pop())
         kind = node.kind
         if kind == "user":
@@ -189,14 +198,20 @@ def _instances(node: Node, view: "_DataView") -> int:
         try:
             count = int(value)
         except (TypeError, ValueError):
-            raise ProcessError(node.id, f"loopCardinality gave {value!r}, not a number") from None
+            raise ProcessError(
+                node.id, Formatted(_("loopCardinality gave %(value)s, not a number"), {"value": repr(value)})
+            ) from None
     else:
         value = view.merged().get(node.collection)
         if not isinstance(value, list | tuple):
-            raise ProcessError(node.id, f"the list {node.collection!r} is not in the case data")
+            raise ProcessError(
+                node.id, Formatted(_("the list %(name)s is not in the case data"), {"name": node.collection})
+            )
         count = len(value)
     if not 0 <= count <= 1000:
-        raise ProcessError(node.id, f"{count} instances: between 0 and 1000 are allowed")
+        raise ProcessError(
+            node.id, Formatted(_("%(count)s instances: between 0 and 1000 are allowed"), {"count": count})
+        )
     return count
 
 
@@ -347,7 +362,7 @@ def _choose(graph: ProcessGraph, node: Node, view: "_DataView") -> Flow:
             return flow
     if default is not None:
         return default
-    raise ProcessError(node.id, "no outgoing condition holds and there is no default flow")
+    raise ProcessError(node.id, _("no outgoing condition holds and there is no default flow"))
 
 
 def _choose_all(graph: ProcessGraph, node: Node, view: "_DataView") -> list[Flow]:
@@ -363,7 +378,7 @@ def _choose_all(graph: ProcessGraph, node: Node, view: "_DataView") -> list[Flow
     default = [f for f in graph.outgoing[node.id] if f.id == node.default_flow]
     if default:
         return default
-    raise ProcessError(node.id, "no outgoing condition holds and there is no default flow")
+    raise ProcessError(node.id, _("no outgoing condition holds and there is no default flow"))
 
 
 def _assignees(node: Node, view: "_DataView") -> list[str]:
@@ -373,7 +388,9 @@ def _assignees(node: Node, view: "_DataView") -> list[str]:
     if isinstance(value, str):
         value = [v for v in value.split(",") if v.strip()]
     if not isinstance(value, list) or not value:
-        raise ProcessError(node.id, f"the countersign list {node.collection!r} is empty")
+        raise ProcessError(
+            node.id, Formatted(_("the countersign list %(name)s is empty"), {"name": node.collection})
+        )
     return [str(v).strip() for v in value]
 
 

@@ -385,7 +385,9 @@ def _work_rows(
         users = store.user_ids(work.assignees)
         missing = [name for name in work.assignees if name not in users]
         if missing:
-            raise engine.ProcessError(node.id, f"unknown countersigners: {', '.join(missing)}")
+            raise engine.ProcessError(
+                node.id, Formatted(_("unknown countersigners: %(names)s"), {"names": ", ".join(missing)})
+            )
         group = uuid.uuid4()
         rows += [
             {

@@ -46,18 +46,25 @@ def main() -> int:
         messages = [f"{r['留言主题']}\n{r['留言详情']}" for r in csv.DictReader(handle)][:MESSAGES]
     for text in messages[:50]:  # warm-up: jieba's dictionary, sklearn's first calls
         model.suggest(text)
-    timings = []
+    router._segment.cache_clear()  # every message segmented afresh, as live ones are
+    cpu, wall = [], []
     for text in messages:
-        t0 = time.perf_counter()
+        c0, t0 = time.thread_time(), time.perf_counter()
         model.suggest(text)
-        timings.append((time.perf_counter() - t0) * 1000)
-    timings.sort()
-    p50 = statistics.median(timings)
-    p99 = timings[int(len(timings) * 0.99) - 1]
+        cpu.append((time.thread_time() - c0) * 1000)
+        wall.append((time.perf_counter() - t0) * 1000)
+    cpu.sort()
+    wall.sort()
+
+    def p(values, q):
+        return values[max(0, int(len(values) * q) - 1)]
+
+    p99 = p(cpu, 0.99)
     mean_chars = statistics.mean(len(m) for m in messages)
     print(
         f"{len(messages)} raw messages (mean {mean_chars:.0f} characters), one at a time on one core: "
-        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {timings[-1]:.2f} ms"
+        f"CPU p50 {p(cpu, 0.5):.2f} ms, p99 {p99:.2f} ms, max {cpu[-1]:.2f} ms; "
+        f"wall p50 {p(wall, 0.5):.2f} ms, p99 {p(wall, 0.99):.2f} ms (load average {os.getloadavg()[0]:.1f})"
     )
     passed = p99 <= TARGET_MS
     bench_line("hotline_classify", p99, "ms_p99", p99 / TARGET_MS, f"p99<={TARGET_MS:g}ms", passed)

@@ -76,6 +76,13 @@ def test_trained_on_segmented_text_it_routes_raw_text(files):
         r"confident_macro_f1=[\d.]+",
         result.eval_line(),
     )
+    # the one-message fast path computes exactly what the pipeline computes
+    import numpy as np
+
+    scores = np.array([loaded.scores_one(t) for t in raw_texts])
+    expected = loaded.pipeline.decision_function([router.prepare(t) for t in raw_texts])
+    assert np.allclose(scores, expected, atol=1e-9)
+    assert [s.label for s in loaded.suggest_many(raw_texts)] == [loaded.suggest(t).label for t in raw_texts]
     # a message with nothing the router knows is not guessed at
     unsure = loaded.suggest("今天天气怎么样")
     assert unsure.abstained and unsure.label is None and unsure.ranked

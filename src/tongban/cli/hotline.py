@@ -59,7 +59,7 @@ def train(
     folds: Annotated[
         int, typer.Option(help="Cross-validation folds (figures and abstention threshold).")
     ] = 5,
-    abstain: Annotated[float, typer.Option(help="Share of messages the router should abstain on.")] = 0.08,
+    abstain: Annotated[float, typer.Option(help="Share of messages the router should abstain on.")] = 0.10,
     examples: Annotated[
         bool,
         typer.Option("--examples/--no-examples", help="Add the operators' confirmed and corrected orders."),

@@ -77,7 +77,14 @@ def test_a_supplement_request_pauses_the_clock_until_the_applicant_answers(db):
             _actor("zhangsan"), case.number, files={"平面图": samples.upload()}, now=asked
         )
     assert "files.消防验收意见" in exc.value.fields
-    answered = dt.datetime(2026, 11, 5, 9, tzinfo=SH)  # Thursday: three working days later
+    # While it waits the clock has its own colour (not a green "on track"), and the promised date
+    # shown moves out day by day (issue 12, defect 7).
+    case.refresh_from_db()
+    thursday = dt.datetime(2026, 11, 5, 9, tzinfo=SH)
+    assert services.status_colour(case, thursday) == "paused"
+    assert case.due_at == dt.datetime(2026, 11, 10, 0, tzinfo=SH)
+    assert services.current_due(case, thursday) == dt.datetime(2026, 11, 13, 0, tzinfo=SH)
+    answered = thursday  # three working days later
     services.respond_supplement(
         _actor("zhangsan"),
         case.number,

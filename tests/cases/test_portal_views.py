@@ -408,6 +408,8 @@ def test_the_applicant_answers_a_supplement_request(zhangsan, code):
     page = zhangsan.get(f"/my/cases/{case.number}/").content.decode()
     assert 'data-testid="supplement"' in page and "比例尺不清" in page and "请一次补齐" in page
     assert page.count('data-testid="supplement-item"') == 2
+    # A stopped clock is shown as stopped, never as a green "on track" (issue 12, defect 7).
+    assert 'data-colour="paused"' in page and 'data-colour="green"' not in page
     url = f"/my/cases/{case.number}/supplement"
     # Everything asked for, at once: one file missing is an error next to it, and nothing changes.
     partial = zhangsan.post(url, {"files.0": _file("plan.pdf", "v2")})

@@ -138,7 +138,13 @@ class CaseOut(Schema):
     status: str
     channel: str
     decision: str
-    colour: str = Field(..., description="red, yellow or green against the promised limit; empty if no clock")
+    colour: str = Field(
+        ...,
+        description=(
+            "red, yellow or green against the promised limit; paused while the clock stands still;"
+            " empty if no clock"
+        ),
+    )
     applicant: ApplicantOut
     enterprise: EnterpriseRefOut | None
     by_commitment: bool

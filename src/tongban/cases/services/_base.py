@@ -545,10 +545,23 @@ def open_work(actor, number: str) -> list[store_wf.WorkRow]:
     return store_wf.open_work_of(case.number)
 
 
+def current_due(case: Case, now=None):
+    """The promised instant as of now: while the clock stands still (补正, special procedures) it
+    moves out day by day with the pause, as it will once the pause ends."""
+    if case.paused_since is None or case.accepted_at is None or case.limit_days is None:
+        return case.due_at
+    now = now or timezone.now()
+    paused = case.paused_days + calendar.get_calendar().elapsed_working_days(case.paused_since, now)
+    return due_date(case.accepted_at, case.limit_days, paused)
+
+
 def status_colour(case: Case, now=None) -> str:
-    """Red, yellow or green against the promised limit, paused time excluded (DOMAIN.md)."""
+    """Red, yellow or green against the promised limit, paused time excluded (DOMAIN.md); "paused"
+    while the clock stands still, which is neither on track nor late."""
     if case.accepted_at is None or case.limit_days is None or not case.is_open:
         return ""
+    if case.paused_since is not None:
+        return "paused"
     now = now or timezone.now()
     paused = case.paused_days
     if case.paused_since is not None:

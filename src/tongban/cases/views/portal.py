@@ -523,7 +523,7 @@ def my_cases(request):
             "case": case,
             "badge": STATUS_BADGE.get(case.status, "badge"),
             "colour": services.status_colour(case, now),
-            "promised": _last_day(case.due_at),
+            "promised": _last_day(services.current_due(case, now)),
         }
         for case in page.object_list
     ]
@@ -708,7 +708,7 @@ def _case_page(request, actor, number, *, supplement_form=None, supply_form=None
             "mine": mine,
             "badge": STATUS_BADGE.get(case.status, "badge"),
             "colour": detail.colour,
-            "promised": _last_day(case.due_at),
+            "promised": _last_day(services.current_due(case)),
             "expected_day": _expected_day(case.limit_days) if case.accepted_at is None else None,
             "receipt": receipt,
             "auto_approved": (case.decision_basis or {}).get("kind") == "rule",

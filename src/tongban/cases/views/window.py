@@ -342,7 +342,7 @@ def _case_context(actor, number: str, **bound) -> dict:
         else [],
         "materials": [{"m": m, "due_day": _last_day(m.due_at)} for m in detail.materials],
         "window": _window(actor),
-        "due_day": _last_day(case.due_at),
+        "due_day": _last_day(services.current_due(case)),
         "paused_days": round(case.paused_days, 1),
         "can_check": case.status == CaseStatus.SUBMITTED,
         "can_refuse": case.status in (CaseStatus.SUBMITTED, CaseStatus.SUPPLEMENT) and not_yet_accepted,

@@ -128,3 +128,18 @@ def test_no_model_means_no_suggestion(db, settings, tmp_path):
     router._loaded.clear()
     suggestion = services.suggest_route(actor("operator"), "小区垃圾")
     assert suggestion.abstained and suggestion.model_version == 0
+
+
+def test_the_demo_trains_a_router_once(files, settings, tmp_path):
+    from tongban.hotline import demo
+
+    train_file, _ = files
+    (tmp_path / "data" / "hotline").mkdir(parents=True)
+    (tmp_path / "data" / "hotline" / "labeled_messages_segmented.csv").write_bytes(train_file.read_bytes())
+    settings.DATA_DIR = tmp_path / "data"
+    assert demo.ensure_router().startswith("12345 router v1 trained on 90 messages")
+    assert "already there" in demo.ensure_router()
+    settings.DATA_DIR = tmp_path / "nowhere"
+    router._loaded.clear()
+    settings.VAR_DIR = tmp_path / "empty"
+    assert "not trained" in demo.ensure_router()

@@ -23,7 +23,7 @@ class Edge:
     target: str
     count: int
     mean: float  # seconds from the source's completion to the target's start (its completion
-    # when the log has no start times), at least 0
+    # when the log has no start times); negative when they overlap, as in PM4Py
     median: float
     p90: float
     total: float  # count × mean: the time the hand-over between these two costs in all
@@ -82,17 +82,20 @@ class Handoffs:
 
 
 _NEXT = "ORDER BY pos"  # a case's events are consecutive in pos
-# From an event's completion to the next one's start, never below zero — PM4Py's flow time: in
-# start-time order the next event may start before this one completes, then nothing is waited.
-# A log without start times has the plain difference of completions (never negative in its
-# order, and a third cheaper on millions of events). NULL in a log without timestamps.
-_WAIT_INTERVAL = "GREATEST(epoch(COALESCE(LEAD(start_ts) OVER w, LEAD(ts) OVER w)) - epoch(ts), 0)"
+# From an event's completion to the next one's start — PM4Py's flow time on interval logs: in
+# start-time order the next event may start before this one completes, and the time is then
+# negative (they overlap), as PM4Py reports it. A log without start times has the plain difference
+# of completions (never negative in its order, and a third cheaper on millions of events). NULL in
+# a log without timestamps.
+_WAIT_INTERVAL = "epoch(COALESCE(LEAD(start_ts) OVER w, LEAD(ts) OVER w)) - epoch(ts)"
 _WAIT_COMPLETE = "epoch(LEAD(ts) OVER w) - epoch(ts)"
 
 
-def _wait(con: duckdb.DuckDBPyConnection, table: str) -> str:
+def _wait(con: duckdb.DuckDBPyConnection, table: str, *, at_least_zero: bool = False) -> str:
     starts = con.execute(f"SELECT COUNT(start_ts) FROM {table}").fetchall()[0][0]
-    return _WAIT_INTERVAL if starts else _WAIT_COMPLETE
+    if not starts:
+        return _WAIT_COMPLETE
+    return f"GREATEST({_WAIT_INTERVAL}, 0)" if at_least_zero else _WAIT_INTERVAL
 
 
 def _f(value) -> float:
@@ -326,7 +329,7 @@ def value_stream(
         f"""
         WITH steps AS (
             SELECT case_no, CAST(LEAD(activity) OVER w AS VARCHAR) AS b, LEAD(case_no) OVER w AS next_case,
-                   {_wait(con, table)} AS d
+                   {_wait(con, table, at_least_zero=True)} AS d
             FROM {table} WINDOW w AS (ORDER BY pos)
         )
         SELECT b, COUNT(*), LIST(d) FROM steps WHERE next_case = case_no GROUP BY b ORDER BY b

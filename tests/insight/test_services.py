@@ -161,3 +161,16 @@ def test_import_problems_reach_the_caller_by_field_with_file_lines(db, settings,
         assert str(problem.message) == "第 3 行：时间戳：“tomorrow”不是日期时间"
     with translation.override("en"):
         assert str(problem.message) == "Line 3: timestamp: “tomorrow” is not a date and time"
+
+
+def test_validating_a_simulation_on_an_ocel_file_asks_to_import_it_first(db, settings, tmp_path):
+    import json
+
+    from tests.insight.test_eventlog_import import OCEL
+
+    settings.VAR_DIR = str(tmp_path)
+    source = tmp_path / "orders.jsonocel"
+    source.write_text(json.dumps(OCEL), encoding="utf-8")
+    with pytest.raises(InvalidInput) as refused:
+        services.validate_simulation(actor("supervisor"), source)
+    assert refused.value.fields["file"][0].code == "case_notion"

@@ -310,6 +310,15 @@ def validate_simulation(actor, source, *, replications: int = 50, progress=None)
         with tempfile.TemporaryDirectory(prefix="tongban-validate-") as tmp:
             staged = Path(tmp) / "log.parquet"
             try:
+                if _source_of(path) == LogSource.OCEL:
+                    raise InvalidInput.single(
+                        "file",
+                        "case_notion",
+                        _(
+                            "An OCEL 2.0 file needs its case notion: import it (choosing the object type), "
+                            "then validate on the imported log."
+                        ),
+                    )
                 if _source_of(path) == LogSource.XES:
                     eventlog.import_xes(path, staged)
                 else:

@@ -412,7 +412,7 @@ def test_a_paused_case_gets_no_reminders(db):
         _actor("reviewer"), case.number, items=[{"material": "平面图", "reason": "x"}], work_id=step.public_id
     )
     far = dt.datetime(2026, 12, 31, 9, tzinfo=SH)
-    assert services.sweep(far) == {"reminders": 0, "escalations": 0, "gap_alerts": 0}
+    assert services.sweep(far) == {"timers": 0, "reminders": 0, "escalations": 0, "gap_alerts": 0}
 
 
 def test_heads_send_reminders_by_hand(db):
@@ -652,3 +652,41 @@ def test_the_demo_rule_tables_load_once_and_decide(db):
     )
     case.refresh_from_db()
     assert (case.status, case.decision_basis.get("rule")) == (CaseStatus.ISSUED, "approve")
+
+
+def test_a_boundary_timer_on_a_step_moves_the_case_on_when_the_sweep_finds_it_due(db):
+    from tongban.accounts.models import Department
+    from tongban.workflow import builder
+    from tongban.workflow import services as workflow
+
+    code = _item()
+    workflow.publish_definition(
+        SYSTEM,
+        key=builder.item_key(code),
+        department=Department.objects.get(code="scjgj-spjyk"),
+        bpmn_xml=(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+            'xmlns:tb="https://tongban.dev/schema/bpmn" id="d" targetNamespace="https://tongban.dev/t">'
+            '<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/>'
+            '<bpmn:userTask id="review" name="审查" tb:department="scjgj-spjyk"/>'
+            '<bpmn:boundaryEvent id="late" attachedToRef="review" tb:workingDays="1">'
+            "<bpmn:timerEventDefinition/></bpmn:boundaryEvent>"
+            '<bpmn:userTask id="head" name="科长督办" tb:role="section_head" tb:department="scjgj-spjyk"/>'
+            '<bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/>'
+            '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review"/>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="e1"/>'
+            '<bpmn:sequenceFlow id="f3" sourceRef="late" targetRef="head"/>'
+            '<bpmn:sequenceFlow id="f4" sourceRef="head" targetRef="e2"/>'
+            "</bpmn:process></bpmn:definitions>"
+        ),
+    )
+    case = _accepted(code)
+    step = _reviewer_step(case)
+    assert services.sweep(MONDAY + dt.timedelta(hours=2))["timers"] == 0
+    assert services.sweep(MONDAY + dt.timedelta(days=3))["timers"] == 1
+    step.refresh_from_db()
+    assert step.status == WorkStatus.CANCELLED
+    assert [w.node_id for w in _open_work(case, "section_head")] == ["head"]
+    assert "work:科长督办" in _activities(case)
+    assert services.sweep(MONDAY + dt.timedelta(days=4))["timers"] == 0  # fired once

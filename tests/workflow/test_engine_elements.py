@@ -313,3 +313,60 @@ def test_a_link_throw_event_continues_at_the_catch_event_of_the_same_name():
         '<bpmn:linkEventDefinition name="页3"/></bpmn:intermediateCatchEvent>',
     )
     assert ("go", "link") in [(p.element, p.code) for p in bpmn.parse(broken).problems]
+
+
+TIMERS = document("""
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:userTask id="review" name="审查" tb:department="scjgj-spjyk"/>
+    <bpmn:boundaryEvent id="overdue" attachedToRef="review" tb:workingDays="3">
+      <bpmn:timerEventDefinition/></bpmn:boundaryEvent>
+    <bpmn:boundaryEvent id="nudge" attachedToRef="review" cancelActivity="false">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT2H</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="head" name="科长督办" tb:role="section_head" tb:department="scjgj-spjyk"/>
+    <bpmn:userTask id="remind" name="提醒" tb:department="scjgj-spjyk"/>
+    <bpmn:intermediateCatchEvent id="cool_off" name="公示期">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>P1W</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/><bpmn:endEvent id="e3"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="cool_off"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="cool_off" targetRef="e1"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="overdue" targetRef="head"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="head" targetRef="e2"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="nudge" targetRef="remind"/>
+    <bpmn:sequenceFlow id="f7" sourceRef="remind" targetRef="e3"/>
+  </bpmn:process>""")
+
+
+def test_timers_are_read_with_their_durations_in_seconds_or_working_days():
+    graph = bpmn.parse_one(TIMERS)
+    overdue, nudge, cool = graph.node("overdue"), graph.node("nudge"), graph.node("cool_off")
+    assert (overdue.working_days, overdue.interrupting, overdue.attached) == (3, True, "review")
+    assert (nudge.seconds, nudge.interrupting) == (7200, False)
+    assert (cool.kind, cool.seconds) == ("timer", 7 * 86400)
+    effects, _joins = engine.start(graph, {})
+    assert [t.id for t in effects.work[0].timers] == ["overdue", "nudge"]
+
+
+def test_an_interrupting_boundary_timer_moves_the_steps_token_and_a_non_interrupting_one_adds_one():
+    graph = bpmn.parse_one(TIMERS)
+    _effects, joins = engine.start(graph, {})
+    beside = engine.fire_boundary(graph, "nudge", {}, joins)
+    assert _work(beside) == ["remind"] and beside.token_delta == 1
+    instead = engine.fire_boundary(graph, "overdue", {}, joins)
+    assert _work(instead) == ["head"] and instead.token_delta == 0
+    waiting = engine.leave(graph, "review", {}, joins, "approve")
+    assert [n.id for n in waiting.waits] == ["cool_off"] and waiting.token_delta == 0
+
+
+def test_timers_we_cannot_run_are_refused_once():
+    xml = TIMERS.replace(
+        "<bpmn:timeDuration>P1W</bpmn:timeDuration>", "<bpmn:timeCycle>R3/PT1H</bpmn:timeCycle>"
+    )
+    assert [(p.element, p.code) for p in bpmn.parse(xml).problems] == [("cool_off", "timer")]
+    months = TIMERS.replace("PT2H", "P1M")
+    assert [(p.element, p.code) for p in bpmn.parse(months).problems] == [("nudge", "timer")]
+    on_gateway = TIMERS.replace('attachedToRef="review" tb:workingDays', 'attachedToRef="s" tb:workingDays')
+    assert ("overdue", "unsupported") in [(p.element, p.code) for p in bpmn.parse(on_gateway).problems]

@@ -259,3 +259,61 @@ def test_a_parallel_multi_instance_task_moves_on_when_every_instance_is_done(db)
         assert step.created == []
     _i, step = _complete("reviewer", result.created[2])
     assert [w.node_id for w in step.created] == ["after"]
+
+
+def test_timers_fire_when_due_and_never_for_a_step_already_done(db):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tongban.workflow.models import Timer, TimerStatus
+
+    from .test_engine_elements import TIMERS
+
+    definition = _publish(TIMERS)
+    now = timezone.now()
+    instance, result = services.start(definition, subject="TIMER", data={}, now=now)
+    review = result.created[0]
+    timers = {t.node_id: t for t in Timer.objects.filter(instance_id=instance.id)}
+    assert set(timers) == {"overdue", "nudge"}
+    assert timers["nudge"].due_at == now + dt.timedelta(hours=2)
+    assert timers["overdue"].due_at > now + dt.timedelta(days=2)  # three working days
+    assert services.due_timers(now + dt.timedelta(hours=1)) == []
+    later = now + dt.timedelta(hours=3)
+    assert [t.node_id for t in services.due_timers(later)] == ["nudge"]
+    with transaction.atomic():
+        step = services.fire_timer(timers["nudge"].pk, data={}, now=later)
+    assert [w.node_id for w in step.created] == ["remind"]
+    assert WorkItem.objects.get(pk=review.id).status == WorkStatus.OPEN  # not interrupted
+    with transaction.atomic():
+        step = services.fire_timer(timers["overdue"].pk, data={}, now=now + dt.timedelta(days=10))
+    assert [w.node_id for w in step.created] == ["head"]
+    assert WorkItem.objects.get(pk=review.id).status == WorkStatus.CANCELLED
+    assert Timer.objects.get(pk=timers["overdue"].pk).status == TimerStatus.FIRED
+
+
+def test_an_intermediate_timer_waits_then_the_process_goes_on(db):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tongban.workflow.models import Timer, TimerStatus
+
+    from .test_engine_elements import TIMERS
+
+    definition = _publish(TIMERS)
+    now = timezone.now()
+    instance, result = services.start(definition, subject="WAIT", data={}, now=now)
+    _i, step = _complete("reviewer", result.created[0])
+    assert not step.completed
+    cool = Timer.objects.get(instance_id=instance.id, node_id="cool_off")
+    stale = Timer.objects.get(instance_id=instance.id, node_id="overdue")
+    with transaction.atomic():
+        assert (
+            services.fire_timer(stale.pk, data={}, now=now + dt.timedelta(days=30)) is None
+        )  # its step is done
+    assert Timer.objects.get(pk=stale.pk).status == TimerStatus.CANCELLED
+    with transaction.atomic():
+        step = services.fire_timer(cool.pk, data={}, now=now + dt.timedelta(days=8))
+    assert step.completed
+    assert ProcessInstance.objects.get(pk=instance.id).status == InstanceStatus.COMPLETED

@@ -26,6 +26,7 @@ tongban extension attributes (namespace TB_NS) say who works on a user task and 
 Diagram interchange (bpmndi) is kept for the viewer and ignored by the engine.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from defusedxml import ElementTree
@@ -213,7 +214,9 @@ class Node:
     throws: str = ""  # an end or throw event: "error" | "escalation"; a boundary event: what it catches
     code: str = ""  # the error or escalation code thrown or caught ("" on a boundary: any)
     attached: str = ""  # a boundary event: the subprocess it is attached to
-    interrupting: bool = True  # a boundary event: whether it ends the subprocess
+    interrupting: bool = True  # a boundary event: whether it ends the subprocess (or the step)
+    seconds: float | None = None  # a timer event: how long it waits
+    working_days: int | None = None  # a timer event: how many working days it waits
 
 
 @dataclass
@@ -561,6 +564,59 @@ def _unsupported(child, tag: str, element_id: str, scope: _Scope, what=None, rol
     )
 
 
+DURATION = re.compile(
+    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+def _timer_wait(child, element_id: str, scope: "_Scope", role: str) -> dict | None:
+    """How long a timer waits: tb:workingDays (working days, by the calendar of 催办), or an ISO 8601
+    timeDuration in weeks, days, hours, minutes and seconds. Dates, cycles and calendar months or
+    years are refused."""
+    definition = child.find(_q("timerEventDefinition"))
+    working = child.get(_tb("workingDays")) or (
+        definition.get(_tb("workingDays")) if definition is not None else None
+    )
+    if working:
+        if working.isdigit() and 0 < int(working) <= 3650:
+            return {"working_days": int(working)}
+        scope.refuse(
+            child, element_id, "timer", _("tb:workingDays must be a whole number of working days."), role
+        )
+        return None
+    duration = definition.find(_q("timeDuration")) if definition is not None else None
+    text = (duration.text or "").strip() if duration is not None else ""
+    text = text.removeprefix("=").strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()  # a string literal (FEEL, or Python in SpiffWorkflow's files)
+    match = DURATION.match(text) if text not in ("", "P", "PT") else None
+    if match is None:
+        scope.refuse(
+            child,
+            element_id,
+            "timer",
+            Formatted(
+                _(
+                    "The timer “%(name)s” must wait for a duration (ISO 8601, such as P3D or PT2H) or "
+                    "tb:workingDays; “%(text)s” is neither."
+                ),
+                {"name": child.get("name") or element_id, "text": text or "—"},
+            ),
+            role,
+        )
+        return None
+    parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    seconds = (
+        parts.get("weeks", 0) * 604800
+        + parts.get("days", 0) * 86400
+        + parts.get("hours", 0) * 3600
+        + parts.get("minutes", 0) * 60
+        + parts.get("seconds", 0)
+    )
+    return {"seconds": seconds}
+
+
 def _thrown_code(child, event: str, scope: "_Scope") -> str:
     """The errorCode / escalationCode an event definition refers to ("" when it names none)."""
     definition = child.find(_q(f"{event}EventDefinition"))
@@ -590,6 +646,20 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
             return Node(kind="end", terminate=True, **common)
         if not event and tag == "intermediateThrowEvent":
             return Node(kind="pass", **common)  # a milestone: the token passes through
+        if event == "timer" and tag in ("boundaryEvent", "intermediateCatchEvent"):
+            wait = _timer_wait(child, element_id, scope, role)
+            if wait is None:
+                return None
+            if tag == "intermediateCatchEvent":
+                return Node(kind="timer", throws="timer", **wait, **common)
+            return Node(
+                kind="boundary",
+                throws="timer",
+                attached=child.get("attachedToRef") or "",
+                interrupting=child.get("cancelActivity") != "false",
+                **wait,
+                **common,
+            )
         if event == "link" and tag in ("intermediateThrowEvent", "intermediateCatchEvent"):
             definition = child.find(_q("linkEventDefinition"))
             link = (definition.get("name") or "") if definition is not None else ""
@@ -1036,6 +1106,20 @@ def _link_flows(nodes: dict[str, Node], flows: list[Flow], problems: list[Proble
 def _check_boundaries(nodes: dict[str, Node], problems: list[Problem]) -> None:
     """Error and escalation boundaries run on embedded subprocesses; an error must be caught."""
     for node in list(nodes.values()):
+        if node.kind == "boundary" and node.throws == "timer":
+            if nodes.get(node.attached, Node("", "")).kind != "user":
+                problems.append(
+                    Problem(
+                        node.id,
+                        "unsupported",
+                        Formatted(
+                            _("The timer boundary event “%(name)s” is run only on a user task."),
+                            {"name": node.name or node.id},
+                        ),
+                    )
+                )
+                nodes[node.id] = Node(node.id, "refused", name=node.name, scope=node.scope, tag=node.tag)
+            continue
         if node.kind == "boundary" and nodes.get(node.attached, Node("", "")).kind != "subprocess":
             problems.append(
                 Problem(

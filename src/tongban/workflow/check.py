@@ -123,6 +123,7 @@ def _run(result: bpmn.ParseResult, graph: bpmn.ProcessGraph, steps: list[str], d
         ended += effects.ended
         waiting.extend(work.node.id for work in effects.work)
         waiting.extend(node.id for node in effects.calls)
+        waiting.extend(node.id for node in effects.waits)  # intermediate timers: time passes at once
 
     absorb(effects)
     count = 0
@@ -131,6 +132,9 @@ def _run(result: bpmn.ParseResult, graph: bpmn.ProcessGraph, steps: list[str], d
         if count > MAX_STEPS:
             return DryRun(None, Formatted(_("still running after %(n)s steps"), {"n": MAX_STEPS}))
         node = graph.node(waiting.popleft())
+        if node.kind == "timer":
+            absorb(engine.leave(graph, node.id, data, joins))
+            continue
         if node.kind == "call":
             child = result.processes.get(node.called_process)
             if child is None:

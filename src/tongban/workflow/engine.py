@@ -43,6 +43,7 @@ class NewWork:
     node: Node
     assignees: list[str] = field(default_factory=list)  # countersign: one work item per entry
     count: int = 1  # a multi-instance task done by several at once: this many work items
+    timers: list[Node] = field(default_factory=list)  # boundary timers on the step
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Effects:
     token_delta: int = 0
     ended: int = 0  # tokens that reached an end event
     terminated: list[str] = field(default_factory=list)  # scopes a terminate end event ended ("" = all)
+    waits: list[Node] = field(default_factory=list)  # intermediate timer events now waiting
 
 
 def enter(
@@ -92,10 +94,16 @@ def enter(
                 if node.mi_sequential:
                     joins[f"{node.id}#done"], joins[f"{node.id}#of"] = 0, count
                     count = 1
-                effects.work.append(NewWork(node, count=count))
+                effects.work.append(NewWork(node, count=count, timers=timer_boundaries(graph, node.id)))
                 effects.token_delta += 1
                 continue
-            effects.work.append(NewWork(node, _assignees(node, view)))
+            effects.work.append(
+                NewWork(node, _assignees(node, view), timers=timer_boundaries(graph, node.id))
+            )
+            effects.token_delta += 1
+            continue
+        if kind == "timer":
+            effects.waits.append(node)
             effects.token_delta += 1
             continue
         if kind == "call":
@@ -177,11 +185,11 @@ def leave(
         effects.data["decision"] = decision
         effects.data[f"{node_id}_decision"] = decision
     if _is_generic_mi(node) and node.mi_sequential and _next_instance(node, view, joins):
-        effects.work.append(NewWork(node))
+        effects.work.append(NewWork(node, timers=timer_boundaries(graph, node.id)))
         effects.token_delta += 1
         return effects
     if (node.loop_condition is not None or node.loop_maximum is not None) and _loops_again(node, view, joins):
-        effects.work.append(NewWork(node, _assignees(node, view)))
+        effects.work.append(NewWork(node, _assignees(node, view), timers=timer_boundaries(graph, node.id)))
         effects.token_delta += 1
         return effects
     return enter(graph, _next(graph, node, view), data, joins, effects)
@@ -246,6 +254,24 @@ def completion_holds(node: Node, data: dict, total: int, completed: int) -> bool
         "nrOfActiveInstances": total - completed,
     }
     return node.mi_completion is not None and node.mi_completion.evaluate({**data, **variables})
+
+
+def timer_boundaries(graph: ProcessGraph, node_id: str) -> list[Node]:
+    return [
+        n
+        for n in graph.nodes.values()
+        if n.kind == "boundary" and n.throws == "timer" and n.attached == node_id
+    ]
+
+
+def fire_boundary(graph: ProcessGraph, boundary_id: str, data: dict, joins: dict[str, int]) -> Effects:
+    """A boundary timer came due on a step that is still open. Interrupting: the step's token leaves by
+    the boundary (the caller cancels the step); otherwise a new token leaves beside it."""
+    boundary = graph.node(boundary_id)
+    if boundary.interrupting:
+        return enter(graph, [boundary.id], data, joins, Effects(token_delta=-1))
+    _count_inside(boundary.scope, joins, 1)
+    return enter(graph, [boundary.id], data, joins, Effects())
 
 
 def _next(graph: ProcessGraph, node: Node, view: "_DataView") -> list[str]:

@@ -227,3 +227,34 @@ class WorkItem(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+class TimerStatus(models.TextChoices):
+    WAITING = "waiting", _("waiting")
+    FIRED = "fired", _("fired")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class Timer(models.Model):
+    """A timer event waiting for its moment: a boundary timer on a step, or an intermediate timer.
+
+    The worker's sweep fires the due ones (services.fire_timer). A timer whose step is no longer
+    open, or whose instance has ended, is cancelled when it comes due instead of firing."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="timers")
+    subject = models.CharField(_("subject"), max_length=80)
+    node_id = models.CharField(_("timer event"), max_length=120)
+    work_item = models.ForeignKey(
+        WorkItem, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )  # the step a boundary timer is attached to
+    due_at = models.DateTimeField(_("due"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=TimerStatus.choices, default=TimerStatus.WAITING
+    )
+    fired_at = models.DateTimeField(_("fired"), null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "due_at"], name="workflow_timer_due")]
+
+    def __str__(self):
+        return f"{self.subject} {self.node_id} {self.due_at:%Y-%m-%d %H:%M}"

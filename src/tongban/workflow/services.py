@@ -7,6 +7,7 @@ item, then its instance — which serialises the steps of one instance (parallel
 at once cannot miscount a join) while different cases proceed in parallel.
 """
 
+import datetime as dt
 import re
 import threading
 import time
@@ -42,6 +43,8 @@ from .models import (
     InstanceStatus,
     ProcessDefinition,
     ProcessInstance,
+    Timer,
+    TimerStatus,
     WorkItem,
     WorkKind,
     WorkStatus,
@@ -275,7 +278,9 @@ def _apply(
         result.data.update(effects.data)
         result.passed += effects.passed
         instance.tokens += effects.token_delta
-        result.created += store.insert_work(_work_rows(instance, effects.work, context, previous_id))
+        created = store.insert_work(_work_rows(instance, effects.work, context, previous_id))
+        result.created += created
+        _schedule(instance, graph, created, effects.waits, context.now)
         for scope in effects.terminated:
             instance.tokens -= _terminate(instance, graph, scope, context.now)
         for node in effects.calls:
@@ -311,6 +316,82 @@ def _apply(
             result,
             previous_id=None,
         )
+
+
+def timer_due(now, node: bpmn.Node):
+    """When a timer event that starts waiting `now` comes due (working days by the 催办 calendar)."""
+    if node.working_days is not None:
+        return calendar.get_calendar().deadline(now, node.working_days)
+    return now + dt.timedelta(seconds=node.seconds or 0)
+
+
+def _schedule(instance, graph: bpmn.ProcessGraph, created: list, waits: list[bpmn.Node], now) -> None:
+    """Timers for the steps just created (one per countersign group) and for intermediate timers."""
+    timers, groups = [], set()
+    for row in created:
+        boundaries = engine.timer_boundaries(graph, row.node_id)
+        if not boundaries or (row.group and row.group in groups):
+            continue
+        groups.add(row.group)
+        timers += [
+            Timer(
+                instance_id=instance.id,
+                subject=instance.subject,
+                node_id=b.id,
+                work_item_id=row.id,
+                due_at=timer_due(now, b),
+            )
+            for b in boundaries
+        ]
+    timers += [
+        Timer(instance_id=instance.id, subject=instance.subject, node_id=n.id, due_at=timer_due(now, n))
+        for n in waits
+    ]
+    if timers:
+        Timer.objects.bulk_create(timers)
+
+
+def due_timers(now, *, batch: int = 200) -> list[Timer]:
+    """Timers that have come due, earliest first (the worker's sweep fires them one by one)."""
+    return list(
+        Timer.objects.filter(status=TimerStatus.WAITING, due_at__lte=now).order_by("due_at", "pk")[:batch]
+    )
+
+
+def cancel_timer(timer_id: int) -> None:
+    Timer.objects.filter(pk=timer_id, status=TimerStatus.WAITING).update(status=TimerStatus.CANCELLED)
+
+
+def fire_timer(timer_id: int, *, data: dict, default_department=None, now=None) -> StepResult | None:
+    """Fire one due timer in the caller's transaction; None when it no longer applies (its step was
+    done or its instance ended: the timer is cancelled instead)."""
+    now = now or timezone.now()
+    timer = Timer.objects.select_for_update().filter(pk=timer_id, status=TimerStatus.WAITING).first()
+    if timer is None:
+        return None
+    instance = store.lock_instance(timer.instance_id)
+    item = WorkItem.objects.filter(pk=timer.work_item_id).first() if timer.work_item_id else None
+    if instance.status != InstanceStatus.RUNNING or (
+        timer.work_item_id and (item is None or not item.is_open)
+    ):
+        cancel_timer(timer.pk)
+        return None
+    graph = graph_of(_definition(instance.definition_id), instance.process_id)
+    node = graph.node(timer.node_id)
+    context = _context(data, default_department, now)
+    result = StepResult()
+    if node.kind == "boundary":
+        if node.interrupting:
+            peers = WorkItem.objects.filter(status__in=OPEN_STATUSES)
+            peers = peers.filter(group=item.group) if item.group else peers.filter(pk=item.pk)
+            peers.update(status=WorkStatus.CANCELLED, completed_at=now, next_reminder_at=None)
+        effects = engine.fire_boundary(graph, node.id, context.data, instance.joins)
+    else:
+        effects = engine.leave(graph, node.id, context.data, instance.joins)
+    Timer.objects.filter(pk=timer.pk).update(status=TimerStatus.FIRED, fired_at=now)
+    _apply(instance, graph, effects, context, result, previous_id=None)
+    result.passed.insert(0, node.id)
+    return result
 
 
 def _terminate(instance: store.InstanceRow, graph: bpmn.ProcessGraph, scope: str, now) -> int:

@@ -24,11 +24,13 @@ from ..models import (
 )
 from ._base import (
     _access_row,
+    _decide,
     _event,
     _is_applicant,
     _notify_applicant,
     _on_commit_revoked,
     _record,
+    _work_events,
     process_key,
 )
 from .pauses import (
@@ -237,11 +239,48 @@ def sweep(now=None) -> dict:
         with transaction.atomic():
             store.insert_events(events)
     gaps = alert_overdue_gaps(now)
+    timers = fire_timers(now)
     return {
+        "timers": timers,
         "reminders": sum(1 for r in reminders if not r.escalated),
         "escalations": sum(1 for r in reminders if r.escalated),
         "gap_alerts": gaps,
     }
+
+
+def fire_timers(now) -> int:
+    """Timer events of the processes (boundary timers on steps, intermediate timers) that have come
+    due move their cases on. A case waiting on the applicant or a special procedure keeps its timers
+    until it resumes; a case no longer in progress has them cancelled."""
+    fired = 0
+    for timer in workflow.due_timers(now):
+        with transaction.atomic():
+            case = store.lock_case(timer.subject)
+            if case is None or case.status != CaseStatus.IN_PROGRESS:
+                workflow.cancel_timer(timer.pk)
+                continue
+            if case.pause_reason:
+                continue
+            result = workflow.fire_timer(
+                timer.pk,
+                data=case.data,
+                default_department=store_wf.department_by_id(case.department_id),
+                now=now,
+            )
+            if result is None:
+                continue
+            events = _work_events(case, result, None, now)
+            changes = {}
+            if result.data:
+                case.data.update(result.data)
+                changes["data"] = case.data
+            if result.completed:
+                events.append(_decide(case, None, now, changes))
+            if changes:
+                store.update_case(case.id, **changes)
+            _record(events)
+            fired += 1
+    return fired
 
 
 def remind_work(actor, work_id, *, message: str = "", now=None) -> int:

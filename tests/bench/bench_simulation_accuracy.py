@@ -20,12 +20,15 @@ figure is the worst of our three ratios to Simod's (below 1: better on all three
 """
 
 import datetime as dt
+import os
 import statistics
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LOG = ROOT.parent / "shared" / "data" / "eventlogs" / "receipt.csv"
+# The shared data (TONGBAN_DATA_DIR, as settings.DATA_DIR reads it; beside the checkout by default).
+DATA = Path(os.environ.get("TONGBAN_DATA_DIR") or ROOT.parent / "shared" / "data")
+LOG = DATA / "eventlogs" / "receipt.csv"
 SIMOD = {"two_gram": 0.135, "cycle_time": 48.2, "mean_error": abs(79.3 - 36.1) / 36.1}
 REPLICATIONS = 5
 

@@ -243,6 +243,9 @@ def test_a_dtd_is_refused_before_parsing(tmp_path):
     with pytest.raises(eventlog.LogError) as not_xes:
         eventlog.import_xes(LOGS / "receipt.bpmn", tmp_path / "out.parquet")
     assert "<definitions>" in _zh(not_xes.value) and "<log>" in _en(not_xes.value)
+    with pytest.raises(eventlog.LogError) as missing:
+        eventlog.import_xes(tmp_path / "nowhere.xes.gz", tmp_path / "out.parquet")
+    assert _zh(missing.value) == "无法读取该文件。" and "No such file" in _en(missing.value)
     with pytest.raises(eventlog.LogError) as csv_as_xes:
         eventlog.import_xes(LOGS / "receipt.csv", tmp_path / "out.parquet")
     assert _zh(csv_as_xes.value) == "第 1 行第 1 列：文件不是格式正确的 XML。"

@@ -201,8 +201,10 @@ def _refuse_dtd(path: Path) -> None:
     try:
         with _open(path) as handle:
             head = handle.read(65536)
-    except (OSError, EOFError, gzip.BadGzipFile):
+    except (EOFError, gzip.BadGzipFile, zlib.error):
         raise LogError(_("The file is compressed but not a readable gzip file.")) from None
+    except OSError as exc:
+        raise LogError(_Detailed(_("The file cannot be read."), {}, str(exc)[:200])) from None
     root = _ROOT_START.search(head)
     prolog = head[: root.start()] if root else head
     if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper():

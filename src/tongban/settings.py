@@ -286,6 +286,8 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "tongban.web.views.csrf_failure"
 HTTPS = env_bool("TONGBAN_HTTPS", False)
+# The address citizens reach the site at: licence QR codes point at its verification page.
+TONGBAN_PUBLIC_URL = env("TONGBAN_PUBLIC_URL", "http://localhost:8000") or "http://localhost:8000"
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 LANGUAGE_COOKIE_SECURE = HTTPS

@@ -298,3 +298,23 @@ def test_the_reused_materials_feed_the_exemption_rate(held):
     assert cases.exemption_rate(_actor("reviewer_rs"), today, today).required == 0
     with pytest.raises(NotPermitted):
         cases.exemption_rate(_actor("zhangsan"), today, today)
+
+
+def test_the_holder_shows_a_licence_full_screen_and_strangers_cannot(held, client):
+    """亮证 (issue 12, defect 8): the licence large on the holder's phone with the time it is shown."""
+    from django.conf import settings
+
+    code = Licence.objects.filter(holder_index=RESTAURANT, licence_type__code="business_licence").get().code
+    client.post("/accounts/login", {"username": "zhangsan", "password": settings.TONGBAN_DEMO_PASSWORD})
+    wallet = client.get("/me/licences/").content.decode()
+    assert f'href="/me/licences/{code}/show"' in wallet
+    page = client.get(f"/me/licences/{code}/show").content.decode()
+    assert 'data-testid="licence-show"' in page and 'data-status="valid"' in page
+    assert f'src="/me/licences/{code}.png"' in page and 'data-testid="shown-at"' in page
+    assert AuditEntry.objects.filter(action="licences.licence.show", object_ref=code).count() == 1
+    client.post("/accounts/logout")
+    client.post("/accounts/login", {"username": "lisi", "password": settings.TONGBAN_DEMO_PASSWORD})
+    (zhangs_id,) = [
+        e.licence for e in services.wallet(_actor("zhangsan")) if e.licence.licence_type.code == "resident_id"
+    ]
+    assert client.get(f"/me/licences/{zhangs_id.code}/show").status_code == 404

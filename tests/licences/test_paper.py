@@ -34,7 +34,7 @@ def _keys():
 
 
 def _tamper(text: str, change) -> str:
-    prefix, payload, signature = text.split(".")
+    prefix, payload, signature = render.token_of(text).split(".")
     data = json.loads(zlib.decompress(base64.urlsafe_b64decode(payload + "==")))
     change(data)
     raw = services.canonical(data)
@@ -51,6 +51,29 @@ def test_the_png_and_pdf_carry_a_qr_that_reads_back_and_verifies_offline(held):
     assert render.licence_pdf(licence) == pdf  # deterministic: the same licence, the same bytes
     result = render.verify_offline(text, _keys())
     assert result.ok and result.code == licence.code and result.holder == ENTERPRISES[0][1]
+
+
+def test_the_qr_opens_our_verification_page_on_any_phone(held, client, settings):
+    """Issue 12, defect 8: the QR held a bare token that a phone camera or WeChat shows as gibberish."""
+    settings.TONGBAN_PUBLIC_URL = "https://zwfw.example.gov.cn/"
+    licence = _business()
+    text = render.qr_text(licence)
+    assert text.startswith("https://zwfw.example.gov.cn/verify/qr?t=TBL1.")
+    assert render.verify_offline(text, _keys()).ok  # our tools still verify it with no network
+    page = client.get(text.removeprefix("https://zwfw.example.gov.cn"))
+    assert page.status_code == 200
+    assert 'data-status="valid"' in page.content.decode() and licence.code in page.content.decode()
+    forged = _tamper(text, lambda d: d.update(valid_until="2099-12-31"))
+    assert 'data-status="tampered"' in client.get("/verify/qr", {"t": forged}).content.decode()
+    assert client.get("/verify/qr", {"t": "\x00garbage"}).status_code == 200
+
+
+def test_the_licence_image_wraps_long_values_and_names_its_issuer_once(held):
+    licence = _business()
+    _data, rows = render._face(licence)
+    assert [label for label, _value in rows].count("签发机关") == 1
+    long_address = render._wrap("广安区" + "很长的地址" * 40, len, 60)
+    assert len(long_address) > 1 and "".join(long_address) == "广安区" + "很长的地址" * 40
 
 
 def test_offline_verification_names_what_is_wrong(held):

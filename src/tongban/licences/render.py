@@ -1,7 +1,9 @@
 """A licence on paper or screen (PNG, PDF) with a QR code that verifies offline, and reading it back.
 
-The QR carries the signed payload itself, not a link: `TBL1.<payload>.<signature>`, each part
-base64url, the payload zlib-compressed canonical JSON. A verifier with the departments' published
+The QR carries the signed payload itself inside the address of our public verification page
+(`<TONGBAN_PUBLIC_URL>/verify/qr?t=TBL1.<payload>.<signature>`), each part base64url, the payload
+zlib-compressed canonical JSON: a phone camera opens the page, and a verifier with no network takes
+the token out of the address. A verifier with the departments' published
 public keys (GET /api/v1/licences/keys) checks it with no network: signature, key, expiry.
 Revocation is the one thing paper cannot know; the online check (/verify/<code>) adds it.
 
@@ -42,9 +44,29 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def qr_text(licence: Licence) -> str:
+def signed_token(licence: Licence) -> str:
     payload = licence.payload.encode()
     return f"{PREFIX}.{_b64(zlib.compress(payload, 9))}.{_b64(bytes.fromhex(licence.signature))}"
+
+
+def qr_text(licence: Licence) -> str:
+    """What the QR holds: the address of our public verification page with the signed token in it.
+    A phone camera or WeChat opens the page (a bare token read as gibberish); our own tools take
+    the token out of the address and still verify it offline."""
+    base = settings.TONGBAN_PUBLIC_URL.rstrip("/")
+    return f"{base}/verify/qr?t={signed_token(licence)}"
+
+
+def token_of(text: str) -> str:
+    """The signed token in what a scanner read: the token itself, or our verification address."""
+    text = (text or "").strip()
+    if text.startswith(PREFIX + "."):
+        return text
+    marker = "t=" + PREFIX + "."
+    at = text.find(marker)
+    if at < 0:
+        return text
+    return text[at + 2 :].split("&", 1)[0].split("#", 1)[0]
 
 
 # --- offline verification ------------------------------------------------------------------------
@@ -75,7 +97,7 @@ def verify_offline(
     text: str, keys: dict[tuple[str, str], object], today: dt.date | None = None
 ) -> OfflineResult:
     """Check a QR's content against published public keys alone: no database, no network."""
-    text = (text or "").strip()
+    text = token_of(text)
     parts = text.split(".")
     if len(text) > MAX_QR_TEXT or len(parts) != 3 or parts[0] != PREFIX:
         return OfflineResult("unreadable", _("This is not a tongban licence code."))
@@ -217,7 +239,7 @@ def _qr_in_image(image) -> str:
     import zxingcpp
 
     for barcode in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
-        if barcode.text.startswith(PREFIX + "."):
+        if token_of(barcode.text).startswith(PREFIX + "."):
             return barcode.text
     return ""
 
@@ -354,7 +376,13 @@ def _face(licence: Licence) -> tuple[dict, list[tuple[str, str]]]:
     ]
     rows += [(labels.get(k, k), str(v)) for k, v in data["fields"].items()]
     rows.append(("有效期", f"{data['valid_from']} 至 {data['valid_until'] or '长期'}"))
-    rows.append(("签发机关", data["issuer_name"]))
+    # A type whose own fields name its 签发机关 (an ID card's police office) keeps that row; the
+    # department that signed the e-licence is then named apart, and never twice when it is the same.
+    same_label = [value for label, value in rows if label == "签发机关"]
+    if not same_label:
+        rows.append(("签发机关", data["issuer_name"]))
+    elif data["issuer_name"] not in same_label:
+        rows.append(("电子证照签发单位", data["issuer_name"]))
     rows.append(("证照编号", data["code"]))
     return data, rows
 
@@ -363,6 +391,17 @@ def _qr_png(text: str, scale: int) -> bytes:
     buffer = io.BytesIO()
     segno.make_qr(text, error="m").save(buffer, kind="png", scale=scale, border=4)
     return buffer.getvalue()
+
+
+def _wrap(text: str, width_of, max_width: float) -> list[str]:
+    """Break text into lines no wider than max_width, by character (Chinese has no spaces to break at)."""
+    lines, line = [], ""
+    for char in text:
+        if line and width_of(line + char) > max_width:
+            lines.append(line)
+            line = ""
+        line += char
+    return [*lines, line] if line or not lines else lines
 
 
 def licence_png(licence: Licence) -> bytes:
@@ -380,21 +419,28 @@ def licence_png(licence: Licence) -> bytes:
 
     qr = Image.open(io.BytesIO(_qr_png(qr_text(licence), 5))).convert("RGB")
     width = 1400
-    height = max(240 + 64 * len(rows), qr.height + 260)
+    body, label_font = font(fonts.regular, 34), font(bold, 34)
+    text_right = width - qr.width - 80
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    # Long values (an address, a business scope) wrap onto more lines instead of being cut off.
+    wrapped = [
+        (label, _wrap(value, lambda t: measure.textlength(t, font=body), text_right - 360))
+        for label, value in rows
+    ]
+    line_height, row_gap = 46, 18
+    text_height = sum(len(lines) * line_height + row_gap for _label, lines in wrapped)
+    height = max(200 + text_height + 60, qr.height + 260)
     card = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(card)
     draw.rectangle((12, 12, width - 12, height - 12), outline=(168, 32, 32), width=6)
     draw.text((width // 2, 90), data["type_name"], fill=(168, 32, 32), font=font(bold, 64), anchor="mm")
-    body, label_font = font(fonts.regular, 34), font(bold, 34)
     y = 180
-    text_right = width - qr.width - 80
-    for label, value in rows:
+    for label, lines in wrapped:
         draw.text((70, y), label, fill=(60, 60, 60), font=label_font)
-        line = value
-        while draw.textlength(line, font=body) > text_right - 360 and len(line) > 1:
-            line = line[:-1]
-        draw.text((360, y), line if line == value else line[:-1] + "…", fill="black", font=body)
-        y += 64
+        for line in lines:
+            draw.text((360, y), line, fill="black", font=body)
+            y += line_height
+        y += row_gap
     card.paste(qr, (width - qr.width - 50, 170))
     draw.text(
         (width - qr.width // 2 - 50, 190 + qr.height),

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tongban.core import audit
@@ -60,6 +61,24 @@ def scan(request):
 
 
 @require_GET
+def scan_link(request):
+    """The page a phone opens from a licence's QR code: the token in the address is checked as the
+    scan page would check it (signature, key, expiry, then revocation online)."""
+    token = (request.GET.get("t") or "")[: paper.MAX_QR_TEXT + 1]
+    result = services.scan_text(actor_for_request(request), token)
+    return render(
+        request,
+        "licences/scan.html",
+        {
+            "result": result,
+            "file_errors": [],
+            "badge": _BADGES.get(result.status, "badge-bad"),
+            "from_link": True,
+        },
+    )
+
+
+@require_GET
 @domain_errors
 def wallet(request):
     actor = actor_for_request(request)
@@ -67,6 +86,23 @@ def wallet(request):
         raise NotAuthenticated()
     entries = services.wallet(actor)
     return render(request, "licences/wallet.html", {"entries": entries})
+
+
+@require_GET
+@domain_errors
+def show(request, code: str):
+    """亮证: the licence full screen on the holder's phone, for an official to look at or scan, with
+    the time it is shown (a screenshot passed around shows a stale time) and its online status."""
+    actor = actor_for_request(request)
+    if not actor.is_authenticated:
+        raise NotAuthenticated()
+    licence = services.access_licence(actor, code)
+    audit.record("licences.licence.show", actor=actor, object_type="licence", object_ref=licence.code)
+    return render(
+        request,
+        "licences/show.html",
+        {"licence": licence, "verification": services.verify(licence.code), "shown_at": timezone.now()},
+    )
 
 
 @require_GET

@@ -69,6 +69,12 @@ def test_no_branch_applies_is_an_error_that_names_the_gateway():
     with pytest.raises(engine.ProcessError) as exc:
         case.complete("sign", "maybe")
     assert exc.value.node_id == "gate"
+    # A domain conflict, answered with the reason in both languages (a 500 before; bpmn helper's note).
+    from tongban.core.errors import Conflict
+
+    assert isinstance(exc.value, Conflict) and exc.value.status == 409
+    message = exc.value.as_dict()["message"]
+    assert "gate" in message["zh-Hans"] and "gate" in message["en"] and message["zh-Hans"] != message["en"]
 
 
 def test_multi_instance_work_lists_the_countersigners():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
-from tongban.core.errors import Formatted
+from tongban.core.errors import Conflict, Formatted
 
 from . import registry
 from .bpmn import Flow, Node, ProcessGraph, catcher, subprocess_start
@@ -25,14 +25,23 @@ from .bpmn import Flow, Node, ProcessGraph, catcher, subprocess_start
 MAX_STEPS = 10_000  # a cycle of gateways and scripts with no wait would otherwise never end
 
 
-class ProcessError(Exception):
+class ProcessError(Conflict):
     """The definition cannot go on with this data (no exclusive branch applies, a loop without a wait).
 
-    `reason` is a lazily translated message, shown in whichever language is active."""
+    `reason` is a lazily translated message, shown in whichever language is active. It is a Conflict
+    (409), so a step that cannot be completed is answered with the reason, never a server error,
+    and the transaction it happened in changes nothing."""
+
+    code = "process_error"
 
     def __init__(self, node_id: str, reason):
         self.node_id, self.reason = node_id, reason
-        super().__init__(node_id)
+        super().__init__(
+            Formatted(
+                _("The process cannot go on at step %(node)s: %(reason)s."),
+                {"node": node_id, "reason": reason},
+            )
+        )
 
     def __str__(self) -> str:
         return f"{self.node_id}: {self.reason}"

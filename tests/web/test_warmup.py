@@ -1,0 +1,20 @@
+"""A started server warms its search index and templates before the first visitor asks (issue 12,
+defect 13: the first page took 5.4 s and the first search 3.5 s)."""
+
+from tongban.catalog import search
+from tongban.web import warmup
+
+
+def test_warming_builds_the_search_index_and_compiles_the_first_pages(db):
+    search.invalidate()
+    assert search._cached is None
+    seconds = warmup.warm()
+    assert seconds >= 0 and search._cached is not None
+
+
+def test_warming_never_fails_the_server_even_without_a_database(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no database yet")
+
+    monkeypatch.setattr(search, "search", broken)
+    assert warmup.warm() >= 0

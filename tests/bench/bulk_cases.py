@@ -32,14 +32,14 @@ OPEN_STATES = {"submitted", "review_open", "review_claimed", "approve_open", "su
 TABLES = {
     "cases_case": "id",
     "cases_casematerial": "id",
-    "cases_caseevent": "id",
+    "core_domainevent": "id",
     "workflow_processinstance": "id",
     "workflow_workitem": "id",
 }
-UUID_COLUMNS = {"workflow_workitem": ("public_id", "group"), "cases_caseevent": ("work_item",)}
+UUID_COLUMNS = {"workflow_workitem": ("public_id", "group"), "core_domainevent": ("work_item",)}
 JSON_COLUMNS = {
     "cases_case": ("data", "decision_basis"),
-    "cases_caseevent": ("detail",),
+    "core_domainevent": ("detail",),
     "workflow_processinstance": ("joins",),
 }
 
@@ -66,7 +66,7 @@ class Template:
             for table, where, param in (
                 ("cases_case", "id = %s", case_id),
                 ("cases_casematerial", "case_id = %s", case_id),
-                ("cases_caseevent", "case_id = %s", case_id),
+                ("core_domainevent", "subject_kind = 'case' AND subject_id = %s", number),
                 ("workflow_processinstance", "subject = %s", number),
                 ("workflow_workitem", "subject = %s", number),
             ):
@@ -179,7 +179,7 @@ def copy_case(
         "workflow_processinstance",
         "workflow_workitem",
         "cases_casematerial",
-        "cases_caseevent",
+        "core_domainevent",
     ):
         for row in template.rows[table]:
             ids[(table, row["id"])] = writer.new_id(table)
@@ -189,7 +189,7 @@ def copy_case(
         "workflow_processinstance",
         "workflow_workitem",
         "cases_casematerial",
-        "cases_caseevent",
+        "core_domainevent",
     ):
         for source in template.rows[table]:
             row = dict(source)
@@ -203,8 +203,10 @@ def copy_case(
                     row["process_instance_id"] = ids[
                         ("workflow_processinstance", source["process_instance_id"])
                     ]
-            elif table in ("cases_casematerial", "cases_caseevent"):
+            elif table == "cases_casematerial":
                 row["case_id"] = ids[("cases_case", case_old)]
+            elif table == "core_domainevent":
+                row["subject_id"] = number
             elif table == "workflow_processinstance":
                 row["subject"] = number
                 if source["parent_id"]:

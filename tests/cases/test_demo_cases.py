@@ -6,6 +6,7 @@ from tongban.cases import demo, services
 from tongban.cases.models import Case, CaseStatus
 from tongban.cases.replay import replay
 from tongban.catalog.demo import loader
+from tongban.core import events
 
 
 def _actor(username):
@@ -33,7 +34,7 @@ def test_sample_cases_fill_the_window_worklist_and_portal(db):
     assert {r.colour for r in rows} == {"red", "green", "paused"}
     # Everything was done through the services: each case's events replay to its state.
     for case in Case.objects.all():
-        state = replay(case.events.order_by("occurred_at", "id"))
+        state = replay(events.history("case", case.number))
         assert (state.status, state.decision) == (case.status, case.decision)
     # The applicants find their own cases, and the 补正 waits on one of them.
     mine = list(services.list_my_cases(_actor("zhangsan")))

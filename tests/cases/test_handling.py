@@ -9,7 +9,6 @@ from tongban.accounts.models import Notification
 from tongban.cases import services
 from tongban.cases.models import (
     Case,
-    CaseEvent,
     CaseStatus,
     MaterialStatus,
     Rating,
@@ -17,7 +16,7 @@ from tongban.cases.models import (
     Supplement,
 )
 from tongban.catalog import services as catalog
-from tongban.core import calendar, crypto
+from tongban.core import calendar, crypto, events
 from tongban.core.authz import SYSTEM
 from tongban.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from tongban.workflow.models import WorkItem, WorkStatus
@@ -26,7 +25,7 @@ from .test_lifecycle import FIELDS, MONDAY, RESTAURANT, SH, _actor, _data, _do, 
 
 
 def _activities(case):
-    return list(CaseEvent.objects.filter(case_id=case.pk).order_by("id").values_list("activity", flat=True))
+    return [e.activity for e in events.stream(subject_kind="case", subject_ids=[case.number])]
 
 
 def _accepted(code=None, now=MONDAY, **apply):

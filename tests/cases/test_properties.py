@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from tests import samples
 from tongban.cases import services
-from tongban.cases.models import Case, CaseEvent, CaseStatus
+from tongban.cases.models import Case, CaseStatus
 from tongban.cases.replay import replay
 from tongban.catalog.models import ServiceItem
-from tongban.core import calendar
+from tongban.core import calendar, events
 from tongban.core.errors import DomainError
 from tongban.workflow.models import WorkItem
 
@@ -58,7 +58,7 @@ def _snapshot(case_id):
         case.paused_since,
         case.pause_reason,
         case.due_at,
-        CaseEvent.objects.filter(case_id=case_id).count(),
+        len(events.history("case", case.number)),
         sorted(WorkItem.objects.filter(subject=case.number).values_list("status", "assignee_id", "id")),
     )
 
@@ -129,8 +129,7 @@ def _check(case_id, start):
     if case.status in (CaseStatus.DECIDED, CaseStatus.ISSUED, CaseStatus.WITHDRAWN, CaseStatus.NOT_ACCEPTED):
         assert not steps, "a closed case has no open step"
         assert case.paused_since is None
-    events = list(CaseEvent.objects.filter(case_id=case_id).order_by("occurred_at", "id"))
-    state = replay(events)
+    state = replay(events.history("case", case.number))
     assert (state.status, state.decision, state.pause_reason) == (
         case.status,
         case.decision,

@@ -221,3 +221,31 @@ def test_an_activity_of_any_kind_applies_to_every_subject():
     assert events.make("other", "O1", "probe.any_step", at=NOW).subject_kind == "other"
     assert events.make("probe", "P1", "probe.any_step", at=NOW).subject_kind == "probe"
     assert "probe.any_step" in [a.code for a in events.registry.activities("probe")]
+
+
+def test_a_family_stands_for_its_members():
+    events.activity("probe.step:", "a step", subject_kind="probe", app="tests", detail={"node": "str"})
+    event = events.make("probe", "P1", "probe.step:审查", at=NOW, detail={"node": "n1"})
+    assert event.activity == "probe.step:审查" and event.label == "probe.step:审查"  # the step's own name
+    with pytest.raises(events.UnknownActivity, match="not registered"):
+        events.make("probe", "P1", "probe.step", at=NOW)
+    with pytest.raises(events.UnknownActivity, match="not declared"):
+        events.make("probe", "P1", "probe.step:审查", at=NOW, detail={"size": 1})
+    assert events.own_label("probe.step:审查") is None
+
+
+def test_an_audience_reads_its_own_label_or_none():
+    events.activity(
+        "probe.told",
+        "told (staff)",
+        subject_kind="probe",
+        app="tests",
+        audiences={"applicant": "told (you)", "window": None},
+    )
+    assert events.label("probe.told") == "told (staff)"
+    assert events.label("probe.told", "applicant") == "told (you)"
+    assert events.label("probe.told", "other") == "told (staff)"
+    assert events.own_label("probe.told", "applicant") == "told (you)"
+    assert events.own_label("probe.told", "window") is None
+    assert events.own_label("probe.told", "other") is None
+    assert events.own_label("probe.unknown") is None

@@ -12,6 +12,7 @@ from tongban.cases import services as cases
 from tongban.cases.demo import FOOD_LICENCE, _sample_data
 from tongban.cases.models import Case, MaterialSource, MaterialStatus
 from tongban.catalog.demo import loader
+from tongban.core import events
 from tongban.core.authz import SYSTEM
 from tongban.core.errors import NotFound, NotPermitted
 from tongban.core.models import AuditEntry
@@ -108,7 +109,7 @@ def test_with_consent_licences_stand_in_for_materials_and_the_use_is_recorded(
     )
     uses = {(u.licence_id, u.material, u.case_number) for u in LicenceUse.objects.all()}
     assert uses == {(business.pk, LICENCE_MATERIAL, case.number), (zhang_id.pk, ID_MATERIAL, case.number)}
-    submitted = case.events.get(activity="case.submitted")
+    (submitted,) = [e for e in events.history("case", case.number) if e.activity == "case.submitted"]
     assert submitted.detail["reused"] == {LICENCE_MATERIAL: business.code, ID_MATERIAL: zhang_id.code}
     entry = AuditEntry.objects.filter(action="cases.case.apply", object_ref=case.number).get()
     assert entry.detail["reused"][LICENCE_MATERIAL] == business.code
@@ -247,7 +248,8 @@ def test_at_the_window_the_applicants_consent_lets_licences_stand_in(
         )
     materials = {m.name: m for m in case.materials.all()}
     assert materials[LICENCE_MATERIAL].source == materials[ID_MATERIAL].source == MaterialSource.LICENCE
-    assert LICENCE_MATERIAL not in case.events.get(activity="case.accepted").detail["paper"]
+    (accepted,) = [e for e in events.history("case", case.number) if e.activity == "case.accepted"]
+    assert LICENCE_MATERIAL not in accepted.detail["paper"]
     assert LicenceUse.objects.filter(case_number=case.number).count() == 2
 
 

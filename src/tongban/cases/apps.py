@@ -6,3 +6,8 @@ class CasesConfig(AppConfig):
     name = "tongban.cases"
     label = "cases"
     verbose_name = _("Cases")
+
+    def ready(self):
+        from . import activities
+
+        activities.register()

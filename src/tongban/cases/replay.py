@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from tongban.core import calendar
 
+from .activities import STATUS_AFTER
 from .models import CaseStatus
 
 
@@ -23,17 +24,8 @@ class Replayed:
     visits_online: bool = True
 
 
-_SIMPLE = {
-    "case.submitted": CaseStatus.SUBMITTED,
-    "case.issued": CaseStatus.ISSUED,
-    "case.withdrawn": CaseStatus.WITHDRAWN,
-    "case.not_accepted": CaseStatus.NOT_ACCEPTED,
-    "case.revoked": CaseStatus.REVOKED,
-}
-
-
 def replay(events) -> Replayed:
-    """Events in the order they were written (occurred_at, id): dicts or CaseEvent rows."""
+    """Events in the order they were written (occurred_at, id): dicts or core.events.Event objects."""
     cal = calendar.get_calendar()
     state = Replayed()
 
@@ -47,16 +39,16 @@ def replay(events) -> Replayed:
 
     for event in events:
         activity, at, detail = get(event, "activity"), get(event, "occurred_at"), get(event, "detail") or {}
-        if activity in _SIMPLE:
-            if activity in ("case.withdrawn", "case.not_accepted"):
-                stop_clock(at)
-            state.status = _SIMPLE[activity]
+        if activity in STATUS_AFTER:
+            state.status = STATUS_AFTER[activity]
+        if activity in ("case.withdrawn", "case.not_accepted"):
+            stop_clock(at)
         elif activity == "case.accepted":
-            state.status, state.accepted = CaseStatus.IN_PROGRESS, True
+            state.accepted = True
         elif activity == "case.decided":
-            state.status, state.decision = CaseStatus.DECIDED, detail.get("decision", "")
+            state.decision = detail.get("decision", "")
         elif activity == "case.supplement_requested":
-            state.status, state.pause_reason = CaseStatus.SUPPLEMENT, "supplement"
+            state.pause_reason = "supplement"
             state.paused_since = at if state.accepted else None
         elif activity == "case.supplement_received":
             stop_clock(at)

@@ -1,8 +1,8 @@
 """The hot path of case handling in plain SQL; this module owns that SQL.
 
-Every staff step of a case locks the case, may update its data and appends domain events.
-These run on each of the dozen steps of every case, so they bypass the ORM's per-statement
-overhead the same way workflow/store.py does for the process itself.
+Every staff step of a case locks the case and may update its data (its domain events go to the
+core event log, core/event_store.py). These run on each of the dozen steps of every case, so they
+bypass the ORM's per-statement overhead the same way workflow/store.py does for the process itself.
 """
 
 import json
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError
 
 from tongban.core import sql
-from tongban.workflow.store import _datetime_param, _from_datetime, _uuid_param
+from tongban.workflow.store import _datetime_param, _from_datetime
 
 
 @dataclass(slots=True)
@@ -102,42 +102,6 @@ def update_case(case_id: int, **values) -> None:
         assignments.append(f"{column} = %s")
         params.append(value)
     sql.execute(f"UPDATE cases_case SET {', '.join(assignments)} WHERE id = %s", [*params, case_id])  # noqa: S608
-
-
-_EVENT_COLUMNS = (
-    "case_id",
-    "activity",
-    "lifecycle",
-    "occurred_at",
-    "actor_id",
-    "actor_label",
-    "department_code",
-    "channel",
-    "work_item",
-    "detail",
-)
-
-
-def insert_events(events: list[dict]) -> None:
-    if not events:
-        return
-    placeholders = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
-    params = []
-    for event in events:
-        for column in _EVENT_COLUMNS:
-            value = event.get(column)
-            if column == "occurred_at":
-                value = _datetime_param(value)
-            elif column == "work_item":
-                value = _uuid_param(value) if value is not None else None
-            elif column == "detail":
-                value = json.dumps(value or {})
-            params.append(value)
-    statement = (
-        f"INSERT INTO cases_caseevent ({', '.join(_EVENT_COLUMNS)}) "  # noqa: S608
-        f"VALUES {', '.join([placeholders] * len(events))}"
-    )
-    sql.execute(statement, params)
 
 
 _VERSION_SQL = {

@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 
-from . import sql
+from . import replicas, sql
 from .events import Event
 from .models import DomainEvent
 
@@ -88,7 +88,9 @@ def scan(
     subject_ids: Iterable[str] | None,
     chunk_size: int,
 ) -> Iterator[Event]:
-    """Keyset pagination by id, so a long read never holds one huge result in memory."""
+    """Keyset pagination by id, so a long read never holds one huge result in memory. Inside an
+    analytics function (core.replicas.analytics) it reads the replica when that is fit."""
+    using = replicas.read_alias()
     where, params = ["id > %s"], []
     if subject_kind is not None:
         where.append("subject_kind = %s")
@@ -102,7 +104,7 @@ def scan(
     statement = f"SELECT {_SELECT} FROM {_TABLE} WHERE {' AND '.join(where)} ORDER BY id LIMIT %s"  # noqa: S608
     last = since_id
     while True:
-        rows = sql.all_rows(statement, [last, *params, chunk_size])
+        rows = sql.all_rows(statement, [last, *params, chunk_size], using=using)
         for row in rows:
             yield _event(row)
         if len(rows) < chunk_size:

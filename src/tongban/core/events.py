@@ -42,6 +42,10 @@ _DETAIL_TYPES: dict[str, tuple[type, ...]] = {
 # the workflow engine whatever the process is about (a case, a work order, a document).
 ANY_KIND = "*"
 
+# A code ending in this registers a family: "work:" stands for "work:<step name>" of any process,
+# whose names administrators choose, so they cannot be registered one by one.
+FAMILY = ":"
+
 
 class UnknownActivity(ValueError):
     """Raised when code writes an activity no app registered, or with a detail it did not declare."""
@@ -68,6 +72,13 @@ class Activity:
     detail: Mapping[str, str] = field(default_factory=dict)
     # old version → function turning a detail of that version into the next version's shape
     upgrades: Mapping[int, Callable[[dict], dict]] = field(default_factory=dict)
+    # The same event told to a particular audience ("applicant", "window"); an audience missing here
+    # reads `label`, one mapped to None is not told about it at all.
+    audiences: Mapping[str, Promise | str | None] = field(default_factory=dict)
+
+    @property
+    def is_family(self) -> bool:
+        return self.code.endswith(FAMILY)
 
     def check_detail(self, detail: Mapping[str, Any]) -> None:
         for key, value in detail.items():
@@ -122,6 +133,7 @@ class Registry:
         version: int = 1,
         detail: Mapping[str, str] | None = None,
         upgrades: Mapping[int, Callable[[dict], dict]] | None = None,
+        audiences: Mapping[str, Promise | str | None] | None = None,
     ) -> Activity:
         if subject_kind != ANY_KIND and subject_kind not in self._kinds:
             raise ValueError(f"{code}: register subject kind {subject_kind!r} first")
@@ -131,18 +143,33 @@ class Registry:
         existing = self._activities.get(code)
         if existing is not None and existing.app != app:
             raise ValueError(f"activity {code!r} is already registered by {existing.app}")
-        activity = Activity(code, subject_kind, label, app, version, dict(detail or {}), dict(upgrades or {}))
+        activity = Activity(
+            code,
+            subject_kind,
+            label,
+            app,
+            version,
+            dict(detail or {}),
+            dict(upgrades or {}),
+            dict(audiences or {}),
+        )
         self._activities[code] = activity
         return activity
 
     def get(self, code: str) -> Activity:
-        try:
-            return self._activities[code]
-        except KeyError:
-            raise UnknownActivity(f"activity {code!r} is not registered by any app") from None
+        activity = self.find(code)
+        if activity is None:
+            raise UnknownActivity(f"activity {code!r} is not registered by any app")
+        return activity
 
     def find(self, code: str) -> Activity | None:
-        return self._activities.get(code)
+        """The activity of a code: its own registration, else its family's ("work:审查" → "work:")."""
+        activity = self._activities.get(code)
+        if activity is None and FAMILY in code:
+            head, _sep, name = code.partition(FAMILY)
+            if name:
+                activity = self._activities.get(head + FAMILY)
+        return activity
 
     def kind(self, code: str) -> SubjectKind | None:
         return self._kinds.get(code)
@@ -157,16 +184,32 @@ class Registry:
     def kinds(self) -> list[SubjectKind]:
         return list(self._kinds.values())
 
-    def label(self, code: str):
-        """The registered label of an activity; an imported log's own names are shown as they are."""
+    def label(self, code: str, audience: str = ""):
+        """The registered label of an activity (as told to `audience`, if it has its own); an imported
+        log's own names, and the members of a family (a step's own name), are shown as they are."""
         activity = self._activities.get(code)
-        return activity.label if activity is not None else code
+        if activity is None:
+            return code
+        if audience in activity.audiences:
+            return activity.audiences[audience] or code
+        return activity.label
+
+    def own_label(self, code: str, audience: str = ""):
+        """The label registered for exactly this code (for `audience`, if given), or None: pages
+        that word steps and unregistered codes their own way ask this first."""
+        activity = self._activities.get(code)
+        if activity is None:
+            return None
+        if audience:
+            return activity.audiences.get(audience)
+        return activity.label
 
 
 registry = Registry()
 activity = registry.activity
 subject_kind = registry.subject_kind
 label = registry.label
+own_label = registry.own_label
 
 
 # --- writing --------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tongban.accounts import roles as perms
 from tongban.core import audit
+from tongban.core import events as core_events
 from tongban.core.authz import require
 from tongban.core.errors import FieldErrors, Formatted, InvalidInput, NotFound
 from tongban.core.replicas import analytics
@@ -165,18 +166,16 @@ def import_case_events(actor, *, name: str = "", since=None, item_code: str = ""
     """Our own case event log (every case's domain events) as an event log to analyse, the same way
     as an imported one: of all items, or of one (its process map). `since` limits it to events from
     that instant on."""
-    from tongban.cases.models import CaseEvent
+    from tongban.cases.models import Case
 
     require(actor, perms.INSIGHT_ANALYSE)
     if item_code and item_code not in dict(case_items()):
         raise InvalidInput.single("item", "unknown", _("No cases of this item."))
-    events = CaseEvent.objects.order_by("id").values_list(
-        "case__number", "activity", "occurred_at", "actor_label", "department_code", "channel", "lifecycle"
-    )
-    if since is not None:
-        events = events.filter(occurred_at__gte=since)
+    numbers = None
     if item_code:
-        events = events.filter(case__item_version__item__code=item_code)
+        numbers = set(
+            Case.objects.filter(item_version__item__code=item_code).values_list("number", flat=True)
+        )
         name = name or f"{_('Case events')}：{dict(case_items())[item_code]}"
     log = EventLog(
         name=(name or str(_("Case events")))[:120],
@@ -189,8 +188,15 @@ def import_case_events(actor, *, name: str = "", since=None, item_code: str = ""
         with open(staged, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["case_id", "activity", "ts", "resource", "grp", "channel", "lifecycle"])
-            for number, activity, at, who, department, channel, lifecycle in events.iterator(chunk_size=5000):
-                writer.writerow([number, activity, at.isoformat(), who, department, channel, lifecycle])
+            for e in core_events.stream(subject_kind="case"):
+                if (numbers is not None and e.subject_id not in numbers) or (
+                    since is not None and e.occurred_at < since
+                ):
+                    continue
+                at, who = e.occurred_at.isoformat(), e.actor_label
+                writer.writerow(
+                    [e.subject_id, e.activity, at, who, e.department_code, e.channel, e.lifecycle]
+                )
         mapping = {k: k for k in ("case_id", "activity", "ts", "resource", "grp", "channel", "lifecycle")}
         try:
             summary = eventlog.import_table(staged, log_path(log), mapping)

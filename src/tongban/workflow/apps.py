@@ -6,3 +6,8 @@ class WorkflowConfig(AppConfig):
     name = "tongban.workflow"
     label = "workflow"
     verbose_name = _("Processes")
+
+    def ready(self):
+        from . import activities
+
+        activities.register()

@@ -14,7 +14,8 @@ from tongban.accounts import services as account_services
 from tongban.accounts.models import Department, Enterprise, Person
 from tongban.catalog import services as catalog
 from tongban.catalog.models import BundleVersion, ItemVersion
-from tongban.core import audit, calendar, crypto, files, sql
+from tongban.core import calendar, crypto, files, sql
+from tongban.core import events as event_log
 from tongban.core.errors import Conflict, FieldErrors, Formatted, InvalidInput, NotFound
 from tongban.core.identifiers import normalize_id_number, normalize_mobile, normalize_uscc
 from tongban.workflow import builder
@@ -23,6 +24,7 @@ from tongban.workflow import store as store_wf
 from tongban.workflow.models import ProcessDefinition, WorkItem
 
 from .. import signals, store
+from ..activities import KIND
 from ..models import (
     Case,
     CaseStatus,
@@ -41,25 +43,26 @@ def _event(
     work_item=None,
     detail=None,
     lifecycle: str = "complete",
-) -> dict:
-    """A domain event of a case (a Case, or the lean row the hot path works with)."""
-    actor_id, actor_label = audit.actor_identity(actor)
-    return {
-        "case_id": case.id,
-        "activity": activity,
-        "lifecycle": lifecycle,
-        "occurred_at": now,
-        "actor_id": actor_id,
-        "actor_label": actor_label,
-        "department_code": department or store_wf.department_code(case.department_id),
-        "channel": case.channel,
-        "work_item": work_item,
-        "detail": detail or {},
-    }
+) -> event_log.Event:
+    """A domain event of a case (a Case, or the lean row the hot path works with), checked against
+    the activities cases registered (cases/activities.py)."""
+    return event_log.make(
+        KIND,
+        case.number,
+        activity,
+        at=now,
+        actor=actor,
+        department_code=department or store_wf.department_code(case.department_id),
+        channel=case.channel,
+        work_item=work_item,
+        lifecycle=lifecycle,
+        detail=detail,
+    )
 
 
-def _record(events: list[dict]) -> None:
-    store.insert_events(events)
+def _record(made: list[event_log.Event]) -> None:
+    """Append to the core event log, in the caller's transaction."""
+    event_log.write(made)
 
 
 # --- access -------------------------------------------------------------------------------------
@@ -437,7 +440,7 @@ def _store_uploads(batch: list[tuple[str, str, bytes]]) -> dict[str, dict]:
 MATERIAL_CONTEXT = "cases.material"
 
 
-def _work_events(case, result: workflow.StepResult, actor, now) -> list[dict]:
+def _work_events(case, result: workflow.StepResult, actor, now) -> list[event_log.Event]:
     events = []
     for work in result.created:
         events.append(
@@ -455,7 +458,7 @@ def _work_events(case, result: workflow.StepResult, actor, now) -> list[dict]:
     return events
 
 
-def _decide(case, actor, now, changes: dict) -> dict:
+def _decide(case, actor, now, changes: dict) -> event_log.Event:
     """The process has ended: the decision is the last one taken, or a rejection by any member of a bundle.
 
     Adds the case's changes to `changes` and returns the event, for the caller to write with its own.

@@ -327,7 +327,7 @@ def _published_table(item_id: int) -> DecisionTable | None:
     return cached[1]
 
 
-def _auto_decide(case, target: _Target, table: DecisionTable, now) -> list[dict]:
+def _auto_decide(case, target: _Target, table: DecisionTable, now) -> list:
     """Run the rules on the case data and the verification results; approve and issue, or leave it
     to a clerk with the checks that failed."""
     from tongban.core.authz import SYSTEM
@@ -520,7 +520,7 @@ def _accept(
     _record(events)
 
 
-def _approve_by_commitment(case, target: _Target, actor, now, changes: dict) -> list[dict]:
+def _approve_by_commitment(case, target: _Target, actor, now, changes: dict) -> list:
     """告知承诺: approved on acceptance; a follow-up inspection (事后核查) is opened with its due date."""
     department = target.department
     task = workflow.create_task(

@@ -237,7 +237,7 @@ def sweep(now=None) -> dict:
         )
     if events:
         with transaction.atomic():
-            store.insert_events(events)
+            _record(events)
     gaps = alert_overdue_gaps(now)
     timers = fire_timers(now)
     return {

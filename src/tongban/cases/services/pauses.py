@@ -276,9 +276,7 @@ def alert_overdue_gaps(now=None) -> int:
             )
             material.alerted_at = now
             material.save(update_fields=["alerted_at"])
-            store.insert_events(
-                [_event(case, "case.gap_overdue", None, now=now, detail={"material": material.name})]
-            )
+            _record([_event(case, "case.gap_overdue", None, now=now, detail={"material": material.name})])
             sent += 1
     return sent
 

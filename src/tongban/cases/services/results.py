@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tongban.accounts import roles as perms
 from tongban.core import audit, crypto, files, sql
+from tongban.core import events as event_log
 from tongban.core.authz import require
 from tongban.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from tongban.workflow import services as workflow
@@ -15,9 +16,9 @@ from tongban.workflow import store as store_wf
 from tongban.workflow.models import ProcessInstance
 
 from .. import documents, signals, store
+from ..activities import KIND
 from ..models import (
     Case,
-    CaseEvent,
     CaseMaterial,
     CaseStatus,
     Delivery,
@@ -278,7 +279,7 @@ def case_detail(actor, number: str, now=None) -> CaseDetail:
     say there are any)."""
     case = access_case(actor, number)
     now = now or timezone.now()
-    events = sql.models(CaseEvent, "case_id = %s", [case.pk], order="occurred_at, id")
+    events = event_log.history(KIND, case.number)
     seen = {e.activity for e in events}
     steps = store_wf.steps_of(case.number)
     open_work = [w for w in steps if w.is_open]

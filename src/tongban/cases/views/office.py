@@ -31,6 +31,7 @@ from tongban.accounts.models import Department, User, UserKind
 from tongban.catalog import services as catalog_services
 from tongban.catalog.models import ServiceItem
 from tongban.core import calendar
+from tongban.core import events as event_log
 from tongban.core.authz import actor_for_request
 from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, NotPermitted
 from tongban.core.http import apply_errors, domain_errors, safe_next
@@ -56,31 +57,6 @@ KINDS = {
     WorkKind.STEP: _("Process step"),
     WorkKind.INSPECTION: _("Follow-up inspection (事后核查)"),
     WorkKind.RECTIFICATION: _("Rectification (差评整改)"),
-}
-# What the timeline says for each domain event; unknown activities show their code.
-ACTIVITIES = {
-    "case.submitted": _("Application submitted"),
-    "case.accepted": _("Accepted"),
-    "case.auto_checked": _("Checked by the 秒批 rules, sent to a person"),
-    "case.decided": _("Decided"),
-    "case.issued": _("Result issued"),
-    "case.withdrawn": _("Withdrawn by the applicant"),
-    "case.not_accepted": _("Not accepted"),
-    "case.revoked": _("Approval revoked"),
-    "case.rated": _("Rated by the applicant"),
-    "case.supplement_requested": _("Returned to the applicant for supplement (补正)"),
-    "case.supplement_received": _("Supplement received"),
-    "case.material_supplied": _("Material supplied"),
-    "case.gap_overdue": _("容缺 material overdue"),
-    "case.procedure_started": _("Special procedure started"),
-    "case.procedure_ended": _("Special procedure ended"),
-    "work.returned": _("Returned to the previous step"),
-    "work.transferred": _("Transferred"),
-    "work.countersigner_added": _("Countersigner added"),
-    "work.reminded": _("Reminder (催办)"),
-    "work.escalated": _("Escalated (overdue)"),
-    "work:inspection": _("Follow-up inspection"),
-    "work:rectification": _("Rectification"),
 }
 DECISION_LABELS = {
     "approve": _("Agree"),
@@ -529,7 +505,7 @@ def _timeline(detail) -> list[dict]:
     rows = []
     for event in detail.events:
         activity = event.activity
-        label = ACTIVITIES.get(activity)
+        label = event_log.own_label(activity)
         if label is None and activity.startswith("work:"):
             step = activity[5:]
             label = (

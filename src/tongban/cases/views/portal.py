@@ -28,6 +28,7 @@ from tongban.accounts.models import Department
 from tongban.catalog import services as catalog
 from tongban.catalog.models import BundleMember
 from tongban.core import calendar
+from tongban.core import events as event_log
 from tongban.core.authz import actor_for_request
 from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted
 from tongban.core.http import domain_errors
@@ -83,35 +84,6 @@ STATUS_BADGE = {
     CaseStatus.REVOKED: "badge badge-bad",
 }
 
-# What the applicant reads for each domain event. Steps of the process ("work:<step name>") read as
-# the step's own name; events for staff only (reminders, transfers, escalations) are not listed.
-EVENT_LABELS = {
-    "case.submitted": gettext_lazy("Application submitted"),
-    "case.accepted": gettext_lazy("Accepted"),
-    "case.auto_checked": gettext_lazy("Checked automatically"),
-    "case.supplement_requested": gettext_lazy("Supplement requested"),
-    "case.supplement_received": gettext_lazy("Supplement provided"),
-    "case.material_supplied": gettext_lazy("Material supplied"),
-    "case.procedure_started": gettext_lazy("Special procedure started"),
-    "case.procedure_ended": gettext_lazy("Special procedure finished"),
-    "case.decided": gettext_lazy("Decision"),
-    "case.issued": gettext_lazy("Result issued"),
-    "case.withdrawn": gettext_lazy("Withdrawn"),
-    "case.not_accepted": gettext_lazy("Not accepted"),
-    "case.revoked": gettext_lazy("Approval revoked"),
-    "case.rated": gettext_lazy("Rated"),
-    "work:inspection": gettext_lazy("Follow-up inspection"),
-    "work:rectification": gettext_lazy("Rectification after your rating"),
-}
-STAFF_ONLY_EVENTS = {
-    "work.reminded",
-    "work.escalated",
-    "work.transferred",
-    "work.returned",
-    "work.countersigner_added",
-    "case.gap_overdue",
-}
-
 
 @dataclass
 class TimelineEntry:
@@ -138,10 +110,11 @@ def timeline(events, *, for_applicant: bool = True) -> list[TimelineEntry]:
     entries = []
     for event in events:
         activity, detail = event.activity, event.detail or {}
-        if for_applicant and activity in STAFF_ONLY_EVENTS:
-            continue
+        # What the applicant reads (core.events, "applicant"); events for staff only (reminders,
+        # transfers, escalations) have no such label and are not listed to them.
+        told = event_log.own_label(activity, "applicant")
         kind, note = "done", ""
-        if activity.startswith("work:") and activity not in EVENT_LABELS:
+        if activity.startswith("work:") and told is None:
             if event.lifecycle == "start":
                 continue
             label = activity.split(":", 1)[1]
@@ -150,8 +123,8 @@ def timeline(events, *, for_applicant: bool = True) -> list[TimelineEntry]:
                 note, kind = str(Decision.REJECT.label), "bad"
             elif decision:
                 note = _("done")
-        elif activity in EVENT_LABELS:
-            label = str(EVENT_LABELS[activity])
+        elif told is not None:
+            label = str(told)
             if activity.startswith("work:") and event.lifecycle == "start":
                 label = _("%(step)s opened") % {"step": label}
                 kind = "wait"

@@ -28,6 +28,7 @@ from tongban.accounts import roles as perms
 from tongban.accounts.forms import ServiceBackedForm
 from tongban.catalog import search
 from tongban.core import calendar
+from tongban.core import events as event_log
 from tongban.core.authz import actor_for_request, require
 from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from tongban.core.http import domain_errors
@@ -56,23 +57,6 @@ CHOICE_LABELS = {
     OK: gettext_lazy("Upload checked"),
     UPLOAD: gettext_lazy("Upload a scan"),
     NONE: gettext_lazy("Not provided"),
-}
-
-ACTIVITY_LABELS = {
-    "case.submitted": gettext_lazy("Application submitted"),
-    "case.auto_checked": gettext_lazy("Checked by the 秒批 rules"),
-    "case.accepted": gettext_lazy("Accepted (受理)"),
-    "case.not_accepted": gettext_lazy("Not accepted (不予受理)"),
-    "case.supplement_requested": gettext_lazy("补正 notice sent"),
-    "case.supplement_received": gettext_lazy("补正 materials received"),
-    "case.material_supplied": gettext_lazy("Material supplied"),
-    "case.gap_overdue": gettext_lazy("容缺 material overdue"),
-    "case.procedure_started": gettext_lazy("Special procedure started"),
-    "case.procedure_ended": gettext_lazy("Special procedure ended"),
-    "case.decided": gettext_lazy("Decided"),
-    "case.issued": gettext_lazy("Result issued (出件)"),
-    "case.withdrawn": gettext_lazy("Withdrawn by the applicant"),
-    "case.revoked": gettext_lazy("Approval revoked"),
 }
 
 
@@ -350,7 +334,8 @@ def _case_context(actor, number: str, **bound) -> dict:
         "can_issue": case.status == CaseStatus.DECIDED,
         "notices": list(enumerate(reversed(detail.supplements), start=1)),
         "events": [
-            {"e": e, "label": ACTIVITY_LABELS.get(e.activity) or _step_label(e)} for e in detail.events
+            {"e": e, "label": event_log.own_label(e.activity, "window") or _step_label(e)}
+            for e in detail.events
         ],
     }
     if context["can_check"]:

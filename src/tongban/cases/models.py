@@ -221,37 +221,6 @@ class CaseMaterial(models.Model):
         return f"{self.case.number}: {self.name} ({self.status})"
 
 
-class CaseEvent(models.Model):
-    """A domain event: what happened to a case, when, by whom, where (DOMAIN.md / ARCHITECTURE.md).
-
-    The event log is what process mining, KPIs and notifications read; it is append-only, so
-    readers take it in id order (`id > last seen`) and it carries one index, for a case's page:
-    every index is written again on every step of every case.
-    """
-
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
-    activity = models.CharField(_("activity"), max_length=60)
-    lifecycle = models.CharField(_("lifecycle"), max_length=10, default="complete")
-    occurred_at = models.DateTimeField(_("time"))
-    actor_id = models.BigIntegerField(null=True, blank=True)
-    actor_label = models.CharField(_("actor"), max_length=150)
-    department_code = models.CharField(_("department"), max_length=40, blank=True)
-    channel = models.CharField(_("channel"), max_length=10, blank=True)
-    work_item = models.UUIDField(null=True, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["occurred_at", "id"]
-        indexes = [
-            models.Index(fields=["case", "occurred_at"], name="event_case"),
-        ]
-        verbose_name = _("case event")
-        verbose_name_plural = _("case events")
-
-    def __str__(self):
-        return f"{self.case_id} {self.activity} {self.occurred_at:%Y-%m-%d %H:%M}"
-
-
 class Supplement(models.Model):
     """补正: one notice listing everything the applicant must add or fix (行政许可法 art. 32)."""
 

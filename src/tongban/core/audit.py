@@ -29,21 +29,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import context, crypto, journal_store
+from .authz import actor_identity
 from .errors import DomainError, InvalidInput, NotFound, NotPermitted
 from .models import AuditEntry, AuditHead, AuditOutcome
 
 GENESIS_MAC = "0" * 64
 KEY_PURPOSE = "audit-journal-v1"
-
-
-def actor_identity(actor) -> tuple[int | None, str]:
-    if actor is None:
-        return None, "system"
-    if hasattr(actor, "audit_identity"):
-        return actor.audit_identity()
-    if getattr(actor, "is_authenticated", False):
-        return actor.pk, actor.get_username()
-    return None, "anonymous"
 
 
 @dataclass

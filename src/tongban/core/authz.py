@@ -63,6 +63,17 @@ SYSTEM = SystemActor("system")
 OPERATOR = SystemActor("operator:cli")
 
 
+def actor_identity(actor) -> tuple[int | None, str]:
+    """(id, label) an actor is recorded under, in the journal and on events."""
+    if actor is None:
+        return None, "system"
+    if hasattr(actor, "audit_identity"):
+        return actor.audit_identity()
+    if getattr(actor, "is_authenticated", False):
+        return actor.pk, actor.get_username()
+    return None, "anonymous"
+
+
 def require(actor: Actor | None, permission: str, scope: Scope | None = None) -> None:
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise NotAuthenticated()

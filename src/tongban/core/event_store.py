@@ -21,24 +21,36 @@ _COLUMNS = tuple(f.column for f in DomainEvent._meta.concrete_fields if not f.pr
 _SELECT = "id, " + ", ".join(_COLUMNS)
 
 
-def _param(column: str, value):
-    if column == "occurred_at":
-        return sql.timestamp(value)
-    if column == "work_item":
-        if value is None:
-            return None
-        return value if sql.is_postgresql() else value.hex
-    if column == "detail":
-        return json.dumps(value or {}, ensure_ascii=False)
+def _json(value) -> str:
+    return json.dumps(value or {}, ensure_ascii=False)
+
+
+def _uuid_hex(value):
+    return None if value is None else value.hex
+
+
+def _same(value):
     return value
+
+
+def _converters(postgresql: bool) -> list:
+    """How each column's value is bound, in _COLUMNS order (chosen once per append, not per value)."""
+    special = {
+        "occurred_at": sql.timestamp,
+        "work_item": _same if postgresql else _uuid_hex,
+        "detail": _json,
+    }
+    return [special.get(c, _same) for c in _COLUMNS]
 
 
 def insert(events: list[Event]) -> None:
     if not events:
         return
-    detail = "%s::jsonb" if sql.is_postgresql() else "%s"
+    postgresql = sql.is_postgresql()
+    detail = "%s::jsonb" if postgresql else "%s"
     one_row = "(" + ", ".join(detail if c == "detail" else "%s" for c in _COLUMNS) + ")"
-    params = [_param(c, getattr(e, c)) for e in events for c in _COLUMNS]
+    columns = list(zip(_COLUMNS, _converters(postgresql), strict=True))
+    params = [convert(getattr(e, c)) for e in events for c, convert in columns]
     # Only the model's own table and column names are interpolated; values are bound parameters.
     statement = (
         f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) "  # noqa: S608

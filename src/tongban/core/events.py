@@ -19,12 +19,15 @@ way SpiffWorkflow migrates serialised state, so readers only ever see the curren
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.functional import Promise
+
+from .authz import actor_identity
 
 # Types a detail value may have, by the name an activity declares. JSON can only carry these.
 _DETAIL_TYPES: dict[str, tuple[type, ...]] = {
@@ -80,20 +83,27 @@ class Activity:
     def is_family(self) -> bool:
         return self.code.endswith(FAMILY)
 
+    @functools.cached_property
+    def _checks(self) -> dict[str, tuple[tuple[type, ...], bool, bool]]:
+        """key → (types allowed, may be null, bool refused): worked out once, since every event
+        of every subject is checked against it on the hot path."""
+        checks = {}
+        for declared, type_name in self.detail.items():
+            key, nullable = (declared[:-1], True) if declared.endswith("?") else (declared, False)
+            checks[key] = (_DETAIL_TYPES[type_name], nullable, type_name in ("int", "number"))
+        return checks
+
     def check_detail(self, detail: Mapping[str, Any]) -> None:
+        checks = self._checks
         for key, value in detail.items():
-            declared = self.detail.get(key)
-            nullable = False
-            if declared is None:
-                declared = self.detail.get(key + "?")
-                nullable = declared is not None
-            if declared is None:
+            check = checks.get(key)
+            if check is None:
                 raise UnknownActivity(f"{self.code}: detail key {key!r} is not declared")
+            types, nullable, no_bool = check
             if value is None and nullable:
                 continue
-            if not isinstance(value, _DETAIL_TYPES[declared]) or (
-                declared in ("int", "number") and isinstance(value, bool)
-            ):
+            if not isinstance(value, types) or (no_bool and isinstance(value, bool)):
+                declared = self.detail.get(key) or self.detail[key + "?"]
                 raise UnknownActivity(
                     f"{self.code}: detail {key!r} should be {declared}, not {type(value).__name__}"
                 )
@@ -255,8 +265,6 @@ def make(
     detail: Mapping[str, Any] | None = None,
 ) -> Event:
     """A checked event: the activity is registered for this kind and the detail is as declared."""
-    from .audit import actor_identity
-
     registered = registry.get(activity)
     if registered.subject_kind not in (subject_kind, ANY_KIND):
         raise UnknownActivity(f"{activity} is an activity of {registered.subject_kind}, not {subject_kind}")

@@ -16,6 +16,8 @@ def test_every_case_activity_is_registered_with_labels_in_both_languages():
     assert set(STATUS_AFTER) <= codes
     assert {"work:", "work.reminded", "work:inspection", "case.rated"} <= codes
     for activity in events.registry.activities(KIND):
+        if activity.app not in ("cases", "workflow"):
+            continue  # registered by other tests
         with override("zh-hans"):
             chinese = str(activity.label)
         with override("en"):

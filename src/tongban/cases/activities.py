@@ -51,7 +51,14 @@ _ACTIVITIES = (
         _("Accepted"),
         _("Accepted (受理)"),
         _("Accepted"),
-        {"auto": "bool", "missing": "list", "gaps_due": "str", "paper": "list", "window": "str"},
+        {
+            "auto": "bool",
+            "missing": "list",
+            "gaps_due": "str",
+            "paper": "list",
+            "window": "str",
+            "checked_uploads": "list",
+        },
     ),
     (
         "case.not_accepted",

@@ -13,7 +13,7 @@ from tongban.accounts.seed import demo_id_number
 from tongban.cases import services
 from tongban.cases.models import Case, CaseStatus, MaterialSource, MaterialStatus, Supplement
 from tongban.catalog import search
-from tongban.core import calendar
+from tongban.core import calendar, events
 
 from .test_lifecycle import RESTAURANT, _actor, _data, _do, _item
 
@@ -203,7 +203,7 @@ def test_nothing_is_verified_until_the_clerk_says_so_and_the_record_names_the_cl
         _check_post(case, {"营业执照": "paper", "平面图": "ok", "管理制度": "paper"}, action="accept"),
     )
     assert response.status_code == 302
-    accepted = case.events.get(activity="case.accepted")
+    (accepted,) = [e for e in events.history("case", case.number) if e.activity == "case.accepted"]
     assert accepted.detail["checked_uploads"] == ["平面图"] and accepted.actor_label
     assert sorted(accepted.detail["paper"]) == ["管理制度", "营业执照"]
 

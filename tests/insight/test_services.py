@@ -174,3 +174,39 @@ def test_validating_a_simulation_on_an_ocel_file_asks_to_import_it_first(db, set
     with pytest.raises(InvalidInput) as refused:
         services.validate_simulation(actor("supervisor"), source)
     assert refused.value.fields["file"][0].code == "case_notion"
+
+
+def test_any_subject_kind_on_the_event_log_is_mined_the_same_way(db, settings, tmp_path):
+    import datetime as dt
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from tongban.core import events
+
+    settings.VAR_DIR = str(tmp_path)
+    events.subject_kind("permit_probe", "permit (test)", app="tests")
+    for code in ("permit.filed", "permit.checked", "permit.granted"):
+        events.activity(code, code, subject_kind="permit_probe", app="tests")
+    start = timezone.now() - dt.timedelta(days=3)
+    made = []
+    for n in range(4):
+        path = (
+            ["permit.filed", "permit.checked", "permit.granted"]
+            if n % 2
+            else ["permit.filed", "permit.granted"]
+        )
+        made += [
+            events.make("permit_probe", f"P{n}", code, at=start + dt.timedelta(hours=10 * n + i))
+            for i, code in enumerate(path)
+        ]
+    with transaction.atomic():
+        events.write(made)
+    log = services.import_subject_events(actor("supervisor"), "permit_probe")
+    assert (log.source, log.cases, log.events, log.activities) == (LogSource.EVENTS, 4, 10, 3)
+    analysis = services.analyse(actor("supervisor"), log.public_id)
+    assert analysis.graph.start == {"permit.filed": 4}
+    counts = analysis.graph.counts()
+    assert counts[("permit.filed", "permit.checked")] == 2 and counts[("permit.filed", "permit.granted")] == 2
+    with pytest.raises(InvalidInput):
+        services.import_subject_events(actor("supervisor"), "no_such_kind")

@@ -37,7 +37,15 @@ _ACTIVITIES = (
         _("Application submitted"),
         _("Application submitted"),
         _("Application submitted"),
-        {"channel": "str", "commitment": "any", "reused": "dict", "item": "str", "bundle": "str"},
+        {
+            "channel": "str",
+            "commitment": "any",
+            "reused": "dict",
+            "item": "str",
+            "item_version": "int",
+            "bundle": "str",
+            "bundle_version": "int",
+        },
     ),
     (
         "case.auto_checked",

@@ -99,6 +99,7 @@ def scan(
     since_id: int,
     subject_ids: Iterable[str] | None,
     chunk_size: int,
+    activities: Iterable[str] | None = None,
 ) -> Iterator[Event]:
     """Keyset pagination by id, so a long read never holds one huge result in memory. Inside an
     analytics function (core.replicas.analytics) it reads the replica when that is fit."""
@@ -113,6 +114,12 @@ def scan(
             return
         where.append(f"subject_id IN ({', '.join(['%s'] * len(ids))})")
         params.extend(ids)
+    codes = list(activities) if activities is not None else None
+    if codes is not None:
+        if not codes:
+            return
+        where.append(f"activity IN ({', '.join(['%s'] * len(codes))})")
+        params.extend(codes)
     statement = f"SELECT {_SELECT} FROM {_TABLE} WHERE {' AND '.join(where)} ORDER BY id LIMIT %s"  # noqa: S608
     last = since_id
     while True:

@@ -323,12 +323,18 @@ def stream(
     subject_kind: str | None = None,
     since_id: int = 0,
     subject_ids: Iterable[str] | None = None,
+    activities: Iterable[str] | None = None,
     chunk_size: int = 20_000,
 ) -> Iterator[Event]:
-    """Every event (of one kind, or some subjects) after `since_id`, in id order, in chunks."""
+    """Every event (of one kind, some subjects, some activities) after `since_id`, in id order, in
+    chunks."""
     from . import event_store
 
     for event in event_store.scan(
-        subject_kind=subject_kind, since_id=since_id, subject_ids=subject_ids, chunk_size=chunk_size
+        subject_kind=subject_kind,
+        since_id=since_id,
+        subject_ids=subject_ids,
+        activities=activities,
+        chunk_size=chunk_size,
     ):
         yield _upgraded(event)

@@ -15,6 +15,7 @@ class LogSource(models.TextChoices):
     PARQUET = "parquet", _("Parquet file")
     OCEL = "ocel", _("OCEL 2.0 file")
     CASES = "cases", _("our case events")
+    EVENTS = "events", _("our event log")
 
 
 class EventLog(models.Model):

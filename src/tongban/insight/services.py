@@ -149,14 +149,19 @@ def _save(actor, log: EventLog, summary: eventlog.LogSummary) -> EventLog:
 
 @analytics
 def case_items() -> list[tuple[str, str]]:
-    """(code, name) of the items that have cases: what a process map of one item can be made of."""
-    from tongban.cases.models import Case
+    """(code, name) of the items that have cases: what a process map of one item can be made of.
+    Each case's submission on the event log names its item version; the names are the catalogue's."""
+    from tongban.catalog.models import ItemVersion
 
+    versions = {
+        e.detail.get("item_version")
+        for e in core_events.stream(subject_kind="case", activities=["case.submitted"])
+    } - {None}
     rows = (
-        Case.objects.filter(item_version__isnull=False)
-        .values_list("item_version__item__code", "item_version__name")
+        ItemVersion.objects.filter(pk__in=versions)
+        .values_list("item__code", "name")
         .distinct()
-        .order_by("item_version__item__code")
+        .order_by("item__code")
     )
     return list(dict(rows).items())
 
@@ -166,30 +171,55 @@ def import_case_events(actor, *, name: str = "", since=None, item_code: str = ""
     """Our own case event log (every case's domain events) as an event log to analyse, the same way
     as an imported one: of all items, or of one (its process map). `since` limits it to events from
     that instant on."""
-    from tongban.cases.models import Case
-
     require(actor, perms.INSIGHT_ANALYSE)
     if item_code and item_code not in dict(case_items()):
         raise InvalidInput.single("item", "unknown", _("No cases of this item."))
     numbers = None
     if item_code:
-        numbers = set(
-            Case.objects.filter(item_version__item__code=item_code).values_list("number", flat=True)
-        )
+        numbers = {
+            e.subject_id
+            for e in core_events.stream(subject_kind="case", activities=["case.submitted"])
+            if e.detail.get("item") == item_code
+        }
         name = name or f"{_('Case events')}：{dict(case_items())[item_code]}"
-    log = EventLog(
-        name=(name or str(_("Case events")))[:120],
+    return _import_events(
+        actor,
+        "case",
+        name=name or str(_("Case events")),
         source=LogSource.CASES,
+        since=since,
+        subjects=numbers,
+    )
+
+
+@analytics
+def import_subject_events(actor, subject_kind: str, *, name: str = "", since=None) -> EventLog:
+    """The events of any kind of subject on the core event log (cases, hotline work orders,
+    documents, …) as an event log to analyse: mined the same way whatever app wrote them."""
+    require(actor, perms.INSIGHT_ANALYSE)
+    kind = core_events.registry.kind(subject_kind)
+    if kind is None:
+        raise InvalidInput.single("subject_kind", "unknown", _("No such kind of subject."))
+    return _import_events(
+        actor, subject_kind, name=name or str(kind.label), source=LogSource.EVENTS, since=since, subjects=None
+    )
+
+
+def _import_events(actor, subject_kind: str, *, name: str, source: str, since, subjects) -> EventLog:
+    """One subject kind's events (of some subjects, from `since`) staged as CSV, then imported."""
+    log = EventLog(
+        name=name[:120],
+        source=source,
         created_by=getattr(actor, "user", None),
         created_at=timezone.now(),
     )
-    with tempfile.TemporaryDirectory(prefix="tongban-cases-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tongban-events-") as tmp:
         staged = Path(tmp) / "events.csv"
         with open(staged, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["case_id", "activity", "ts", "resource", "grp", "channel", "lifecycle"])
-            for e in core_events.stream(subject_kind="case"):
-                if (numbers is not None and e.subject_id not in numbers) or (
+            for e in core_events.stream(subject_kind=subject_kind):
+                if (subjects is not None and e.subject_id not in subjects) or (
                     since is not None and e.occurred_at < since
                 ):
                     continue

@@ -60,6 +60,14 @@ def _event(
     )
 
 
+def _filed_under(target) -> dict:
+    """What a case is filed under, on its submission event: readers of the log (insight's process
+    map of one item) learn it there instead of from the case tables."""
+    if target.item:
+        return {"item": target.item.item.code, "item_version": target.item.pk}
+    return {"bundle": target.bundle.bundle.code, "bundle_version": target.bundle.pk}
+
+
 def _record(made: list[event_log.Event]) -> None:
     """Append to the core event log, in the caller's transaction."""
     event_log.write(made)

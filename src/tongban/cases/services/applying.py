@@ -33,6 +33,7 @@ from ._base import (
     _check_uploads,
     _decide,
     _event,
+    _filed_under,
     _new_number,
     _notify_applicant,
     _record,
@@ -124,7 +125,7 @@ def apply_online(
                 commitment=commitment,
                 reused=reused,
             )
-            detail = {"channel": Channel.ONLINE}
+            detail = {"channel": Channel.ONLINE, **_filed_under(target)}
             if commitment:
                 detail["commitment"] = commitment_digest(target)
             if reused:
@@ -653,7 +654,7 @@ def accept_at_window(
             commitment=commitment,
             reused=reused,
         )
-        detail = {"channel": Channel.WINDOW}
+        detail = {"channel": Channel.WINDOW, **_filed_under(target)}
         if reused:
             detail["reused"] = entry.detail["reused"] = {name: f.reference for name, f in reused.items()}
             _on_commit_reused(case, reused)

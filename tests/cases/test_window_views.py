@@ -520,3 +520,17 @@ def test_the_window_queue_service_checks_who_asks_and_which_queue(db):
     with pytest.raises(InvalidInput) as exc:
         services.window_queue(_actor("clerk"), status="everything")
     assert "status" in exc.value.fields
+
+
+def test_the_window_timeline_shows_no_raw_activity_codes(db, staff_client):
+    """Issue 12, defect 6: the window's timeline showed `case.rated` and `work.*` as they are stored."""
+    from tongban.cases import demo as case_demo
+    from tongban.catalog.demo import loader
+
+    loader.load_detail()
+    case_demo.load_sample_cases()
+    rated = Case.objects.get(status=CaseStatus.ISSUED)
+    page = staff_client("clerk").get(f"/window/cases/{rated.number}/").content.decode()
+    assert not re.search(r">\s*(case|work)[.:][a-z_]+\s*<", page), re.findall(
+        r">\s*((?:case|work)[.:][a-z_]+)\s*<", page
+    )

@@ -333,10 +333,7 @@ def _case_context(actor, number: str, **bound) -> dict:
         "can_receive": case.status == CaseStatus.SUPPLEMENT,
         "can_issue": case.status == CaseStatus.DECIDED,
         "notices": list(enumerate(reversed(detail.supplements), start=1)),
-        "events": [
-            {"e": e, "label": event_log.own_label(e.activity, "window") or _step_label(e)}
-            for e in detail.events
-        ],
+        "events": [{"e": e, "label": _window_label(e)} for e in detail.events],
     }
     if context["can_check"]:
         context["check_form"] = bound.get("check_form") or CheckForm(
@@ -355,6 +352,15 @@ def _case_context(actor, number: str, **bound) -> dict:
         context["issue_form"] = bound.get("issue_form") or IssueForm()
     context["gaps"] = [row for row in context["materials"] if row["m"].status == MaterialStatus.MISSING]
     return context
+
+
+def _window_label(event) -> str:
+    """The window's own wording, else the staff label, else the step's name: never a raw code."""
+    return (
+        event_log.own_label(event.activity, "window")
+        or event_log.own_label(event.activity)
+        or _step_label(event)
+    )
 
 
 def _step_label(event) -> str:

@@ -12,7 +12,8 @@ import logging
 
 import pydantic_core
 from django.conf import settings
-from django.db import IntegrityError
+from django.core.exceptions import RequestDataTooBig
+from django.db import DataError, IntegrityError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
@@ -24,6 +25,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from tongban.accounts.actors import Actor, actor_for_request
 from tongban.accounts.services import authenticate_api_token
 from tongban.core import context
+from tongban.core.edge import BodyTooLarge, OutOfRange
 from tongban.core.errors import (
     Conflict,
     DomainError,
@@ -193,6 +195,19 @@ def _http_error(request, exc: HttpError):
 def _integrity_error(request, exc):
     # A uniqueness race lost to a concurrent request: nothing was written.
     return _domain_error(request, Conflict())
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def _out_of_range(request, exc):
+    # A number beyond what the database column holds (an id in a path or query): bad input, not a fault.
+    log.info("value out of range: %s", type(exc).__name__)
+    return _domain_error(request, OutOfRange())
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request, exc):
+    return _domain_error(request, BodyTooLarge())
 
 
 @api.exception_handler(Exception)

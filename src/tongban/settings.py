@@ -163,6 +163,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "tongban.core.metrics.MetricsMiddleware",  # outermost: times the whole request (/metrics)
     "tongban.core.middleware.RequestIdMiddleware",
+    "tongban.core.edge.EdgeCheckMiddleware",  # NUL, lone surrogates, oversized bodies: refused first
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -294,7 +295,10 @@ LANGUAGE_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TONGBAN_BEHIND_PROXY") else None
+TONGBAN_BEHIND_PROXY = env_bool("TONGBAN_BEHIND_PROXY")
+# The reverse proxy's address, whose X-Forwarded-* headers the single-process server believes.
+TONGBAN_TRUSTED_PROXY = env("TONGBAN_TRUSTED_PROXY", "127.0.0.1")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TONGBAN_BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

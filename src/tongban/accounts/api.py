@@ -7,7 +7,9 @@ import datetime as dt
 import uuid
 
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
+
+from tongban.core.pagination import PageNumberPagination
 
 from . import identity, services
 from .models import Department, Staff, Window

@@ -3,9 +3,10 @@
 import datetime as dt
 
 from ninja import Body, Field, Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from tongban.core.errors import NotFound
+from tongban.core.pagination import PageNumberPagination
 
 from . import search, services
 from .models import ItemVersion

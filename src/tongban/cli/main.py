@@ -318,7 +318,7 @@ def _serve(
             # database holds sessions and the authority stamp, so the processes need no shared cache.
             _gunicorn(host, port, threads, count, web_worker)
         else:
-            waitress_serve(application, host=host, port=port, threads=threads, ident="tongban")
+            waitress_serve(application, host=host, port=port, **waitress_options(threads))
     except KeyboardInterrupt:
         pass
     finally:
@@ -326,18 +326,41 @@ def _serve(
             supervisor.stop()
 
 
-def _gunicorn(host: str, port: int, threads: int, processes: int, web_worker: str = "thread") -> None:
+def waitress_options(threads: int) -> dict:
+    """waitress's settings. Behind a reverse proxy (TONGBAN_BEHIND_PROXY) the proxy's X-Forwarded-*
+    headers are believed when they come from TONGBAN_TRUSTED_PROXY: waitress removes them from
+    anyone else, so without this an HTTPS site behind nginx saw every request as plain HTTP and
+    redirected it to HTTPS forever (issue 9, defect 9). The Server header names no software."""
+    from django.conf import settings
+
+    options = {"threads": threads, "ident": "tongban"}
+    if settings.TONGBAN_BEHIND_PROXY:
+        options.update(
+            trusted_proxy=settings.TONGBAN_TRUSTED_PROXY,
+            trusted_proxy_count=1,
+            trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for", "x-forwarded-host"},
+            clear_untrusted_proxy_headers=True,
+        )
+    return options
+
+
+def gunicorn_command(host: str, port: int, threads: int, processes: int, web_worker: str = "thread") -> list:
     if web_worker == "sync":
         kind = ["--worker-class", "sync"]
     else:
         kind = ["--worker-class", "gthread", "--threads", str(threads)]
     access_log = "-" if os.environ.get("TONGBAN_ACCESS_LOG") else "/dev/null"
-    command = [
+    return [
         *(sys.executable, "-m", "gunicorn", "tongban.wsgi:application"),
+        *("--config", "python:tongban.cli.gunicorn_config"),
         *("--bind", f"{host}:{port}", "--workers", str(processes), *kind),
         *("--keep-alive", "30", "--graceful-timeout", "20"),
         *("--access-logfile", access_log, "--error-logfile", "-", "--log-level", "warning"),
     ]
+
+
+def _gunicorn(host: str, port: int, threads: int, processes: int, web_worker: str = "thread") -> None:
+    command = gunicorn_command(host, port, threads, processes, web_worker)
     child = subprocess.Popen(command, preexec_fn=die_with_parent)  # noqa: S603  (our own interpreter and arguments)
     try:
         child.wait()

@@ -5,10 +5,11 @@ import datetime as dt
 from django.db import connection
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from . import calendar, services
 from .errors import InvalidInput
+from .pagination import PageNumberPagination
 
 router = Router(tags=["kernel"])
 

@@ -7,10 +7,11 @@ Other departments' systems are the usual callers, with bearer tokens of system a
 import datetime as dt
 
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from tongban.accounts import roles as perms
 from tongban.core.authz import require
+from tongban.core.pagination import PageNumberPagination
 
 from . import services
 

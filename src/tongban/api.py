@@ -52,6 +52,11 @@ class SessionAuth(APIKeyCookie):
         # (other systems) be tried. Ninja checks CSRF before it looks for the cookie.
         if self.param_name not in request.COOKIES:
             return None
+        # A request that names a bearer token is another system's call: the token alone decides, and
+        # a cookie the client happens to hold (a stray session) neither authorises it nor makes it
+        # fail the CSRF check. A browser cannot add this header to a cross-site request by itself.
+        if request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return None
         return super().__call__(request)
 
     def authenticate(self, request, key):

@@ -21,7 +21,7 @@ router = Router()
 # --- me -----------------------------------------------------------------------------------------
 
 
-class GrantOut(Schema):
+class RoleGrantOut(Schema):
     role: str
     department: str
     include_subtree: bool
@@ -40,7 +40,7 @@ class MeOut(Schema):
     display_name: str
     kind: str
     department: str | None
-    roles: list[GrantOut]
+    roles: list[RoleGrantOut]
     person: PersonCardOut | None
     assurance_level: int = Field(..., description="Identity assurance of a citizen's account: 0–3 (实名认证)")
 
@@ -564,7 +564,7 @@ class StaffOut(Schema):
     title: str
     phone: str
     is_active: bool
-    roles: list[GrantOut]
+    roles: list[RoleGrantOut]
 
     @staticmethod
     def resolve_username(obj: Staff):
@@ -634,7 +634,7 @@ class RoleIn(Schema):
     expires_at: dt.datetime | None = None
 
 
-@router.post("/staff/{username}/roles", response={201: GrantOut}, tags=["staff"])
+@router.post("/staff/{username}/roles", response={201: RoleGrantOut}, tags=["staff"])
 def assign_role(request, username: str, payload: RoleIn):
     a = services.assign_role(request.auth, username=username, **payload.dict())
     return Status(

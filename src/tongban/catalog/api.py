@@ -29,7 +29,7 @@ def search_catalogue(request, q: str = Query(..., max_length=100), limit: int = 
     return [hit.__dict__ for hit in search.search(q, limit)]
 
 
-class MaterialOut(Schema):
+class ItemMaterialOut(Schema):
     name: str
     required: bool
     core: bool
@@ -76,7 +76,7 @@ class ItemOut(ItemSummaryOut):
     form_fields: list[dict]
     licence_type: str
     published_at: dt.datetime | None
-    materials: list[MaterialOut]
+    materials: list[ItemMaterialOut]
 
     @staticmethod
     def resolve_version(obj: ItemVersion):
@@ -143,7 +143,7 @@ def update_draft(request, code: str, payload: dict = Body(...)):
     return services.update_item(request.auth, code, **payload)
 
 
-@router.put("/catalog/items/{code}/draft/materials", response=list[MaterialOut])
+@router.put("/catalog/items/{code}/draft/materials", response=list[ItemMaterialOut])
 def set_materials(request, code: str, payload: list[dict] = Body(...)):
     return services.set_materials(request.auth, code, payload)
 

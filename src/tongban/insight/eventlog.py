@@ -158,6 +158,14 @@ def _at(line: int, problem, *, records: bool = False):
     return Formatted(_("Line %(line)s: %(problem)s"), {"line": line, "problem": problem})
 
 
+def _unreadable(exc: Exception) -> LogError:
+    """DuckDB's own message names server paths and its internals: logged, never shown (issue 9)."""
+    import logging
+
+    logging.getLogger(__name__).warning("event log file unreadable: %s", exc)
+    return LogError(_("The file cannot be read as CSV or Parquet."))
+
+
 @dataclass
 class LogSummary:
     events: int
@@ -651,9 +659,7 @@ def import_table(path: Path, out: Path, mapping: dict[str, str] | None = None) -
     try:
         columns = source_columns(path)
     except duckdb.Error as exc:
-        raise LogError(
-            _Detailed(_("The file cannot be read as CSV or Parquet."), {}, str(exc)[:300])
-        ) from None
+        raise _unreadable(exc) from None
     # Fields the mapping leaves out are guessed, those it maps to "" are not taken; a log with no
     # time column keeps the file's order.
     given, mapping = mapping or {}, guess_mapping(columns)
@@ -784,9 +790,7 @@ def _store(
     try:
         con.sql(f"CREATE TABLE staged AS {select}")
     except duckdb.Error as exc:
-        raise LogError(
-            _Detailed(_("The file cannot be read as CSV or Parquet."), {}, str(exc)[:300])
-        ) from None
+        raise _unreadable(exc) from None
     total = one(con, "SELECT COUNT(*) FROM staged")[0]
     if total == 0:
         raise LogError(_("The file holds no events."))

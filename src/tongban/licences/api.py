@@ -9,7 +9,7 @@ from . import services
 router = Router(tags=["licences"])
 
 
-class VerificationOut(Schema):
+class LicenceVerificationOut(Schema):
     status: str = Field(..., description="valid, revoked, expired, tampered or unknown")
     reason: str
     code: str
@@ -23,7 +23,7 @@ class VerificationOut(Schema):
 @router.get(
     "/verify/{code}",
     auth=None,
-    response=VerificationOut,
+    response=LicenceVerificationOut,
     summary="Verify an e-licence by its code (public): signature, revocation and expiry",
 )
 def verify(request, code: str):
@@ -91,7 +91,7 @@ def scan(request, payload: ScanIn):
     }
 
 
-class IssueIn(Schema):
+class LicenceIssueIn(Schema):
     type: str = Field(..., description="The licence type's code, e.g. business_licence")
     holder_id: str = Field(..., description="ID number (persons) or unified social credit code (enterprises)")
     holder_name: str
@@ -110,7 +110,7 @@ class IssuedOut(Schema):
     response={201: IssuedOut},
     summary="Issue a licence, signed by the type's department (staff or systems with licence.issue there)",
 )
-def issue(request, payload: IssueIn):
+def issue(request, payload: LicenceIssueIn):
     from ninja.responses import Status
 
     licence = services.issue(

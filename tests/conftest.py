@@ -33,7 +33,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     """Module caches of immutable rows are keyed by id; tests roll rows back and the ids come round again."""
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     from tongban.cases import services as cases
     from tongban.catalog import services as catalog
@@ -47,6 +47,7 @@ def _fresh_caches():
     from tongban.accounts.actors import forget_authority
 
     cache.clear()
+    caches["ratelimit"].clear()  # each test starts with no requests counted against the rate limits
     forget_authority()
     yield
 

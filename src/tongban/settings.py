@@ -164,6 +164,7 @@ MIDDLEWARE = [
     "tongban.core.metrics.MetricsMiddleware",  # outermost: times the whole request (/metrics)
     "tongban.core.middleware.RequestIdMiddleware",
     "tongban.core.edge.EdgeCheckMiddleware",  # NUL, lone surrogates, oversized bodies: refused first
+    "tongban.core.ratelimit.RateLimitMiddleware",  # TONGBAN_RATE_LIMITS, before any view or CSRF check
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -344,6 +345,43 @@ if CACHE_URL and CACHE_URL.startswith("redis://"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rate-limit counters (core.ratelimit) must be shared by every process that serves: Redis when there
+# is one, else files under var/ (the processes of one `tongban serve`; increments are not atomic
+# there, so concurrent requests may be under-counted by a few).
+CACHES["ratelimit"] = (
+    {**CACHES["default"], "KEY_PREFIX": "rl"}
+    if CACHE_URL and CACHE_URL.startswith("redis://")
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache" / "ratelimit"),
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+)
+RATELIMIT_USE_CACHE = "ratelimit"
+
+
+def _rate(group: str, default: str) -> str:
+    return env(f"TONGBAN_RATE_{group.upper()}", default)
+
+
+# Per client address, N/s, N/m, N/h or N/d (also N/10m); "off" turns a group off. Routes are
+# "METHOD url-name", optionally "?action=…" for a page form with several buttons. Every attempt
+# counts, whatever its outcome, before the view (or the CSRF check) runs.
+TONGBAN_RATE_LIMITS = {
+    "login": (_rate("login", "30/m"), ["POST accounts:login", "POST accounts:mfa_verify"]),
+    "register": (_rate("register", "20/h"), ["POST accounts:register", "POST api:register_citizen"]),
+    "sms": (_rate("sms", "30/h"), ["POST api:send_phone_code", "POST accounts:identity?action=send_code"]),
+    "real_name": (
+        _rate("real_name", "30/h"),
+        ["POST api:verify_real_name", "POST accounts:identity?action=real_name"],
+    ),
+    "scan": (_rate("scan", "30/m"), ["POST licences:scan", "POST api:scan"]),
+    "verify": (
+        _rate("verify", "120/m"),
+        ["GET licences:verify", "GET licences:verify_code", "GET api:verify", "GET api:public_keys"],
+    ),
+    "search": (_rate("search", "300/m"), ["GET api:search_catalogue", "GET catalog:portal"]),
+}
 
 # --- background jobs (Huey) ----------------------------------------------------------------------
 # sqlite:///path (embedded default, no server), redis://host:port/db (production) or

@@ -216,7 +216,7 @@ class FaceCheckIn(Schema):
     "/me/identity/face",
     response=IdentityOut,
     tags=["identity"],
-    summary="L3 online: a face check by the configured service (503 when none is configured)",
+    summary="L3 online: a face check by the configured service (409 when none is configured)",
 )
 def face_check(request, payload: FaceCheckIn):
     identity.verify_by_face(request.auth, evidence=payload.evidence)

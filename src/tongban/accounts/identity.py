@@ -207,6 +207,13 @@ class Unavailable(DomainError):
     code = "unavailable"
 
 
+class NotOffered(Unavailable):
+    """A way of verifying this install does not offer (no face-check service is configured): not a
+    fault of the server that retrying could get past, so a 409 that says where to go instead."""
+
+    status = 409
+
+
 class NotVerified(DomainError):
     """Online verification did not succeed. One message for every reason that concerns the identity
     (no such person, another name, the number held by another account), so it reveals none."""
@@ -589,7 +596,7 @@ def verify_by_face(actor, *, evidence: str, now=None) -> Person:
     """L3 online: the configured face-check service confirms the person behind the account."""
     checker = face_check()
     if checker is None:
-        raise Unavailable(_("Face check is not available here. Verify in person at a service window."))
+        raise NotOffered(_("Face check is not available here. Verify in person at a service window."))
     person = _own_person(actor, "face_check", AssuranceLevel.REAL_NAME)
     now = now or timezone.now()
     evidence = (evidence or "").strip()

@@ -272,6 +272,8 @@ TONGBAN_SMS_DAILY_LIMIT = env_int("TONGBAN_SMS_DAILY_LIMIT", 10)
 TONGBAN_FACE_CHECK = env("TONGBAN_FACE_CHECK", "")
 
 OTP_TOTP_ISSUER = "tongban 通办"
+# The admin site never shows a staff member's TOTP secret (nor its QR code) to anyone.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 OTP_TOTP_THROTTLE_FACTOR = 1
 
 SESSION_COOKIE_AGE = env_int("TONGBAN_SESSION_MINUTES", 30) * 60

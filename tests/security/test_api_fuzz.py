@@ -30,6 +30,20 @@ FAILED: dict[str, set] = defaultdict(set)  # operations with a failing example (
 OPERATIONS: dict[str, set] = {"anonymous": set(), "token": set()}
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """As Django's test client does: a request must not close the test's database connection, which
+    holds the test's open transaction (on a file database, closing it loses everything)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def bearer(db):
     """A system account holding the demo's staff roles over the whole region: most operations

@@ -145,7 +145,7 @@ def get_order(request, number: str):
     return _full(request, services.access_order(request.auth, number))
 
 
-class EventOut(Schema):
+class OrderEventOut(Schema):
     activity: str
     label: str
     at: dt.datetime
@@ -154,7 +154,7 @@ class EventOut(Schema):
     detail: dict
 
 
-@router.get("/hotline/orders/{number}/events", response=list[EventOut], summary="The order's history")
+@router.get("/hotline/orders/{number}/events", response=list[OrderEventOut], summary="The order's history")
 def order_events(request, number: str):
     _order, history = services.history(request.auth, number)
     return [

@@ -370,7 +370,7 @@ def _rate(group: str, default: str) -> str:
 # "METHOD url-name", optionally "?action=…" for a page form with several buttons. Every attempt
 # counts, whatever its outcome, before the view (or the CSRF check) runs.
 TONGBAN_RATE_LIMITS = {
-    "login": (_rate("login", "30/m"), ["POST accounts:login", "POST accounts:mfa_verify"]),
+    "login": (_rate("login", "60/m"), ["POST accounts:login", "POST accounts:mfa_verify"]),
     "register": (_rate("register", "20/h"), ["POST accounts:register", "POST api:register_citizen"]),
     "sms": (_rate("sms", "30/h"), ["POST api:send_phone_code", "POST accounts:identity?action=send_code"]),
     "real_name": (

@@ -38,7 +38,8 @@ def _limited(response, *, api: bool) -> None:
 
 
 def test_login_is_limited_per_address_at_the_configured_rate(db):
-    """30 a minute by default; different usernames each time, so the account lockout never fires."""
+    """At the configured rate (60 a minute); different usernames each time, so the account lockout
+    never fires."""
     rate = int(settings.TONGBAN_RATE_LIMITS["login"][0].split("/")[0])
     client = Client(REMOTE_ADDR="198.51.100.7")
     for n in range(rate):

@@ -8,6 +8,7 @@ $TONGBAN_VAR_DIR/fuzz-<database>.txt (docs/security.md quotes them)."""
 
 import json
 import os
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -108,10 +109,15 @@ def test_a_token_caller_gets_no_server_error_and_no_undocumented_body(case, bear
     _call(case, "token", {"Authorization": f"Bearer {bearer}"})
 
 
+def setup_module(module):
+    TALLY["started"] = time.monotonic()
+
+
 def teardown_module(module):
     figures = {
         "database": connection.vendor,
         "examples_per_operation": FUZZ_EXAMPLES,
+        "seconds": round(time.monotonic() - TALLY["started"]),
         **{f"{mode}_operations": len(ops) for mode, ops in OPERATIONS.items()},
         **{f"{mode}_examples": TALLY[f"{mode}_examples"] for mode in OPERATIONS},
         **{

@@ -3,6 +3,7 @@ defects 9 and 10): with TONGBAN_HTTPS=1 and TONGBAN_BEHIND_PROXY=1 the single-pr
 (waitress) believes the proxy's X-Forwarded-Proto, so an HTTPS request is served instead of being
 redirected to itself forever; neither waitress nor gunicorn names its software in `Server`."""
 
+import contextlib
 import http.client
 import os
 import socket
@@ -38,7 +39,13 @@ def _get(port: int, path: str, headers: dict) -> http.client.HTTPResponse:
 def waitress_behind_proxy():
     with override_settings(**BEHIND_AN_HTTPS_PROXY):
         server = waitress.create_server(WSGIHandler(), host="127.0.0.1", port=0, **waitress_options(2))
-        thread = threading.Thread(target=server.run, daemon=True)
+
+        def run():
+            # Closing the server at teardown pulls the socket from under waitress's select loop.
+            with contextlib.suppress(OSError, ValueError):
+                server.run()
+
+        thread = threading.Thread(target=run, daemon=True)
         thread.start()
         try:
             yield server.effective_port

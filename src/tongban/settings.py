@@ -380,7 +380,13 @@ TONGBAN_RATE_LIMITS = {
     "scan": (_rate("scan", "30/m"), ["POST licences:scan", "POST api:scan"]),
     "verify": (
         _rate("verify", "120/m"),
-        ["GET licences:verify", "GET licences:verify_code", "GET api:verify", "GET api:public_keys"],
+        [
+            "GET licences:verify",
+            "GET licences:verify_code",
+            "GET licences:scan_link",
+            "GET api:verify",
+            "GET api:public_keys",
+        ],
     ),
     "search": (_rate("search", "300/m"), ["GET api:search_catalogue", "GET catalog:portal"]),
 }

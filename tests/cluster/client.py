@@ -29,10 +29,15 @@ def uscc(first17: str) -> str:
     return first17 + USCC_CHARS[(31 - total % 31) % 31]
 
 
+# The demo city's restaurant: 张三 is its legal representative and 李四 its agent, so both may apply
+# for it (a form naming an enterprise the applicant may not act for is refused).
+RESTAURANT = uscc("91511602MA62K3LP0")
+
+
 def food_licence_form(n: int) -> dict:
     return {
-        "enterprise_name": f"广安区压测餐馆{n}号",
-        "uscc": uscc(f"91511602MA{n % 10_000_000:07d}"),
+        "enterprise_name": "广安区示例餐饮有限公司",
+        "uscc": RESTAURANT,
         "legal_representative_name": "张三",
         "business_address": f"广安区中桥街道建设路{n % 500}号",
         "business_form": "餐饮服务经营者",

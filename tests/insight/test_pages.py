@@ -150,3 +150,31 @@ def test_a_log_without_timestamps_is_shown_with_a_notice(db, settings, tmp_path,
     detail = client.get(done["Location"])
     assert detail.status_code == 200 and b'data-testid="no-timestamps"' in detail.content
     assert client.get("/insight/logs/").status_code == 200
+
+
+def test_our_own_cases_are_mined_with_the_labels_people_know(db, settings, tmp_path, staff_client, client):
+    """Issue 12, defect 6: mining and the what-if form showed activity codes (case.submitted,
+    work.escalated, work:审查); every screen shows the registered labels (the codes stay the keys)."""
+    import json
+    import re
+
+    from tongban.accounts.actors import Actor
+    from tongban.accounts.models import User
+    from tongban.cases import demo as case_demo
+    from tongban.catalog.demo import loader
+    from tongban.insight import services
+
+    settings.VAR_DIR = str(tmp_path)
+    loader.load_detail()
+    case_demo.load_sample_cases()
+    log = services.import_subject_events(Actor(User.objects.get(username="supervisor")), "case")
+    staff_client("supervisor")
+    body = client.get(f"/insight/logs/{log.public_id}/").content.decode()
+    cells = re.findall(r"<td>([^<]*)</td>", body)
+    assert cells and not [c for c in cells if re.search(r"\b(case|work)[.:]", c)], cells
+    nodes = json.loads(re.search(r'id="process-map-data"[^>]*>(.*?)</script>', body, re.S)[1])["nodes"]
+    by_name = {n["name"]: n["label"] for n in nodes}
+    assert by_name["case.submitted"] != "case.submitted"
+    assert all(not label.startswith(("case.", "work:", "work.")) for label in by_name.values())
+    what_if = client.get(f"/insight/logs/{log.public_id}/what-if").content.decode()
+    assert '<option value="case.submitted"' in what_if and ">case.submitted<" not in what_if

@@ -138,12 +138,20 @@ def log_detail(request, public_id):
         "insight/log_detail.html",
         {
             "a": analysis,
-            "map": analysis.map,
+            "map": _labelled(analysis.map),
             "checked": checked,
             "problem": problem,
             "validation": validation,
         },
     )
+
+
+def _labelled(process_map: dict) -> dict:
+    """The process map with each box's label as people call the activity (the name stays the key)."""
+    from .templatetags.insight import activity_label
+
+    nodes = [{**node, "label": activity_label(node["name"])} for node in process_map.get("nodes", [])]
+    return {**process_map, "nodes": nodes}
 
 
 @require_GET

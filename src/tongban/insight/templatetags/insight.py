@@ -41,3 +41,26 @@ def value(unit: dict, key: str) -> str:
 def per_mille(part, whole) -> int:
     """A part of a whole in thousandths, for bars drawn as SVG (no inline styles under the CSP)."""
     return round(1000 * float(part) / float(whole)) if whole else 0
+
+
+def activity_label(code) -> str:
+    """An activity as people call it: its registered label (case.submitted → 申请已提交), a step's
+    own name for a member of a family (work:审查 → 审查), an imported log's names as they are."""
+    from tongban.core import events
+
+    code = str(code)
+    found = events.registry.find(code)
+    if found is None:
+        return code
+    if found.is_family and code != found.code:
+        return code[len(found.code) :]
+    return str(events.registry.label(code))
+
+
+register.filter("activity", activity_label)
+
+
+@register.filter
+def activities(codes) -> str:
+    """A variant's activities, labelled and joined by arrows."""
+    return " → ".join(activity_label(c) for c in codes or ())

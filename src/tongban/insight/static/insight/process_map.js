@@ -3,10 +3,15 @@
 (function () {
   "use strict";
 
+  // Units in the page's language, as the tables around the map write them (天 / 小时 / 分钟).
+  var zh = (document.documentElement.lang || "").toLowerCase().indexOf("zh") === 0;
+  var UNITS = zh ? { d: " 天", h: " 小时", min: " 分钟", mean: "平均", median: "中位数", starts: "开始", ends: "结束" }
+                 : { d: " days", h: " hours", min: " minutes", mean: "mean", median: "median", starts: "starts", ends: "ends" };
+
   function hours(h) {
-    if (h >= 24) { return (h / 24).toFixed(1) + " d"; }
-    if (h >= 1) { return h.toFixed(1) + " h"; }
-    return Math.round(h * 60) + " min";
+    if (h >= 24) { return (h / 24).toFixed(1) + UNITS.d; }
+    if (h >= 1) { return h.toFixed(1) + UNITS.h; }
+    return Math.round(h * 60) + UNITS.min;
   }
 
   function draw() {
@@ -19,6 +24,8 @@
     // Borders mark where a real share of cases (5 % or more) starts or ends, not every odd exit.
     function starts(n) { return n.start / cases >= 0.05; }
     function ends(n) { return n.end / cases >= 0.05; }
+    var labels = {};
+    data.nodes.forEach(function (n) { labels[n.name] = n.label || n.name; });
     var labelled = data.edges.slice().sort(function (a, b) { return b.count - a.count; }).slice(0, 12);
     var pairs = {};
     data.edges.forEach(function (e) { pairs[e.source + "\u001f" + e.target] = true; });
@@ -32,11 +39,11 @@
         formatter: function (p) {
           if (p.dataType === "edge") {
             var e = p.data.raw;
-            return e.source + " → " + e.target + "<br>" + e.count + " × · mean " + hours(e.mean_hours) +
-              " · median " + hours(e.median_hours) + " · p90 " + hours(e.p90_hours);
+            return (labels[e.source] || e.source) + " → " + (labels[e.target] || e.target) + "<br>" + e.count + " × · " + UNITS.mean + " " + hours(e.mean_hours) +
+              " · " + UNITS.median + " " + hours(e.median_hours) + " · p90 " + hours(e.p90_hours);
           }
           var n = p.data.raw;
-          return n.name + "<br>" + n.count + " ×" + (n.start ? " · starts " + n.start : "") + (n.end ? " · ends " + n.end : "");
+          return (n.label || n.name) + "<br>" + n.count + " ×" + (n.start ? " · " + UNITS.starts + " " + n.start : "") + (n.end ? " · " + UNITS.ends + " " + n.end : "");
         }
       },
       series: [{
@@ -57,7 +64,7 @@
               borderColor: starts(n) ? "#2e7d32" : (ends(n) ? "#b71c1c" : "#174a8b"),
               borderWidth: starts(n) || ends(n) ? 3 : 1
             },
-            label: { color: n.count / most > 0.5 ? "#fff" : "#0b2545" }
+            label: { color: n.count / most > 0.5 ? "#fff" : "#0b2545", formatter: n.label || n.name }
           };
         }),
         links: data.edges.map(function (e) {

@@ -13,6 +13,20 @@ from tongban.accounts.models import Person
 from tongban.core.ratelimit import client_address
 
 
+@pytest.fixture(autouse=True)
+def _one_window(monkeypatch):
+    """The counting window is fixed by the clock (django-ratelimit's time.time); a test's requests
+    must not straddle a window's end on a slow machine, where the count starts again (a flaky 200
+    instead of 429 in CI). The clock stands still for django-ratelimit alone."""
+    import time
+    from types import SimpleNamespace
+
+    from django_ratelimit import core
+
+    now = time.time()
+    monkeypatch.setattr(core, "time", SimpleNamespace(time=lambda: now))
+
+
 def limits(**changes):
     """The settings' table with some groups' rates changed (routes as configured)."""
     table = dict(settings.TONGBAN_RATE_LIMITS)

@@ -56,7 +56,9 @@ def test_a_supervisor_finds_a_red_unit_and_tries_a_redesign(page, settings, tmp_
     page.click("[data-testid=import-cases]")
     page.wait_for_selector("#process-map[data-state=rendered]")
     variants = page.locator("[data-testid=variants]").inner_text()
-    assert "提交申请" in variants and "case.submitted" not in variants  # labels, not codes (issue 12, defect 6)
+    assert (
+        "提交申请" in variants and "case.submitted" not in variants
+    )  # labels, not codes (issue 12, defect 6)
     _shot(page, "item-map")
 
     # A permit process with a year of history: its map, then what if two steps ran side by side.

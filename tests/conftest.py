@@ -19,6 +19,13 @@ FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 def pytest_configure(config):
     # argon2 is the production hasher (tests/accounts/test_login.py proves it); tests hash fast.
     settings.PASSWORD_HASHERS = FAST_HASHERS
+    # The rate-limit counters live in files under var/, which the xdist workers share; every test
+    # clears them (_fresh_caches), which would reset another worker's count mid-test. One folder
+    # per worker.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    limits = settings.CACHES["ratelimit"]
+    if limits["BACKEND"].endswith("FileBasedCache"):
+        settings.CACHES["ratelimit"] = {**limits, "LOCATION": f"{limits['LOCATION']}-{worker}"}
     settings.HUEY  # noqa: B018  (configured by TONGBAN_QUEUE_URL=immediate:// from scripts/run-tests.sh)
 
 

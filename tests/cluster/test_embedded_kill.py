@@ -111,6 +111,8 @@ def test_serve_on_sqlite_killed_mid_load(tmp_path, figures):
             serving_after_start_s=serving_after,
         )
         assert not orphans, f"processes outlived the killed server: {orphans}"
+        # A round with no write acknowledged proves nothing (a refused form once made it pass empty).
+        assert acknowledged, f"round {round_}: no application was acknowledged before the kill"
         assert found == len(all_acknowledged), "an acknowledged application is missing after the crash"
     verify = subprocess.run(
         [sys.executable, "-m", "tongban.cli", "audit", "verify"],

@@ -47,3 +47,21 @@ def page(browser, live_server, seeded):
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def staff_login(page, username: str) -> None:
+    """A demo staff member logs in with password and second factor, landing on the workbench."""
+    import re
+
+    from django.conf import settings
+
+    from tests.conftest import totp_for
+
+    page.goto(page.base_url + "/accounts/login")
+    page.fill("#id_username", username)
+    page.fill("#id_password", settings.TONGBAN_DEMO_PASSWORD)
+    page.click("[data-testid=login-submit]")
+    page.wait_for_url(re.compile(r"/accounts/mfa/verify"))
+    page.fill("#id_otp_token", totp_for(username))
+    page.click("[data-testid=otp-submit]")
+    page.wait_for_url(page.base_url + "/")

@@ -5,24 +5,11 @@ import datetime as dt
 import re
 
 import pytest
-from django.conf import settings
 
-from tests.conftest import totp_for
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, staff_login
 from tests.exchange.conftest import LISI, ZHANGSAN, population_row, spec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, username):
-    page.goto(page.base_url + "/accounts/login")
-    page.fill("#id_username", username)
-    page.fill("#id_password", settings.TONGBAN_DEMO_PASSWORD)
-    page.click("[data-testid=login-submit]")
-    page.wait_for_url(re.compile(r"/accounts/mfa/verify"))
-    page.fill("#id_otp_token", totp_for(username))
-    page.click("[data-testid=otp-submit]")
-    page.wait_for_url(page.base_url + "/")
 
 
 def _watch(page) -> list:
@@ -77,7 +64,7 @@ def test_the_data_officer_approves_a_grant_sees_the_calls_and_the_dirty_rows(pag
 
     reference = _population_with_a_pending_grant()
     problems = _watch(page)
-    _login(page, "data_officer")
+    staff_login(page, "data_officer")
     page.click("nav.sidenav a[href='/exchange/grants/']")
     page.select_option("#id_status", "pending")
     page.wait_for_url(re.compile(r"status=pending"))

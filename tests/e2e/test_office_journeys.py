@@ -6,11 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
-from tests.conftest import totp_for
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, staff_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,17 +17,6 @@ FIELDS = [
     {"key": "enterprise_name", "label": "经营者名称", "type": "text", "required": True},
     {"key": "area", "label": "经营面积", "type": "number", "required": False},
 ]
-
-
-def _login(page, username):
-    page.goto(page.base_url + "/accounts/login")
-    page.fill("#id_username", username)
-    page.fill("#id_password", settings.TONGBAN_DEMO_PASSWORD)
-    page.click("[data-testid=login-submit]")
-    page.wait_for_url(re.compile(r"/accounts/mfa/verify"))
-    page.fill("#id_otp_token", totp_for(username))
-    page.click("[data-testid=otp-submit]")
-    page.wait_for_url(page.base_url + "/")
 
 
 def _snap(page, name):
@@ -91,7 +78,7 @@ def test_a_reviewer_filters_by_colour_claims_and_approves(page):
     late = _case(code, days_ago=40, name="老街面馆")
     fresh = [_case(code, name=f"新开小吃店{i}") for i in range(2)]
     problems = _watch(page)
-    _login(page, "reviewer")
+    staff_login(page, "reviewer")
     page.goto(page.base_url + "/work/")
     rows = page.locator("[data-testid=worklist] tbody tr[data-case]")
     assert rows.count() == 3
@@ -149,7 +136,7 @@ def test_a_section_head_sees_an_overdue_step_and_sends_a_reminder(page):
     _case(code, name="新开小吃店")
     services.sweep()  # overdue steps are escalated
     problems = _watch(page)
-    _login(page, "section_head")
+    staff_login(page, "section_head")
     page.goto(page.base_url + "/work/overdue")
     rows = page.locator("[data-testid=overdue] tbody tr[data-case]")
     assert rows.count() == 2
@@ -174,7 +161,7 @@ def test_a_manager_edits_tries_and_publishes_rules(page):
     code = _item("E2E-AUTO", auto=True)
     problems = _watch(page)
     page.on("dialog", lambda dialog: dialog.accept())
-    _login(page, "admin")
+    staff_login(page, "admin")
     page.goto(page.base_url + f"/catalog/items/{code}/")
     page.click("[data-testid=rules-link]")
     page.wait_for_url(re.compile(rf"/catalog/items/{code}/rules$"))

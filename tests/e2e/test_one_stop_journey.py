@@ -9,21 +9,10 @@ import pytest
 from django.conf import settings
 
 from tests import samples
-from tests.conftest import totp_for
+from tests.e2e.conftest import staff_login
 from tests.e2e.test_citizen_journeys import BUNDLE, DESKTOP, PHONE, _context, _login, _sample, _snap
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _staff_login(page, username: str) -> None:
-    page.goto(page.base_url + "/accounts/login")
-    page.fill("#id_username", username)
-    page.fill("#id_password", settings.TONGBAN_DEMO_PASSWORD)
-    page.click("[data-testid=login-submit]")
-    page.wait_for_url(re.compile(r"/accounts/mfa/verify"))
-    page.fill("#id_otp_token", totp_for(username))
-    page.click("[data-testid=otp-submit]")
-    page.wait_for_url(page.base_url + "/")
 
 
 def _department_staff(bundle_version) -> dict[str, str]:
@@ -98,7 +87,7 @@ def test_company_start_up_one_stop_in_the_browser(browser, live_server, seeded):
 
     # The clerk accepts it at the comprehensive window, originals checked on paper.
     office, desk = _context(browser, live_server, DESKTOP)
-    _staff_login(desk, "clerk")
+    staff_login(desk, "clerk")
     desk.goto(desk.base_url + f"/window/cases/{number}/")
     # Nothing comes ticked; the clerk looks at everything and marks it all checked in one go.
     assert desk.locator("[data-testid=check-form] input[type=radio]:checked").count() == 0
@@ -115,7 +104,7 @@ def test_company_start_up_one_stop_in_the_browser(browser, live_server, seeded):
     assert open_paths == set(staff)
     for path in sorted(staff):
         context, page = _context(browser, live_server, DESKTOP)
-        _staff_login(page, staff[path])
+        staff_login(page, staff[path])
         _approve_from_worklist(page, number)  # 审查
         _approve_from_worklist(page, number)  # 审批
         context.close()
@@ -124,7 +113,7 @@ def test_company_start_up_one_stop_in_the_browser(browser, live_server, seeded):
 
     # The clerk issues the result online.
     office, desk = _context(browser, live_server, DESKTOP)
-    _staff_login(desk, "clerk")
+    staff_login(desk, "clerk")
     desk.goto(desk.base_url + f"/window/cases/{number}/")
     desk.check("input[name=delivery][value=online]")
     desk.click("[data-testid=issue]")

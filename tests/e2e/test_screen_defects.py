@@ -6,27 +6,15 @@ import re
 import pytest
 from django.conf import settings
 
-from tests.conftest import totp_for
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, staff_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, username):
-    page.goto(page.base_url + "/accounts/login")
-    page.fill("#id_username", username)
-    page.fill("#id_password", settings.TONGBAN_DEMO_PASSWORD)
-    page.click("[data-testid=login-submit]")
-    page.wait_for_url(re.compile(r"/accounts/mfa/verify"))
-    page.fill("#id_otp_token", totp_for(username))
-    page.click("[data-testid=otp-submit]")
-    page.wait_for_url(page.base_url + "/")
 
 
 def test_the_calendar_legend_reads_left_to_right(page):
     """A `.legend` rule meant for colour swatches shrank every legend to 12×12 px, so its words ran
     down the page behind the content."""
-    _login(page, "admin")
+    staff_login(page, "admin")
     page.goto(page.base_url + "/calendar/")
     legend = page.locator(".legend").first
     box = legend.bounding_box()

@@ -574,10 +574,9 @@ def status_colour(case: Case, now=None) -> str:
     if case.paused_since is not None:
         return "paused"
     now = now or timezone.now()
-    paused = case.paused_days
-    if case.paused_since is not None:
-        paused += calendar.get_calendar().elapsed_working_days(case.paused_since, now)
-    return calendar.get_calendar().status(case.accepted_at, case.limit_days, now, paused=paused).colour
+    return (
+        calendar.get_calendar().status(case.accepted_at, case.limit_days, now, paused=case.paused_days).colour
+    )
 
 
 # --- the window: its queues, and what an application asks for -------------------------------------

@@ -65,3 +65,18 @@ def staff_login(page, username: str) -> None:
     page.fill("#id_otp_token", totp_for(username))
     page.click("[data-testid=otp-submit]")
     page.wait_for_url(page.base_url + "/")
+
+
+def watch_console(page) -> list:
+    """Collects the page's console errors and uncaught exceptions, so a journey can assert there were none."""
+    problems = []
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
+            else None
+        ),
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    return problems

@@ -6,24 +6,10 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import shot, staff_login
+from tests.e2e.conftest import shot, staff_login, watch_console
 from tests.exchange.conftest import LISI, ZHANGSAN, population_row, spec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _watch(page) -> list:
-    problems = []
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(m.text)
-            if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
-            else None
-        ),
-    )
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    return problems
 
 
 def _status(page) -> str:
@@ -63,7 +49,7 @@ def test_the_data_officer_approves_a_grant_sees_the_calls_and_the_dirty_rows(pag
     from tongban.exchange import services
 
     reference = _population_with_a_pending_grant()
-    problems = _watch(page)
+    problems = watch_console(page)
     staff_login(page, "data_officer")
     page.click("nav.sidenav a[href='/exchange/grants/']")
     page.select_option("#id_status", "pending")

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import shot
-from tests.e2e.test_exchange_journey import _login, _watch
+from tests.e2e.conftest import shot, staff_login, watch_console
 from tests.hotline.conftest import category
 from tests.hotline.test_router import VOCAB, message
 
@@ -38,8 +37,8 @@ def test_a_call_from_the_operator_to_the_callback_changes_the_rates(page, browse
     category("城乡建设", "zjj")
     category("劳动和社会保障", "rsj")
     category("教育文体")
-    problems = _watch(page)
-    _login(page, "operator")
+    problems = watch_console(page)
+    staff_login(page, "operator")
     assert _rates_row(page) == ""
 
     page.goto(page.base_url + "/hotline/console")
@@ -64,7 +63,7 @@ def test_a_call_from_the_operator_to_the_callback_changes_the_rates(page, browse
     handler = handler_context.new_page()
     handler.set_default_timeout(15_000)
     handler.base_url = page.base_url
-    _login(handler, "handler_zj")
+    staff_login(handler, "handler_zj")
     handler.goto(handler.base_url + "/hotline/")
     handler.click(f"text={number}")
     assert "赵*" in handler.locator("[data-testid=requester]").inner_text()

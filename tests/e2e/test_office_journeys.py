@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from tests.e2e.conftest import shot, staff_login
+from tests.e2e.conftest import shot, staff_login, watch_console
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -23,20 +23,6 @@ def _snap(page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"office-{name}.png"), full_page=True)
     shot(page, f"office-{name}")
-
-
-def _watch(page) -> list:
-    problems = []
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(m.text)
-            if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
-            else None
-        ),
-    )
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    return problems
 
 
 def _item(code, *, auto=False, limit=5):
@@ -77,7 +63,7 @@ def test_a_reviewer_filters_by_colour_claims_and_approves(page):
     code = _item("E2E-OFFICE")
     late = _case(code, days_ago=40, name="老街面馆")
     fresh = [_case(code, name=f"新开小吃店{i}") for i in range(2)]
-    problems = _watch(page)
+    problems = watch_console(page)
     staff_login(page, "reviewer")
     page.goto(page.base_url + "/work/")
     rows = page.locator("[data-testid=worklist] tbody tr[data-case]")
@@ -135,7 +121,7 @@ def test_a_section_head_sees_an_overdue_step_and_sends_a_reminder(page):
     _case(code, days_ago=30, name="河边烧烤")
     _case(code, name="新开小吃店")
     services.sweep()  # overdue steps are escalated
-    problems = _watch(page)
+    problems = watch_console(page)
     staff_login(page, "section_head")
     page.goto(page.base_url + "/work/overdue")
     rows = page.locator("[data-testid=overdue] tbody tr[data-case]")
@@ -159,7 +145,7 @@ def test_a_manager_edits_tries_and_publishes_rules(page):
     from tongban.cases.models import DecisionTable
 
     code = _item("E2E-AUTO", auto=True)
-    problems = _watch(page)
+    problems = watch_console(page)
     page.on("dialog", lambda dialog: dialog.accept())
     staff_login(page, "admin")
     page.goto(page.base_url + f"/catalog/items/{code}/")

@@ -7,7 +7,24 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from .authz import actor_for_request
 from .errors import InvalidInput, NotAuthenticated, NotFound, NotPermitted
+
+
+def request_actor(request):
+    """The signed-in caller as an actor; NotAuthenticated (→ the login page under domain_errors)
+    for an anonymous visitor."""
+    actor = actor_for_request(request)
+    if not actor.is_authenticated:
+        raise NotAuthenticated()
+    return actor
+
+
+def query_string(request) -> str:
+    """The page's filters as a query string without its page number, for pagination links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
 
 
 def safe_next(request, fallback: str = "/") -> str:

@@ -12,26 +12,12 @@ from django.views.decorators.http import require_POST
 
 from tongban.accounts import roles as perms
 from tongban.accounts.models import Department
-from tongban.core.authz import actor_for_request
-from tongban.core.errors import InvalidInput, NotAuthenticated
-from tongban.core.http import apply_errors, domain_errors
+from tongban.core.errors import InvalidInput
+from tongban.core.http import apply_errors, domain_errors, query_string, request_actor
 
 from . import services
 from .forms import CallFilterForm, DecisionForm, GrantFilterForm, GrantRequestForm, NegativeForm
 from .models import Resource, levels
-
-
-def _actor(request):
-    actor = actor_for_request(request)
-    if not actor.is_authenticated:
-        raise NotAuthenticated()
-    return actor
-
-
-def _query_string(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 def _page(request, qs, size=30):
@@ -40,7 +26,7 @@ def _page(request, qs, size=30):
 
 @domain_errors
 def resource_list(request):
-    actor = _actor(request)
+    actor = request_actor(request)
     return render(
         request,
         "exchange/resource_list.html",
@@ -50,7 +36,7 @@ def resource_list(request):
 
 @domain_errors
 def resource_detail(request, code):
-    actor = _actor(request)
+    actor = request_actor(request)
     resource = services.get_resource(actor, code)
     label = dict(levels())
     fields = [{**f, "level_label": label.get(f["level"], f["level"])} for f in resource.fields]
@@ -69,7 +55,7 @@ def resource_detail(request, code):
             quality=services.quality_report(actor, code),
             page=_page(request, services.dirty_rows(actor, code, problem=problem)),
             problem=problem,
-            query=_query_string(request),
+            query=query_string(request),
             stale_before=timezone.localdate() - dt.timedelta(days=resource.stale_after_days),
         )
     return render(request, "exchange/resource_detail.html", context)
@@ -81,7 +67,7 @@ def _departments_for(actor, permission):
 
 @domain_errors
 def grant_list(request):
-    actor = _actor(request)
+    actor = request_actor(request)
     form = GrantFilterForm(
         request.GET or None,
         resources=services.resources(actor),
@@ -101,7 +87,7 @@ def grant_list(request):
         {
             "form": form,
             "page": _page(request, grants),
-            "query": _query_string(request),
+            "query": query_string(request),
             "may_request": actor.can(perms.EXCHANGE_REQUEST),
         },
     )
@@ -109,7 +95,7 @@ def grant_list(request):
 
 @domain_errors
 def grant_request(request):
-    actor = _actor(request)
+    actor = request_actor(request)
     code = request.GET.get("resource") or request.POST.get("resource") or ""
     resource = Resource.objects.filter(code=code, is_active=True).first() if code else None
     if resource is None:
@@ -141,7 +127,7 @@ def grant_request(request):
 
 @domain_errors
 def grant_detail(request, reference):
-    actor = _actor(request)
+    actor = request_actor(request)
     grant = services.get_grant(actor, reference)
     return render(
         request,
@@ -159,7 +145,7 @@ def grant_detail(request, reference):
 @require_POST
 @domain_errors
 def grant_decide(request, reference):
-    actor = _actor(request)
+    actor = request_actor(request)
     form = DecisionForm(request.POST)
     form.is_valid()
     approve = request.POST.get("decision") == "approve"
@@ -180,7 +166,7 @@ def grant_decide(request, reference):
 @domain_errors
 def grant_revoke(request, reference):
     try:
-        services.revoke_grant(_actor(request), reference, reason=request.POST.get("reason", ""))
+        services.revoke_grant(request_actor(request), reference, reason=request.POST.get("reason", ""))
     except InvalidInput as exc:
         for problems in exc.fields.values():
             for problem in problems:
@@ -192,7 +178,7 @@ def grant_revoke(request, reference):
 
 @domain_errors
 def negative_list(request):
-    actor = _actor(request)
+    actor = request_actor(request)
     authority = services.is_authority(actor)
     form = NegativeForm(request.POST or None, resources=services.resources(actor)) if authority else None
     if request.method == "POST" and form is not None and form.is_valid():
@@ -219,7 +205,7 @@ def negative_list(request):
 @domain_errors
 def negative_remove(request):
     services.remove_negative(
-        _actor(request),
+        request_actor(request),
         resource_code=request.POST.get("resource", ""),
         field_key=request.POST.get("field", ""),
     )
@@ -250,7 +236,7 @@ def _bars(rows: list[dict]) -> list[dict]:
 
 @domain_errors
 def call_log(request):
-    actor = _actor(request)
+    actor = request_actor(request)
     departments = Department.objects.order_by("path")
     form = CallFilterForm(
         request.GET or None,
@@ -272,7 +258,7 @@ def call_log(request):
         {
             "form": form,
             "page": _page(request, calls, 50),
-            "query": _query_string(request),
+            "query": query_string(request),
             "stats": stats,
             "by": by,
             "chart_height": 24 * len(stats) + 8,

@@ -12,27 +12,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tongban.accounts.models import Department, Region
-from tongban.core.authz import actor_for_request
-from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted
-from tongban.core.http import apply_errors, domain_errors
+from tongban.core.errors import Conflict, InvalidInput, NotPermitted
+from tongban.core.http import apply_errors, domain_errors, query_string, request_actor
 
 from . import forms, services
 from .models import Category
 
 PAGE_SIZE = 30
-
-
-def _actor(request):
-    actor = actor_for_request(request)
-    if not actor.is_authenticated:
-        raise NotAuthenticated()
-    return actor
-
-
-def _query_string(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 def _departments():
@@ -48,7 +34,7 @@ def _categories():
 
 @domain_errors
 def order_list(request):
-    actor = _actor(request)
+    actor = request_actor(request)
     if getattr(actor, "is_citizen", False):
         return redirect("hotline:my_orders")
     form = forms.OrderFilterForm(request.GET or None, departments=_departments())
@@ -64,7 +50,7 @@ def order_list(request):
             "form": form,
             "page": page,
             "rows": [(o, services.clock_status(o)) for o in page],
-            "query": _query_string(request),
+            "query": query_string(request),
             "is_centre": services.is_centre(actor),
         },
     )
@@ -76,7 +62,7 @@ def order_list(request):
 @domain_errors
 def console(request):
     """Record a call: the caller's earlier orders and the router's suggestion come in as they type."""
-    actor = _actor(request)
+    actor = request_actor(request)
     if not services.is_centre(actor):
         raise NotPermitted()
     form_kwargs = {"departments": _departments(), "regions": Region.objects.filter(code__startswith="5116")}
@@ -97,7 +83,7 @@ def console(request):
 @require_POST
 def suggest(request):
     """htmx: the router's suggestion for the text typed so far."""
-    actor = _actor(request)
+    actor = request_actor(request)
     suggestion = services.suggest_route(actor, request.POST.get("text", ""))
     return render(request, "hotline/_suggestion.html", {"s": suggestion})
 
@@ -105,7 +91,7 @@ def suggest(request):
 @domain_errors
 def earlier(request):
     """htmx: the caller's earlier orders, by their number."""
-    actor = _actor(request)
+    actor = request_actor(request)
     orders = services.earlier_orders(actor, request.GET.get("phone", ""))
     return render(request, "hotline/_earlier.html", {"orders": orders})
 
@@ -159,7 +145,7 @@ def _run(actor, action: str, number: str, data: dict):
 
 @domain_errors
 def order_detail(request, number):
-    actor = _actor(request)
+    actor = request_actor(request)
     order, history = services.history(actor, number)
     actions = services.available_actions(actor, order)
     action_forms = {}
@@ -208,7 +194,7 @@ def order_detail(request, number):
 @domain_errors
 def order_contact(request, number):
     """htmx: the full contact number, for those who must call (journalled by the service)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     phone = services.reveal_contact(actor, number)
     return render(request, "hotline/_contact.html", {"phone": phone})
 
@@ -231,7 +217,7 @@ def _period(request) -> tuple[dt.date, dt.date]:
 
 @domain_errors
 def rates(request):
-    actor = _actor(request)
+    actor = request_actor(request)
     start, end = _period(request)
     tz = timezone.get_current_timezone()
     figures = services.rates(
@@ -247,7 +233,7 @@ def rates(request):
 
 @domain_errors
 def portal_form(request):
-    actor = _actor(request)
+    actor = request_actor(request)
     if not getattr(actor, "is_citizen", False):
         raise NotPermitted()
     form = forms.PortalForm(request.POST or None)
@@ -268,7 +254,7 @@ def portal_form(request):
 
 @domain_errors
 def my_orders(request):
-    actor = _actor(request)
+    actor = request_actor(request)
     if not getattr(actor, "is_citizen", False):
         return redirect("hotline:order_list")
     orders = services.orders(actor).order_by("-received_at")
@@ -276,5 +262,5 @@ def my_orders(request):
     return render(
         request,
         "hotline/my_orders.html",
-        {"page": page, "query": _query_string(request)},
+        {"page": page, "query": query_string(request)},
     )

@@ -313,9 +313,12 @@ def test_the_case_page_shows_summary_timeline_materials_and_process(zhangsan, co
     services.accept(_actor("clerk"), case.number, paper=["营业执照", "管理制度"])
     _do("reviewer", case)
     page = zhangsan.get(f"/my/cases/{case.number}/").content.decode()
-    assert 'data-testid="process-diagram"' in page
-    assert f'data-bpmn-url="/my/cases/{case.number}/process.bpmn"' in page
-    assert 'data-current="approve"' in page and 'data-completed="review"' in page
+    # The applicant reads the guide's steps with dates, not the engine's diagram (that is for staff).
+    assert 'data-testid="process-diagram"' not in page
+    strip = re.search(r'data-testid="progress-strip">(.*?)</ol>', page, re.S).group(1)
+    states = re.findall(r'data-state="(\w+)"', strip)
+    assert states[:2] == ["done", "done"] and "current" in states and states[-1] == "todo", states
+    assert case.submitted_at.strftime("%Y-%m-%d") in strip
     steps = re.search(r'data-testid="timeline">(.*?)</ol>', page, re.S).group(1)
     assert steps.index("审查") > 0  # the finished step is on the timeline, by its name
     xml = zhangsan.get(f"/my/cases/{case.number}/process.bpmn")

@@ -159,9 +159,11 @@ def test_a_founder_applies_for_the_company_bundle_on_a_phone_and_rates_it(browse
         # The back office: accepted at the window, the departments approve in parallel, issued online.
         services.accept(_actor("clerk"), number)
         page.goto(page.base_url + f"/my/cases/{number}/")
-        page.wait_for_selector("[data-process-diagram][data-state=rendered]")
+        strip = page.locator("[data-testid=progress-strip] li")
         members = case.bundle_version.members.count()
-        assert len(page.locator("[data-process-diagram]").get_attribute("data-marked").split()) == members
+        assert strip.count() == members + 3  # applied, accepted at one window, each member, delivered
+        assert page.locator("[data-testid=progress-strip] li[data-state=current]").count() == members
+        assert page.locator("[data-process-diagram]").count() == 0  # the engine's diagram is for staff
         assert page.locator("[data-testid=open-steps] li").count() == members
         _fits(page, PHONE["width"])
         _snap(page, "in-progress-phone")
@@ -200,8 +202,9 @@ def test_a_founder_applies_for_the_company_bundle_on_a_phone_and_rates_it(browse
     try:
         _login(page)
         page.goto(page.base_url + f"/my/cases/{number}/")
-        page.wait_for_selector("[data-process-diagram][data-state=rendered]")
-        assert page.locator(".djs-element.tb-completed").count() >= members
+        states = page.locator("[data-testid=progress-strip] li").evaluate_all("els => els.map(e => e.dataset.state)")
+        assert states == ["done"] * (members + 3), states
+        assert page.locator("[data-testid=progress-strip] time").count() == members + 3  # each with its date
         _snap(page, "issued-desktop")
         page.goto(page.base_url + f"/services/bundles/{BUNDLE}/apply")
         _snap(page, "apply-desktop")
@@ -247,7 +250,7 @@ def test_the_applicant_answers_a_supplement_request_and_handling_goes_on(browser
         assert page.locator("[data-testid=case-status]").inner_text() == "待补正"
         assert "比例尺不清" in page.locator("[data-testid=supplement]").inner_text()
         assert page.locator("[data-testid=paused]").is_visible()
-        page.wait_for_selector("[data-process-diagram][data-state=rendered]")
+        assert page.locator("[data-testid=progress-strip] li[data-state=paused]").count() == 1
         _fits(page, PHONE["width"])
         _snap(page, "supplement-phone")
 

@@ -1,6 +1,6 @@
 """Results: 出件 with the decision document, hand-over to the licence library, and 撤回."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
@@ -271,6 +271,7 @@ class CaseDetail:
     process: object  # the ProcessDefinition the case runs (None before acceptance or for 秒批/告知承诺)
     current_nodes: list  # ids of the diagram's steps that are open now (call activities for bundles)
     completed_nodes: list
+    work: list = field(default_factory=list)  # every work item, open or done, in creation order
 
 
 def case_detail(actor, number: str, now=None) -> CaseDetail:
@@ -320,4 +321,5 @@ def case_detail(actor, number: str, now=None) -> CaseDetail:
         process=process,
         current_nodes=current,
         completed_nodes=completed,
+        work=steps,
     )

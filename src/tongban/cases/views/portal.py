@@ -37,6 +37,7 @@ from tongban.workflow import builder
 from tongban.workflow.views import diagram_context
 
 from .. import services
+from ..services import progress
 from ..models import (
     OPEN_CASE_STATUSES,
     CaseStatus,
@@ -638,7 +639,7 @@ def _case_page(request, actor, number, *, supplement_form=None, supply_form=None
     if can_rate and rate_form is None:
         rate_form = RateForm()
     diagram = None
-    if detail.process is not None:
+    if detail.process is not None and not mine:  # the engine's diagram is for staff; citizens get the strip
         diagram = diagram_context(
             detail.process,
             xml_url=reverse("cases:my_case_bpmn", args=[case.number]),
@@ -659,6 +660,10 @@ def _case_page(request, actor, number, *, supplement_form=None, supply_form=None
                 "item_version__item"
             )
         }
+    if case.bundle_version_id:
+        progress_steps = progress.bundle_strip(case, list(members.items()), detail.work, detail.events)
+    else:
+        progress_steps = progress.strip(case, case.item_version.steps)
     open_steps = [
         {
             "name": w.name,
@@ -700,6 +705,7 @@ def _case_page(request, actor, number, *, supplement_form=None, supply_form=None
             "rectification": rectification,
             "timeline": timeline(detail.events, for_applicant=mine),
             "diagram": diagram,
+            "progress_steps": progress_steps,
             "open_steps": open_steps,
         },
     )

@@ -202,7 +202,9 @@ def test_a_founder_applies_for_the_company_bundle_on_a_phone_and_rates_it(browse
     try:
         _login(page)
         page.goto(page.base_url + f"/my/cases/{number}/")
-        states = page.locator("[data-testid=progress-strip] li").evaluate_all("els => els.map(e => e.dataset.state)")
+        states = page.locator("[data-testid=progress-strip] li").evaluate_all(
+            "els => els.map(e => e.dataset.state)"
+        )
         assert states == ["done"] * (members + 3), states
         assert page.locator("[data-testid=progress-strip] time").count() == members + 3  # each with its date
         _snap(page, "issued-desktop")

@@ -21,8 +21,28 @@ APPLY, ACCEPT, REVIEW, DECIDE, DELIVER = range(5)
 # Tried from the last stage back, so "核准登记" is a decision, not an application, and "发票领用申请"
 # after "票种核定" stays in order by the no-running-backwards rule.
 STAGE_WORDS = (
-    (DELIVER, ("邮寄", "领取", "自取", "送达", "发放", "推送", "生效", "激活", "出件", "办结", "制证", "制卡", "寄递")),
-    (DECIDE, ("决定", "签发", "核准", "批准", "审批", "许可", "登记", "核发", "编号", "开通", "开设", "备案")),
+    (
+        DELIVER,
+        (
+            "邮寄",
+            "领取",
+            "自取",
+            "送达",
+            "发放",
+            "推送",
+            "生效",
+            "激活",
+            "出件",
+            "办结",
+            "制证",
+            "制卡",
+            "寄递",
+        ),
+    ),
+    (
+        DECIDE,
+        ("决定", "签发", "核准", "批准", "审批", "许可", "登记", "核发", "编号", "开通", "开设", "备案"),
+    ),
     (REVIEW, ("审核", "审查", "核对", "核查", "勘验", "现场", "评审", "踏勘", "论证", "检验", "刻制")),
     (ACCEPT, ("受理", "预审", "核验", "接件", "收件")),
     (APPLY, ("申请", "申报", "填报", "登录", "提交", "签名", "选择", "确认", "预约")),
@@ -102,13 +122,17 @@ def strip(case, steps) -> list[ProgressStep]:
         elif stopped_stage is not None and stage == stopped_stage and not current_given:
             out.append(ProgressStep(name, "bad", case.decided_at or case.closed_at, stopped_note))
             current_given = True
-        elif case.status in (CaseStatus.WITHDRAWN, CaseStatus.NOT_ACCEPTED) or case.decision == Decision.REJECT:
+        elif (
+            case.status in (CaseStatus.WITHDRAWN, CaseStatus.NOT_ACCEPTED) or case.decision == Decision.REJECT
+        ):
             note = stopped_note if not current_given and case.status == CaseStatus.WITHDRAWN else ""
             out.append(ProgressStep(name, "skipped", None, note))
             current_given = True
         elif not current_given:
             out.append(
-                ProgressStep(name, "paused" if paused else "current", None, str(_("clock stopped")) if paused else "")
+                ProgressStep(
+                    name, "paused" if paused else "current", None, str(_("clock stopped")) if paused else ""
+                )
             )
             current_given = True
         else:
@@ -136,7 +160,9 @@ def bundle_strip(case, members: list[tuple[str, str]], work, events) -> list[Pro
             state = "skipped" if stopped else ("todo" if current_given else "current")
             if case.status == CaseStatus.NOT_ACCEPTED and stage == ACCEPT:
                 state = "bad"
-            out[index] = ProgressStep(name, state, None, str(case.get_status_display()) if state == "bad" else "")
+            out[index] = ProgressStep(
+                name, state, None, str(case.get_status_display()) if state == "bad" else ""
+            )
             current_given = True
     for key, item_name in members:
         mine = [w for w in work if w.process_key == key]

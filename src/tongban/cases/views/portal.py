@@ -37,7 +37,6 @@ from tongban.workflow import builder
 from tongban.workflow.views import diagram_context
 
 from .. import services
-from ..services import progress
 from ..models import (
     OPEN_CASE_STATUSES,
     CaseStatus,
@@ -45,6 +44,7 @@ from ..models import (
     MaterialStatus,
     RatingLevel,
 )
+from ..services import progress
 
 ACCEPT = ".pdf,.jpg,.jpeg,.png,.ofd,.docx"
 PER_PAGE = 20

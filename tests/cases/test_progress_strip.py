@@ -76,7 +76,7 @@ def _case(status=CaseStatus.SUBMITTED, *, accepted=None, decided=None, closed=No
     ],
 )
 def test_guide_steps_are_placed_by_their_words_and_never_run_backwards(steps, stages):
-    assert [stage for stage, _ in progress.staged(steps.split())] == stages
+    assert [stage for stage, _ in progress.staged(steps)] == stages
 
 
 def test_a_guide_without_steps_gets_the_five_stages_of_every_case():

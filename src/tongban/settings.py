@@ -156,6 +156,7 @@ INSTALLED_APPS = [
     "tongban.licences",
     "tongban.exchange",
     "tongban.hotline",
+    "tongban.documents",
     "tongban.insight",
     "tongban.web",
 ]

@@ -1,0 +1,234 @@
+"""Official documents (公文) of the 2012 regulation (党政机关公文处理工作条例), with the structured
+elements of GB/T 9704-2012 (DOMAIN.md, 公文).
+
+A document belongs to the agency (发文机关, a bureau or the government) of the section that drafts
+it. Every save keeps a version (`DocumentVersion`, the content as it was). The 发文字号 is taken at
+sign-off (签发) from the counter of its 机关代字 and year (`NumberCounter`), so numbers run without
+gaps; a number given up afterwards (the signed document withdrawn before it was issued) is kept as
+a `NumberVoid`, never silently reused. Only non-classified documents are handled: a document
+marked 秘密 or above is refused at the door (classified work belongs on a separate network).
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tongban.accounts.models import Department, User
+
+
+class DocType(models.TextChoices):
+    """The 15 kinds of the 2012 regulation, article 8."""
+
+    RESOLUTION = "resolution", _("决议 resolution")
+    DECISION = "decision", _("决定 decision")
+    ORDER = "order", _("命令（令） order")
+    COMMUNIQUE = "communique", _("公报 communiqué")
+    ANNOUNCEMENT = "announcement", _("公告 announcement")
+    PUBLIC_NOTICE = "public_notice", _("通告 public notice")
+    OPINION = "opinion", _("意见 opinion")
+    NOTICE = "notice", _("通知 notice")
+    BULLETIN = "bulletin", _("通报 bulletin")
+    REPORT = "report", _("报告 report")
+    REQUEST = "request", _("请示 request for instructions")
+    REPLY = "reply", _("批复 official reply")
+    MOTION = "motion", _("议案 motion")
+    LETTER = "letter", _("函 letter")
+    MINUTES = "minutes", _("纪要 minutes")
+
+
+# 上行文: the 签发人 is printed in the header (GB/T 9704 7.2.6).
+UPWARD_TYPES = frozenset({DocType.REPORT, DocType.REQUEST, DocType.MOTION})
+# Published to the public or the record rather than addressed to named agencies: no 主送机关.
+NO_RECIPIENT_TYPES = frozenset(
+    {DocType.COMMUNIQUE, DocType.ANNOUNCEMENT, DocType.PUBLIC_NOTICE, DocType.ORDER, DocType.MINUTES}
+)
+
+
+class Form(models.TextChoices):
+    """The layouts of GB/T 9704: the document form, and the special forms of chapter 10."""
+
+    DOCUMENT = "document", _("document (文件格式)")
+    LETTER = "letter", _("letter (信函格式)")
+    ORDER = "order", _("order (命令格式)")
+    MINUTES = "minutes", _("minutes (纪要格式)")
+
+
+FORM_OF_TYPE = {DocType.LETTER: Form.LETTER, DocType.ORDER: Form.ORDER, DocType.MINUTES: Form.MINUTES}
+
+
+class Urgency(models.TextChoices):
+    NONE = "", _("none")
+    URGENT = "加急", _("加急 urgent")
+    EXTRA_URGENT = "特急", _("特急 extra urgent")
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("draft (起草)")
+    SIGNED = "signed", _("signed and numbered (已签发)")
+    SEALED = "sealed", _("sealed (已用印)")
+    ISSUED = "issued", _("issued (已印发)")
+    ARCHIVED = "archived", _("archived (已归档)")
+
+
+# The content of a document: what a version keeps and what a diff compares.
+CONTENT_FIELDS = (
+    "doc_type",
+    "form",
+    "copy_number",
+    "urgency",
+    "mark",
+    "agency_code",
+    "title",
+    "main_recipients",
+    "body",
+    "attachments",
+    "issuer_name",
+    "date",
+    "note",
+    "cc",
+    "printing_agency",
+    "printing_date",
+)
+
+
+class Document(models.Model):
+    ref = models.CharField(_("reference"), max_length=20, unique=True)
+    agency = models.ForeignKey(
+        Department, verbose_name=_("issuing agency"), on_delete=models.PROTECT, related_name="documents"
+    )
+    drafting_department = models.ForeignKey(
+        Department,
+        verbose_name=_("drafting department"),
+        on_delete=models.PROTECT,
+        related_name="drafted_documents",
+    )
+    drafted_by = models.ForeignKey(
+        User, verbose_name=_("drafter"), on_delete=models.PROTECT, related_name="drafted_documents"
+    )
+    doc_type = models.CharField(_("document type"), max_length=16, choices=DocType.choices)
+    form = models.CharField(_("layout"), max_length=10, choices=Form.choices, default=Form.DOCUMENT)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    # 版头 (header)
+    copy_number = models.CharField(_("copy number (份号)"), max_length=6, blank=True)
+    urgency = models.CharField(_("urgency (紧急程度)"), max_length=4, choices=Urgency.choices, blank=True)
+    mark = models.CharField(_("agency mark (发文机关标志)"), max_length=60)
+    agency_code = models.CharField(_("agency code (机关代字)"), max_length=20)
+    number_year = models.PositiveSmallIntegerField(_("number year"), null=True, blank=True)
+    number_serial = models.PositiveIntegerField(_("number serial"), null=True, blank=True)
+    number = models.CharField(_("document number (发文字号)"), max_length=40, blank=True, db_index=True)
+    signer_names = models.CharField(_("signed by (签发人)"), max_length=60, blank=True)
+    # 主体 (body)
+    title = models.CharField(_("title (标题)"), max_length=200)
+    main_recipients = models.CharField(_("main recipients (主送机关)"), max_length=500, blank=True)
+    body = models.TextField(_("text (正文)"))
+    attachments = models.TextField(_("attachments (附件说明)"), blank=True, help_text=_("one per line"))
+    issuer_name = models.CharField(_("issuer (发文机关署名)"), max_length=100)
+    date = models.DateField(_("date (成文日期)"), null=True, blank=True)
+    note = models.CharField(_("note (附注)"), max_length=200, blank=True)
+    # 版记 (imprint)
+    cc = models.CharField(_("copied to (抄送机关)"), max_length=500, blank=True)
+    printing_agency = models.CharField(_("printed by (印发机关)"), max_length=100, blank=True)
+    printing_date = models.DateField(_("printing date (印发日期)"), null=True, blank=True)
+    # life
+    created_at = models.DateTimeField(_("created"))
+    updated_at = models.DateTimeField(_("updated"))
+    signed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="signed_documents"
+    )
+    signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_code", "number_year", "number_serial"],
+                condition=Q(number_serial__isnull=False),
+                name="documents_number_unique",
+            )
+        ]
+        verbose_name = _("official document")
+        verbose_name_plural = _("official documents")
+
+    def __str__(self):
+        return f"{self.number or self.ref} {self.title}"
+
+    def content(self) -> dict:
+        """The content fields as JSON-ready values (what a version stores)."""
+        out = {}
+        for name in CONTENT_FIELDS:
+            value = getattr(self, name)
+            out[name] = value.isoformat() if hasattr(value, "isoformat") else value
+        return out
+
+    @property
+    def attachment_list(self) -> list[str]:
+        return [line.strip() for line in self.attachments.splitlines() if line.strip()]
+
+
+class DocumentVersion(models.Model):
+    """The content as one save left it: every save keeps one, none is ever changed."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    content = models.JSONField(_("content"))
+    saved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    saved_at = models.DateTimeField(_("saved"))
+
+    class Meta:
+        ordering = ["document", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="documents_version_unique")
+        ]
+        verbose_name = _("document version")
+        verbose_name_plural = _("document versions")
+
+    def __str__(self):
+        return f"{self.document.ref} v{self.number}"
+
+
+class NumberCounter(models.Model):
+    """The last serial taken for one 机关代字 in one year. Sign-off locks this row until it commits,
+    so concurrent sign-offs of one agency take their serials one after another."""
+
+    agency_code = models.CharField(_("agency code (机关代字)"), max_length=20)
+    year = models.PositiveSmallIntegerField(_("year"))
+    last_serial = models.PositiveIntegerField(_("last serial"), default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency_code", "year"], name="documents_counter_unique")
+        ]
+        verbose_name = _("document number counter")
+        verbose_name_plural = _("document number counters")
+
+    def __str__(self):
+        return f"{self.agency_code}〔{self.year}〕{self.last_serial}"
+
+
+class NumberVoid(models.Model):
+    """A 发文字号 given up after it was assigned: the one recorded reason a serial may be missing."""
+
+    agency_code = models.CharField(_("agency code (机关代字)"), max_length=20)
+    year = models.PositiveSmallIntegerField(_("year"))
+    serial = models.PositiveIntegerField(_("serial"))
+    number = models.CharField(_("document number (发文字号)"), max_length=40)
+    document = models.ForeignKey(Document, null=True, on_delete=models.SET_NULL, related_name="voids")
+    reason = models.CharField(_("reason"), max_length=500)
+    voided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    voided_at = models.DateTimeField(_("voided"))
+
+    class Meta:
+        ordering = ["agency_code", "year", "serial"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency_code", "year", "serial"], name="documents_void_unique")
+        ]
+        verbose_name = _("voided document number")
+        verbose_name_plural = _("voided document numbers")
+
+    def __str__(self):
+        return self.number

@@ -129,3 +129,29 @@ def test_the_migration_stops_on_usernames_that_differ_only_in_case():
     module.refuse_case_twins(Apps(["admin", "clerk"]), None)
     with pytest.raises(RuntimeError, match="admin / Admin"):
         module.refuse_case_twins(Apps(["admin", "clerk", "Admin"]), None)
+
+
+def test_django_admin_migrate_runs_on_a_fresh_database(tmp_path, settings):
+    """`django-admin migrate` runs the database checks before the first migration, when the users
+    table does not exist yet: the usernames check must not crash it (it did)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.update(
+        TONGBAN_VAR_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path}/fresh.sqlite3",
+        TONGBAN_MASTER_KEY=os.environ.get("TONGBAN_MASTER_KEY", settings.TONGBAN_MASTER_KEY),
+        TONGBAN_SECRET_KEY=os.environ.get("TONGBAN_SECRET_KEY", settings.SECRET_KEY),
+        DJANGO_SETTINGS_MODULE="tongban.settings",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "-v", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

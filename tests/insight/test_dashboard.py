@@ -67,8 +67,21 @@ def test_a_warning_letter_goes_to_a_red_unit_only(snapshot):
     name, content = services.warning_letter(actor("supervisor"), "rsj", "on_time_rate", start, end)
     assert name == "warning-rsj-on_time_rate.pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
-    assert "效能预警函" in text and "按时办结率" in text and "50.0%" in text and "第3名" in text
+    assert "效能预警函" in text and "按时办结率" in text and "50.0%" in text and "在3个单位中排第3名" in text
+    year = dt.date.today().year
+    assert f"效能预警〔{year}〕1号" in text
     assert AuditEntry.objects.filter(action="insight.warning_letter", object_ref="rsj").exists()
+    # Fetched again, the same finding keeps its number; another finding takes the next one.
+    again = services.warning_letter(actor("supervisor"), "rsj", "on_time_rate", start, end)[1]
+    assert f"效能预警〔{year}〕1号" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(again)).pages)
+    services.warning_letter(actor("supervisor"), "rsj", "bad_rate", start, end)
+    register = services.warning_letters(actor("supervisor"))
+    assert [(w.number, w.kpi) for w in register] == [
+        (f"效能预警〔{year}〕2号", "bad_rate"),
+        (f"效能预警〔{year}〕1号", "on_time_rate"),
+    ]
+    with pytest.raises(NotPermitted):
+        services.warning_letters(actor("clerk"))
     with pytest.raises(InvalidInput):
         services.warning_letter(actor("supervisor"), "scjgj", "on_time_rate", start, end)
 
@@ -82,8 +95,16 @@ def test_the_dashboard_page(snapshot, staff_client, client):
     assert body.count('data-testid="warning-letter"') == 1
     letter = client.get("/insight/warning/rsj/on_time_rate.pdf")
     assert letter.status_code == 200 and letter["Content-Type"] == "application/pdf"
-    saved = client.post("/insight/targets", {"kpi": "on_time_rate", "target": "0.4", "department": "rsj"})
+    register = client.get("/insight/?kpi=on_time_rate").content.decode()
+    assert f'data-letter="效能预警〔{dt.date.today().year}〕1号"' in register  # the register lists it
+    saved = client.post("/insight/targets", {"kpi": "on_time_rate", "target": "40", "department": "rsj"})
     assert saved.status_code == 302
+    from tongban.insight.models import KpiTarget
+
+    stored = KpiTarget.objects.get(kpi="on_time_rate", department_code="rsj")
+    assert (stored.target, stored.yellow_margin) == (pytest.approx(0.4), pytest.approx(0.05))  # typed in %
+    client.post("/insight/targets", {"kpi": "on_time_rate", "target": "140 %", "department": "rsj"})
+    assert KpiTarget.objects.get(pk=stored.pk).target == pytest.approx(0.4)  # refused, nothing changed
     assert (
         client.get("/insight/?kpi=on_time_rate").content.decode().count('data-testid="warning-letter"') == 0
     )
@@ -188,3 +209,18 @@ def test_the_dashboard_filters_by_channel_and_region(snapshot, staff_client, cli
     staff_client("supervisor")
     page = client.get("/insight/?channel=window").content.decode()
     assert 'data-testid="period-presets"' in page and 'value="window" selected' in page
+
+
+def test_a_bureau_alone_and_red_is_not_praised_and_its_letter_gives_no_rank(db, settings, tmp_path):
+    from tests.insight.factories import fact
+
+    settings.VAR_DIR = str(tmp_path)
+    late = [fact(f"L{i}", "rsj", on_time=False) for i in range(4)]
+    write_facts(Path(tmp_path) / "insight" / "facts.parquet", late)
+    start, end = _period()
+    board = services.dashboard(actor("supervisor"), start, end, league_kpi="on_time_rate")
+    (unit,) = board.units
+    assert unit["on_time_rate"] == 0.0 and unit["status"]["on_time_rate"] == "red" and unit["mark"] == ""
+    content = services.warning_letter(actor("supervisor"), "rsj", "on_time_rate", start, end)[1]
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    assert "个单位中排第" not in text and "全区为0.0%" in text

@@ -205,6 +205,27 @@ def test_a_short_league_table_never_marks_a_unit_both_top_and_bottom():
     assert marks.count("top") == 10 and marks.count("bottom") == 5 and marks[:10] == ["top"] * 10
 
 
+def test_a_unit_alone_or_red_on_its_target_is_never_praised_and_ties_share_a_rank():
+    alone = kpis.league(
+        [{"unit": "a", "on_time_rate": 0.0, "status": {"on_time_rate": "red"}}], "on_time_rate"
+    )
+    assert [(r["rank"], r["mark"]) for r in alone] == [(1, "")]
+    red = {"on_time_rate": "red"}
+    rows = [
+        {"unit": "a", "on_time_rate": 0.0, "status": red},
+        {"unit": "b", "on_time_rate": 0.0, "status": red},
+        {"unit": "c", "on_time_rate": 0.5, "status": {"on_time_rate": "green"}},
+        {"unit": "d", "on_time_rate": 0.2, "status": red},
+    ]
+    table = kpis.league(rows, "on_time_rate")
+    assert [(r["unit"], r["rank"], r["mark"]) for r in table] == [
+        ("c", 1, "top"),
+        ("d", 2, ""),
+        ("a", 3, "bottom"),
+        ("b", 3, "bottom"),
+    ]
+
+
 def test_regions_take_in_everything_below_them(con):
     period = (DAY, DAY + dt.timedelta(days=6))
     assert kpis.compute(con, *period, region="511621")[0]["closed_cases"] == 1  # 岳池县 alone

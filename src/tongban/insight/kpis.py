@@ -178,17 +178,27 @@ def status(value: float | None, target: float | None, *, direction: str, yellow_
 
 
 def league(rows: list[dict], key: str, *, top: int = 10, bottom: int = 5) -> list[dict]:
-    """Units ranked on one KPI (best first), the first `top` marked top and the last `bottom` marked
-    bottom; in a short table the bottom takes at most half and the top the rest, so no unit is both."""
+    """Units ranked on one KPI (best first; equal values share a rank), the first `top` marked top
+    and the last `bottom` marked bottom; in a short table the bottom takes at most half and the top
+    the rest, so no unit is both.
+
+    A mark compares units, so a unit alone gets none; and ▲ is praise, so a unit that is red against
+    its target (a row's "status" for the KPI, when given) never gets it, however it ranks.
+    """
     ranked = sorted(
         (r for r in rows if r.get(key) is not None), key=lambda r: r[key], reverse=DIRECTION[key] == "high"
     )
+    if len(ranked) < 2:
+        return [{**row, "rank": 1, "mark": ""} for row in ranked]
     bottom_n = min(bottom, len(ranked) // 2)
     top_n = min(top, len(ranked) - bottom_n)
-    marked = []
+    marked, rank, previous = [], 0, object()
     for i, row in enumerate(ranked, 1):
-        mark = "top" if i <= top_n else ("bottom" if i > len(ranked) - bottom_n else "")
-        marked.append({**row, "rank": i, "mark": mark})
+        if row[key] != previous:
+            rank, previous = i, row[key]
+        red = (row.get("status") or {}).get(key) == "red"
+        mark = "top" if i <= top_n and not red else ("bottom" if i > len(ranked) - bottom_n else "")
+        marked.append({**row, "rank": rank, "mark": mark})
     return marked
 
 

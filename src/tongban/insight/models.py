@@ -68,6 +68,40 @@ class KpiTarget(models.Model):
         return f"{self.kpi} {self.department_code or '*'} {self.target}"
 
 
+class WarningLetter(models.Model):
+    """A 预警函 sent to a unit: its 文号 (效能预警〔year〕n号, numbered per year without gaps) and what
+    it said, so a letter fetched again keeps its number and the supervisor can list what was sent."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    sequence = models.PositiveIntegerField(_("number in the year"))
+    department_code = models.CharField(_("department"), max_length=40)
+    kpi = models.CharField(_("KPI"), max_length=40)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    value = models.FloatField(_("measured value"), null=True)
+    target = models.FloatField(_("target"), null=True)
+    issued_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    issued_at = models.DateTimeField(_("issued"))
+
+    class Meta:
+        ordering = ["-year", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sequence"], name="warning_letter_number"),
+            models.UniqueConstraint(
+                fields=["department_code", "kpi", "period_start", "period_end"], name="one_letter_per_finding"
+            ),
+        ]
+        verbose_name = _("warning letter")
+        verbose_name_plural = _("warning letters")
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"效能预警〔{self.year}〕{self.sequence}号"
+
+
 class Redesign(models.Model):
     """A redesign decided on a what-if (流程再造): what was changed, what the simulation predicted,
     and from when it is live — so the measured result can be set against the prediction."""

@@ -24,7 +24,7 @@ from tongban.accounts import roles as perms
 from tongban.core import audit
 from tongban.core import events as core_events
 from tongban.core.authz import require
-from tongban.core.errors import FieldErrors, Formatted, InvalidInput, NotFound
+from tongban.core.errors import Conflict, FieldErrors, Formatted, InvalidInput, NotFound
 from tongban.core.replicas import analytics
 
 from . import eventlog, mining
@@ -622,14 +622,19 @@ def warning_letter(actor, department_code: str, kpi: str, start, end) -> tuple[s
     def shown(v):
         return "—" if v is None else (f"{v:.1%}" if kpi.endswith("_rate") else f"{v:,.2f}")
 
+    letter = _register_letter(actor, department_code, kpi, start, end, unit.get(kpi), card["target"])
     today = timezone.localdate()
+    ranked = sum(1 for u in board.units if u.get("rank") is not None)
+    # A rank says something only among several units; alone, the letter gives the region's figure.
+    standing = f"，在{ranked}个单位中排第{unit['rank']}名" if ranked >= 2 and unit.get("rank") else ""
     pdf = cjk_pdf(title="效能预警函", created=today, author="效能监察", subject=department.name)
     pdf.paragraph("效能预警函", size=22, bold=True, align="center", indent=0)
+    pdf.paragraph(letter.number, size=SIZE_3HAO, align="center", indent=0)
     pdf.paragraph(f"{department.name}：", size=SIZE_3HAO, indent=0)
     pdf.paragraph(
         f"经效能监测，{start:%Y年%m月%d日}至{end:%Y年%m月%d日}期间，你单位“{kpis.LABELS[kpi]}”为"
         f"{shown(unit.get(kpi))}，目标值为{shown(card['target'])}，处于红色预警区间"
-        f"（全区为{shown(board.region.get(kpi))}，在{len(board.units)}个单位中排第{unit['rank']}名）。"
+        f"（全区为{shown(board.region.get(kpi))}{standing}）。"
     )
     pdf.paragraph(
         "请你单位自收到本函之日起五个工作日内查明原因，制定整改措施，并将整改情况书面报送效能监察机构。"
@@ -642,9 +647,57 @@ def warning_letter(actor, department_code: str, kpi: str, start, end) -> tuple[s
         object_type="department",
         object_ref=department_code,
         department_code=department_code,
-        detail={"kpi": kpi, "value": unit.get(kpi), "start": str(start), "end": str(end)},
+        detail={
+            "kpi": kpi,
+            "value": unit.get(kpi),
+            "start": str(start),
+            "end": str(end),
+            "number": letter.number,
+        },
     )
     return f"warning-{department_code}-{kpi}.pdf", pdf.to_bytes()
+
+
+def _register_letter(actor, department_code: str, kpi: str, start, end, value, target):
+    """The letter's entry in the register: the same finding keeps its number when fetched again; a
+    new one takes the year's next number (retried when two supervisors take it at once)."""
+    from django.db import IntegrityError, transaction
+    from django.db.models import Max
+
+    from .models import WarningLetter
+
+    finding = {"department_code": department_code, "kpi": kpi, "period_start": start, "period_end": end}
+    letters = WarningLetter.objects.using("default")  # the register is read where it is written
+    for _attempt in range(5):
+        existing = letters.filter(**finding).first()
+        if existing is not None:
+            return existing
+        now = timezone.now()
+        year = timezone.localdate(now).year
+        try:
+            with transaction.atomic():
+                last = letters.filter(year=year).aggregate(n=Max("sequence"))["n"] or 0
+                return letters.create(
+                    **finding,
+                    year=year,
+                    sequence=last + 1,
+                    value=value,
+                    target=target,
+                    issued_by=getattr(actor, "user", None),
+                    issued_at=now,
+                )
+        except IntegrityError:
+            continue
+    raise Conflict(_("The warning letter could not be numbered; try again."))
+
+
+@analytics
+def warning_letters(actor, *, limit: int = 50) -> list:
+    """The register of 预警函 sent, newest first."""
+    from .models import WarningLetter
+
+    require(actor, perms.INSIGHT_ANALYSE)
+    return list(WarningLetter.objects.all()[:limit])
 
 
 def kpi_workbook(report: KpiReport) -> bytes:

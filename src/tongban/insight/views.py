@@ -237,10 +237,13 @@ def dashboard(request):
             "department": department,
             "kpis": kpis.KPIS,
             "league_label": kpis.LABELS[league_kpi],
+            "kpi_labels": kpis.LABELS,
             "problem": problem,
             "radar": board.radar,
             "query": request.GET.urlencode(),
             "reports": services.reports(actor),
+            "letters": services.warning_letters(actor, limit=10),
+            "unit_names": dict(Department.objects.values_list("code", "short_name")),
             "presets": presets,
             "filters": filters,
             "items": services.case_items(),
@@ -252,17 +255,34 @@ def dashboard(request):
     )
 
 
+def _from_percent(text: str):
+    """A figure typed as a percentage ("95", "95%", "95 %"), as the fraction the service stores;
+    what is not a number is passed on for the service to refuse by field."""
+    text = (text or "").strip().rstrip("%％").strip()
+    try:
+        return float(text) / 100
+    except ValueError:
+        return text
+
+
 @require_POST
 @domain_errors
 def set_target(request):
+    """Rates and the yellow margin are typed as percentages, as people say them (95, not 0.95)."""
+    from . import kpis
+
     actor = _actor(request)
+    kpi = request.POST.get("kpi", "")
+    target = request.POST.get("target", "")
+    if kpi in kpis.LABELS and kpi.endswith("_rate"):
+        target = _from_percent(target)
     try:
         services.set_target(
             actor,
-            request.POST.get("kpi", ""),
-            request.POST.get("target", ""),
+            kpi,
+            target,
             department_code=request.POST.get("department", ""),
-            yellow_margin=request.POST.get("yellow_margin", "0.05") or "0.05",
+            yellow_margin=_from_percent(request.POST.get("yellow_margin", "") or "5"),
         )
     except InvalidInput as exc:
         for problems in exc.fields.values():

@@ -63,7 +63,7 @@ $(ECHARTS)/LICENSE: $(NPM_STAMP)
 assets: $(ASSETS)
 
 system-deps:
-	@bash scripts/system-deps.sh gettext browser fonts pgclient node cluster
+	@bash scripts/system-deps.sh gettext browser fonts poppler pgclient node cluster
 
 demo: $(STAMP) messages assets
 	$(BIN)/tongban demo --host $(HOST) --port $(PORT)

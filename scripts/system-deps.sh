@@ -3,6 +3,7 @@
 #   gettext  — msgfmt, to compile translations
 #   browser  — Debian's chromium, for the Playwright browser tests
 #   fonts    — CJK fonts: Noto CJK for pages, LXGW WenKai (TrueType) embedded in PDFs
+#   poppler  — pdftoppm, to render a page of a generated PDF to PNG in the layout tests
 #   pgclient — pg_dump/pg_restore, for `tongban backup` on PostgreSQL
 #   node     — Node.js and npm, to fetch the front-end assets (make assets)
 #   cluster  — nginx, Redis and the PostgreSQL server programs, for `tongban cluster` (make cluster,
@@ -17,6 +18,7 @@ for group in "$@"; do
     browser)  [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
     fonts)    fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
               fc-list 2>/dev/null | grep -qi "LXGW WenKai" || missing+=(fonts-lxgw-wenkai) ;;
+    poppler)  command -v pdftoppm >/dev/null || missing+=(poppler-utils) ;;
     pgclient) command -v pg_dump >/dev/null || missing+=(postgresql-client) ;;
     node)     command -v npm >/dev/null || missing+=(nodejs npm) ;;
     cluster)  { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || missing+=(nginx-light)

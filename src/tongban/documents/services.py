@@ -657,3 +657,14 @@ def diff(actor, ref: str, old: int, new: int) -> list[Change]:
             if j2 > j1:
                 changes.append(Change(name, "insert", "".join(right[j1:j2])))
     return changes
+
+
+# --- output --------------------------------------------------------------------------------------
+
+
+def pdf(actor, ref: str) -> bytes:
+    """The document as a GB/T 9704 PDF, for whoever may read it."""
+    from . import render
+
+    document = access_document(actor, ref)
+    return render.render_pdf(document).pdf

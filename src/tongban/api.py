@@ -229,6 +229,7 @@ def _register_routers():
     from tongban.catalog.api import router as catalog_router
     from tongban.core.api import router as core_router
     from tongban.exchange.api import router as exchange_router
+    from tongban.guide.api import router as guide_router
     from tongban.hotline.api import router as hotline_router
     from tongban.insight.api import router as insight_router
     from tongban.licences.api import router as licences_router
@@ -240,6 +241,7 @@ def _register_routers():
     api.add_router("/", licences_router)
     api.add_router("/", exchange_router)
     api.add_router("/", hotline_router)
+    api.add_router("/", guide_router)
     api.add_router("/", insight_router)
 
 

@@ -157,6 +157,7 @@ INSTALLED_APPS = [
     "tongban.exchange",
     "tongban.hotline",
     "tongban.documents",
+    "tongban.guide",
     "tongban.insight",
     "tongban.web",
 ]
@@ -390,6 +391,10 @@ TONGBAN_RATE_LIMITS = {
         ],
     ),
     "search": (_rate("search", "300/m"), ["GET api:search_catalogue", "GET catalog:portal"]),
+    "guide": (
+        _rate("guide", "120/m"),
+        ["GET api:guide_ask", "GET guide:assistant", "POST guide:open", "POST api:guide_record_click"],
+    ),
 }
 
 # --- background jobs (Huey) ----------------------------------------------------------------------

@@ -30,6 +30,7 @@ NAVIGATION = (
         _("My affairs"),
         (
             NavItem(_("Services"), "catalog:portal", kinds=("citizen",)),
+            NavItem(_("Guide assistant"), "guide:assistant", kinds=("citizen",)),
             NavItem(_("My cases"), "cases:my_cases", kinds=("citizen",)),
             NavItem(_("My enterprises"), "accounts:my_enterprises", kinds=("citizen",)),
             NavItem(_("My licences"), "licences:wallet", kinds=("citizen",)),

@@ -511,6 +511,7 @@ EXPECTED = {
     "POST api/v1/cases/<number>/materials/<name>": "Lvvvvvvvvvv",
     "POST api/v1/cases/<number>/procedures": "Lvvvvvvvvvv",
     "POST api/v1/cases/<number>/procedures/end": "Lvvvvvvvvvv",
+    "POST api/v1/cases/<number>/messages": "Lvvvvvvvvvv",
     "POST api/v1/cases/<number>/rating": "Lvvvvvvvvvv",
     "POST api/v1/cases/<number>/refuse": "Lvvvvvvvvvv",
     "POST api/v1/cases/<number>/supplement": "Lvvvvvvvvvv",

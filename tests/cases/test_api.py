@@ -654,3 +654,57 @@ def test_openapi_documents_the_case_endpoints(db):
     document = spec["paths"][f"{API}/cases/{{number}}/document"]["get"]["responses"]["200"]
     assert "application/pdf" in document["content"]
     assert "zh-Hans" in spec["components"]["schemas"]["MessageOut"]["properties"]
+
+
+# --- messages from other systems --------------------------------------------------------------------
+
+PAYMENT_PROCESS = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:tb="https://tongban.dev/schema/bpmn" '
+    'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">'
+    '<bpmn:message id="m_paid" name="缴费确认"/>'
+    '<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/>'
+    '<bpmn:receiveTask id="pay" name="等待缴费" messageRef="m_paid"><bpmn:extensionElements>'
+    "<spiffworkflow:messageVariable>payment</spiffworkflow:messageVariable></bpmn:extensionElements>"
+    "</bpmn:receiveTask>"
+    '<bpmn:userTask id="review" name="审查" tb:department="scjgj-spjyk"/><bpmn:endEvent id="e"/>'
+    '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="pay"/>'
+    '<bpmn:sequenceFlow id="f2" sourceRef="pay" targetRef="review"/>'
+    '<bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="e"/>'
+    "</bpmn:process></bpmn:definitions>"
+)
+
+
+def test_another_system_delivers_a_message_to_the_case_process_it_waits_for(login):
+    from tongban.accounts.models import Department
+    from tongban.core import events
+    from tongban.workflow import builder
+    from tongban.workflow import services as workflow
+
+    code = _item()
+    workflow.publish_definition(
+        SYSTEM,
+        key=builder.item_key(code),
+        department=Department.objects.get(code="scjgj-spjyk"),
+        bpmn_xml=PAYMENT_PROCESS,
+    )
+    number = _accepted(code)
+    assert not WorkItem.objects.filter(subject=number, status="open").exists()  # it waits for the payment
+    system = _system_reviewer()
+    assert _ok(_get(system, f"/cases/{number}"))["current_nodes"] == ["pay"]  # shown waiting on the diagram
+    _error(_post(login("zhangsan"), f"/cases/{number}/messages", {"name": "缴费确认"}), 403, "not_permitted")
+    _error(_post(system, "/cases/NO-SUCH-CASE/messages", {"name": "缴费确认"}), 404, "not_found")
+    body = _error(_post(system, f"/cases/{number}/messages", {"name": "  "}), 422, "invalid_input")
+    assert "name" in body["fields"]
+    _error(_post(system, f"/cases/{number}/messages", {"name": "退费"}), 409, "conflict")
+
+    answer = _ok(_post(system, f"/cases/{number}/messages", {"name": "缴费确认", "payload": {"amount": 120}}))
+    assert answer["event"] == "pay"
+    assert [w["node_id"] for w in answer["next"]] == ["review"]
+    assert Case.objects.get(number=number).data["payment"] == {"amount": 120}
+    activities = [e.activity for e in events.stream(subject_kind="case", subject_ids=[number])]
+    assert "case.message_received" in activities and "work:审查" in activities
+    _error(_post(system, f"/cases/{number}/messages", {"name": "缴费确认"}), 409, "conflict")  # taken once
+    shown = _ok(_get(system, f"/cases/{number}"))
+    assert (shown["current_nodes"], shown["completed_nodes"]) == (["review"], ["pay"])

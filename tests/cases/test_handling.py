@@ -653,7 +653,8 @@ def test_the_demo_rule_tables_load_once_and_decide(db):
     assert (case.status, case.decision_basis.get("rule")) == (CaseStatus.ISSUED, "approve")
 
 
-def test_a_boundary_timer_on_a_step_moves_the_case_on_when_the_sweep_finds_it_due(db):
+def _timer_item() -> str:
+    """An item whose review step has a one-working-day boundary timer leading to the section head."""
     from tongban.accounts.models import Department
     from tongban.workflow import builder
     from tongban.workflow import services as workflow
@@ -680,7 +681,11 @@ def test_a_boundary_timer_on_a_step_moves_the_case_on_when_the_sweep_finds_it_du
             "</bpmn:process></bpmn:definitions>"
         ),
     )
-    case = _accepted(code)
+    return code
+
+
+def test_a_boundary_timer_on_a_step_moves_the_case_on_when_the_sweep_finds_it_due(db):
+    case = _accepted(_timer_item())
     step = _reviewer_step(case)
     assert services.sweep(MONDAY + dt.timedelta(hours=2))["timers"] == 0
     assert services.sweep(MONDAY + dt.timedelta(days=3))["timers"] == 1
@@ -689,3 +694,31 @@ def test_a_boundary_timer_on_a_step_moves_the_case_on_when_the_sweep_finds_it_du
     assert [w.node_id for w in _open_work(case, "section_head")] == ["head"]
     assert "work:科长督办" in _activities(case)
     assert services.sweep(MONDAY + dt.timedelta(days=4))["timers"] == 0  # fired once
+
+
+def test_a_timer_of_a_paused_case_does_not_fire_on_resuming_but_after_the_time_it_stood_still(db):
+    from tongban.workflow.models import Timer
+
+    case = _accepted(_timer_item())
+    step = _reviewer_step(case)
+    services.claim_work(_actor("reviewer"), step.public_id)
+    timer = Timer.objects.get(subject=case.number, node_id="late")
+    due = timer.due_at  # the end of the first working day
+    services.start_procedure(
+        _actor("reviewer"),
+        case.number,
+        kind="expert_review",
+        reason="需专家论证",
+        now=MONDAY + dt.timedelta(hours=2),
+    )
+    assert services.sweep(MONDAY + dt.timedelta(days=2))["timers"] == 0  # paused: the timer stands still
+    resumed = MONDAY + dt.timedelta(days=3, hours=2)  # Thursday: three working days later
+    services.end_procedure(_actor("reviewer"), case.number, result="专家同意", now=resumed)
+    timer.refresh_from_db()
+    assert timer.due_at > due + dt.timedelta(days=2)  # moved out by the working days it stood still
+    assert services.sweep(resumed + dt.timedelta(minutes=5))["timers"] == 0  # not at once on resuming
+    step.refresh_from_db()
+    assert step.is_open
+    assert services.sweep(timer.due_at + dt.timedelta(minutes=1))["timers"] == 1
+    step.refresh_from_db()
+    assert step.status == WorkStatus.CANCELLED

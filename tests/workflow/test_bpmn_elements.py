@@ -43,9 +43,9 @@ def chain(*elements: str, executable: str = "true", wrap=document) -> str:
     "element,label",
     [
         (
-            '<bpmn:intermediateCatchEvent id="e1" name="等待"><bpmn:signalEventDefinition/>'
-            "</bpmn:intermediateCatchEvent>",
-            "信号中间捕获事件",
+            '<bpmn:intermediateThrowEvent id="e1" name="补偿"><bpmn:compensateEventDefinition/>'
+            "</bpmn:intermediateThrowEvent>",
+            "补偿中间抛出事件",
         ),
         ('<bpmn:complexGateway id="e1"/>', "复杂网关"),
         (
@@ -66,7 +66,7 @@ def test_an_element_we_do_not_run_is_one_problem_naming_it_in_both_languages(ele
 def test_a_boundary_event_is_refused_once_and_its_path_raises_nothing_else():
     xml = document(
         '<bpmn:process id="p"><bpmn:startEvent id="s"/><bpmn:userTask id="t" name="审查"/>'
-        '<bpmn:boundaryEvent id="b" attachedToRef="t"><bpmn:signalEventDefinition/></bpmn:boundaryEvent>'
+        '<bpmn:boundaryEvent id="b" attachedToRef="t"><bpmn:cancelEventDefinition/></bpmn:boundaryEvent>'
         '<bpmn:userTask id="late" name="催办"/><bpmn:endEvent id="e"/><bpmn:endEvent id="e2"/>'
         + flow("f1", "s", "t")
         + flow("f2", "t", "e")
@@ -76,7 +76,7 @@ def test_a_boundary_event_is_refused_once_and_its_path_raises_nothing_else():
     )
     problems = bpmn.parse(xml).problems
     assert [(p.element, p.code) for p in problems] == [("b", "unsupported")]
-    assert "信号边界事件" in bilingual(problems[0].message)["zh-Hans"]
+    assert "取消边界事件" in bilingual(problems[0].message)["zh-Hans"]
 
 
 def test_artifacts_and_data_without_execution_semantics_are_accepted():

@@ -15,6 +15,9 @@ ORG_MANAGE = "org.manage"
 CATALOG_MANAGE = "catalog.manage"  # edit and publish the items of a department
 CASE_VIEW = "case.view"  # see the cases a department is involved in
 LICENCE_ISSUE = "licence.issue"  # issue and revoke the licences a department signs
+# Deliver a message from another system to the process of a case of the department (a payment
+# confirmed, a certificate issued elsewhere): held by the accounts those systems call the API with.
+CASE_MESSAGE = "case.message"
 
 # Global: any assignment of a role carrying them is enough.
 ORG_VIEW = "org.view"
@@ -49,7 +52,16 @@ DOCUMENT_DRAFT = "document.draft"
 DOCUMENT_SIGN = "document.sign"
 
 SCOPED = frozenset(
-    {STAFF_VIEW, STAFF_MANAGE, ORG_MANAGE, CATALOG_MANAGE, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE}
+    {
+        STAFF_VIEW,
+        STAFF_MANAGE,
+        ORG_MANAGE,
+        CATALOG_MANAGE,
+        CASE_VIEW,
+        WORK_SUPERVISE,
+        LICENCE_ISSUE,
+        CASE_MESSAGE,
+    }
     | {EXCHANGE_PROVIDE, EXCHANGE_REQUEST, EXCHANGE_QUERY, HOTLINE_HANDLE}
     | {DOCUMENT_VIEW, DOCUMENT_DRAFT, DOCUMENT_SIGN}
 )
@@ -67,7 +79,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     Role.REVIEWER: frozenset(
         _EVERY_STAFF
-        | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, EXCHANGE_QUERY, HOTLINE_HANDLE}
+        | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, EXCHANGE_QUERY, HOTLINE_HANDLE, CASE_MESSAGE}
         | _DOCUMENT_STAFF
     ),
     Role.SECTION_HEAD: frozenset(

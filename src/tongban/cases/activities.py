@@ -98,6 +98,20 @@ _ACTIVITIES = (
     ),
     ("case.gap_overdue", _("容缺 material overdue"), _("容缺 material overdue"), None, {"material": "str"}),
     (
+        "case.message_received",
+        _("Message received from another system"),
+        _("Message received from another system"),
+        None,
+        {"message": "str", "node": "str"},
+    ),
+    (
+        "case.message_sent",
+        _("Message sent by the process"),
+        _("Message sent by the process"),
+        None,
+        {"message": "str", "node": "str", "delivered": "bool"},
+    ),
+    (
         "case.procedure_started",
         _("Special procedure started"),
         _("Special procedure started"),

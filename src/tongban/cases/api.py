@@ -630,6 +630,43 @@ def withdraw(request, number: str, payload: WithdrawIn):
     return _case_now(actor, number)
 
 
+class MessageIn(Schema):
+    name: str = Field(..., description="The name of the message, as the process's BPMN names it")
+    payload: dict = Field(
+        default_factory=dict,
+        description="What it carries (at most 16 KB); kept in the case data under the receiving event's "
+        "messageVariable when it names one",
+    )
+
+
+class MessageDeliveredOut(Schema):
+    event: str = Field(..., description="The BPMN element that received the message")
+    next: list[WorkOut] = Field(..., description="Steps the process opened next")
+    case: CaseOut
+
+
+@router.post(
+    "/cases/{number}/messages",
+    response=_answers({200: MessageDeliveredOut}, 403, 404, 409, 422),
+    tags=TAG_CASES,
+    summary="Deliver a message from another system to the case's process",
+    description="The event of the case's process that has waited longest for a message of this name "
+    "(an intermediate catch event, a receive task, a message start or boundary event, an event "
+    "subprocess) receives it: messages are correlated by the case's number. 409 when nothing of the "
+    "case waits for it, or the case is not in progress. The caller needs the case.message permission "
+    "for the case's department.",
+)
+def deliver_message(request, number: str, payload: MessageIn):
+    actor = request.auth
+    result = services.deliver_message(actor, number, name=payload.name, payload=payload.payload)
+    now = timezone.now()
+    return {
+        "event": result.passed[0],
+        "next": [_work_out(actor, w, now) for w in result.created],
+        "case": _case_now(actor, number),
+    }
+
+
 class RatingIn(Schema):
     score: int = Field(..., description="5 非常满意 … 1 非常不满意; 1 and 2 need a comment")
     comment: str = ""

@@ -189,7 +189,9 @@ class Flow:
 @dataclass(frozen=True)
 class Node:
     id: str
-    kind: str  # start | end | user | script | exclusive | parallel | call | refused
+    # start | end | user | script | exclusive | parallel | inclusive | call | subprocess | catch | eventgw
+    # | eventsub | pass | timer | boundary | refused
+    kind: str
     name: str = ""
     department: str = ""
     role: str = "reviewer"
@@ -217,6 +219,13 @@ class Node:
     interrupting: bool = True  # a boundary event: whether it ends the subprocess (or the step)
     seconds: float | None = None  # a timer event: how long it waits
     working_days: int | None = None  # a timer event: how many working days it waits
+    # A catching event (intermediate catch, receive task, start event with a trigger, boundary, the
+    # start of an event subprocess): what it waits for, as "message:<name>", "signal:<name>",
+    # "conditional" or "timer"; with several, any one (all of them when `all_triggers`).
+    triggers: tuple[str, ...] = ()
+    all_triggers: bool = False
+    event_condition: object | None = None  # a conditional event: it fires when this holds
+    variable: str = ""  # a message or signal caught: the case data key its payload is kept under
 
 
 @dataclass
@@ -426,12 +435,29 @@ class _Scope:
 
 
 def _codes(root) -> dict[str, str]:
+    """Error and escalation ids → their codes; "message#<id>" / "signal#<id>" → the name of that
+    message or signal; "payload#<id>" → the tag of another engine's payload expression on it."""
     codes = {}
     for tag, attribute in (("error", "errorCode"), ("escalation", "escalationCode")):
         for element in root.findall(_q(tag)):
             if element.get("id"):
                 codes[element.get("id")] = element.get(attribute) or element.get("id")
+    for tag in ("message", "signal", "error", "escalation"):
+        for element in root.findall(_q(tag)):
+            element_id = element.get("id")
+            if not element_id:
+                continue
+            codes[f"{tag}#{element_id}"] = (element.get("name") or element_id).strip()
+            extensions = element.find(_q("extensionElements"))
+            for extension in extensions if extensions is not None else ():
+                if _local(extension.tag) in PAYLOAD_EXTENSIONS:
+                    codes[f"payload#{element_id}"] = _local(extension.tag)
     return codes
+
+
+# Another engine's expressions computing what a message, signal or error carries (Python in
+# SpiffWorkflow's files): behaviour we would drop, so refused like scripts.
+PAYLOAD_EXTENSIONS = {"payloadExpression", "messagePayload"}
 
 
 def _parse_process(element, problems, legacy, language, reference=False, codes=None) -> ProcessGraph | None:
@@ -462,7 +488,14 @@ def _duplicate_ids(element, problems: list[Problem]) -> None:
             seen.add(element_id)
 
 
-SCRIPT_EXTENSIONS = {"preScript", "postScript", "script", "executionListener", "taskListener"}
+SCRIPT_EXTENSIONS = {
+    "preScript",
+    "postScript",
+    "script",
+    "executionListener",
+    "taskListener",
+    "messagePayload",
+}
 
 
 def _foreign_scripts(child, element_id: str, scope: _Scope) -> None:
@@ -544,7 +577,7 @@ def _parse_elements(container, scope: _Scope, scope_id: str) -> None:
         scope.nodes[element_id] = node
         if child.get("default"):
             scope.defaults[element_id] = child.get("default")
-        if node.kind == "subprocess":
+        if node.kind in ("subprocess", "eventsub"):
             outer, scope.current = scope.current, element_id
             _parse_elements(child, scope, element_id)
             scope.current = outer
@@ -617,6 +650,158 @@ def _timer_wait(child, element_id: str, scope: "_Scope", role: str) -> dict | No
     return {"seconds": seconds}
 
 
+CATCHES = {
+    "intermediateCatchEvent": ("message", "signal", "conditional", "timer"),
+    "boundaryEvent": ("message", "signal", "conditional", "timer"),
+    "startEvent": ("message", "signal", "conditional", "timer"),
+    "eventSubProcess": ("message", "signal", "conditional", "timer", "error", "escalation"),
+}
+
+
+def _catching(child, tag: str, element_id: str, scope: "_Scope", scope_id: str, role: str, common: dict):
+    """An event that waits for a message, a signal, a condition or a timer (or, starting an event
+    subprocess, an error or escalation): an intermediate catch event, a boundary event, a start event."""
+    container = scope.nodes.get(scope_id)
+    in_eventsub = container is not None and container.kind == "eventsub"
+    if tag == "startEvent" and scope_id and not in_eventsub:
+        what = Formatted(
+            _("%(event)s %(element)s inside a subprocess"),
+            {"event": EVENT_LABELS[_event_kind(child)], "element": ELEMENT_LABELS[tag]},
+        )
+        _unsupported(child, tag, element_id, scope, what, role_in_flow=role)
+        return None
+    allowed = CATCHES["eventSubProcess" if in_eventsub else tag]
+    triggers: list[str] = []
+    attrs: dict = {}
+    for definition in child:
+        if not _is_bpmn(definition):
+            continue
+        local = _local(definition.tag)
+        event = EVENT_KINDS.get(local, "")
+        if local == "eventDefinitionRef" or (event and event not in allowed):
+            what = Formatted(
+                _("%(event)s %(element)s"),
+                {
+                    "event": EVENT_LABELS.get(event or "message", event),
+                    "element": ELEMENT_LABELS["eventSubProcess" if in_eventsub else tag],
+                },
+            )
+            _unsupported(child, tag, element_id, scope, what, role_in_flow=role)
+            return None
+        if event in ("message", "signal"):
+            ref = definition.get(f"{event}Ref") or ""
+            extensions = definition.find(_q("extensionElements"))
+            foreign = [
+                _local(e.tag)
+                for e in (extensions if extensions is not None else ())
+                if _local(e.tag) in PAYLOAD_EXTENSIONS
+            ]
+            if ref and f"payload#{ref}" in scope.codes:
+                foreign.append(scope.codes[f"payload#{ref}"])
+            if foreign:
+                _payload_refused(child, element_id, scope, foreign[0], role)
+                return None
+            triggers.append(f"{event}:{scope.codes.get(f'{event}#{ref}', ref)}")
+            attrs["variable"] = attrs.get("variable") or _message_variable(definition)
+        elif event == "conditional":
+            condition = definition.find(_q("condition"))
+            if condition is None or not (condition.text or "").strip() or "event_condition" in attrs:
+                scope.refuse(
+                    child,
+                    element_id,
+                    "conditional",
+                    Formatted(
+                        _("The conditional event “%(name)s” needs one condition (FEEL)."),
+                        {"name": child.get("name") or element_id},
+                    ),
+                    role,
+                )
+                return None
+            compiled = _condition(element_id, condition, scope)
+            if compiled is None:
+                scope.refuse(child, element_id, "", None, role)  # the condition's problem is the root cause
+                return None
+            attrs["event_condition"] = compiled
+            triggers.append("conditional")
+        elif event == "timer":
+            if "timer" in triggers:
+                continue
+            wait = _timer_wait(child, element_id, scope, role)
+            if wait is None:
+                return None
+            attrs.update(wait)
+            triggers.append("timer")
+        elif event in ("error", "escalation"):
+            attrs.update(throws=event, code=_thrown_code(child, event, scope))
+            triggers.append(event)
+    attrs["triggers"] = tuple(triggers)
+    attrs["all_triggers"] = child.get("parallelMultiple") == "true" and len(triggers) > 1
+    if tag == "boundaryEvent":
+        return Node(
+            kind="boundary",
+            throws=attrs.pop("throws", "")
+            or ("multiple" if len(triggers) > 1 else triggers[0].split(":")[0]),
+            attached=child.get("attachedToRef") or "",
+            interrupting=child.get("cancelActivity") != "false",
+            **attrs,
+            **common,
+        )
+    if tag == "startEvent":
+        return Node(kind="start", interrupting=child.get("isInterrupting") != "false", **attrs, **common)
+    return Node(kind="catch", **attrs, **common)
+
+
+def _sent(child, element_id: str, scope: "_Scope", role: str) -> tuple[str, ...] | None:
+    """What a message or signal throw event (or end event) sends."""
+    sent = []
+    for definition in child:
+        local = _local(definition.tag) if _is_bpmn(definition) else ""
+        event = EVENT_KINDS.get(local, "")
+        if local == "eventDefinitionRef" or (event and event not in ("message", "signal")):
+            _unsupported(child, _local(child.tag), element_id, scope, role_in_flow=role)
+            return None
+        if not event:
+            continue
+        ref = definition.get(f"{event}Ref") or ""
+        extensions = definition.find(_q("extensionElements"))
+        foreign = [
+            _local(e.tag)
+            for e in (extensions if extensions is not None else ())
+            if _local(e.tag) in PAYLOAD_EXTENSIONS
+        ]
+        if ref and f"payload#{ref}" in scope.codes:
+            foreign.append(scope.codes[f"payload#{ref}"])
+        if foreign:
+            _payload_refused(child, element_id, scope, foreign[0], role)
+            return None
+        sent.append(f"{event}:{scope.codes.get(f'{event}#{ref}', ref)}")
+    return tuple(sent)
+
+
+def _payload_refused(child, element_id: str, scope: "_Scope", extension: str, role: str = "") -> None:
+    scope.refuse(
+        child,
+        element_id,
+        "script",
+        Formatted(
+            _("“%(name)s” carries a script for another engine (%(extension)s); tongban runs no scripts."),
+            {"name": child.get("name") or element_id, "extension": extension},
+        ),
+        role,
+    )
+
+
+def _message_variable(element) -> str:
+    """The case data key a caught message's payload goes to (SpiffWorkflow's messageVariable)."""
+    extensions = element.find(_q("extensionElements"))
+    for extension in extensions if extensions is not None else ():
+        if _local(extension.tag) == "messageVariable" and (extension.text or "").strip():
+            name = extension.text.strip()
+            if name.replace("_", "").isalnum():
+                return name
+    return ""
+
+
 def _thrown_code(child, event: str, scope: "_Scope") -> str:
     """The errorCode / escalationCode an event definition refers to ("" when it names none)."""
     definition = child.find(_q(f"{event}EventDefinition"))
@@ -655,6 +840,7 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
             return Node(
                 kind="boundary",
                 throws="timer",
+                triggers=("timer",),
                 attached=child.get("attachedToRef") or "",
                 interrupting=child.get("cancelActivity") != "false",
                 **wait,
@@ -666,6 +852,17 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
             return Node(
                 kind="pass", throws="link" if tag == "intermediateThrowEvent" else "", code=link, **common
             )
+        if tag in ("startEvent", "intermediateCatchEvent", "boundaryEvent") and (
+            event in ("message", "signal", "conditional", "multiple")
+            or (tag == "startEvent" and event in ("timer", "error", "escalation"))
+        ):
+            return _catching(child, tag, element_id, scope, scope_id, role, common)
+        if tag in ("intermediateThrowEvent", "endEvent") and event in ("message", "signal", "multiple"):
+            sent = _sent(child, element_id, scope, role)
+            if sent is None:
+                return None
+            kind = "end" if tag == "endEvent" else "pass"
+            return Node(kind=kind, throws="send", triggers=sent, **common)
         thrown = {"endEvent": ("error", "escalation"), "intermediateThrowEvent": ("escalation",)}
         if event in thrown.get(tag, ()):
             kind = "end" if tag == "endEvent" else "pass"
@@ -687,13 +884,49 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
         return None
     if tag == "subProcess":
         if child.get("triggeredByEvent") == "true":
-            _unsupported(child, "eventSubProcess", element_id, scope, role_in_flow="boundary")
-            return None
+            if scope_id or _loop(child, element_id, scope, "eventSubProcess"):
+                what = Formatted(
+                    _("%(element)s inside a subprocess"), {"element": ELEMENT_LABELS["eventSubProcess"]}
+                )
+                if scope_id:
+                    _unsupported(child, "eventSubProcess", element_id, scope, what, role_in_flow="boundary")
+                return None
+            return Node(kind="eventsub", **common)
         if _loop(child, element_id, scope, tag):
             return None
         return Node(kind="subprocess", **common)
     if tag in ("exclusiveGateway", "parallelGateway", "inclusiveGateway"):
         return Node(kind=tag.removesuffix("Gateway"), **common)
+    if tag == "eventBasedGateway":
+        if child.get("instantiate") == "true" or child.get("eventGatewayType") == "Parallel":
+            what = Formatted(
+                _("%(element)s that starts the process"), {"element": ELEMENT_LABELS["eventBasedGateway"]}
+            )
+            _unsupported(child, tag, element_id, scope, what)
+            return None
+        return Node(kind="eventgw", **common)
+    if tag in ("sendTask", "receiveTask"):
+        if _loop(child, element_id, scope, tag):
+            return None
+        ref = child.get("messageRef") or ""
+        if not ref:
+            scope.refuse(
+                child,
+                element_id,
+                "message",
+                Formatted(
+                    _("The %(element)s “%(name)s” names no message (messageRef)."),
+                    {"element": ELEMENT_LABELS[tag], "name": child.get("name") or element_id},
+                ),
+            )
+            return None
+        if f"payload#{ref}" in scope.codes:
+            _payload_refused(child, element_id, scope, scope.codes[f"payload#{ref}"])
+            return None
+        name = scope.codes.get(f"message#{ref}", ref)
+        if tag == "sendTask":
+            return Node(kind="pass", throws="send", triggers=(f"message:{name}",), **common)
+        return Node(kind="catch", triggers=(f"message:{name}",), variable=_message_variable(child), **common)
     if tag in TASKS:
         kind = TASKS[tag]
         countersign = kind == "user" and child.find(_q("multiInstanceLoopCharacteristics")) is not None
@@ -976,6 +1209,7 @@ def _parse_task(child, kind: str, common: dict, scope: _Scope) -> Node:
 
 def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
     nodes, problems, defaults = scope.nodes, scope.problems, scope.defaults
+    _event_subprocesses(nodes, problems)
     _check_boundaries(nodes, problems)
     _link_flows(nodes, scope.flows, problems)
     outgoing: dict[str, list[Flow]] = {n: [] for n in nodes}
@@ -993,12 +1227,15 @@ def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
             continue
         outgoing[flow.source].append(flow)
         incoming[flow.target].append(flow)
-    scopes = {""} | {n.id for n in nodes.values() if n.kind == "subprocess"}
+    scopes = {""} | {n.id for n in nodes.values() if n.kind in ("subprocess", "eventsub")}
     for scope_id in sorted(scopes):
         members = [n for n in nodes.values() if n.scope == scope_id]
         owner = scope_id or process_id
         starts = [n for n in members if n.kind == "start" or n.role_in_flow == "start"]
-        if not starts or (len(starts) > 1 and all(n.kind == "start" for n in starts)):
+        several = len(starts) > 1 and all(n.kind == "start" for n in starts)
+        if several and not scope_id and all(n.triggers for n in starts):
+            several = False  # a process that waits for any of several messages or signals to begin
+        if not starts or several:
             message = (
                 _("A subprocess needs exactly one start event.")
                 if scope_id
@@ -1008,10 +1245,19 @@ def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
         if not any(n.kind == "end" or n.role_in_flow == "end" for n in members):
             problems.append(Problem(owner, "end", _("A process needs an end event.")))
     for node in nodes.values():
-        if node.kind == "refused":
+        if node.kind in ("refused", "eventsub"):
+            if node.kind == "eventsub" and (outgoing[node.id] or incoming[node.id]):
+                problems.append(
+                    Problem(
+                        node.id, "eventsub_flow", _("No sequence flow enters or leaves an event subprocess.")
+                    )
+                )
             continue
         outs, ins = outgoing[node.id], incoming[node.id]
-        if node.kind != "end" and not outs:
+        if node.kind == "eventgw":
+            _check_event_gateway(node, nodes, outs, incoming, problems)
+        if node.kind != "end" and not outs and not (node.kind == "boundary" and node.triggers):
+            # (a boundary event with no flow ends its token, as BPMN says of events without one)
             problems.append(Problem(node.id, "dead_end", _("Nothing follows this element.")))
         if node.kind not in ("start", "boundary") and not ins:
             problems.append(Problem(node.id, "unreachable", _("Nothing leads to this element.")))
@@ -1050,11 +1296,11 @@ def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
                         ),
                     )
                 )
-        implicit = node.kind in ("start", "script", "pass", "subprocess", "boundary") and not any(
+        implicit = node.kind in ("start", "script", "pass", "subprocess", "boundary", "catch") and not any(
             f.condition for f in outs
         )  # several unconditioned flows out of these are a parallel split, as BPMN says
         if (
-            node.kind in ("start", "end", "script", "call", "subprocess", "pass", "boundary")
+            node.kind in ("start", "end", "script", "call", "subprocess", "pass", "boundary", "catch")
             and len(outs) > 1
         ) and not implicit:
             problems.append(Problem(node.id, "split", _("Use a gateway to split the flow.")))
@@ -1079,6 +1325,73 @@ def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
             )
     starts = [n for n in nodes.values() if n.kind == "start" and not n.scope]
     return ProcessGraph(process_id, name, nodes, outgoing, incoming, starts[0].id if starts else "")
+
+
+def _event_subprocesses(nodes: dict[str, Node], problems: list[Problem]) -> None:
+    """An event subprocess starts on what its start event waits for: the subprocess takes it over."""
+    for node in list(nodes.values()):
+        if node.kind != "eventsub":
+            continue
+        starts = [n for n in nodes.values() if n.scope == node.id and n.kind == "start"]
+        if len(starts) != 1:
+            continue  # reported as a subprocess without exactly one start event
+        start = starts[0]
+        if not start.triggers:
+            problems.append(
+                Problem(
+                    start.id,
+                    "eventsub_start",
+                    Formatted(
+                        _(
+                            "The start event of the event subprocess “%(name)s” must wait for a message, "
+                            "signal, timer, condition, error or escalation."
+                        ),
+                        {"name": node.name or node.id},
+                    ),
+                )
+            )
+            continue
+        nodes[node.id] = Node(
+            **{
+                **node.__dict__,
+                "triggers": start.triggers,
+                "all_triggers": start.all_triggers,
+                "event_condition": start.event_condition,
+                "variable": start.variable,
+                "seconds": start.seconds,
+                "working_days": start.working_days,
+                "throws": start.throws,
+                "code": start.code,
+                "interrupting": start.interrupting,
+            }
+        )
+
+
+WAITING_KINDS = ("catch", "timer")
+
+
+def _check_event_gateway(node: Node, nodes, outs: list[Flow], incoming, problems: list[Problem]) -> None:
+    """An event-based gateway is followed by the events (or receive tasks) that race for its token."""
+    wrong = [
+        f
+        for f in outs
+        if nodes[f.target].kind != "refused"
+        and (nodes[f.target].kind not in WAITING_KINDS or len(incoming[f.target]) != 1 or f.condition)
+    ]
+    if len(outs) < 2 or wrong:
+        problems.append(
+            Problem(
+                node.id,
+                "event_gateway",
+                Formatted(
+                    _(
+                        "The event-based gateway “%(name)s” must lead, without conditions, to two or more "
+                        "catch events or receive tasks that nothing else leads to."
+                    ),
+                    {"name": node.name or node.id},
+                ),
+            )
+        )
 
 
 def _link_flows(nodes: dict[str, Node], flows: list[Flow], problems: list[Problem]) -> None:
@@ -1106,15 +1419,15 @@ def _link_flows(nodes: dict[str, Node], flows: list[Flow], problems: list[Proble
 def _check_boundaries(nodes: dict[str, Node], problems: list[Problem]) -> None:
     """Error and escalation boundaries run on embedded subprocesses; an error must be caught."""
     for node in list(nodes.values()):
-        if node.kind == "boundary" and node.throws == "timer":
+        if node.kind == "boundary" and node.triggers and node.throws not in ("error", "escalation"):
             if nodes.get(node.attached, Node("", "")).kind != "user":
                 problems.append(
                     Problem(
                         node.id,
                         "unsupported",
                         Formatted(
-                            _("The timer boundary event “%(name)s” is run only on a user task."),
-                            {"name": node.name or node.id},
+                            _("The %(event)s boundary event “%(name)s” is run only on a user task."),
+                            {"event": EVENT_LABELS[node.throws], "name": node.name or node.id},
                         ),
                     )
                 )
@@ -1175,6 +1488,14 @@ def catcher(nodes: dict[str, Node], thrower: Node) -> Node | None:
             ):
                 return node
         scope = nodes[scope].scope if scope in nodes else ""
+    for node in nodes.values():  # an event subprocess of the process that starts on it
+        if (
+            node.kind == "eventsub"
+            and node.throws == thrower.throws
+            and node.code in ("", thrower.code)
+            and not _within(nodes, thrower, node.id)
+        ):
+            return node
     return None
 
 

@@ -111,10 +111,12 @@ def dry_run(result: bpmn.ParseResult, graph: bpmn.ProcessGraph) -> DryRun:
 
 def _run(result: bpmn.ParseResult, graph: bpmn.ProcessGraph, steps: list[str], depth: int) -> DryRun:
     data: dict = {}
-    joins: dict[str, int] = {}
-    effects = engine.enter(graph, [graph.start], data, joins, scripts=False)
+    effects, joins = engine.start(graph, data)
+    effects.listens = []  # event subprocesses only start on what the run does not send them
     waiting: deque[str] = deque()
-    balance, ended = 0, 0
+    races: dict[str, str] = {}  # a waiting event → the race it is in (one race per gateway passed)
+    won: set[str] = set()
+    balance, ended, stuck = 0, 0, []
 
     def absorb(effects: engine.Effects) -> None:
         nonlocal balance, ended
@@ -123,16 +125,32 @@ def _run(result: bpmn.ParseResult, graph: bpmn.ProcessGraph, steps: list[str], d
         ended += effects.ended
         waiting.extend(work.node.id for work in effects.work)
         waiting.extend(node.id for node in effects.calls)
-        waiting.extend(node.id for node in effects.waits)  # intermediate timers: time passes at once
+        for node_id, race in effects.races.items():
+            races[node_id] = f"{race}@{count}"
+        # timers pass at once; messages and signals come as they are waited for
+        waiting.extend(node.id for node in effects.waits)
+        for subprocess_id in effects.follow:
+            absorb(engine.start_eventsub(graph, subprocess_id, data, joins))
 
-    absorb(effects)
     count = 0
+    absorb(effects)
     while waiting:
         count += 1
         if count > MAX_STEPS:
             return DryRun(None, Formatted(_("still running after %(n)s steps"), {"n": MAX_STEPS}))
         node = graph.node(waiting.popleft())
+        race = races.pop(node.id, "")
+        if race and race in won:
+            continue  # another event of its race came first
+        if node.kind in ("catch", "start"):
+            if node.triggers == ("conditional",) and not node.event_condition.evaluate(data):
+                stuck.append(node.id)  # nothing in this run makes its condition hold
+                continue
+            won.add(race)
+            absorb(engine.catch(graph, node.id, data, joins))
+            continue
         if node.kind == "timer":
+            won.add(race)
             absorb(engine.leave(graph, node.id, data, joins))
             continue
         if node.kind == "call":
@@ -155,4 +173,12 @@ def _run(result: bpmn.ParseResult, graph: bpmn.ProcessGraph, steps: list[str], d
         absorb(engine.leave(graph, node.id, data, joins, "approve"))
     if balance == 0 and ended:
         return DryRun(True, _("approving every step with empty data reaches an end"))
+    if stuck:
+        return DryRun(
+            False,
+            Formatted(
+                _("the run waits at %(node)s for a condition that empty data never meets"),
+                {"node": ", ".join(stuck)},
+            ),
+        )
     return DryRun(False, _("tokens are left waiting at a join that can never fire"))

@@ -64,7 +64,13 @@ class Effects:
     token_delta: int = 0
     ended: int = 0  # tokens that reached an end event
     terminated: list[str] = field(default_factory=list)  # scopes a terminate end event ended ("" = all)
-    waits: list[Node] = field(default_factory=list)  # intermediate timer events now waiting
+    waits: list[Node] = field(default_factory=list)  # timer and catch events now waiting
+    # A wait in a race (after an event-based gateway, or one of several start events): the first of
+    # the race to fire cancels the others. Wait node id → the race's key.
+    races: dict[str, str] = field(default_factory=dict)
+    listens: list[Node] = field(default_factory=list)  # event subprocesses now listening (no token)
+    sent: list[tuple[str, str]] = field(default_factory=list)  # (thrower, "message:<name>" | "signal:<name>")
+    follow: list[str] = field(default_factory=list)  # event subprocesses an error or escalation starts
 
 
 def enter(
@@ -111,16 +117,32 @@ def enter(
             )
             effects.token_delta += 1
             continue
-        if kind == "timer":
+        if kind in ("timer", "catch"):
             effects.waits.append(node)
             effects.token_delta += 1
+            continue
+        if kind == "eventgw":
+            effects.passed.append(node.id)
+            for target in _targets(graph.outgoing[node.id]):
+                effects.waits.append(graph.node(target))
+                effects.races[target] = node.id
+            effects.token_delta += 1  # one token, whichever event comes first
             continue
         if kind == "call":
             effects.calls.append(node)
             effects.token_delta += 1
             continue
         effects.passed.append(node.id)
-        if node.throws and kind != "boundary" and _throw(graph, node, joins, effects, stack):
+        if node.throws == "send":
+            effects.sent += [(node.id, trigger) for trigger in node.triggers]
+            # the process's own event subprocesses hear its signals at once, while it still runs
+            effects.follow += [
+                n.id
+                for n in graph.nodes.values()
+                if n.kind == "eventsub"
+                and any(t.startswith("signal:") and t in n.triggers for t in node.triggers)
+            ]
+        elif node.throws and kind != "boundary" and _throw(graph, node, joins, effects, stack):
             continue  # an interrupting boundary took over
         if kind == "end" and node.terminate:
             _terminate(graph, node.scope, joins, effects, stack)
@@ -132,6 +154,8 @@ def enter(
         if kind == "end":
             if node.scope:
                 stack.extend(_leave_scope(graph, node.scope, joins))
+                if graph.node(node.scope).kind == "eventsub" and _inside(node.scope) not in joins:
+                    effects.ended += 1  # the event subprocess is over; nothing follows it
             else:
                 effects.ended += 1
             continue
@@ -269,7 +293,7 @@ def timer_boundaries(graph: ProcessGraph, node_id: str) -> list[Node]:
     return [
         n
         for n in graph.nodes.values()
-        if n.kind == "boundary" and n.throws == "timer" and n.attached == node_id
+        if n.kind == "boundary" and "timer" in n.triggers and n.attached == node_id
     ]
 
 
@@ -336,8 +360,57 @@ def _terminate(
 
 
 def start(graph: ProcessGraph, data: dict) -> tuple[Effects, dict[str, int]]:
+    """Start an instance: from its start event, or — when its start events wait for a message, a
+    signal, a condition or a timer — waiting for the first of them. Its event subprocesses listen."""
     joins: dict[str, int] = {}
-    return enter(graph, [graph.start], data, joins), joins
+    starts = [n for n in graph.nodes.values() if n.kind == "start" and not n.scope]
+    listens = [n for n in graph.nodes.values() if n.kind == "eventsub"]
+    if starts and all(n.triggers for n in starts):
+        effects = Effects(waits=list(starts), token_delta=1, listens=listens)
+        if len(starts) > 1:
+            effects.races = {n.id: "#start" for n in starts}
+        return effects, joins
+    effects = Effects(listens=listens)
+    return enter(graph, [graph.start], data, joins, effects), joins
+
+
+def catch(graph: ProcessGraph, node_id: str, data: dict, joins: dict[str, int]) -> Effects:
+    """What a waiting catch event (or start event, or receive task) waited for has come: it goes on."""
+    node = graph.node(node_id)
+    effects = Effects(token_delta=-1)
+    effects.passed.append(node.id)
+    return enter(graph, _split(graph, node, joins), data, joins, effects)
+
+
+def arrived(node: Node, trigger: str, joins: dict[str, int]) -> bool:
+    """One of the triggers of a catching event has come: whether the event fires now (with
+    parallelMultiple, only once all of them have come)."""
+    if not node.all_triggers:
+        return True
+    joins[f"{node.id}#{trigger}"] = 1
+    if all(f"{node.id}#{t}" in joins for t in node.triggers):
+        for t in node.triggers:
+            joins.pop(f"{node.id}#{t}", None)
+        return True
+    return False
+
+
+def start_eventsub(graph: ProcessGraph, subprocess_id: str, data: dict, joins: dict[str, int]) -> Effects:
+    """An event subprocess starts: a token from its start event (an interrupting one is started by the
+    caller after it has ended everything else of the process)."""
+    joins[_inside(subprocess_id)] = joins.get(_inside(subprocess_id), 0) + 1
+    effects = Effects()
+    effects.passed.append(subprocess_id)
+    return enter(graph, [subprocess_start(graph, subprocess_id)], data, joins, effects)
+
+
+def event_boundaries(graph: ProcessGraph, node_id: str) -> list[Node]:
+    """Boundary events on a step that wait for a message, a signal or a condition."""
+    return [
+        n
+        for n in graph.nodes.values()
+        if n.kind == "boundary" and n.attached == node_id and any(t != "timer" for t in n.triggers)
+    ]
 
 
 def _inside(subprocess_id: str) -> str:
@@ -374,6 +447,13 @@ def _throw(
     boundary = catcher(graph.nodes, node)
     if boundary is None:
         return False  # an escalation nobody catches changes nothing (BPMN 10.5.3)
+    if boundary.kind == "eventsub":
+        if boundary.interrupting:
+            _terminate(graph, "", joins, effects, stack)
+            effects.follow.append(boundary.id)
+            return True
+        effects.follow.append(boundary.id)
+        return False
     if boundary.interrupting:
         _terminate(graph, boundary.attached, joins, effects, stack)
         stack.append(boundary.id)

@@ -252,9 +252,44 @@ class Timer(models.Model):
         _("status"), max_length=10, choices=TimerStatus.choices, default=TimerStatus.WAITING
     )
     fired_at = models.DateTimeField(_("fired"), null=True, blank=True)
+    # After an event-based gateway: the first wait of its race to fire cancels the others.
+    race = models.CharField(max_length=120, blank=True)
+    # Set while the subject (a case) waits on its applicant or a special procedure: the timer stands
+    # still, and on resuming its due time moves out by the time it stood (services.resume_subject).
+    paused_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "due_at"], name="workflow_timer_due")]
 
     def __str__(self):
         return f"{self.subject} {self.node_id} {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class Subscription(models.Model):
+    """A process waiting for a message, a signal or a condition: an intermediate catch event, a
+    receive task, a start event, a boundary event on a step, or an event subprocess listening.
+
+    Messages come from other systems through the API (POST /api/v1/cases/{number}/messages) or
+    from a process of the same case; they are correlated by the case (the subject). Signals reach
+    the waiting events of the same case. Conditions are tested whenever the case data changes."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="subscriptions")
+    subject = models.CharField(_("subject"), max_length=80)
+    node_id = models.CharField(_("event"), max_length=120)
+    # "message:<name>", "signal:<name>" or "conditional"
+    trigger = models.CharField(_("waits for"), max_length=240)
+    work_item = models.ForeignKey(
+        WorkItem, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )  # the step a boundary event is attached to
+    race = models.CharField(max_length=120, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=TimerStatus.choices, default=TimerStatus.WAITING
+    )
+    created_at = models.DateTimeField(_("created"))
+    fired_at = models.DateTimeField(_("fired"), null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["subject", "status", "trigger"], name="workflow_subscription_wait")]
+
+    def __str__(self):
+        return f"{self.subject} {self.node_id} {self.trigger}"

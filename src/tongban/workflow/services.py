@@ -43,6 +43,7 @@ from .models import (
     InstanceStatus,
     ProcessDefinition,
     ProcessInstance,
+    Subscription,
     Timer,
     TimerStatus,
     WorkItem,
@@ -215,6 +216,10 @@ class StepResult:
     data: dict = field(default_factory=dict)  # case data updates
     passed: list[str] = field(default_factory=list)
     completed: bool = False  # the top-level instance has ended
+    # Messages and signals the processes sent, as (element, "message:<name>" | "signal:<name>",
+    # delivered): a message no process of the case waited for goes out to other systems.
+    sent: list[tuple[str, str, bool]] = field(default_factory=list)
+    senders: list[int] = field(default_factory=list)  # the instance that sent each of `sent`
 
 
 @dataclass
@@ -248,6 +253,7 @@ def start(
     instance = _start(
         definition, definition.process_id, subject, context, result, parent_id=None, parent_node=""
     )
+    _settle(subject, context, result)
     return instance, result
 
 
@@ -280,9 +286,13 @@ def _apply(
         instance.tokens += effects.token_delta
         created = store.insert_work(_work_rows(instance, effects.work, context, previous_id))
         result.created += created
-        _schedule(instance, graph, created, effects.waits, context.now)
         for scope in effects.terminated:
             instance.tokens -= _terminate(instance, graph, scope, context.now)
+        _schedule(instance, graph, created, effects, context)
+        result.sent += [(node_id, trigger, False) for node_id, trigger in effects.sent]
+        result.senders += [instance.id for _sent in effects.sent]
+        for subprocess_id in effects.follow:  # an event subprocess the process itself started
+            pending.append(_start_eventsub(instance, graph, graph.node(subprocess_id), context))
         for node in effects.calls:
             child_definition, child_process = _called(
                 _definition(instance.definition_id), node.called_process
@@ -302,6 +312,7 @@ def _apply(
     finished = instance.tokens == 0
     if finished:
         instance.status = InstanceStatus.COMPLETED
+        _cancel_waits(instance.id)  # its event subprocesses stop listening
     store.save_instance(instance, completed_at=context.now if finished else None)
     if finished and instance.parent_id is None:
         result.completed = True
@@ -325,36 +336,60 @@ def timer_due(now, node: bpmn.Node):
     return now + dt.timedelta(seconds=node.seconds or 0)
 
 
-def _schedule(instance, graph: bpmn.ProcessGraph, created: list, waits: list[bpmn.Node], now) -> None:
-    """Timers for the steps just created (one per countersign group) and for intermediate timers."""
-    timers, groups = [], set()
+def _schedule(instance, graph: bpmn.ProcessGraph, created: list, effects: engine.Effects, context) -> None:
+    """What the process now waits for: timers and subscriptions (message, signal, condition) of the
+    boundary events on the steps just created (one set per countersign group), of the catch events,
+    receive tasks and start events now waiting, and of the event subprocesses now listening."""
+    now = context.now
+    timers, subscriptions, groups = [], [], set()
+
+    def wait(node: bpmn.Node, work_item_id=None, race: str = "") -> None:
+        common = {"instance_id": instance.id, "subject": instance.subject, "node_id": node.id}
+        if node.kind == "timer" or "timer" in node.triggers:
+            timers.append(Timer(**common, work_item_id=work_item_id, due_at=timer_due(now, node), race=race))
+        subscriptions.extend(
+            Subscription(**common, trigger=t, work_item_id=work_item_id, race=race, created_at=now)
+            for t in node.triggers
+            if t != "timer" and t not in ("error", "escalation")
+        )
+
     for row in created:
-        boundaries = engine.timer_boundaries(graph, row.node_id)
+        boundaries = engine.timer_boundaries(graph, row.node_id) + [
+            b for b in engine.event_boundaries(graph, row.node_id) if "timer" not in b.triggers
+        ]
         if not boundaries or (row.group and row.group in groups):
             continue
         groups.add(row.group)
-        timers += [
-            Timer(
-                instance_id=instance.id,
-                subject=instance.subject,
-                node_id=b.id,
-                work_item_id=row.id,
-                due_at=timer_due(now, b),
-            )
-            for b in boundaries
-        ]
-    timers += [
-        Timer(instance_id=instance.id, subject=instance.subject, node_id=n.id, due_at=timer_due(now, n))
-        for n in waits
-    ]
+        for boundary in boundaries:
+            wait(boundary, row.id)
+    for node in effects.waits:
+        wait(node, race=effects.races.get(node.id, ""))
+    for node in effects.listens:
+        wait(node)
     if timers:
         Timer.objects.bulk_create(timers)
+    if subscriptions:
+        Subscription.objects.bulk_create(subscriptions)
+
+
+def _cancel_waits(instance_id: int, nodes=None, *, race: str = "") -> None:
+    """Timers and subscriptions of an instance that no longer apply (of `nodes` only, or of a race)."""
+    for model in (Timer, Subscription):
+        waiting = model.objects.filter(instance_id=instance_id, status=TimerStatus.WAITING)
+        if nodes is not None:
+            waiting = waiting.filter(node_id__in=list(nodes))
+        if race:
+            waiting = waiting.filter(race=race)
+        waiting.update(status=TimerStatus.CANCELLED)
 
 
 def due_timers(now, *, batch: int = 200) -> list[Timer]:
-    """Timers that have come due, earliest first (the worker's sweep fires them one by one)."""
+    """Timers that have come due, earliest first (the worker's sweep fires them one by one); a timer
+    of a paused case stands still until the case resumes."""
     return list(
-        Timer.objects.filter(status=TimerStatus.WAITING, due_at__lte=now).order_by("due_at", "pk")[:batch]
+        Timer.objects.filter(status=TimerStatus.WAITING, due_at__lte=now, paused_since__isnull=True).order_by(
+            "due_at", "pk"
+        )[:batch]
     )
 
 
@@ -380,24 +415,183 @@ def fire_timer(timer_id: int, *, data: dict, default_department=None, now=None) 
     node = graph.node(timer.node_id)
     context = _context(data, default_department, now)
     result = StepResult()
+    Timer.objects.filter(pk=timer.pk).update(status=TimerStatus.FIRED, fired_at=now)
+    _fire(instance, graph, node, "timer", item, timer.race, context, result)
+    _settle(instance.subject, context, result)
+    return result
+
+
+def _fire(instance, graph, node: bpmn.Node, trigger: str, item, race: str, context, result, payload=None):
+    """What a timer or subscription of `instance` waited for has come: move the instance on."""
+    now = context.now
+    if race:
+        _cancel_waits(instance.id, race=race)  # the first event of a race wins
+    if not engine.arrived(node, trigger, instance.joins):
+        store.save_instance(instance)
+        return
+    if node.kind in ("boundary", "eventsub"):
+        _cancel_waits(instance.id, [node.id]) if node.interrupting or node.kind == "boundary" else None
+    effects_data = {node.variable: payload} if node.variable and payload is not None else {}
+    context.data.update(effects_data)
     if node.kind == "boundary":
         if node.interrupting:
             peers = WorkItem.objects.filter(status__in=OPEN_STATUSES)
             peers = peers.filter(group=item.group) if item.group else peers.filter(pk=item.pk)
             peers.update(status=WorkStatus.CANCELLED, completed_at=now, next_reminder_at=None)
+            _cancel_waits(instance.id, [b.id for b in _boundaries_of(graph, node.attached)])
         effects = engine.fire_boundary(graph, node.id, context.data, instance.joins)
-    else:
+    elif node.kind == "eventsub":
+        effects = _start_eventsub(instance, graph, node, context)
+    elif node.kind == "timer":
         effects = engine.leave(graph, node.id, context.data, instance.joins)
-    Timer.objects.filter(pk=timer.pk).update(status=TimerStatus.FIRED, fired_at=now)
+    else:  # a catch event, a receive task, a start event
+        effects = engine.catch(graph, node.id, context.data, instance.joins)
+    effects.data = {**effects_data, **effects.data}
     _apply(instance, graph, effects, context, result, previous_id=None)
     result.passed.insert(0, node.id)
-    return result
+
+
+def _start_eventsub(instance, graph: bpmn.ProcessGraph, node: bpmn.Node, context) -> engine.Effects:
+    """An event subprocess starts; an interrupting one first ends everything else of the process."""
+    if node.interrupting:
+        instance.tokens -= _terminate(instance, graph, "", context.now)
+        instance.joins.clear()
+    return engine.start_eventsub(graph, node.id, context.data, instance.joins)
+
+
+def _boundaries_of(graph: bpmn.ProcessGraph, node_id: str) -> list[bpmn.Node]:
+    return engine.timer_boundaries(graph, node_id) + engine.event_boundaries(graph, node_id)
+
+
+MAX_DISPATCH = 100
+
+
+def _settle(subject: str, context, result: StepResult) -> None:
+    """After a step of a case: deliver the messages and signals its processes sent to the events of
+    the same case waiting for them, and fire the conditional events whose condition now holds."""
+    done = 0
+    while done < MAX_DISPATCH:
+        queue = [i for i, (_n, _t, delivered) in enumerate(result.sent) if not delivered]
+        if queue:
+            index = queue[0]
+            node_id, trigger, _delivered = result.sent[index]
+            sender = result.senders[index] if index < len(result.senders) else None
+            waiting = [
+                w
+                for w in _waiting(subject, trigger)
+                if not (w.instance_id == sender and w.node_id in _eventsubs(w.instance_id))
+            ]  # (the sender's own event subprocesses heard it already)
+            if trigger.startswith("message:"):
+                waiting = waiting[:1]  # a message has one receiver; a signal reaches every catcher
+            for subscription in waiting:
+                _fire_subscription(subscription, trigger, context, result)
+            result.sent[index] = (node_id, trigger, bool(waiting))
+            done += 1
+            continue
+        fired = False
+        for subscription in _waiting(subject, "conditional"):
+            instance = store.lock_instance(subscription.instance_id)
+            graph = graph_of(_definition(instance.definition_id), instance.process_id)
+            node = graph.node(subscription.node_id)
+            if node.event_condition is not None and node.event_condition.evaluate(context.data):
+                _fire_subscription(subscription, "conditional", context, result)
+                fired = True
+                done += 1
+                break
+        if not fired:
+            return
+
+
+def _eventsubs(instance_id: int) -> set[str]:
+    instance = ProcessInstance.objects.get(pk=instance_id)
+    graph = graph_of(_definition(instance.definition_id), instance.process_id)
+    return {n.id for n in graph.nodes.values() if n.kind == "eventsub"}
+
+
+def _waiting(subject: str, trigger: str) -> list[Subscription]:
+    return list(
+        Subscription.objects.select_for_update()
+        .filter(subject=subject, trigger=trigger, status=TimerStatus.WAITING)
+        .order_by("pk")
+    )
+
+
+def _fire_subscription(subscription: Subscription, trigger: str, context, result, payload=None) -> bool:
+    """Fire one waiting subscription; False (and it is cancelled) when it no longer applies."""
+    instance = store.lock_instance(subscription.instance_id)
+    item = None
+    if subscription.work_item_id:
+        item = WorkItem.objects.filter(pk=subscription.work_item_id).first()
+    current = Subscription.objects.filter(pk=subscription.pk, status=TimerStatus.WAITING)
+    if instance.status != InstanceStatus.RUNNING or (
+        subscription.work_item_id and (item is None or not item.is_open)
+    ):
+        current.update(status=TimerStatus.CANCELLED)
+        return False
+    graph = graph_of(_definition(instance.definition_id), instance.process_id)
+    node = graph.node(subscription.node_id)
+    if node.kind == "eventsub" and not node.interrupting and "conditional" not in node.triggers:
+        pass  # a non-interrupting event subprocess listens on (it may start again)
+    else:
+        current.update(status=TimerStatus.FIRED, fired_at=context.now)
+    _fire(instance, graph, node, trigger, item, subscription.race, context, result, payload)
+    return True
+
+
+def deliver_message(
+    subject: str, name: str, *, payload: dict, data: dict, default_department=None, now=None
+) -> StepResult:
+    """A message from another system for the case `subject`: the event of its process that has
+    waited longest for a message of that name receives it (its payload goes to the event's
+    messageVariable, when it names one). Conflict when nothing of the case waits for it."""
+    context = _context(data, default_department, now)
+    result = StepResult()
+    trigger = f"message:{name}"
+    for subscription in _waiting(subject, trigger):
+        if _fire_subscription(subscription, trigger, context, result, payload):
+            _settle(subject, context, result)
+            return result
+    raise Conflict(Formatted(_("No step of this case waits for the message “%(name)s”."), {"name": name}))
+
+
+def event_nodes(subject: str, instance_ids) -> tuple[set[str], set[str]]:
+    """For a case's diagram: the catch events, receive tasks and timers of `instance_ids` that wait
+    now, and those that fired (boundary events on steps and listening event subprocesses aside)."""
+    waiting, fired = set(), set()
+    for model in (Subscription, Timer):
+        rows = model.objects.filter(
+            subject=subject, instance_id__in=list(instance_ids), work_item__isnull=True
+        )
+        for instance_id, node_id, status in rows.values_list("instance_id", "node_id", "status"):
+            if status == TimerStatus.WAITING:
+                waiting.add((instance_id, node_id))
+            elif status == TimerStatus.FIRED:
+                fired.add((instance_id, node_id))
+    subprocesses: dict[int, set[str]] = {}
+    for instance_id, _node in waiting | fired:
+        if instance_id not in subprocesses:
+            subprocesses[instance_id] = _eventsubs(instance_id)
+    return (
+        {node for i, node in waiting if node not in subprocesses[i]},
+        {node for i, node in fired if node not in subprocesses[i]},
+    )
+
+
+def waiting_events(subject: str) -> list[dict]:
+    """What the processes of a case wait for: messages, signals, conditions (for the case view)."""
+    return [
+        {"node": node_id, "trigger": trigger}
+        for node_id, trigger in Subscription.objects.filter(
+            subject=subject, status=TimerStatus.WAITING
+        ).values_list("node_id", "trigger")
+    ]
 
 
 def _terminate(instance: store.InstanceRow, graph: bpmn.ProcessGraph, scope: str, now) -> int:
     """A terminate end event was reached: cancel the open steps of its (sub)process — for the whole
     process also those of the instances it called — and return how many tokens waited in them."""
     members = engine.scope_members(graph, scope)
+    _cancel_waits(instance.id, None if not scope else members)
     if not scope:
         ids, frontier = [instance.id], [instance.id]
         while frontier:
@@ -653,6 +847,7 @@ def complete(
     graph = graph_of(_definition(instance.definition_id), instance.process_id)
     effects = engine.leave(graph, item.node_id, context.data, instance.joins, decision)
     _apply(instance, graph, effects, context, result, previous_id=item.id)
+    _settle(instance.subject, context, result)
     return item, result
 
 
@@ -940,15 +1135,39 @@ def finish_task(actor, public_id, *, kind: str, decision: str, opinion: str, now
 
 
 def pause_subject(subject: str, now) -> int:
-    """The case waits on the applicant or a special procedure: its steps' clocks and reminders stop too."""
+    """The case waits on the applicant or a special procedure: its steps' clocks and reminders stop
+    too, and so do the timers of its processes."""
+    Timer.objects.filter(subject=subject, status=TimerStatus.WAITING, paused_since__isnull=True).update(
+        paused_since=now
+    )
     return WorkItem.objects.filter(subject=subject, status__in=OPEN_STATUSES).update(
         next_reminder_at=None, paused_since=now
     )
 
 
-def resume_subject(subject: str, paused_days: float) -> int:
-    """The wait is over: every open step's deadline moves out by the working time it stood still."""
+def resume_subject(subject: str, paused_days: float, now=None) -> int:
+    """The wait is over: every open step's deadline moves out by the working time it stood still, and
+    every timer of the case by the time it stood still (working days for a timer counted in working
+    days, elapsed time for one counted in hours or days), so none fires at once for the pause."""
     cal = calendar.get_calendar()
+    now = now or timezone.now()
+    timers = list(
+        Timer.objects.filter(subject=subject, status=TimerStatus.WAITING, paused_since__isnull=False)
+    )
+    graphs: dict[int, bpmn.ProcessGraph] = {}
+    for timer in timers:
+        instance = ProcessInstance.objects.get(pk=timer.instance_id)
+        graph = graphs.get(instance.pk) or graph_of(_definition(instance.definition_id), instance.process_id)
+        graphs[instance.pk] = graph
+        node = graph.nodes.get(timer.node_id)
+        if node is not None and node.working_days is not None:
+            stood = cal.elapsed_working_days(timer.paused_since, now)
+            if stood > 0:  # due at the end of a working day: that many working days later
+                timer.due_at = cal.instant_of(timer.due_at - dt.timedelta(microseconds=1), stood)
+        else:
+            timer.due_at += max(now - timer.paused_since, dt.timedelta(0))
+        timer.paused_since = None
+    Timer.objects.bulk_update(timers, ["due_at", "paused_since"])
     items = list(WorkItem.objects.filter(subject=subject, status__in=OPEN_STATUSES))
     for item in items:
         item.paused_days += paused_days

@@ -463,6 +463,11 @@ def _work_events(case, result: workflow.StepResult, actor, now) -> list[event_lo
                 detail={"node": work.node_id, "role": work.role},
             )
         )
+    # The messages the processes sent: other systems read those no process of the case took.
+    for node_id, trigger, delivered in result.sent:
+        if trigger.startswith("message:"):
+            detail = {"message": trigger.split(":", 1)[1], "node": node_id, "delivered": delivered}
+            events.append(_event(case, "case.message_sent", None, now=now, detail=detail))
     return events
 
 
@@ -517,7 +522,7 @@ def _resume(case, now) -> dict:
     if case.accepted_at is not None and case.limit_days is not None:
         changes["due_at"] = due_date(case.accepted_at, case.limit_days, case.paused_days)
     if case.accepted_at is not None:
-        workflow.resume_subject(case.number, added)
+        workflow.resume_subject(case.number, added, now)
     return changes
 
 

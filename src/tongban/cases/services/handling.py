@@ -1,12 +1,14 @@
 """Staff working on the steps of a case's process (claim, complete with an opinion and a decision)."""
 
+import json
 from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tongban.accounts import roles as perms
 from tongban.core import audit
-from tongban.core.errors import Conflict, InvalidInput, NotPermitted
+from tongban.core.errors import Conflict, FieldErrors, InvalidInput, NotFound, NotPermitted
 from tongban.core.masking import mask_name
 from tongban.workflow import builder
 from tongban.workflow import services as workflow
@@ -19,9 +21,11 @@ from ..models import (
 )
 from ._base import (
     _decide,
+    _DepartmentPath,
     _event,
     _record,
     _work_events,
+    can_see,
 )
 
 
@@ -84,6 +88,67 @@ def complete_work(actor, work_id, *, decision: str, opinion: str = "", now=None)
             store.update_case(case.id, **changes)
         _record(events)
     return work, result
+
+
+MESSAGE_NAME_MAX = 200
+MESSAGE_PAYLOAD_MAX = 16 * 1024
+
+
+def deliver_message(actor, number: str, *, name: str, payload: dict | None = None, now=None):
+    """A message from another system for the process of case `number` (a payment confirmed, a
+    document issued elsewhere): the event of the process waiting for a message of that name takes
+    it. The caller must hold case.message for the case's department."""
+    errors = FieldErrors()
+    name = errors.require_text("name", name, max_length=MESSAGE_NAME_MAX)
+    payload = payload if payload is not None else {}
+    if not isinstance(payload, dict):
+        errors.add("payload", "type", _("The payload must be a JSON object."))
+    elif len(json.dumps(payload, ensure_ascii=False)) > MESSAGE_PAYLOAD_MAX:
+        errors.add("payload", "max_length", _("The payload is larger than 16 KB."))
+    errors.raise_if_any()
+    now = now or timezone.now()
+    with audit.audited(
+        "cases.message", actor=actor, object_type="case", object_ref=number, detail={"message": name}
+    ) as entry:
+        case = store.lock_case(number)
+        if case is None or not can_see(actor, case):
+            raise NotFound()
+        department_path = store_wf.department_by_id(case.department_id)[1]
+        if not actor.can(perms.CASE_MESSAGE, _DepartmentPath(department_path)):
+            raise NotPermitted()
+        entry.department_code = store_wf.department_code(case.department_id)
+        if case.status != CaseStatus.IN_PROGRESS:
+            raise Conflict(_("The case is not in progress (it may wait for the applicant)."))
+        if case.pause_reason:
+            raise Conflict(_("The case is paused: its process takes no messages until it resumes."))
+        result = workflow.deliver_message(
+            case.number,
+            name,
+            payload=payload,
+            data=case.data,
+            default_department=store_wf.department_by_id(case.department_id),
+            now=now,
+        )
+        events = [
+            _event(
+                case,
+                "case.message_received",
+                actor,
+                now=now,
+                detail={"message": name, "node": result.passed[0]},
+            )
+        ]
+        events += _work_events(case, result, actor, now)
+        changes = {}
+        if result.data:
+            case.data.update(result.data)
+            changes["data"] = case.data
+        if result.completed:
+            events.append(_decide(case, actor, now, changes))
+        if changes:
+            store.update_case(case.id, **changes)
+        _record(events)
+    return result
 
 
 @dataclass

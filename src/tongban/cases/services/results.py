@@ -306,7 +306,9 @@ def case_detail(actor, number: str, now=None) -> CaseDetail:
                 for w in steps
                 if w.status == "completed" and w.kind == "step"
             }
-            completed = sorted(done - set(current))
+            waits, fired = workflow.event_nodes(case.number, [root.pk])  # catch events of the process
+            current = sorted(set(current) | waits)
+            completed = sorted((done | fired) - set(current))
     return CaseDetail(
         case=case,
         target_name=case.title,

@@ -583,7 +583,7 @@ def test_no_endpoint_answers_malformed_json_with_a_500(login):
             rf"{API}/(cases|my|window|work|me/notifications|catalog/items/\{{code\}}/decision-table)", path
         )
     ]
-    assert len(ours) == 27
+    assert len(ours) == 28
     clients = {"admin": login("admin"), "reviewer": login("reviewer"), "zhangsan": login("zhangsan")}
     for who, client in clients.items():
         for path, method in ours:

@@ -2,14 +2,18 @@
 defect 13: the first page took 5.4 s and the first search 3.5 s)."""
 
 from tongban.catalog import search
+from tongban.guide import index as guide_index
 from tongban.web import warmup
 
 
 def test_warming_builds_the_search_index_and_compiles_the_first_pages(db):
     search.invalidate()
-    assert search._cached is None
+    guide_index.invalidate()
+    assert search._cached is None and guide_index._cached is None
     seconds = warmup.warm()
     assert seconds >= 0 and search._cached is not None
+    assert guide_index._cached is not None  # the guide assistant's index too
+    guide_index.invalidate()
 
 
 def test_warming_never_fails_the_server_even_without_a_database(monkeypatch):

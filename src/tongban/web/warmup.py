@@ -14,6 +14,7 @@ TEMPLATES = (
     "web/home_staff.html",
     "accounts/login.html",
     "catalog/portal.html",
+    "guide/assistant.html",
 )
 
 
@@ -30,6 +31,12 @@ def warm() -> float:
         search.search("营业执照", limit=1)  # builds the index (and loads the segmenter) once
     except Exception:  # an empty or unmigrated database: nothing to warm
         log.warning("search index not warmed", exc_info=True)
+    try:
+        from tongban.guide import index as guide_index
+
+        guide_index.current()  # the assistant's own index and segmenter (2–6 s on this machine)
+    except Exception:
+        log.warning("guide index not warmed", exc_info=True)
     for name in TEMPLATES:
         try:
             get_template(name)

@@ -228,6 +228,7 @@ def _register_routers():
     from tongban.cases.api import router as cases_router
     from tongban.catalog.api import router as catalog_router
     from tongban.core.api import router as core_router
+    from tongban.documents.api import router as documents_router
     from tongban.exchange.api import router as exchange_router
     from tongban.guide.api import router as guide_router
     from tongban.hotline.api import router as hotline_router
@@ -242,6 +243,7 @@ def _register_routers():
     api.add_router("/", exchange_router)
     api.add_router("/", hotline_router)
     api.add_router("/", guide_router)
+    api.add_router("/", documents_router)
     api.add_router("/", insight_router)
 
 

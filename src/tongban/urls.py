@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("tongban.exchange.urls")),
     path("", include("tongban.hotline.urls")),
     path("", include("tongban.guide.urls")),
+    path("", include("tongban.documents.urls")),
     path("", include("tongban.insight.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),

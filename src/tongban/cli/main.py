@@ -32,6 +32,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
 from .cluster import cluster_app  # noqa: E402  (sub-commands in their own modules)
 from .guide import guide_app  # noqa: E402
+from .documents import document_app  # noqa: E402
 from .hotline import hotline_app  # noqa: E402
 from .jobs import jobs_app  # noqa: E402
 
@@ -39,6 +40,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(hotline_app, name="hotline")
 app.add_typer(guide_app, name="guide")
+app.add_typer(document_app, name="document")
 
 console = Console()
 err = Console(stderr=True)

@@ -232,3 +232,48 @@ class NumberVoid(models.Model):
 
     def __str__(self):
         return self.number
+
+
+class Seal(models.Model):
+    """An agency's e-seal (电子印章): its picture (a red round seal made from the name) and its own
+    SM2 key, the private half SM4-encrypted under the master key (core.sm2). Only its holders use it."""
+
+    code = models.CharField(_("seal code"), max_length=40, unique=True)
+    agency = models.ForeignKey(
+        Department, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="seals"
+    )
+    name = models.CharField(_("name on the seal"), max_length=40)
+    picture = models.BinaryField(_("picture (PNG)"))
+    key_id = models.CharField(max_length=16)
+    public_key = models.CharField(max_length=128)
+    private_key_ciphertext = models.TextField()
+    holders = models.ManyToManyField(User, verbose_name=_("held by"), related_name="document_seals")
+    created_at = models.DateTimeField(_("created"))
+    valid_until = models.DateTimeField(_("valid until"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("e-seal")
+        verbose_name_plural = _("e-seals")
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+class Sealing(models.Model):
+    """用印: the sealed PDF as it was signed, kept so the issued file is the one verified."""
+
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="sealing")
+    seal = models.ForeignKey(Seal, on_delete=models.PROTECT, related_name="sealings")
+    sealed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    sealed_at = models.DateTimeField(_("sealed"))
+    digest = models.CharField(_("SM3 digest"), max_length=64)
+    pdf = models.BinaryField(_("sealed PDF"))
+
+    class Meta:
+        verbose_name = _("sealing")
+        verbose_name_plural = _("sealings")
+
+    def __str__(self):
+        return f"{self.document.ref} ← {self.seal.code}"

@@ -43,6 +43,7 @@ import copy
 import datetime as dt
 import functools
 import hashlib
+import io
 import os
 import re
 import threading
@@ -82,6 +83,7 @@ LETTER_RULE_W = 170.0
 ORDER_MARK_TOP = 20.0
 THICK, THIN = 0.35, 0.25  # 版记 rules (mm)
 PT = 72 / 25.4  # points per mm
+SEAL_MM = 42.0  # the round seal's diameter
 
 # 禁则: may not start a line / may not end one.
 NO_LINE_START = frozenset("，。、；：？！）》」』】〕〉”’…—·％,.;:?!)]}%")
@@ -541,8 +543,9 @@ class _Layout:
     def sign_off(self) -> None:
         doc, pdf = self.doc, self.pdf
         date_text = chinese_date(doc.date or (doc.created_at.date()))
-        # A blank line for the seal's top, then the issuer and the date, kept on one page.
-        needed = 3 + (1 if doc.note else 0)
+        # A blank line for the seal's top, then the issuer and the date, kept on one page with the
+        # seal (whose lower half reaches two lines below the date).
+        needed = 5 + (1 if doc.note else 0)
         if self.slot + needed > LINES:
             self.new_page()
         self.slot += 1
@@ -561,14 +564,14 @@ class _Layout:
         self.text_at(date_x, y_date, PITCH_Y, date_text, spacing_pt=spacing)
         self.place("date", date_x, y_date, date_w, PITCH_Y)
         self.slot += 1
+        # The seal: centred on the date, the 署名 and date a little below its centre (GB/T 9704
+        # 7.3.5.1); the 附注 stays on the line under the date, as the standard places it.
+        size = SEAL_MM
+        cx = date_x + date_w / 2
+        cy = (y_issuer + y_date + PITCH_Y) / 2 - 3
         if self.seal_image:
-            size = 42.0  # the round seal's diameter (mm)
-            cx = date_x + date_w / 2
-            cy = (y_issuer + y_date + PITCH_Y) / 2 + 2
-            import io
-
             pdf.image(io.BytesIO(self.seal_image), x=cx - size / 2, y=cy - size / 2, w=size, h=size)
-            self.place("seal", cx - size / 2, cy - size / 2, size, size)
+        self.place("seal", cx - size / 2, cy - size / 2, size, size)
         if doc.note:
             self.grid_line(f"（{doc.note.strip('（）()')}）", indent=2, name="note")
 

@@ -48,6 +48,10 @@ NAVIGATION = (
         ),
     ),
     NavGroup(
+        _("Official documents"),
+        (NavItem(_("Verify a sealed document"), "documents:verify", perms.DOCUMENT_VIEW),),
+    ),
+    NavGroup(
         _("Window"),
         (
             NavItem(_("Window queue"), "cases:window_queue", perms.CASE_ACCEPT),

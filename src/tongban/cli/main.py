@@ -31,8 +31,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
 from .cluster import cluster_app  # noqa: E402  (sub-commands in their own modules)
-from .guide import guide_app  # noqa: E402
 from .documents import document_app  # noqa: E402
+from .guide import guide_app  # noqa: E402
 from .hotline import hotline_app  # noqa: E402
 from .jobs import jobs_app  # noqa: E402
 

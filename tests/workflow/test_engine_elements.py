@@ -199,6 +199,31 @@ def test_a_sequential_multi_instance_task_runs_once_per_entry_of_a_list_one_afte
     assert _work(nothing) == ["after"]  # no entry: the task is not done at all
 
 
+def test_a_multi_instance_task_collects_its_instances_decisions_into_loop_data_output_ref():
+    xml = SEQUENTIAL.replace(
+        "</bpmn:multiInstanceLoopCharacteristics>",
+        "<bpmn:loopDataOutputRef>opinions</bpmn:loopDataOutputRef></bpmn:multiInstanceLoopCharacteristics>",
+    )
+    graph = bpmn.parse_one(xml)
+    data = {"sites": ["东区", "西区"]}
+    effects, joins = engine.start(graph, data)
+    assert effects.data["opinions"] == []
+    data.update(effects.data)
+    first = engine.leave(graph, "sign", data, joins, "reject")
+    data.update(first.data)
+    second = engine.leave(graph, "sign", data, joins, "approve")
+    assert second.data["opinions"] == ["reject", "approve"] and _work(second) == ["after"]
+    parallel = bpmn.parse_one(
+        MULTI.replace(
+            "</bpmn:multiInstanceLoopCharacteristics>",
+            "<bpmn:loopDataOutputRef>opinions</bpmn:loopDataOutputRef></bpmn:multiInstanceLoopCharacteristics>",
+        )
+    )
+    _effects, joins = engine.start(parallel, {})
+    done = engine.leave(parallel, "sign", {}, joins, "approve", ["approve", "approve", None])
+    assert done.data["opinions"] == ["approve", "approve", None]
+
+
 def test_a_completion_condition_ends_a_sequential_multi_instance_task_early():
     xml = SEQUENTIAL.replace(
         "</bpmn:multiInstanceLoopCharacteristics>",

@@ -426,3 +426,29 @@ def test_the_spiffworkflow_files_with_events_run_the_same_in_both_engines(review
             differences.append((path.name, mine, reference))
     assert differences == []
     assert len(compared) >= 4, compared
+
+
+def test_a_parallel_multi_instance_task_collects_its_work_items_decisions_in_order(reviewer):
+    xml = sample(
+        '<bpmn:startEvent id="s"/><bpmn:userTask id="sign" name="会签">'
+        '<bpmn:multiInstanceLoopCharacteristics isSequential="false"><bpmn:loopCardinality>2'
+        "</bpmn:loopCardinality><bpmn:loopDataOutputRef>opinions</bpmn:loopDataOutputRef>"
+        '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask><bpmn:endEvent id="e"/>'
+        + _flows("s>sign", "sign>e")
+    )
+    department = Department.objects.get(code="scjgj")
+    definition = services.publish_definition(SYSTEM, key="test:events", bpmn_xml=xml, department=department)
+    with transaction.atomic():
+        _instance, started = services.start(
+            definition, subject="EV-5", data={}, default_department=department
+        )
+    assert started.data["opinions"] == []
+    actor = Actor(User.objects.get(username="ev_reviewer"))
+    first, second = WorkItem.objects.filter(subject="EV-5").order_by("pk")
+    data = dict(started.data)
+    with transaction.atomic():
+        services.complete(actor, second.public_id, decision="approve", opinion="", data=data)
+    with transaction.atomic():
+        _item, done = services.complete(actor, first.public_id, decision="reject", opinion="", data=data)
+    assert done.data["opinions"] == ["reject", "approve"]  # in instance order, not in the order done
+    assert done.completed

@@ -213,6 +213,7 @@ class Node:
     mi_cardinality: object | None = None  # multi-instance: a FEEL expression giving how many
     mi_sequential: bool = False  # multi-instance: one after the other (else all at once)
     mi_completion: object | None = None  # multi-instance: done early when this holds
+    mi_output: str = ""  # multi-instance: the case data key that collects the instances' decisions
     throws: str = ""  # an end or throw event: "error" | "escalation"; a boundary event: what it catches
     code: str = ""  # the error or escalation code thrown or caught ("" on a boundary: any)
     attached: str = ""  # a boundary event: the subprocess it is attached to
@@ -994,17 +995,20 @@ def _multi_instance(child, loop, element_id: str, scope: _Scope) -> dict:
     collection = (reference.text or "").strip() if reference is not None else ""
     collection = collection or loop.get("{http://camunda.org/schema/1.0/bpmn}collection") or ""
     output = loop.find(_q("loopDataOutputRef"))
-    if output is not None and (output.text or "").strip():
+    output = (output.text or "").strip() if output is not None else ""
+    if output and output.replace("_", "").replace(".", "").isalnum():
+        attrs["mi_output"] = output  # the instances' decisions, in instance order
+    elif output:
         scope.problems.append(
             Problem(
                 element_id,
                 "collection",
                 Formatted(
                     _(
-                        "The multi-instance task “%(name)s” collects its instances' outputs "
-                        "(loopDataOutputRef); tongban's work items keep no output of their own."
+                        "The multi-instance task “%(name)s” collects its outputs into “%(output)s”, "
+                        "not a name."
                     ),
-                    {"name": child.get("name") or element_id},
+                    {"name": child.get("name") or element_id, "output": output},
                 ),
             )
         )

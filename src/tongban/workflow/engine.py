@@ -103,6 +103,8 @@ def enter(
                 continue
             if _is_generic_mi(node):
                 count = _instances(node, view)
+                if node.mi_output:
+                    effects.data[node.mi_output] = []  # the decisions of its instances, in order
                 if count == 0:
                     stack.extend(reversed(_next(graph, node, view)))
                     continue
@@ -208,15 +210,28 @@ def enter(
 
 
 def leave(
-    graph: ProcessGraph, node_id: str, data: dict, joins: dict[str, int], decision: str = ""
+    graph: ProcessGraph,
+    node_id: str,
+    data: dict,
+    joins: dict[str, int],
+    decision: str = "",
+    outputs: list | None = None,
 ) -> Effects:
-    """A waiting step is done (its work item or child instance): its token moves on."""
+    """A waiting step is done (its work item or child instance): its token moves on. `outputs` are
+    the decisions of a parallel multi-instance group, in instance order (None: each took `decision`)."""
     effects = Effects(token_delta=-1)
     node = graph.node(node_id)
     view = _DataView(data, effects.data)
     if decision:
         effects.data["decision"] = decision
         effects.data[f"{node_id}_decision"] = decision
+    if _is_generic_mi(node) and node.mi_output:
+        if node.mi_sequential:
+            collected = view.merged().get(node.mi_output)
+            collected = list(collected) if isinstance(collected, list) else []
+            effects.data[node.mi_output] = [*collected, decision or None]
+        else:
+            effects.data[node.mi_output] = list(outputs) if outputs is not None else [decision or None]
     if _is_generic_mi(node) and node.mi_sequential and _next_instance(node, view, joins):
         effects.work.append(NewWork(node, timers=timer_boundaries(graph, node.id)))
         effects.token_delta += 1

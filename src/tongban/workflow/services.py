@@ -844,8 +844,11 @@ def complete(
             return item, result  # others still have to sign
         store.cancel_open_in_group(item.group, now)
         decision = outcome
+        outputs = [d if status == WorkStatus.COMPLETED else None for status, d in decisions]
+    else:
+        outputs = None
     graph = graph_of(_definition(instance.definition_id), instance.process_id)
-    effects = engine.leave(graph, item.node_id, context.data, instance.joins, decision)
+    effects = engine.leave(graph, item.node_id, context.data, instance.joins, decision, outputs)
     _apply(instance, graph, effects, context, result, previous_id=item.id)
     _settle(instance.subject, context, result)
     return item, result

@@ -143,7 +143,7 @@ def completed_opinions(subject: str) -> list[str]:
 
 def group_decisions(group: uuid.UUID) -> list[tuple[str, str]]:
     return sql.all_rows(
-        'SELECT status, decision FROM workflow_workitem WHERE "group" = %s AND status <> %s',
+        'SELECT status, decision FROM workflow_workitem WHERE "group" = %s AND status <> %s ORDER BY id',
         [_uuid_param(group), "cancelled"],
     )
 

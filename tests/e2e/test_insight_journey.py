@@ -73,6 +73,18 @@ def test_a_supervisor_finds_a_red_unit_and_tries_a_redesign(page, settings, tmp_
     _shot(page, "process-map")
     page.click("[data-testid=what-if-link]")
     page.wait_for_selector("[data-testid=what-if-form]")
+    # Once sent, the form says that it runs (issue 12, defect 11: a silent 6 s wait looked like a
+    # hang). A submit event that sends nothing shows it; the page is then loaded afresh.
+    busy = page.locator("[data-testid=what-if-busy]")
+    assert not busy.is_visible()
+    page.evaluate(
+        "document.querySelector('[data-testid=what-if-form]')"
+        ".dispatchEvent(new Event('submit', {bubbles: true, cancelable: true}))"
+    )
+    assert busy.is_visible() and "20" in busy.inner_text()
+    assert page.get_attribute("[data-testid=what-if-form]", "aria-busy") == "true"
+    page.reload()
+    page.wait_for_selector("[data-testid=what-if-form]")
     page.select_option("#w-pa", "T05 Print and send confirmation of receipt")
     page.select_option("#w-pb", "T06 Determine necessity of stop advice")
     page.fill("#w-lim", "5")
@@ -81,4 +93,5 @@ def test_a_supervisor_finds_a_red_unit_and_tries_a_redesign(page, settings, tmp_
     page.wait_for_selector("[data-testid=what-if-result]", timeout=90_000)
     saving = page.locator("[data-testid=saving] .kpi-value").inner_text()
     assert saving.endswith("%") and float(saving.rstrip(" %")) > 0
+    assert page.locator("[data-testid=small-sample]").count() == 0  # 1,434 cases
     _shot(page, "what-if")

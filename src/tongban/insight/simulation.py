@@ -32,6 +32,7 @@ WEEK_SLOTS = 7 * 24  # weekday × hour
 
 CANDIDATES = ("expon", "lognorm", "gamma", "weibull_min")
 MIN_FIT_SAMPLES = 30  # fewer hand-overs than this are resampled as seen
+MIN_SAMPLE_CASES = 30  # fewer cases than this: a what-if illustrates, it does not forecast
 MAX_KS = 0.08  # a fitted distribution is used only when it follows the data this closely (KS statistic)
 
 
@@ -384,6 +385,7 @@ class Scenario:
     on_time_rate: tuple[float, float] | None
     cost_per_case: tuple[float, float]
     utilisation: dict[str, float]  # step → share of its pool's time at work
+    run_means: tuple[float, ...] = ()  # each replication's mean cycle time, for paired comparisons
 
 
 def _summary(values: list[float]) -> tuple[float, float]:
@@ -426,6 +428,7 @@ def run_scenario(
         on_time_rate=_summary(on_time) if on_time else None,
         cost_per_case=_summary(costs),
         utilisation={a: statistics.fmean(v) for a, v in used.items()},
+        run_means=tuple(means),
     )
 
 
@@ -434,6 +437,22 @@ class Comparison:
     as_is: Scenario
     to_be: Scenario
     replications: int
+    sample_cases: int = 0  # cases of the log the model was fitted on
+
+    @property
+    def small_sample(self) -> bool:
+        """Fewer cases than a fitted distribution needs: the figures illustrate, they do not forecast."""
+        return self.sample_cases < MIN_SAMPLE_CASES
+
+    @property
+    def saving_uncertain(self) -> bool:
+        """The 95 % interval of the cycle-time difference includes zero. The runs are paired (the
+        same seeds in both scenarios), so the difference is taken run by run."""
+        pairs = list(zip(self.as_is.run_means, self.to_be.run_means, strict=False))
+        if len(pairs) < 2:
+            return True
+        mean, half = _summary([a - b for a, b in pairs])
+        return abs(mean) <= half
 
     @property
     def cycle_time_saving(self) -> float:
@@ -468,6 +487,7 @@ def compare(
         ),
         to_be=run_scenario(model, changes, replications=replications, limit_seconds=limit_seconds, **kw),
         replications=replications,
+        sample_cases=model.cases,
     )
 
 

@@ -36,6 +36,39 @@
       event.preventDefault();
     }
   });
+  // Long-running forms (<form data-busy="…">): once sent, the text and an indeterminate bar show
+  // that work is under way, the button cannot send it twice, and screen readers hear the status.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-busy]") || event.defaultPrevented) {
+      return;
+    }
+    if (form.getAttribute("aria-busy") === "true") {
+      event.preventDefault();
+      return;
+    }
+    form.setAttribute("aria-busy", "true");
+    var status = form.querySelector("[data-busy-status]");
+    if (status) {
+      status.hidden = false;
+      status.querySelector("[data-busy-text]").textContent = form.getAttribute("data-busy");
+    }
+    form.querySelectorAll("button[type=submit]").forEach(function (button) {
+      button.setAttribute("aria-disabled", "true");
+    });
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-busy][aria-busy=true]").forEach(function (form) {
+      form.removeAttribute("aria-busy");
+      var status = form.querySelector("[data-busy-status]");
+      if (status) {
+        status.hidden = true;
+      }
+      form.querySelectorAll("button[type=submit]").forEach(function (button) {
+        button.removeAttribute("aria-disabled");
+      });
+    });
+  });
   // Filter selects submit their form on change: <select data-autosubmit>
   document.addEventListener("change", function (event) {
     if (event.target.matches("select[data-autosubmit]")) {

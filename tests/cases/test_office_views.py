@@ -304,6 +304,15 @@ def test_returning_to_the_previous_step(item):
     assert WorkItem.objects.get(pk=head_step.pk).status == "returned"
     again = _step(case, "reviewer")
     assert again.assignee.username == "reviewer"
+    # Issue 12, defect 9: the reviewer sees why it came back, on the step and in the worklist.
+    page = _html(reviewer.get(_url(again)))
+    banner = page[page.index('data-testid="returned-banner"') :]
+    assert "请补充现场核查意见" in banner[:600] and head_step.name in banner[:600]
+    worklist = _html(reviewer.get("/work/"))
+    row = worklist[worklist.index(f'data-work="{again.public_id}"') :]
+    assert 'data-testid="returned"' in row[: row.index("</tr>")]
+    first = _html(reviewer.get(_url(work)))  # the finished first pass is not a returned step
+    assert 'data-testid="returned-banner"' not in first
 
 
 def test_returning_to_the_applicant_for_a_supplement(item):

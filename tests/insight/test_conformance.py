@@ -85,3 +85,44 @@ def test_the_page_checks_an_uploaded_model(db, settings, tmp_path, staff_client,
     assert page.status_code == 200 and 'data-testid="deviations"' in body and "33.3 %" in body
     bad = client.post(f"/insight/logs/{log.public_id}/", {"model": SimpleUploadedFile("m.bpmn", b"nonsense")})
     assert 'data-field="model"' in bad.content.decode()
+
+
+def test_a_supervisor_checks_against_a_published_process_without_editing_rights(
+    db, settings, tmp_path, staff_client, client
+):
+    """Issue 12, defect 11: the supervisor got 403 on an item's process model, yet conformance asked
+    them to upload it. Published processes are offered by name and read for the check."""
+    from django.utils import timezone
+
+    from tests.conftest import actor
+    from tongban.accounts.models import Department
+    from tongban.core.errors import NotPermitted
+    from tongban.insight import services
+    from tongban.workflow import services as workflow
+    from tongban.workflow.models import DefinitionStatus, ProcessDefinition
+
+    ProcessDefinition.objects.create(
+        key="running-example",
+        version=1,
+        status=DefinitionStatus.PUBLISHED,
+        name="赔偿申请（示例）",
+        process_id="p",
+        bpmn_xml=STRICT.decode(),
+        checksum="x",
+        department=Department.objects.get(code="scjgj"),
+        published_at=timezone.now(),
+    )
+    settings.VAR_DIR = str(tmp_path)
+    log = services.import_log(actor("supervisor"), LOGS / "running-example.xes")
+    checked = services.conformance(actor("supervisor"), log.public_id, process_key="running-example")
+    assert checked.deviations and round(checked.fitting_share, 3) == 0.333
+    with pytest.raises(NotPermitted):
+        workflow.models_for_analysis(actor("clerk"))
+    staff_client("supervisor")
+    assert client.get("/processes/running-example/").status_code == 403  # still not theirs to edit
+    page = client.get(f"/insight/logs/{log.public_id}/").content.decode()
+    assert '<option value="running-example">赔偿申请（示例）' in page
+    done = client.post(f"/insight/logs/{log.public_id}/", {"process": "running-example"}).content.decode()
+    assert 'data-testid="deviations"' in done and "33.3 %" in done
+    unknown = client.post(f"/insight/logs/{log.public_id}/", {"process": "nope"}).content.decode()
+    assert 'data-field="model"' in unknown and 'data-testid="deviations"' not in unknown

@@ -1023,11 +1023,27 @@ def report_file(actor, month: str, kind: str) -> Path:
     return path
 
 
-def conformance(actor, public_id, model_xml: bytes):
-    """The log's cases against a BPMN model (insight.conformance): fitness per case, deviations."""
+def conformance(actor, public_id, model_xml: bytes | None = None, *, process_key: str = ""):
+    """The log's cases against a BPMN model (insight.conformance): fitness per case, deviations.
+
+    The model is an uploaded file, or a published process of the platform by its key (read
+    through core.process_models: analysts may read the models they check against)."""
+    from tongban.core import process_models
+
     from . import conformance as checking
 
     log = get_log(actor, public_id)
+    if process_key:
+        try:
+            model_xml = process_models.xml_of(actor, process_key)
+        except NotFound:
+            raise InvalidInput.single(
+                "process", "unknown", _("There is no published process with this key.")
+            ) from None
+    if not model_xml:
+        raise InvalidInput.single(
+            "model", "required", _("Choose a published process or the BPMN file of the process model.")
+        )
     if len(model_xml) > 5 * 1024 * 1024:
         raise InvalidInput.single("model", "too_large", _("The model is larger than 5 MB."))
     try:
@@ -1043,6 +1059,7 @@ def conformance(actor, public_id, model_xml: bytes):
         object_type="event_log",
         object_ref=str(log.public_id),
         detail={
+            "process": process_key,
             "cases": result.cases,
             "fitting": result.fitting_cases,
             "fitness": round(result.mean_fitness, 4),

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tongban.core import process_models
 from tongban.core.authz import actor_for_request
 from tongban.core.errors import InvalidInput, NotAuthenticated
 from tongban.core.http import domain_errors
@@ -124,15 +125,19 @@ def log_detail(request, public_id):
         except InvalidInput as exc:
             messages.error(request, " ".join(str(p.message) for ps in exc.fields.values() for p in ps))
         return redirect("insight:log_detail", public_id=public_id)
+    chosen_process = ""
     if request.method == "POST" and request.POST.get("form") not in ("validate",):
         upload = request.FILES.get("model")
-        if upload is None:
-            problem = _("Choose the BPMN file of the process model.")
-        else:
-            try:
-                checked = services.conformance(actor, public_id, upload.read(5 * 1024 * 1024 + 1))
-            except InvalidInput as exc:
-                problem = " ".join(str(p.message) for ps in exc.fields.values() for p in ps)
+        chosen_process = request.POST.get("process", "").strip()
+        try:
+            checked = services.conformance(
+                actor,
+                public_id,
+                upload.read(5 * 1024 * 1024 + 1) if upload is not None else None,
+                process_key="" if upload is not None else chosen_process,
+            )
+        except InvalidInput as exc:
+            problem = " ".join(str(p.message) for ps in exc.fields.values() for p in ps)
     return render(
         request,
         "insight/log_detail.html",
@@ -141,6 +146,8 @@ def log_detail(request, public_id):
             "map": _labelled(analysis.map),
             "checked": checked,
             "problem": problem,
+            "processes": process_models.published(actor),
+            "chosen_process": chosen_process,
             "validation": validation,
         },
     )

@@ -8,6 +8,9 @@ class WorkflowConfig(AppConfig):
     verbose_name = _("Processes")
 
     def ready(self):
-        from . import activities
+        from tongban.core import process_models
+
+        from . import activities, services
 
         activities.register()
+        process_models.provide(listing=services.models_for_analysis, xml=services.model_xml_for_analysis)

@@ -1388,3 +1388,36 @@ def colour_of(item, now=None) -> str:
     if item.yellow_at is not None and item.yellow_at <= now:
         return "yellow"
     return "green"
+
+
+# --- published models for analysis (insight's conformance check, through core.process_models) ---------
+
+
+def models_for_analysis(actor) -> list:
+    """The published process models, for those who analyse the service (效能监察): they check logs
+    against the process as designed, and need not be able to edit it."""
+    from tongban.core.process_models import ProcessModel
+
+    require(actor, perms.INSIGHT_ANALYSE)
+    published = (
+        ProcessDefinition.objects.filter(status=DefinitionStatus.PUBLISHED)
+        .select_related("department")
+        .order_by("name", "key")
+    )
+    return [
+        ProcessModel(
+            key=d.key,
+            name=d.name,
+            version=d.version,
+            department=(d.department.short_name or d.department.name) if d.department_id else "",
+        )
+        for d in published
+    ]
+
+
+def model_xml_for_analysis(actor, key: str) -> bytes:
+    require(actor, perms.INSIGHT_ANALYSE)
+    definition = ProcessDefinition.objects.filter(key=key, status=DefinitionStatus.PUBLISHED).first()
+    if definition is None:
+        raise NotFound(_("No published process for this item."))
+    return definition.bpmn_xml.encode("utf-8")

@@ -151,6 +151,16 @@ def deliver_message(actor, number: str, *, name: str, payload: dict | None = Non
     return result
 
 
+@dataclass(frozen=True)
+class ReturnNote:
+    """Why a step is back on someone's list: the step that returned it, who, when and the reason."""
+
+    from_step: str
+    by: str
+    at: object
+    opinion: str
+
+
 @dataclass
 class WorkRowView:
     """A worklist line: the step, its colour, and the case it belongs to (applicant's name masked)."""
@@ -158,6 +168,37 @@ class WorkRowView:
     work: store_wf.WorkRow
     colour: str
     case: dict
+    returned: ReturnNote | None = None
+
+
+def return_notes(works) -> dict[int, ReturnNote]:
+    """For each of these work items that a 退回 created, why (one query for all of them).
+
+    A return closes the returning step and opens the step again at the same instant, in the same
+    process instance: that pairing is how the note is found, without a column of its own."""
+    from tongban.accounts.models import User
+
+    works = list(works)
+    instances = {w.instance_id for w in works if w.instance_id}
+    if not instances:
+        return {}
+    returned = list(
+        WorkItem.objects.filter(instance_id__in=instances, status="returned").values_list(
+            "instance_id", "completed_at", "name", "completed_by_id", "opinion"
+        )
+    )
+    if not returned:
+        return {}
+    names = dict(
+        User.objects.filter(pk__in={r[3] for r in returned if r[3]}).values_list("pk", "display_name")
+    )
+    by_moment = {(r[0], r[1]): r for r in returned}
+    notes = {}
+    for work in works:
+        row = by_moment.get((work.instance_id, work.created_at))
+        if row is not None:
+            notes[work.id] = ReturnNote(from_step=row[2], by=names.get(row[3], ""), at=row[1], opinion=row[4])
+    return notes
 
 
 WORKLIST_COUNT_CAP = workflow.WORKLIST_COUNT_CAP
@@ -199,11 +240,12 @@ def worklist(
         now=now,
     )
     cases = store.case_summaries(sorted({w.subject for w in works}))
+    notes = return_notes(works)
     rows = []
     for work in works:
         case = dict(cases.get(work.subject) or {"number": work.subject, "title": "", "applicant": ""})
         case["applicant"] = mask_name(case.get("applicant") or "")
-        rows.append(WorkRowView(work, workflow.colour_of(work, now), case))
+        rows.append(WorkRowView(work, workflow.colour_of(work, now), case, notes.get(work.id)))
     return rows, total
 
 

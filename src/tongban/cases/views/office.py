@@ -235,6 +235,7 @@ def worklist(request):
             "department": departments.get(r.work.department_id, ""),
             "due_day": _due_day(r.work.due_at),
             "mine": r.work.assignee_id == user_id,
+            "returned": r.returned,
         }
         for r in rows
     ]
@@ -621,6 +622,7 @@ def _render_step(request, actor, work_id, *, bound=None, conflict=None, status=2
         )
     rating = detail.rating if work.kind == WorkKind.RECTIFICATION else None
     context = {
+        "returned": cases.return_notes([work]).get(work.id) if work.is_open else None,
         "work": work,
         "detail": detail,
         "case": case,

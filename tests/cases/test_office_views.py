@@ -266,6 +266,10 @@ def test_approving_with_an_opinion_moves_the_case_on(item):
     head_step = _step(case, "section_head")
     html = _html(_login("section_head").get(_url(head_step)))
     assert "材料齐全，同意" in html  # the earlier opinion, on the timeline
+    # The engine's variables (the review's decision) sit in case.data beside the answers; the
+    # application shown to the next step lists the answers only (issue 12, defect 6).
+    assert any(k.endswith("decision") for k in Case.objects.get(pk=case.pk).data)
+    assert "<dt>decision</dt>" not in html and "<dt>review_decision</dt>" not in html
 
 
 def test_a_rejection_without_reasons_is_refused_next_to_the_opinion(item):

@@ -16,6 +16,9 @@ def test_a_supervisor_uploads_a_log_and_reads_its_process_map(db, settings, tmp_
     staff_client("supervisor")
     page = client.get("/insight/logs/")
     assert page.status_code == 200 and b'data-testid="import-form"' in page.content
+    # A log has a 名称, not a person's 姓名 (issue 12, defect 12).
+    body = page.content.decode()
+    assert "<th>名称</th>" in body and "姓名" not in body
     upload = SimpleUploadedFile("receipt.csv", (LOGS / "receipt.csv").read_bytes(), content_type="text/csv")
     done = client.post("/insight/logs/", {"file": upload, "name": "WABO 受理"})
     log = EventLog.objects.get(name="WABO 受理")

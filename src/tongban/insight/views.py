@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tongban.core import process_models
@@ -34,7 +34,7 @@ class ImportForm(forms.Form):
             "recognised by their usual names."
         ),
     )
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=120, required=False)
+    name = forms.CharField(label=pgettext_lazy("of a thing", "Name"), max_length=120, required=False)
     object_type = forms.CharField(
         label=gettext_lazy("Case notion (OCEL)"),
         max_length=120,

@@ -482,7 +482,11 @@ def _form_data(case) -> list[dict]:
     maskers = {"id_number": mask_id_number, "phone": mask_phone}
     rows = []
     for key, value in (case.data or {}).items():
-        spec = specs.get(key, {})
+        spec = specs.get(key)
+        if spec is None:
+            # The engine keeps the steps' decisions beside the answers (decision, review_decision):
+            # process variables, not what the applicant wrote (issue 12, defect 6).
+            continue
         kind = spec.get("type", "text")
         if isinstance(value, bool):
             value = gettext("Yes") if value else gettext("No")

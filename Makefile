@@ -75,7 +75,7 @@ worker: $(STAMP)
 	$(BIN)/tongban worker
 
 test: $(STAMP) messages assets
-	@bash scripts/system-deps.sh browser fonts pgclient cluster
+	@bash scripts/system-deps.sh browser fonts poppler pgclient cluster
 	@bash scripts/run-tests.sh
 
 # The production shape of docs/scale.md, every part a process on 127.0.0.1 (tongban cluster).

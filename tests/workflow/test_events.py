@@ -452,3 +452,15 @@ def test_a_parallel_multi_instance_task_collects_its_work_items_decisions_in_ord
         _item, done = services.complete(actor, first.public_id, decision="reject", opinion="", data=data)
     assert done.data["opinions"] == ["reject", "approve"]  # in instance order, not in the order done
     assert done.completed
+
+
+def test_another_engines_payload_expression_on_a_signal_is_refused_once_on_the_signal():
+    xml = SIGNAL.replace(
+        '<bpmn:signal id="s_go" name="放行"/>',
+        '<bpmn:signal id="s_go" name="放行"><bpmn:extensionElements>'
+        '<spiffworkflow:payloadExpression xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core">'
+        "{'a': v}</spiffworkflow:payloadExpression></bpmn:extensionElements></bpmn:signal>",
+    )
+    problems = bpmn.parse(xml).problems
+    assert [(p.element, p.code) for p in problems] == [("s_go", "script")]  # thrown and caught: one cause
+    assert "payloadExpression" in str(problems[0].message) and "放行" in str(problems[0].message)

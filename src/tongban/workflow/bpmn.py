@@ -697,10 +697,11 @@ def _catching(child, tag: str, element_id: str, scope: "_Scope", scope_id: str, 
                 for e in (extensions if extensions is not None else ())
                 if _local(e.tag) in PAYLOAD_EXTENSIONS
             ]
-            if ref and f"payload#{ref}" in scope.codes:
-                foreign.append(scope.codes[f"payload#{ref}"])
             if foreign:
                 _payload_refused(child, element_id, scope, foreign[0], role)
+                return None
+            if ref and f"payload#{ref}" in scope.codes:
+                _payload_refused(child, element_id, scope, scope.codes[f"payload#{ref}"], role, ref, event)
                 return None
             triggers.append(f"{event}:{scope.codes.get(f'{event}#{ref}', ref)}")
             attrs["variable"] = attrs.get("variable") or _message_variable(definition)
@@ -770,16 +771,40 @@ def _sent(child, element_id: str, scope: "_Scope", role: str) -> tuple[str, ...]
             for e in (extensions if extensions is not None else ())
             if _local(e.tag) in PAYLOAD_EXTENSIONS
         ]
-        if ref and f"payload#{ref}" in scope.codes:
-            foreign.append(scope.codes[f"payload#{ref}"])
         if foreign:
             _payload_refused(child, element_id, scope, foreign[0], role)
+            return None
+        if ref and f"payload#{ref}" in scope.codes:
+            _payload_refused(child, element_id, scope, scope.codes[f"payload#{ref}"], role, ref, event)
             return None
         sent.append(f"{event}:{scope.codes.get(f'{event}#{ref}', ref)}")
     return tuple(sent)
 
 
-def _payload_refused(child, element_id: str, scope: "_Scope", extension: str, role: str = "") -> None:
+def _payload_refused(
+    child, element_id: str, scope: "_Scope", extension: str, role: str = "", ref: str = "", event: str = ""
+) -> None:
+    """Another engine's payload expression: on the event itself, or on the message or signal `ref` it
+    sends or catches — then reported once, on that message or signal, however many events use it."""
+    if ref:
+        if any(p.element == ref and p.code == "script" for p in scope.problems):
+            scope.refuse(child, element_id, "", None, role)  # reported already, on the message or signal
+            return
+        scope.problems.append(
+            Problem(
+                ref,
+                "script",
+                Formatted(
+                    _(
+                        "“%(name)s” carries a script for another engine (%(extension)s); "
+                        "tongban runs no scripts."
+                    ),
+                    {"name": scope.codes.get(f"{event}#{ref}", ref), "extension": extension},
+                ),
+            )
+        )
+        scope.refuse(child, element_id, "", None, role)
+        return
     scope.refuse(
         child,
         element_id,
@@ -922,7 +947,7 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
             )
             return None
         if f"payload#{ref}" in scope.codes:
-            _payload_refused(child, element_id, scope, scope.codes[f"payload#{ref}"])
+            _payload_refused(child, element_id, scope, scope.codes[f"payload#{ref}"], "", ref, "message")
             return None
         name = scope.codes.get(f"message#{ref}", ref)
         if tag == "sendTask":

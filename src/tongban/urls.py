@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("tongban.guide.urls")),
     path("", include("tongban.documents.urls")),
     path("", include("tongban.insight.urls")),
+    path("", include("tongban.programme.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]

@@ -166,6 +166,23 @@ def test_the_matrix_covers_the_whole_route_list():
 # Roles: anonymous citizen clerk reviewer section_head division_head bureau_head supervisor
 # data_officer admin hotline_operator
 EXPECTED = {
+    # the reform programme office (issue 15): planners, task owners and heads; citizens, clerks and
+    # operators are refused; a programme nobody may read is a 404
+    "GET api/v1/programme/programmes": "Lddoooooood",
+    "GET api/v1/programme/programmes/<code>/gantt": "Lddnnnnnnnd",
+    "GET api/v1/programme/programmes/<code>/schedule-risk": "Lddnnnnnnnd",
+    "GET programme/": "Lddoooooood",
+    "GET programme/<str:code>/": "Lddnnnnnnnd",
+    "GET programme/<str:code>/export.xlsx": "Lddnnnnnnnd",
+    "POST programme/<str:code>/import": "Lddnnnnnnnd",
+    "GET programme/<str:code>/risk": "Lddnnnnnnnd",
+    "POST programme/<str:code>/tasks/<str:task>/progress": "Lddnnnnnnnd",
+    "GET programme/<str:code>/three-lists.xlsx": "Lddnnnnnnnd",
+    "POST programme/new": "Lddddddvdvd",
+    "POST api/v1/programme/programmes": "Lvvvvvvvvvv",
+    "POST api/v1/programme/programmes/<code>/import": "Lvvvvvvvvvv",
+    "POST api/v1/programme/programmes/<code>/tasks/<task>/progress": "Lvvvvvvvvvv",
+    "POST api/v1/programme/programmes/<code>/tasks/<task>/reschedule": "Lvvvvvvvvvv",
     "DELETE api/v1/calendar/overrides/<day>": "Lvvvvvvvvvv",
     "DELETE api/v1/catalog/items/<code>/draft": "Lnnnnnnnnnn",
     "DELETE api/v1/staff/<username>/roles/<role>/<department_code>": "Lvvvvvvvvvv",

@@ -50,6 +50,11 @@ HOTLINE_VIEW = "hotline.view"
 DOCUMENT_VIEW = "document.view"
 DOCUMENT_DRAFT = "document.draft"
 DOCUMENT_SIGN = "document.sign"
+# Reform programme office (流程再造进度管理): planners keep the plans of programmes led by a
+# department in their scope; task owners report on the tasks their department owns; heads read.
+PROGRAMME_PLAN = "programme.plan"
+PROGRAMME_REPORT = "programme.report"
+PROGRAMME_VIEW = "programme.view"
 
 SCOPED = frozenset(
     {
@@ -64,12 +69,14 @@ SCOPED = frozenset(
     }
     | {EXCHANGE_PROVIDE, EXCHANGE_REQUEST, EXCHANGE_QUERY, HOTLINE_HANDLE}
     | {DOCUMENT_VIEW, DOCUMENT_DRAFT, DOCUMENT_SIGN}
+    | {PROGRAMME_PLAN, PROGRAMME_REPORT, PROGRAMME_VIEW}
 )
 _DOCUMENT_STAFF = {DOCUMENT_VIEW, DOCUMENT_DRAFT}
 _EXCHANGE_ALL = {EXCHANGE_PROVIDE, EXCHANGE_REQUEST, EXCHANGE_QUERY, EXCHANGE_AUTHORITY}
 _EXCHANGE_HEAD = {EXCHANGE_PROVIDE, EXCHANGE_REQUEST, EXCHANGE_QUERY}
 
 _EVERY_STAFF = {ORG_VIEW, STAFF_VIEW}
+_PROGRAMME_OWNER = {PROGRAMME_REPORT, PROGRAMME_VIEW}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CLERK: frozenset(
@@ -81,18 +88,21 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         _EVERY_STAFF
         | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, EXCHANGE_QUERY, HOTLINE_HANDLE, CASE_MESSAGE}
         | _DOCUMENT_STAFF
+        | {PROGRAMME_REPORT}
     ),
     Role.SECTION_HEAD: frozenset(
         _EVERY_STAFF
         | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE, HOTLINE_HANDLE}
         | _EXCHANGE_HEAD
         | _DOCUMENT_STAFF
+        | _PROGRAMME_OWNER
     ),
     Role.DIVISION_HEAD: frozenset(
         _EVERY_STAFF
         | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE, HOTLINE_HANDLE}
         | _EXCHANGE_HEAD
         | _DOCUMENT_STAFF
+        | _PROGRAMME_OWNER
     ),
     Role.BUREAU_HEAD: frozenset(
         _EVERY_STAFF
@@ -100,13 +110,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _EXCHANGE_HEAD
         | _DOCUMENT_STAFF
         | {DOCUMENT_SIGN}
+        | _PROGRAMME_OWNER
     ),
     Role.SUPERVISOR: frozenset(
         _EVERY_STAFF
         | {AUDIT_VIEW, AUDIT_VERIFY, CASE_VIEW, WORK_SUPERVISE, INSIGHT_ANALYSE, HOTLINE_VIEW, DOCUMENT_VIEW}
+        | {PROGRAMME_PLAN, PROGRAMME_VIEW}
     ),
     Role.HOTLINE_OPERATOR: frozenset(_EVERY_STAFF | {HOTLINE_CENTRE, HOTLINE_VIEW}),
-    Role.DATA_OFFICER: frozenset(_EVERY_STAFF | {CATALOG_MANAGE, CASE_VIEW, INSIGHT_ANALYSE} | _EXCHANGE_ALL),
+    Role.DATA_OFFICER: frozenset(
+        _EVERY_STAFF | {CATALOG_MANAGE, CASE_VIEW, INSIGHT_ANALYSE, PROGRAMME_VIEW} | _EXCHANGE_ALL
+    ),
     Role.ADMIN: frozenset(
         _EVERY_STAFF
         | {
@@ -127,6 +141,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             CALENDAR_MANAGE,
             TOKEN_MANAGE,
             INSIGHT_ANALYSE,
+            PROGRAMME_PLAN,
+            PROGRAMME_VIEW,
         }
     ),
 }

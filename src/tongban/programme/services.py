@@ -1,0 +1,1051 @@
+"""The use cases of the reform programme office: plans, scheduling, progress, Gantt, schedule risk.
+
+Who may do what (accounts.roles):
+- programme.plan (scoped to the programme's lead department): create a programme, import and
+  export its plan, reschedule tasks, set the baseline, run the schedule risk;
+- programme.report (scoped to a task's owner department): report progress on the department's
+  tasks, and read the programmes those tasks belong to;
+- programme.view (scoped): read the programmes led by a department in scope.
+A programme the caller may not read is NotFound, so its existence does not leak.
+
+Every change is one use case (core.uow): its audit entry, its events on the core log (subject kind
+programme_task, id "<programme>/<task>"), one transaction. Scheduling is on the working-day
+calendar (programme.schedule); after any change of dates the whole programme is scheduled again
+and every task that moved gets a `programme_task.rescheduled` event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tongban.accounts import roles as perms
+from tongban.accounts.models import Department, User
+from tongban.core.authz import require
+from tongban.core.calendar import get_calendar
+from tongban.core.errors import (
+    FieldErrors,
+    FieldProblem,
+    Formatted,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    NotPermitted,
+)
+from tongban.core.uow import current, use_case
+
+from . import activities as act
+from . import montecarlo, schedule, transfer
+from .models import Dependency, Programme, Project, Risk, Task, TaskKind, TaskStatus
+
+KIND = act.KIND
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+PRED_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._]*?)(?:([+-])(\d+))?$")
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def _axis() -> schedule.WorkdayAxis:
+    return schedule.WorkdayAxis(get_calendar())
+
+
+# --- access ------------------------------------------------------------------------------------
+
+
+def _authenticated(actor) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated()
+
+
+def may_plan(actor, programme: Programme) -> bool:
+    return bool(actor.can(perms.PROGRAMME_PLAN, programme.department))
+
+
+def may_report(actor, task: Task) -> bool:
+    return may_plan(actor, task.programme) or bool(actor.can(perms.PROGRAMME_REPORT, task.owner_department))
+
+
+def may_use(actor) -> bool:
+    """Whether the caller holds any role of the programme office (the list page, the menu)."""
+    return any(actor.can(p) for p in (perms.PROGRAMME_PLAN, perms.PROGRAMME_VIEW, perms.PROGRAMME_REPORT))
+
+
+def programmes(actor) -> QuerySet:
+    """The programmes the caller may read."""
+    _authenticated(actor)
+    base = Programme.objects.select_related("department")
+    if getattr(actor, "is_system", False):
+        return base
+    if not may_use(actor):
+        raise NotPermitted()
+    led = actor.scope_q(perms.PROGRAMME_PLAN) | actor.scope_q(perms.PROGRAMME_VIEW)
+    owned = Task.objects.filter(
+        actor.scope_q(perms.PROGRAMME_REPORT, "owner_department__path")
+        | actor.scope_q(perms.PROGRAMME_VIEW, "owner_department__path")
+    ).values("programme_id")
+    return base.filter(led | Q(pk__in=owned))
+
+
+def access_programme(actor, code: str, *, lock: bool = False) -> Programme:
+    _authenticated(actor)
+    qs = programmes(actor)
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    programme = qs.filter(code=str(code or "")).first()
+    if programme is None:
+        raise NotFound()
+    return programme
+
+
+def _planned_programme(actor, code: str) -> Programme:
+    programme = access_programme(actor, code, lock=True)
+    if not may_plan(actor, programme):
+        raise NotPermitted()
+    return programme
+
+
+def access_task(actor, programme_code: str, task_code: str) -> Task:
+    programme = access_programme(actor, programme_code)
+    task = (
+        Task.objects.select_related("programme__department", "owner_department", "owner_person", "project")
+        .filter(programme=programme, code=str(task_code or ""))
+        .first()
+    )
+    if task is None:
+        raise NotFound()
+    return task
+
+
+# --- programmes ----------------------------------------------------------------------------------
+
+
+def _department(value: str) -> Department | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    return (
+        Department.objects.filter(is_active=True)
+        .filter(Q(code=value) | Q(name=value) | Q(short_name=value))
+        .order_by("path")
+        .first()
+    )
+
+
+@use_case("programme.create", object_type="programme")
+def create_programme(actor, *, code: str, name: str, department_code: str) -> Programme:
+    require(actor, perms.PROGRAMME_PLAN)  # anywhere; the department is checked once it is known
+    errors = FieldErrors()
+    code = (code or "").strip()
+    if not CODE_RE.match(code):
+        errors.add("code", "invalid", _("Use 1–40 letters, digits, “.”, “_” or “-”."))
+    elif Programme.objects.filter(code=code).exists():
+        errors.add("code", "taken", _("A programme with this code exists."))
+    name = errors.require_text("name", name, max_length=200)
+    department = _department(department_code)
+    if department is None:
+        errors.add("department_code", "unknown", _("No such department."))
+    errors.raise_if_any()
+    if not actor.can(perms.PROGRAMME_PLAN, department):
+        raise NotPermitted()
+    programme = Programme.objects.create(code=code, name=name, department=department)
+    uow = current()
+    uow.audit.object_ref = code
+    uow.audit.department_code = department.code
+    return programme
+
+
+# --- scheduling ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Moved:
+    task: Task
+    old_start: dt.date
+    new_start: dt.date
+
+    @property
+    def shift(self) -> int:
+        return (
+            _axis().between(self.old_start, self.new_start)
+            if self.new_start >= self.old_start
+            else -(_axis().between(self.new_start, self.old_start))
+        )
+
+
+def _nodes(axis, tasks: list[Task], links: list[tuple[int, int, int]]) -> dict[str, schedule.Node]:
+    by_id = {t.pk: t for t in tasks}
+    nodes = {
+        t.code: schedule.Node(
+            t.code,
+            t.duration_days,
+            schedule.constraint_index(axis, t.not_before, t.kind == TaskKind.MILESTONE),
+        )
+        for t in tasks
+    }
+    for pred_id, succ_id, lag in links:
+        nodes[by_id[succ_id].code].preds.append((by_id[pred_id].code, lag))
+    return nodes
+
+
+def _links(programme: Programme) -> list[tuple[int, int, int]]:
+    return list(
+        Dependency.objects.filter(successor__programme=programme).values_list(
+            "predecessor_id", "successor_id", "lag_days"
+        )
+    )
+
+
+def _schedule(programme: Programme) -> tuple[list[Task], dict[str, schedule.Timing]]:
+    axis = _axis()
+    tasks = list(Task.objects.filter(programme=programme).select_related("owner_department"))
+    timings = schedule.cpm(_nodes(axis, tasks, _links(programme)))
+    return tasks, timings
+
+
+def _apply_schedule(programme: Programme, *, baseline_new: bool = False) -> list[Moved]:
+    """Schedule the programme again and store the dates that changed."""
+    axis = _axis()
+    tasks, timings = _schedule(programme)
+    moved, changed = [], []
+    for t in tasks:
+        start, finish = schedule.dates_of(axis, timings[t.code], t.kind == TaskKind.MILESTONE)
+        dirty = False
+        if t.start != start or t.finish != finish:
+            if t.start is not None and t.pk is not None and t.start != start:
+                moved.append(Moved(t, t.start, start))
+            t.start, t.finish = start, finish
+            dirty = True
+        if baseline_new and t.baseline_start is None:
+            t.baseline_start, t.baseline_finish = start, finish
+            dirty = True
+        if dirty:
+            changed.append(t)
+    Task.objects.bulk_update(
+        changed, ["start", "finish", "baseline_start", "baseline_finish"], batch_size=500
+    )
+    return moved
+
+
+def _event(task: Task, activity: str, actor, **detail) -> None:
+    current().event(
+        KIND,
+        f"{task.programme.code}/{task.code}",
+        activity,
+        at=timezone.now(),
+        actor=actor,
+        department_code=task.owner_department.code,
+        detail=detail,
+    )
+
+
+@use_case("programme.reschedule", object_type="programme_task")
+def reschedule(actor, programme_code: str, task_code: str, *, start) -> list[Moved]:
+    """A planner moves a task to start on another date; the tasks after it move with it. The date
+    must be a date the task's predecessors allow (their finish plus the lag, in working days)."""
+    programme = _planned_programme(actor, programme_code)
+    task = (
+        Task.objects.select_related("owner_department", "programme")
+        .filter(programme=programme, code=str(task_code or ""))
+        .first()
+    )
+    if task is None:
+        raise NotFound()
+    uow = current()
+    uow.audit.object_ref = f"{programme.code}/{task.code}"
+    day = _date(start)
+    if day is None:
+        raise InvalidInput.single("start", "invalid", _("Enter a date as YYYY-MM-DD."))
+    if not dt.date(2000, 1, 2) <= day <= dt.date(2100, 12, 1):
+        raise InvalidInput.single("start", "out_of_range", _("The date is outside the calendar."))
+    axis = _axis()
+    milestone = task.kind == TaskKind.MILESTONE
+    wanted = schedule.constraint_index(axis, day, milestone)
+    earliest = wanted
+    for pred_id, succ_id, lag in _links(programme):
+        if succ_id == task.pk:
+            pred = Task.objects.only("finish", "kind", "not_before").get(pk=pred_id)
+            pred_ef = axis.start_index(pred.finish) + 1
+            earliest = max(earliest, pred_ef + lag)
+    if earliest > wanted:
+        first = axis.date(earliest - (1 if milestone else 0))
+        raise InvalidInput.single(
+            "start",
+            "before_predecessors",
+            Formatted(
+                _("The predecessors finish later: the earliest start is %(date)s."),
+                {"date": first.isoformat()},
+            ),
+        )
+    if not milestone and not axis.calendar.is_working_day(day):
+        day = axis.date(axis.start_index(day))
+    task.not_before = day
+    task.save(update_fields=["not_before", "updated_at"])
+    moved = _apply_schedule(programme)
+    for m in moved:
+        _event(
+            m.task,
+            act.RESCHEDULED,
+            actor,
+            start=m.new_start.isoformat(),
+            finish=m.task.finish.isoformat(),
+            shift=m.shift,
+            cause="moved" if m.task.pk == task.pk else "predecessor",
+        )
+    uow.audit.detail = {"start": day.isoformat(), "moved": [m.task.code for m in moved]}
+    return moved
+
+
+@use_case("programme.baseline", object_type="programme")
+def set_baseline(actor, programme_code: str) -> int:
+    """The current schedule becomes the baseline the Gantt chart compares against."""
+    programme = _planned_programme(actor, programme_code)
+    current().audit.object_ref = programme.code
+    tasks = list(Task.objects.filter(programme=programme))
+    for t in tasks:
+        t.baseline_start, t.baseline_finish = t.start, t.finish
+    Task.objects.bulk_update(tasks, ["baseline_start", "baseline_finish"], batch_size=500)
+    return len(tasks)
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+@use_case("programme.report_progress", object_type="programme_task")
+def report_progress(actor, programme_code: str, task_code: str, *, percent, status: str = "") -> Task:
+    task = access_task(actor, programme_code, task_code)
+    current().audit.object_ref = f"{task.programme.code}/{task.code}"
+    if not may_report(actor, task):
+        raise NotPermitted()
+    errors = FieldErrors()
+    value = _percent(percent)
+    if value is None:
+        errors.add("percent", "invalid", _("Enter a whole number from 0 to 100."))
+    status = (status or "").strip() or (
+        TaskStatus.DONE if value == 100 else (TaskStatus.IN_PROGRESS if value else TaskStatus.NOT_STARTED)
+    )
+    if status not in TaskStatus.values:
+        errors.add("status", "invalid", _("Unknown status."))
+    errors.raise_if_any()
+    if status == TaskStatus.DONE and value != 100:
+        raise InvalidInput.single("percent", "not_done", _("A done task is 100 % done."))
+    if task.kpi and status == TaskStatus.DONE and task.kpi_achieved_on is None:
+        raise InvalidInput.single(
+            "status", "kpi_not_met", _("A KPI-bound task is done when its measured KPI meets the target.")
+        )
+    task.percent, task.status = value, status
+    task.save(update_fields=["percent", "status", "updated_at"])
+    _event(task, act.PROGRESSED, actor, percent=value, status=status)
+    return task
+
+
+def _percent(value) -> int | None:
+    text = str(value if value is not None else "").strip().rstrip("%").strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if not number.is_integer() or not 0 <= number <= 100:
+        return None
+    return int(number)
+
+
+# --- red / yellow / green -----------------------------------------------------------------------
+
+
+def traffic_light(task: Task, on: dt.date, axis: schedule.WorkdayAxis | None = None) -> str:
+    """How a task stands on a day: time used against progress.
+
+    done/cancelled: "done"; before its start: green; past its deadline and not done: red; else
+    the share of its working days used (up to yesterday) minus the share done: from
+    TONGBAN_PROGRAMME_RED_LAG (default 0.5) red, from TONGBAN_PROGRAMME_YELLOW_LAG (0.2) yellow.
+    """
+    if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
+        return "done"
+    if on > task.finish:
+        return "red"
+    if on <= task.start or task.duration_days == 0:
+        return "green"
+    axis = axis or _axis()
+    used = axis.between(task.start - dt.timedelta(days=1), on - dt.timedelta(days=1)) / task.duration_days
+    lag = used - task.percent / 100
+    if lag >= getattr(settings, "TONGBAN_PROGRAMME_RED_LAG", 0.5):
+        return "red"
+    if lag >= getattr(settings, "TONGBAN_PROGRAMME_YELLOW_LAG", 0.2):
+        return "yellow"
+    return "green"
+
+
+# --- import and export ------------------------------------------------------------------------
+
+
+class ImportRejected(InvalidInput):
+    """The workbook had problems; nothing was saved. `problems` lists them row by row."""
+
+    def __init__(self, problems: list[transfer.RowProblem]):
+        fields: dict[str, list[FieldProblem]] = {}
+        for p in problems:
+            key = p.field if p.row == 0 else f"{p.sheet}.{p.row}.{p.field}"
+            fields.setdefault(key, []).append(FieldProblem(p.code, p.message))
+        super().__init__(fields, _("The plan has problems; nothing was imported."))
+        self.problems = problems
+
+    def as_dict(self) -> dict:
+        data = super().as_dict()
+        data["rows"] = [p.as_dict() for p in self.problems]
+        return data
+
+
+@dataclass
+class ImportReport:
+    tasks: int = 0
+    projects: int = 0
+    risks: int = 0
+    links: int = 0
+    critical: list[str] = field(default_factory=list)
+
+
+KIND_WORDS = {
+    "任务": TaskKind.TASK,
+    "task": TaskKind.TASK,
+    "里程碑": TaskKind.MILESTONE,
+    "milestone": TaskKind.MILESTONE,
+}
+STATUS_WORDS = {
+    "未开始": TaskStatus.NOT_STARTED,
+    "进行中": TaskStatus.IN_PROGRESS,
+    "已完成": TaskStatus.DONE,
+    "暂停": TaskStatus.SUSPENDED,
+    "已取消": TaskStatus.CANCELLED,
+} | {s: s for s in TaskStatus.values}
+
+
+def _date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value or "").strip().replace("/", "-").replace(".", "-")
+    match = re.match(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$", text) or re.match(
+        r"^(\d{4})年(\d{1,2})月(\d{1,2})日$", text
+    )
+    if not match:
+        return None
+    try:
+        day = dt.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+    return day if dt.date(2000, 1, 2) <= day <= dt.date(2100, 12, 1) else None
+
+
+def _number(text: str) -> float | None:
+    text = (text or "").strip()
+    pct = text.endswith("%")
+    try:
+        value = float(text.rstrip("%").strip())
+    except ValueError:
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    return value / 100 if pct else value
+
+
+def _predecessors(text: str) -> list[tuple[str, int]] | None:
+    out = []
+    for part in transfer.LIST_SPLIT.split((text or "").strip()):
+        if not part:
+            continue
+        match = PRED_RE.match(part)
+        if not match:
+            return None
+        code, sign, lag = match.groups()
+        out.append((code, (-1 if sign == "-" else 1) * int(lag) if lag else 0))
+    return out
+
+
+@use_case("programme.import_plan", object_type="programme")
+def import_plan(actor, programme_code: str, data: bytes) -> ImportReport:
+    """Add the projects, tasks, links and risks of a plan workbook to a programme: every row is
+    checked and every problem reported (row, column, problem); if there is any, nothing is saved."""
+    programme = _planned_programme(actor, programme_code)
+    uow = current()
+    uow.audit.object_ref = programme.code
+    book = transfer.read(data or b"")
+    if book.problems:
+        raise ImportRejected(book.problems)
+    axis = _axis()
+    existing = {t.code: t for t in Task.objects.filter(programme=programme)}
+    projects = {p.code: p for p in Project.objects.filter(programme=programme)}
+    new_projects: dict[str, str] = {}
+    rows: list[dict] = []
+    seen: dict[str, int] = {}
+    departments: dict[str, Department | None] = {}
+    users: dict[str, User | None] = {}
+
+    def dept(value: str) -> Department | None:
+        if value not in departments:
+            departments[value] = _department(value)
+        return departments[value]
+
+    for number, row in book.tasks:
+
+        def problem(key, code, message, number=number):
+            book.problem("tasks", number, key, code, message)
+
+        code = row.get("code", "").strip()
+        if not CODE_RE.match(code) or "+" in code:
+            problem("code", "invalid", _("Use 1–40 letters, digits, “.”, “_” or “-”."))
+        elif code in existing:
+            problem("code", "exists", _("The programme already has a task with this code."))
+        elif code in seen:
+            problem(
+                "code",
+                "duplicate",
+                Formatted(_("The same code is on row %(row)d."), {"row": seen[code]}),
+            )
+        else:
+            seen[code] = number
+        project_code = row.get("project_code", "").strip()
+        if not CODE_RE.match(project_code):
+            problem("project_code", "invalid", _("Use 1–40 letters, digits, “.”, “_” or “-”."))
+        elif project_code not in projects and project_code not in new_projects:
+            project_name = row.get("project_name", "").strip()
+            if not project_name:
+                problem("project_name", "required", _("A new project needs a name."))
+            elif len(project_name) > 200:
+                problem("project_name", "max_length", Formatted(_("At most %(n)d characters."), {"n": 200}))
+            else:
+                new_projects[project_code] = project_name
+        name = row.get("name", "").strip()
+        if not name:
+            problem("name", "required", _("This field is required."))
+        elif len(name) > 200:
+            problem("name", "max_length", Formatted(_("At most %(n)d characters."), {"n": 200}))
+        kind = KIND_WORDS.get(row.get("kind", "").strip().lower() or "task")
+        if kind is None:
+            problem("kind", "invalid", _("Use 任务 (task) or 里程碑 (milestone)."))
+        owner_department = dept(row.get("owner_department", ""))
+        if owner_department is None:
+            problem("owner_department", "unknown", _("No such department."))
+        owner = None
+        username = row.get("owner", "").strip()
+        if username:
+            if username not in users:
+                users[username] = User.objects.filter(username=username, is_active=True).first()
+            owner = users[username]
+            if owner is None:
+                problem("owner", "unknown", _("No such user."))
+        co_owners = []
+        for value in transfer.LIST_SPLIT.split(row.get("co_owners", "").strip()):
+            if value:
+                d = dept(value)
+                if d is None:
+                    problem(
+                        "co_owners",
+                        "unknown",
+                        Formatted(_("No such department: %(name)s."), {"name": value}),
+                    )
+                else:
+                    co_owners.append(d)
+        start = _date(row.get("start", ""))
+        if start is None:
+            problem("start", "invalid", _("Enter a date as YYYY-MM-DD."))
+        finish_text, duration_text = row.get("finish", "").strip(), row.get("duration", "").strip()
+        duration = None
+        if kind == TaskKind.MILESTONE:
+            duration = 0
+        elif duration_text:
+            value = _number(duration_text)
+            if value is None or not value.is_integer() or not 1 <= value <= 5000:
+                problem("duration", "invalid", _("Enter a whole number of working days from 1 to 5000."))
+            else:
+                duration = int(value)
+        elif finish_text:
+            finish = _date(finish_text)
+            if finish is None:
+                problem("finish", "invalid", _("Enter a date as YYYY-MM-DD."))
+            elif start is not None:
+                if finish < start:
+                    problem("finish", "before_start", _("The deadline is before the start."))
+                else:
+                    first = axis.start_index(start)
+                    duration = max(axis.start_index(finish + dt.timedelta(days=1)) - first, 1)
+        elif kind == TaskKind.TASK:
+            problem("finish", "required", _("Give a deadline or a duration in working days."))
+        predecessors = _predecessors(row.get("predecessors", ""))
+        if predecessors is None:
+            problem("predecessors", "invalid", _("List task codes, each with an optional lag: T1, T2+3."))
+        weight_text = row.get("weight", "").strip() or "1"
+        try:
+            weight = Decimal(weight_text)
+            if not weight.is_finite() or not Decimal(0) <= weight <= Decimal(999999):
+                raise InvalidOperation
+            weight = weight.quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError):
+            problem("weight", "invalid", _("Enter a number from 0 to 999999."))
+            weight = None
+        deliverable = row.get("deliverable", "").strip()
+        if len(deliverable) > 500:
+            problem("deliverable", "max_length", Formatted(_("At most %(n)d characters."), {"n": 500}))
+        status = STATUS_WORDS.get(row.get("status", "").strip() or TaskStatus.NOT_STARTED)
+        if status is None:
+            problem("status", "invalid", _("Unknown status."))
+        percent = _percent(row.get("percent", "").strip() or "0")
+        if percent is None:
+            percent_value = _number(row.get("percent", ""))
+            if percent_value is not None and row.get("percent", "").strip().endswith("%"):
+                percent = _percent(percent_value * 100)
+        if percent is None:
+            problem("percent", "invalid", _("Enter a whole number from 0 to 100."))
+        three = []
+        for key in ("optimistic", "likely", "pessimistic"):
+            text = row.get(key, "").strip()
+            if not text:
+                three.append(None)
+                continue
+            value = _number(text)
+            if value is None or not 0 <= value <= 5000:
+                problem(key, "invalid", _("Enter a number of working days from 0 to 5000."))
+            three.append(value)
+        if any(v is not None for v in three):
+            if any(v is None for v in three):
+                problem("optimistic", "incomplete", _("Give all three estimates or none."))
+            elif not three[0] <= three[1] <= three[2]:
+                problem("likely", "order", _("Optimistic ≤ most likely ≤ pessimistic."))
+        rows.append(
+            {
+                "number": number,
+                "code": code,
+                "project": project_code,
+                "name": name,
+                "kind": kind,
+                "owner_department": owner_department,
+                "owner": owner,
+                "co_owners": co_owners,
+                "start": start,
+                "duration": duration,
+                "predecessors": predecessors or [],
+                "weight": weight,
+                "deliverable": deliverable,
+                "status": status,
+                "percent": percent,
+                "three": three,
+            }
+        )
+    known = set(existing) | set(seen)
+    for row in rows:
+        for code, _lag in row["predecessors"]:
+            if code not in known:
+                book.problem(
+                    "tasks",
+                    row["number"],
+                    "predecessors",
+                    "unknown",
+                    Formatted(_("No task with the code %(code)s."), {"code": code}),
+                )
+            elif code == row["code"]:
+                book.problem(
+                    "tasks", row["number"], "predecessors", "self", _("A task cannot precede itself.")
+                )
+    risk_rows = _risk_rows(book, known)
+    if not book.problems:
+        # a loop of links is a plan problem too: find it before anything is written
+        preds = {r["code"]: r["predecessors"] for r in rows}
+        for link in Dependency.objects.filter(successor__programme=programme).select_related(
+            "predecessor", "successor"
+        ):
+            preds.setdefault(link.successor.code, []).append((link.predecessor.code, link.lag_days))
+        try:
+            schedule.topological(known, preds)
+        except schedule.CycleError as exc:
+            members = set(exc.members)
+            for row in rows:
+                if row["code"] in members:
+                    book.problem(
+                        "tasks",
+                        row["number"],
+                        "predecessors",
+                        "cycle",
+                        Formatted(_("The links loop back: %(tasks)s."), {"tasks": "、".join(exc.members)}),
+                    )
+    if book.problems:
+        raise ImportRejected(book.problems)
+    return _save_plan(actor, programme, rows, new_projects, projects, existing, risk_rows)
+
+
+def _risk_rows(book: transfer.Workbook, known: set[str]) -> list[dict]:
+    out, seen = [], set()
+    for number, row in book.risks:
+
+        def problem(key, code, message, number=number):
+            book.problem("risks", number, key, code, message)
+
+        code = row.get("code", "").strip()
+        if not CODE_RE.match(code):
+            problem("code", "invalid", _("Use 1–40 letters, digits, “.”, “_” or “-”."))
+        elif code in seen:
+            problem("code", "duplicate", _("The same code is on another row."))
+        seen.add(code)
+        name = row.get("name", "").strip()
+        if not name or len(name) > 200:
+            problem("name", "required", _("This field is required."))
+        probability = _number(row.get("probability", ""))
+        if probability is None or not 0 <= probability <= 1:
+            problem("probability", "invalid", _("Enter a probability from 0 to 1 (or 0 % to 100 %)."))
+        delay = _number(row.get("delay", ""))
+        if delay is None or not 0 <= delay <= 1000:
+            problem("delay", "invalid", _("Enter a delay of 0 to 1000 working days."))
+        tasks = [c for c in transfer.LIST_SPLIT.split(row.get("tasks", "").strip()) if c]
+        for c in tasks:
+            if c not in known:
+                problem("tasks", "unknown", Formatted(_("No task with the code %(code)s."), {"code": c}))
+        out.append({"code": code, "name": name, "probability": probability, "delay": delay, "tasks": tasks})
+    return out
+
+
+def _save_plan(actor, programme, rows, new_projects, projects, existing, risk_rows) -> ImportReport:
+    axis = _axis()
+    for position, (code, name) in enumerate(new_projects.items(), start=len(projects)):
+        projects[code] = Project.objects.create(programme=programme, code=code, name=name, position=position)
+    tasks = []
+    for row in rows:
+        o, m, p = row["three"]
+        tasks.append(
+            Task(
+                programme=programme,
+                project=projects[row["project"]],
+                code=row["code"],
+                name=row["name"],
+                kind=row["kind"],
+                owner_department=row["owner_department"],
+                owner_person=row["owner"],
+                not_before=row["start"],
+                duration_days=row["duration"],
+                start=row["start"],
+                finish=row["start"],
+                weight=row["weight"],
+                deliverable=row["deliverable"],
+                status=row["status"],
+                percent=row["percent"],
+                optimistic_days=o,
+                likely_days=m,
+                pessimistic_days=p,
+            )
+        )
+    Task.objects.bulk_create(tasks, batch_size=500)
+    by_code = {t.code: t for t in Task.objects.filter(programme=programme)}
+    through = Task.co_owners.through
+    co_links = [
+        through(task_id=by_code[row["code"]].pk, department_id=d.pk)
+        for row in rows
+        for d in set(row["co_owners"])
+    ]
+    through.objects.bulk_create(co_links, batch_size=1000)
+    links = {}
+    for row in rows:
+        for code, lag in row["predecessors"]:
+            links[(by_code[code].pk, by_code[row["code"]].pk)] = lag
+    Dependency.objects.bulk_create(
+        [Dependency(predecessor_id=a, successor_id=b, lag_days=lag) for (a, b), lag in links.items()],
+        batch_size=1000,
+    )
+    for r in risk_rows:
+        risk, _created = Risk.objects.update_or_create(
+            programme=programme,
+            code=r["code"],
+            defaults={"name": r["name"], "probability": r["probability"], "delay_days": r["delay"]},
+        )
+        risk.tasks.set([by_code[c] for c in r["tasks"]])
+    moved = _apply_schedule(programme, baseline_new=True)
+    imported = {row["code"] for row in rows}
+    tasks_now = {
+        t.code: t for t in Task.objects.filter(programme=programme).select_related("owner_department")
+    }
+    for row in rows:
+        t = tasks_now[row["code"]]
+        t.programme = programme
+        _event(
+            t,
+            act.PLANNED,
+            actor,
+            project=row["project"],
+            kind=t.kind,
+            start=t.start.isoformat(),
+            finish=t.finish.isoformat(),
+            duration=t.duration_days,
+            source="xlsx",
+        )
+    for m in moved:
+        if m.task.code not in imported:
+            _event(
+                m.task,
+                act.RESCHEDULED,
+                actor,
+                start=m.new_start.isoformat(),
+                finish=m.task.finish.isoformat(),
+                shift=m.shift,
+                cause="predecessor",
+            )
+    _tasks, timings = _schedule(programme)
+    critical = sorted(code for code, t in timings.items() if t.critical)
+    report = ImportReport(len(rows), len(new_projects), len(risk_rows), len(links), critical)
+    current().audit.detail = {"tasks": report.tasks, "projects": report.projects, "risks": report.risks}
+    del axis
+    return report
+
+
+def _plan_rows(programme: Programme) -> list[list]:
+    tasks = list(
+        Task.objects.filter(programme=programme)
+        .select_related("project", "owner_department", "owner_person")
+        .prefetch_related("co_owners")
+        .order_by("project__position", "project__code", "start", "code")
+    )
+    preds: dict[int, list[str]] = {}
+    codes = {t.pk: t.code for t in tasks}
+    for a, b, lag in _links(programme):
+        preds.setdefault(b, []).append(codes[a] + (f"+{lag}" if lag > 0 else (f"-{-lag}" if lag < 0 else "")))
+    kind_word = {TaskKind.TASK: "任务", TaskKind.MILESTONE: "里程碑"}
+    status_word = {v: k for k, v in STATUS_WORDS.items() if k != v}
+    rows = []
+    for t in tasks:
+        rows.append(
+            [
+                t.project.code,
+                t.project.name,
+                t.code,
+                t.name,
+                kind_word[t.kind],
+                t.owner_department.code,
+                t.owner_person.username if t.owner_person else "",
+                "、".join(d.code for d in t.co_owners.all()),
+                t.not_before,
+                t.finish,
+                t.duration_days if t.kind == TaskKind.TASK else "",
+                ", ".join(preds.get(t.pk, [])),
+                float(t.weight),
+                t.deliverable,
+                status_word.get(t.status, t.status),
+                t.percent,
+                t.optimistic_days,
+                t.likely_days,
+                t.pessimistic_days,
+            ]
+        )
+    return rows
+
+
+def export_plan(actor, programme_code: str) -> tuple[str, bytes]:
+    """The plan as a workbook import reads back (tasks, and risks on the 风险 sheet)."""
+    programme = access_programme(actor, programme_code)
+    rows = _plan_rows(programme)
+    # the duration is exported and the deadline is derived from it: import prefers the duration
+    risks = [
+        [r.code, r.name, r.probability, r.delay_days, "、".join(t.code for t in r.tasks.all())]
+        for r in programme.risks.prefetch_related("tasks")
+    ]
+    sheets = [("计划", list(transfer.COLUMNS.values()), rows)]
+    if risks:
+        sheets.append(("风险", list(transfer.RISK_COLUMNS.values()), risks))
+    return f"plan-{programme.code}.xlsx", transfer.workbook_bytes(sheets)
+
+
+def three_lists(actor, programme_code: str) -> tuple[str, bytes]:
+    """三单: 任务清单 (what), 责任清单 (who), 时限清单 (by when), one sheet each."""
+    programme = access_programme(actor, programme_code)
+    tasks = list(
+        Task.objects.filter(programme=programme)
+        .select_related("project", "owner_department", "owner_person")
+        .prefetch_related("co_owners")
+        .order_by("project__position", "project__code", "start", "code")
+    )
+    axis = _axis()
+    on = today()
+    light_word = {"red": "红", "yellow": "黄", "green": "绿", "done": "完成"}
+    status_word = {v: k for k, v in STATUS_WORDS.items() if k != v}
+    task_list = [
+        [
+            i,
+            t.project.name,
+            t.code,
+            t.name,
+            "里程碑" if t.kind == TaskKind.MILESTONE else "任务",
+            t.deliverable,
+            float(t.weight),
+        ]
+        for i, t in enumerate(tasks, start=1)
+    ]
+    duty_list = [
+        [
+            i,
+            t.code,
+            t.name,
+            t.owner_department.name,
+            t.owner_person.get_full_name() or t.owner_person.username if t.owner_person else "",
+            "、".join(d.name for d in t.co_owners.all()),
+        ]
+        for i, t in enumerate(tasks, start=1)
+    ]
+    deadline_list = [
+        [
+            i,
+            t.code,
+            t.name,
+            t.start,
+            t.finish,
+            t.duration_days,
+            status_word.get(t.status, t.status),
+            t.percent,
+            light_word[traffic_light(t, on, axis)],
+        ]
+        for i, t in enumerate(tasks, start=1)
+    ]
+    sheets = [
+        ("任务清单", ["序号", "项目", "任务编号", "任务名称", "类型", "交付成果", "权重"], task_list),
+        ("责任清单", ["序号", "任务编号", "任务名称", "牵头部门", "责任人", "协办部门"], duty_list),
+        (
+            "时限清单",
+            [
+                "序号",
+                "任务编号",
+                "任务名称",
+                "开始日期",
+                "截止日期",
+                "工期（工作日）",
+                "状态",
+                "完成率",
+                "红黄绿",
+            ],
+            deadline_list,
+        ),
+    ]
+    return f"three-lists-{programme.code}.xlsx", transfer.workbook_bytes(sheets)
+
+
+# --- Gantt ---------------------------------------------------------------------------------------
+
+
+def gantt(actor, programme_code: str, *, on: dt.date | None = None) -> dict:
+    """Everything the Gantt chart draws: tasks (current and baseline dates, float, critical flag,
+    red/yellow/green), links, today, and what the caller may do."""
+    programme = access_programme(actor, programme_code)
+    on = on or today()
+    axis = _axis()
+    tasks = list(
+        Task.objects.filter(programme=programme)
+        .select_related("project", "owner_department")
+        .order_by("project__position", "project__code", "start", "code")
+    )
+    links = _links(programme)
+    timings = schedule.cpm(_nodes(axis, tasks, links))
+    codes = {t.pk: t.code for t in tasks}
+    rows = []
+    for t in tasks:
+        timing = timings[t.code]
+        rows.append(
+            {
+                "code": t.code,
+                "name": t.name,
+                "project": t.project.code,
+                "project_name": t.project.name,
+                "kind": t.kind,
+                "owner": t.owner_department.short_name or t.owner_department.name,
+                "start": t.start.isoformat(),
+                "finish": t.finish.isoformat(),
+                "baseline_start": t.baseline_start.isoformat() if t.baseline_start else None,
+                "baseline_finish": t.baseline_finish.isoformat() if t.baseline_finish else None,
+                "duration": t.duration_days,
+                "percent": t.percent,
+                "status": t.status,
+                "float": int(timing.total_float),
+                "critical": timing.critical,
+                "light": traffic_light(t, on, axis),
+            }
+        )
+    return {
+        "programme": programme.code,
+        "name": programme.name,
+        "today": on.isoformat(),
+        "may_plan": may_plan(actor, programme),
+        "tasks": rows,
+        "links": [{"from": codes[a], "to": codes[b], "lag": lag} for a, b, lag in links],
+        "critical_path": [r["code"] for r in sorted(rows, key=lambda r: r["start"]) if r["critical"]],
+    }
+
+
+# --- schedule risk -------------------------------------------------------------------------------
+
+
+def schedule_risk(
+    actor, programme_code: str, *, runs=10_000, seed=0, distribution: str = "triangular"
+) -> dict:
+    """The programme's finish by Monte Carlo: P50/P80/P90 dates, histogram, S-curve, and each task's
+    criticality index."""
+    programme = access_programme(actor, programme_code)
+    errors = FieldErrors()
+    try:
+        runs = int(runs)
+        if not 100 <= runs <= 100_000:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors.add("runs", "invalid", _("Enter a number of runs from 100 to 100000."))
+    try:
+        seed = int(seed)
+        if not 0 <= seed < 2**32:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors.add("seed", "invalid", _("Enter a seed from 0 to 4294967295."))
+    if distribution not in montecarlo.DISTRIBUTIONS:
+        errors.add("distribution", "invalid", _("Use triangular or pert."))
+    errors.raise_if_any()
+    axis = _axis()
+    tasks = list(Task.objects.filter(programme=programme))
+    if not tasks:
+        raise InvalidInput.single("programme", "empty", _("The programme has no tasks."))
+    links = _links(programme)
+    nodes = _nodes(axis, tasks, links)
+    origin = min(n.not_before for n in nodes.values())
+    estimates = []
+    for t in tasks:
+        d = float(t.duration_days)
+        o, m, p = t.optimistic_days, t.likely_days, t.pessimistic_days
+        if o is None or m is None or p is None:
+            o = m = p = d
+        estimates.append(
+            montecarlo.TaskEstimate(
+                t.code, o, m, p, float(nodes[t.code].not_before - origin), tuple(nodes[t.code].preds)
+            )
+        )
+    risks = [
+        montecarlo.RiskEvent(r.code, r.probability, r.delay_days, tuple(t.code for t in r.tasks.all()))
+        for r in programme.risks.prefetch_related("tasks")
+    ]
+    result = montecarlo.simulate(estimates, risks, runs=runs, seed=seed, distribution=distribution)
+
+    def day(boundary: float) -> str:
+        # a finish boundary b (working days from the origin) falls on working day ceil(b) − 1
+        import math
+
+        return axis.date(origin + max(math.ceil(boundary - 1e-9), 1) - 1).isoformat()
+
+    counts, edges = result.histogram()
+    return {
+        "runs": runs,
+        "seed": seed,
+        "distribution": distribution,
+        "deterministic": day(result.deterministic),
+        "p50": day(result.percentile(50)),
+        "p80": day(result.percentile(80)),
+        "p90": day(result.percentile(90)),
+        "histogram": {"counts": counts, "edges": [day(e) for e in edges]},
+        "s_curve": [(day(v), s) for v, s in result.s_curve(20)],
+        "criticality": dict(sorted(result.criticality.items(), key=lambda kv: -kv[1])),
+    }

@@ -127,7 +127,7 @@ def test_who_may_read_plan_and_report(planner, planned):
     assert services.gantt(bureau_head, planned.code)["may_plan"] is False
     with pytest.raises(NotFound):
         services.gantt(handler, planned.code)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotPermitted):  # no role of the programme office at all
         services.gantt(citizen, planned.code)
     with pytest.raises(NotFound):
         services.gantt(reviewer, planned.code)

@@ -464,6 +464,13 @@ TONGBAN_SITE_NAME = _("tongban government services")
 TONGBAN_DEMO_PASSWORD = env("TONGBAN_DEMO_PASSWORD", "Tongban#2026")
 # RYG thresholds (share of a limit used): green below, yellow at or above, red when overdue.
 TONGBAN_YELLOW_AT = float(env("TONGBAN_YELLOW_AT", "0.8"))
+# Reform programme office: a task is yellow when the share of its working days used runs this far
+# ahead of the share done, red from the second figure (or when its deadline has passed).
+TONGBAN_PROGRAMME_YELLOW_LAG = float(env("TONGBAN_PROGRAMME_YELLOW_LAG", "0.2"))
+TONGBAN_PROGRAMME_RED_LAG = float(env("TONGBAN_PROGRAMME_RED_LAG", "0.5"))
+# Where programme measures its KPI-bound tasks (programme never imports insight).
+TONGBAN_PROGRAMME_KPI_SOURCE = "tongban.insight.programme_source"
+TONGBAN_PROGRAMME_KPI_CRON = {"hour": "2", "minute": "30"}
 # How the kernel finds the caller of a request without importing accounts.
 TONGBAN_ACTOR_RESOLVER = "tongban.accounts.actors.actor_for_request"
 # Parallel audit chains: writers take a free one, so they do not queue behind one lock.

@@ -620,8 +620,10 @@ def import_plan(actor, programme_code: str, data: bytes) -> ImportReport:
                 problem("optimistic", "incomplete", _("Give all three estimates or none."))
             elif not three[0] <= three[1] <= three[2]:
                 problem("likely", "order", _("Optimistic ≤ most likely ≤ pessimistic."))
+        kpi = _kpi_fields(row, problem, dept)
         rows.append(
             {
+                "kpi": kpi,
                 "number": number,
                 "code": code,
                 "project": project_code,
@@ -738,6 +740,7 @@ def _save_plan(actor, programme, rows, new_projects, projects, existing, risk_ro
                 optimistic_days=o,
                 likely_days=m,
                 pessimistic_days=p,
+                **row["kpi"],
             )
         )
     Task.objects.bulk_create(tasks, batch_size=500)
@@ -805,7 +808,7 @@ def _save_plan(actor, programme, rows, new_projects, projects, existing, risk_ro
 def _plan_rows(programme: Programme) -> list[list]:
     tasks = list(
         Task.objects.filter(programme=programme)
-        .select_related("project", "owner_department", "owner_person")
+        .select_related("project", "owner_department", "owner_person", "kpi_department")
         .prefetch_related("co_owners")
         .order_by("project__position", "project__code", "start", "code")
     )
@@ -838,6 +841,13 @@ def _plan_rows(programme: Programme) -> list[list]:
                 t.optimistic_days,
                 t.likely_days,
                 t.pessimistic_days,
+                t.kpi,
+                t.kpi_department.code if t.kpi_department else "",
+                t.kpi_item,
+                t.kpi_region,
+                t.kpi_target,
+                t.kpi_window_days if t.kpi else "",
+                t.kpi_hold_days if t.kpi else "",
             ]
         )
     return rows
@@ -1049,3 +1059,188 @@ def schedule_risk(
         "s_curve": [(day(v), s) for v, s in result.s_curve(20)],
         "criticality": dict(sorted(result.criticality.items(), key=lambda kv: -kv[1])),
     }
+
+
+# --- KPI-bound tasks -----------------------------------------------------------------------------
+
+
+def _kpi_source():
+    """The module that measures KPIs (settings.TONGBAN_PROGRAMME_KPI_SOURCE: insight's)."""
+    import importlib
+
+    return importlib.import_module(settings.TONGBAN_PROGRAMME_KPI_SOURCE)
+
+
+def kpi_catalogue() -> dict[str, tuple[str, str]]:
+    """KPI key → (label, direction) of the KPIs a task may be bound to."""
+    return _kpi_source().catalogue()
+
+
+def _kpi_fields(row: dict, problem, dept) -> dict:
+    """The KPI columns of an import row: empty, or a known KPI with a target (a rate as 0–1 or %)."""
+    text = row.get("kpi", "").strip()
+    if not text:
+        return {}
+    catalogue = kpi_catalogue()
+    by_label = {label: key for key, (label, _d) in catalogue.items()}
+    key = text if text in catalogue else by_label.get(text)
+    out: dict = {}
+    if key is None:
+        problem("kpi", "unknown", Formatted(_("Unknown KPI: %(name)s."), {"name": text}))
+    else:
+        out["kpi"] = key
+    target = _number(row.get("kpi_target", ""))
+    if target is None or target < 0:
+        problem(
+            "kpi_target", "invalid", _("A KPI-bound task needs a target (a number; a rate as 0.9 or 90 %).")
+        )
+    else:
+        out["kpi_target"] = target
+    if row.get("kpi_department", "").strip():
+        department = dept(row["kpi_department"])
+        if department is None:
+            problem("kpi_department", "unknown", _("No such department."))
+        out["kpi_department"] = department
+    item = row.get("kpi_item", "").strip()
+    region = row.get("kpi_region", "").strip()
+    if len(item) > 60:
+        problem("kpi_item", "max_length", Formatted(_("At most %(n)d characters."), {"n": 60}))
+    if region and not re.match(r"^\d{6}$", region):
+        problem("kpi_region", "invalid", _("Enter a six-digit region code (GB/T 2260)."))
+    out["kpi_item"], out["kpi_region"] = item, region
+    for column, field_name, low, high, default in (
+        ("kpi_window", "kpi_window_days", 1, 366, 30),
+        ("kpi_hold", "kpi_hold_days", 1, 366, 7),
+    ):
+        value = row.get(column, "").strip()
+        number = _number(value) if value else default
+        if number is None or not float(number).is_integer() or not low <= number <= high:
+            problem(
+                column,
+                "invalid",
+                Formatted(_("Enter a whole number from %(low)d to %(high)d."), {"low": low, "high": high}),
+            )
+        else:
+            out[field_name] = int(number)
+    return out
+
+
+@dataclass
+class KpiResult:
+    task: Task
+    value: float | None
+    cases: int
+    met: bool
+    achieved: bool
+
+
+def measure_kpis(actor, *, on: dt.date | None = None, refresh: bool = True) -> list[KpiResult]:
+    """The nightly measurement of every open KPI-bound task (programme.tasks): each KPI over the
+    task's window ending `on`, in its scope, recorded as that day's point of the task's series. A
+    task is achieved — done, 100 % — when its last `kpi_hold_days` daily measurements all met the
+    target, on consecutive days. Measuring happens before the transaction that records it."""
+    require(actor, perms.PROGRAMME_PLAN)
+    on = on or today()
+    tasks = list(
+        Task.objects.filter(kpi__gt="", kpi_achieved_on__isnull=True, kpi_target__isnull=False)
+        .exclude(status=TaskStatus.CANCELLED)
+        .select_related("programme", "owner_department", "kpi_department")
+    )
+    tasks = [t for t in tasks if actor.can(perms.PROGRAMME_PLAN, t.programme.department)]
+    specs = [
+        {
+            "kpi": t.kpi,
+            "start": on - dt.timedelta(days=t.kpi_window_days - 1),
+            "end": on,
+            "department_path": t.kpi_department.path if t.kpi_department else "",
+            "item": t.kpi_item,
+            "region": t.kpi_region,
+        }
+        for t in tasks
+    ]
+    values = _kpi_source().measure(specs, refresh=refresh) if specs else []
+    return _record_measurements(actor, on, list(zip(tasks, values, strict=True)))
+
+
+@use_case("programme.measure_kpis", object_type="programme_task")
+def _record_measurements(actor, on: dt.date, measured: list) -> list[KpiResult]:
+    from .models import KpiMeasurement
+
+    catalogue = kpi_catalogue()
+    results = []
+    for task, figure in measured:
+        value, cases = figure["value"], figure["cases"]
+        direction = catalogue.get(task.kpi, ("", "high"))[1]
+        met = value is not None and (
+            value >= task.kpi_target if direction == "high" else value <= task.kpi_target
+        )
+        KpiMeasurement.objects.update_or_create(
+            task=task, measured_on=on, defaults={"value": value, "cases": cases, "met": met}
+        )
+        _event(
+            task,
+            act.KPI_MEASURED,
+            None,
+            kpi=task.kpi,
+            value=value,
+            target=task.kpi_target,
+            met=met,
+            cases=cases,
+        )
+        recent = list(
+            KpiMeasurement.objects.filter(task=task, measured_on__lte=on).order_by("-measured_on")[
+                : task.kpi_hold_days
+            ]
+        )
+        held = (
+            len(recent) == task.kpi_hold_days
+            and all(m.met for m in recent)
+            and all(
+                (recent[i].measured_on - recent[i + 1].measured_on).days == 1 for i in range(len(recent) - 1)
+            )
+        )
+        if held:
+            task.kpi_achieved_on = on
+            task.status, task.percent = TaskStatus.DONE, 100
+            task.save(update_fields=["kpi_achieved_on", "status", "percent", "updated_at"])
+            _event(
+                task, act.KPI_ACHIEVED, None, kpi=task.kpi, target=task.kpi_target, held=task.kpi_hold_days
+            )
+        results.append(KpiResult(task, value, cases, met, held))
+    current().audit.detail = {
+        "on": on.isoformat(),
+        "measured": len(results),
+        "achieved": [f"{r.task.programme.code}/{r.task.code}" for r in results if r.achieved],
+    }
+    return results
+
+
+def kpi_overview(actor, programme_code: str) -> dict[str, dict]:
+    """Task code → its KPI, target, latest measurement and achievement, for the KPI-bound tasks."""
+    from .models import KpiMeasurement
+
+    programme = access_programme(actor, programme_code)
+    catalogue = kpi_catalogue()
+    tasks = list(Task.objects.filter(programme=programme, kpi__gt=""))
+    latest = {}
+    for m in KpiMeasurement.objects.filter(task__in=tasks).order_by("measured_on"):
+        latest[m.task_id] = m
+    return {
+        t.code: {
+            "kpi": catalogue.get(t.kpi, (t.kpi, ""))[0],
+            "target": t.kpi_target,
+            "value": latest[t.pk].value if t.pk in latest else None,
+            "met": latest[t.pk].met if t.pk in latest else None,
+            "on": latest[t.pk].measured_on if t.pk in latest else None,
+            "achieved_on": t.kpi_achieved_on,
+        }
+        for t in tasks
+    }
+
+
+def kpi_series(actor, programme_code: str, task_code: str) -> list[dict]:
+    task = access_task(actor, programme_code, task_code)
+    return [
+        {"on": m.measured_on.isoformat(), "value": m.value, "cases": m.cases, "met": m.met}
+        for m in task.measurements.order_by("measured_on")
+    ]

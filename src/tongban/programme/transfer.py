@@ -50,6 +50,13 @@ COLUMNS = {
     "optimistic": "乐观工期",
     "likely": "最可能工期",
     "pessimistic": "悲观工期",
+    "kpi": "考核指标",
+    "kpi_department": "指标部门",
+    "kpi_item": "指标事项",
+    "kpi_region": "指标区域",
+    "kpi_target": "目标值",
+    "kpi_window": "统计窗口（天）",
+    "kpi_hold": "连续达标天数",
 }
 RISK_COLUMNS = {
     "code": "风险编号",

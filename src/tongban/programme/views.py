@@ -69,6 +69,9 @@ def _detail(request, actor, code, *, import_form=None, problems=None, status=200
     counts = {"red": 0, "yellow": 0, "green": 0, "done": 0}
     for t in data["tasks"]:
         counts[t["light"]] += 1
+    kpis = services.kpi_overview(actor, code)
+    for t in data["tasks"]:
+        t["kpi"] = kpis.get(t["code"])
     context = {
         "programme": programme,
         "gantt": data,

@@ -1,0 +1,16 @@
+"""The programme office's nightly job, run by the Huey consumer (`tongban worker`)."""
+
+from django.conf import settings
+from huey.contrib.djhuey import db_periodic_task
+
+from tongban.core.authz import SYSTEM
+from tongban.core.tasks import local_crontab
+
+from . import services
+
+
+@db_periodic_task(local_crontab(**settings.TONGBAN_PROGRAMME_KPI_CRON), name="programme.nightly_kpis")
+def nightly_kpis():
+    """Measure every open KPI-bound task from the event log (through insight's KPIs)."""
+    results = services.measure_kpis(SYSTEM)
+    return {"measured": len(results), "achieved": [r.task.code for r in results if r.achieved]}

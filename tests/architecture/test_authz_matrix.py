@@ -177,6 +177,7 @@ EXPECTED = {
     "POST programme/<str:code>/import": "Lddnnnnnnnd",
     "GET programme/<str:code>/risk": "Lddnnnnnnnd",
     "POST programme/<str:code>/tasks/<str:task>/progress": "Lddnnnnnnnd",
+    "GET programme/<str:code>/tasks/<str:task>/warning.pdf": "Lddnnnnnnnd",
     "GET programme/<str:code>/three-lists.xlsx": "Lddnnnnnnnd",
     "POST programme/new": "Lddddddvdvd",
     "POST api/v1/programme/programmes": "Lvvvvvvvvvv",

@@ -241,3 +241,28 @@ def test_schedule_risk_is_seeded_and_dated(planner, planned):
     with pytest.raises(InvalidInput) as caught:
         services.schedule_risk(planner, planned.code, runs="lots", distribution="normal")
     assert set(caught.value.fields) == {"runs", "distribution"}
+
+
+def test_a_red_task_gets_a_warning_letter_and_a_green_one_does_not(planner, planned):
+    _name, pdf = services.warning_letter(planner, planned.code, "E", on=dt.date(2026, 10, 19))  # overdue
+    assert pdf.startswith(b"%PDF")
+    assert events.history("programme_task", "LCZZ-2026/E")[-1].activity == "programme_task.warned"
+    with pytest.raises(InvalidInput) as caught:
+        services.warning_letter(planner, planned.code, "E", on=dt.date(2026, 10, 14))
+    assert caught.value.fields["task"][0].code == "not_red"
+    with pytest.raises(NotPermitted):
+        services.warning_letter(actor("bureau_head"), planned.code, "E", on=dt.date(2026, 10, 19))
+
+
+def test_league_table_ranks_departments_by_on_time_delivery(planner, planned, monkeypatch):
+    monkeypatch.setattr(services, "today", lambda: dt.date(2026, 9, 30))
+    services.report_progress(planner, planned.code, "A", percent=100)  # 市场监管局, on its deadline
+    monkeypatch.setattr(services, "today", lambda: dt.date(2026, 10, 14))
+    services.report_progress(planner, planned.code, "C", percent=100)  # 审批局, two days late
+    table = services.league_table(planner, planned.code, on=dt.date(2026, 10, 15))
+    rows = {r["code"]: r for r in table}
+    # due by 15 Oct: 市场监管局 A (on time), B (overdue); 审批局 C (late), D (overdue)
+    assert (rows["scjgj"]["due"], rows["scjgj"]["on_time"], rows["scjgj"]["overdue"]) == (2, 1, 1)
+    assert (rows["xzspj"]["due"], rows["xzspj"]["late"], rows["xzspj"]["overdue"]) == (2, 1, 1)
+    assert [r["code"] for r in table][:2] == ["scjgj", "xzspj"] and rows["scjgj"]["rate"] == 0.5
+    assert rows["ggb"]["due"] == 0 and rows["ggb"]["rate"] is None and rows["ggb"]["rank"] == 3

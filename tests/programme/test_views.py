@@ -37,6 +37,7 @@ def test_planner_creates_imports_and_sees_the_gantt(db, staff_client):
     assert 'data-testid="gantt"' in page and "A → B → D → E → F → M" in page
     data = client.get("/api/v1/programme/programmes/P-2026/gantt").json()
     assert [t["code"] for t in data["tasks"] if t["critical"]] == ["A", "B", "D", "E", "F", "M"]
+    assert {"from": "B", "to": "D", "lag": 1} in data["links"]
 
 
 def test_reschedule_api_moves_dependents_and_refuses_bad_dates(staff_client, planned):

@@ -20,6 +20,7 @@ RESCHEDULED = "programme_task.rescheduled"
 PROGRESSED = "programme_task.progressed"
 KPI_MEASURED = "programme_task.kpi_measured"
 KPI_ACHIEVED = "programme_task.kpi_achieved"
+WARNED = "programme_task.warned"
 
 _activity(
     PLANNED,
@@ -50,3 +51,4 @@ _activity(
     cases="int",
 )
 _activity(KPI_ACHIEVED, _("KPI target achieved"), kpi="str", target="number", held="int")
+_activity(WARNED, _("warning letter issued (预警函)"), finish="str", percent="int")

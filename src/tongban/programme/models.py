@@ -97,6 +97,7 @@ class Task(models.Model):
         _("status"), max_length=12, choices=TaskStatus.choices, default=TaskStatus.NOT_STARTED
     )
     percent = models.PositiveSmallIntegerField(_("percent done"), default=0)
+    done_on = models.DateField(_("done on"), null=True, blank=True)
     # Three-point estimate in working days, for the Monte Carlo schedule risk (blank: the duration).
     optimistic_days = models.FloatField(_("optimistic (working days)"), null=True, blank=True)
     likely_days = models.FloatField(_("most likely (working days)"), null=True, blank=True)

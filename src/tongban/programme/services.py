@@ -342,7 +342,11 @@ def report_progress(actor, programme_code: str, task_code: str, *, percent, stat
             "status", "kpi_not_met", _("A KPI-bound task is done when its measured KPI meets the target.")
         )
     task.percent, task.status = value, status
-    task.save(update_fields=["percent", "status", "updated_at"])
+    if status == TaskStatus.DONE:
+        task.done_on = task.done_on or today()
+    else:
+        task.done_on = None
+    task.save(update_fields=["percent", "status", "done_on", "updated_at"])
     _event(task, act.PROGRESSED, actor, percent=value, status=status)
     return task
 
@@ -368,18 +372,24 @@ def traffic_light(task: Task, on: dt.date, axis: schedule.WorkdayAxis | None = N
     the share of its working days used (up to yesterday) minus the share done: from
     TONGBAN_PROGRAMME_RED_LAG (default 0.5) red, from TONGBAN_PROGRAMME_YELLOW_LAG (0.2) yellow.
     """
-    if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
+    return _light(task.status, task.start, task.finish, task.duration_days, task.percent, on, axis or _axis())
+
+
+_FINISHED = frozenset({TaskStatus.DONE.value, TaskStatus.CANCELLED.value})
+
+
+def _light(status, start, finish, duration, percent, on, axis) -> str:
+    if status in _FINISHED:
         return "done"
-    if on > task.finish:
+    if on > finish:
         return "red"
-    if on <= task.start or task.duration_days == 0:
+    if on <= start or duration == 0:
         return "green"
-    axis = axis or _axis()
-    used = axis.between(task.start - dt.timedelta(days=1), on - dt.timedelta(days=1)) / task.duration_days
-    lag = used - task.percent / 100
-    if lag >= getattr(settings, "TONGBAN_PROGRAMME_RED_LAG", 0.5):
+    used = axis.between(start - dt.timedelta(days=1), on - dt.timedelta(days=1)) / duration
+    lag = used - percent / 100
+    if lag >= settings.TONGBAN_PROGRAMME_RED_LAG:
         return "red"
-    if lag >= getattr(settings, "TONGBAN_PROGRAMME_YELLOW_LAG", 0.2):
+    if lag >= settings.TONGBAN_PROGRAMME_YELLOW_LAG:
         return "yellow"
     return "green"
 
@@ -945,39 +955,81 @@ def three_lists(actor, programme_code: str) -> tuple[str, bytes]:
 
 def gantt(actor, programme_code: str, *, on: dt.date | None = None) -> dict:
     """Everything the Gantt chart draws: tasks (current and baseline dates, float, critical flag,
-    red/yellow/green), links, today, and what the caller may do."""
+    red/yellow/green), links, today, and what the caller may do. Read as plain rows (no model
+    instances): a programme of 2,000 tasks is served well under 200 ms (bench programme_gantt)."""
     programme = access_programme(actor, programme_code)
     on = on or today()
     axis = _axis()
     tasks = list(
         Task.objects.filter(programme=programme)
-        .select_related("project", "owner_department")
         .order_by("project__position", "project__code", "start", "code")
+        .values_list(
+            "pk",
+            "code",
+            "name",
+            "kind",
+            "start",
+            "finish",
+            "baseline_start",
+            "baseline_finish",
+            "duration_days",
+            "percent",
+            "status",
+            "not_before",
+            "project__code",
+            "project__name",
+            "owner_department__short_name",
+            "owner_department__name",
+        )
     )
     links = _links(programme)
-    timings = schedule.cpm(_nodes(axis, tasks, links))
-    codes = {t.pk: t.code for t in tasks}
+    codes = {t[0]: t[1] for t in tasks}
+    nodes = {
+        t[1]: schedule.Node(t[1], t[8], schedule.constraint_index(axis, t[11], t[3] == TaskKind.MILESTONE))
+        for t in tasks
+    }
+    for a, b, lag in links:
+        nodes[codes[b]].preds.append((codes[a], lag))
+    timings = schedule.cpm(nodes)
     rows = []
-    for t in tasks:
-        timing = timings[t.code]
+    for (
+        pk,
+        code,
+        name,
+        kind,
+        start,
+        finish,
+        b_start,
+        b_finish,
+        duration,
+        percent,
+        status,
+        _nb,
+        p_code,
+        p_name,
+        short,
+        full,
+    ) in tasks:
+        del pk
+        timing = timings[code]
         rows.append(
             {
-                "code": t.code,
-                "name": t.name,
-                "project": t.project.code,
-                "project_name": t.project.name,
-                "kind": t.kind,
-                "owner": t.owner_department.short_name or t.owner_department.name,
-                "start": t.start.isoformat(),
-                "finish": t.finish.isoformat(),
-                "baseline_start": t.baseline_start.isoformat() if t.baseline_start else None,
-                "baseline_finish": t.baseline_finish.isoformat() if t.baseline_finish else None,
-                "duration": t.duration_days,
-                "percent": t.percent,
-                "status": t.status,
+                "code": code,
+                "name": name,
+                "project": p_code,
+                "project_name": p_name,
+                "kind": kind,
+                "owner": short or full,
+                "start": start.isoformat(),
+                "finish": finish.isoformat(),
+                "baseline_start": b_start.isoformat() if b_start else None,
+                "baseline_finish": b_finish.isoformat() if b_finish else None,
+                "duration": duration,
+                "percent": percent,
+                "status": status,
                 "float": int(timing.total_float),
                 "critical": timing.critical,
-                "light": traffic_light(t, on, axis),
+                "light": _light(status, start, finish, duration, percent, on, axis),
             }
         )
     return {
@@ -1200,9 +1252,9 @@ def _record_measurements(actor, on: dt.date, measured: list) -> list[KpiResult]:
             )
         )
         if held:
-            task.kpi_achieved_on = on
+            task.kpi_achieved_on = task.done_on = on
             task.status, task.percent = TaskStatus.DONE, 100
-            task.save(update_fields=["kpi_achieved_on", "status", "percent", "updated_at"])
+            task.save(update_fields=["kpi_achieved_on", "done_on", "status", "percent", "updated_at"])
             _event(
                 task, act.KPI_ACHIEVED, None, kpi=task.kpi, target=task.kpi_target, held=task.kpi_hold_days
             )
@@ -1244,3 +1296,81 @@ def kpi_series(actor, programme_code: str, task_code: str) -> list[dict]:
         {"on": m.measured_on.isoformat(), "value": m.value, "cases": m.cases, "met": m.met}
         for m in task.measurements.order_by("measured_on")
     ]
+
+
+# --- warnings and the league table ----------------------------------------------------------------
+
+
+@use_case("programme.warning_letter", object_type="programme_task")
+def warning_letter(
+    actor, programme_code: str, task_code: str, *, on: dt.date | None = None
+) -> tuple[str, bytes]:
+    """预警函: a letter to the owner department of a red task (and its head), with the task, its
+    deadline, the time used and the progress, as PDF (core.pdf); journalled and on the task's log."""
+    from tongban.core.pdf import SIZE_3HAO, cjk_pdf
+
+    task = access_task(actor, programme_code, task_code)
+    current().audit.object_ref = f"{task.programme.code}/{task.code}"
+    if not may_plan(actor, task.programme):
+        raise NotPermitted()
+    on = on or today()
+    if traffic_light(task, on) != "red":
+        raise InvalidInput.single("task", "not_red", _("Warning letters go to red tasks only."))
+    department = task.owner_department
+    bureau = department
+    while bureau.parent_id and bureau.kind == "section":
+        bureau = bureau.parent
+    overdue = on > task.finish
+    pdf = cjk_pdf(title="进度预警函", created=on, author=task.programme.name, subject=department.name)
+    pdf.paragraph("进度预警函", size=22, bold=True, align="center", indent=0)
+    pdf.paragraph(f"{bureau.name}主要负责人：", size=SIZE_3HAO, indent=0)
+    state = (
+        f"已超过截止日期（{task.finish:%Y年%m月%d日}）{_axis().between(task.finish, on)}个工作日仍未完成"
+        if overdue
+        else f"截止日期为{task.finish:%Y年%m月%d日}，时间已过大半而进度明显滞后"
+    )
+    pdf.paragraph(
+        f"根据“{task.programme.name}”进度监测，由{department.name}牵头的任务“{task.code} {task.name}”"
+        f"（计划{task.start:%Y年%m月%d日}开始，工期{task.duration_days}个工作日）{state}，"
+        f"目前完成率为{task.percent}%，处于红色预警状态。"
+    )
+    pdf.paragraph(
+        "请你单位自收到本函之日起三个工作日内查明滞后原因，制定赶工措施并明确完成时限，"
+        "书面报送流程再造工作专班。逾期未整改的，将纳入考核通报。"
+    )
+    pdf.sign_off("流程再造工作专班", f"{on:%Y年%m月%d日}")
+    _event(task, act.WARNED, actor, finish=task.finish.isoformat(), percent=task.percent)
+    return f"warning-{task.programme.code}-{task.code}.pdf", pdf.to_bytes()
+
+
+def league_table(actor, programme_code: str, *, on: dt.date | None = None) -> list[dict]:
+    """Owner departments ranked by on-time delivery: of their tasks due by `on`, the share done by
+    the deadline (best first; ties by fewer overdue tasks)."""
+    programme = access_programme(actor, programme_code)
+    on = on or today()
+    rows: dict[int, dict] = {}
+    for t in Task.objects.filter(programme=programme).select_related("owner_department"):
+        row = rows.setdefault(
+            t.owner_department_id,
+            {"department": t.owner_department.name, "code": t.owner_department.code, "tasks": 0, "due": 0}
+            | {"on_time": 0, "late": 0, "overdue": 0, "red": 0},
+        )
+        row["tasks"] += 1
+        if traffic_light(t, on) == "red":
+            row["red"] += 1
+        if t.status == TaskStatus.CANCELLED or t.finish >= on:
+            continue
+        row["due"] += 1
+        if t.status == TaskStatus.DONE and t.done_on and t.done_on <= t.finish:
+            row["on_time"] += 1
+        elif t.status == TaskStatus.DONE:
+            row["late"] += 1
+        else:
+            row["overdue"] += 1
+    out = list(rows.values())
+    for row in out:
+        row["rate"] = row["on_time"] / row["due"] if row["due"] else None
+    out.sort(key=lambda r: (r["rate"] is None, -(r["rate"] or 0), r["overdue"], r["code"]))
+    for rank, row in enumerate(out, start=1):
+        row["rank"] = rank
+    return out

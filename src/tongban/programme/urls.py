@@ -13,4 +13,5 @@ urlpatterns = [
     path("programme/<str:code>/three-lists.xlsx", views.three_lists, name="three_lists"),
     path("programme/<str:code>/risk", views.schedule_risk, name="risk"),
     path("programme/<str:code>/tasks/<str:task>/progress", views.task_progress, name="progress"),
+    path("programme/<str:code>/tasks/<str:task>/warning.pdf", views.warning_letter, name="warning"),
 ]

@@ -73,6 +73,7 @@ def _detail(request, actor, code, *, import_form=None, problems=None, status=200
     for t in data["tasks"]:
         t["kpi"] = kpis.get(t["code"])
     context = {
+        "league": services.league_table(actor, code),
         "programme": programme,
         "gantt": data,
         "counts": counts,
@@ -158,3 +159,18 @@ def task_progress(request, code, task):
         return redirect("programme:detail", code=code)
     messages.success(request, _("Progress of %(task)s recorded.") % {"task": task})
     return redirect("programme:detail", code=code)
+
+
+@domain_errors
+def warning_letter(request, code, task):
+    actor = _actor(request)
+    try:
+        name, pdf = services.warning_letter(actor, code, task)
+    except InvalidInput as exc:
+        for problems in exc.fields.values():
+            for p in problems:
+                messages.error(request, f"{task}: {p.message}")
+        return redirect("programme:detail", code=code)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

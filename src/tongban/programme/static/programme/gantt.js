@@ -71,6 +71,9 @@
       last = Math.max(last, ms(t.finish) + DAY, t.baseline_finish ? ms(t.baseline_finish) + DAY : -Infinity);
     });
     var today = ms(data.today);
+    // the chart grows with the plan (CSP allows no inline style attribute, so it is set here)
+    var height = Math.max(320, Math.min(rows.length * 28 + 80, 20000)) + "px";
+    if (holder.style.height !== height) { holder.style.height = height; chart.resize(); }
     chart.setOption({
       animation: false,
       grid: { left: 220, right: 30, top: 30, bottom: 40 },
@@ -90,8 +93,11 @@
           data: rows.map(function (t, i) { return [i, ms(t.start), ms(t.finish) + DAY]; }),
           markLine: { silent: true, symbol: "none", lineStyle: { type: "dashed", color: "#1677ff" },
                       label: { formatter: holder.dataset.labelToday }, data: [{ xAxis: today }] } },
-        { type: "custom", name: "links", renderItem: arrows, silent: true,
-          data: data.links.map(function (l, i) { return [i]; }) }
+        { type: "custom", name: "links", renderItem: arrows, silent: true, encode: { x: [1, 2], y: 3 },
+          data: data.links.map(function (l) {
+            var a = rows[index[l.from]], b = rows[index[l.to]];
+            return [0, ms(a.finish) + DAY, ms(b.start), index[l.to]];
+          }) }
       ]
     }, true);
     holder.setAttribute("data-state", "rendered");
@@ -157,6 +163,7 @@
   function start() {
     holder = document.getElementById("gantt");
     if (!holder || typeof echarts === "undefined") { return; }
+    holder.style.height = "320px";
     chart = echarts.init(holder, null, { renderer: "canvas" });
     window.addEventListener("resize", function () { chart.resize(); });
     setUpDrag();

@@ -6,6 +6,7 @@
     if (!holder || !source || typeof echarts === "undefined") { return; }
     var r = JSON.parse(source.textContent);
     var labels = r.histogram.edges.slice(0, -1);
+    holder.style.height = "340px";
     var chart = echarts.init(holder, null, { renderer: "svg" });
     chart.setOption({
       animation: false, tooltip: { trigger: "axis" }, legend: { bottom: 0 },

@@ -75,9 +75,7 @@ def test_planner_imports_a_plan_and_drags_a_task(page, tmp_path):
     status = page.locator("[data-testid=gantt-status]")
     status.wait_for(state="visible")
     assert "D 2026-10-15" in status.inner_text() and "M 2026-10-26" in status.inner_text()
-    page.wait_for_function(
-        "window.tongbanGantt.data().tasks.find(t => t.code === 'E').start === '2026-10-19'"
-    )
+    _wait_for_start(page, "E", "2026-10-19")
     shot(page, "programme-gantt-moved")
 
     # D cannot start before B finishes (Tue 13 Oct) and the lag of one working day has passed.

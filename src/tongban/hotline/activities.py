@@ -61,3 +61,16 @@ _activity(SENT_BACK, _("reply sent back by the centre"), reason="str")
 _activity(CALLBACK, _("callback (回访)"), contacted="bool", solved="str", satisfaction="str", lead="str")
 _activity(CLOSED, _("work order closed (办结)"), outcome="str", within_limit="bool")
 _activity(REOPENED, _("reopened (重办)"), reason="str", lead="str", round="int")
+
+# near-duplicates and hotspots (duplicates.py)
+DUPLICATE_SUSPECTED = "work_order.duplicate_suspected"
+DUPLICATE_REJECTED = "work_order.duplicate_rejected"
+MERGED = "work_order.merged"
+REQUESTER_ADDED = "work_order.requester_added"
+HOTSPOT_WARNING = "work_order.hotspot_warning"
+
+_activity(DUPLICATE_SUSPECTED, _("possible duplicate found"), target="str", score="number")
+_activity(DUPLICATE_REJECTED, _("not a duplicate (centre)"), target="str")
+_activity(MERGED, _("merged into another order (合并)"), into="str")
+_activity(REQUESTER_ADDED, _("requester added"), role="str", source="str")
+_activity(HOTSPOT_WARNING, _("hotspot warning (热点预警)"), cluster="str", recent="int", baseline="number")

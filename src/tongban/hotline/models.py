@@ -51,6 +51,7 @@ class OrderStatus(models.TextChoices):
     REPLIED = "replied", _("replied, awaiting review")
     REVIEWED = "reviewed", _("reviewed, awaiting callback")
     CLOSED = "closed", _("closed (办结)")
+    MERGED = "merged", _("merged into another order (合并)")
 
 
 OPEN_STATUSES = (
@@ -200,10 +201,24 @@ class WorkOrder(models.Model):
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     reopen_count = models.PositiveIntegerField(_("reopened"), default=0)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # near-duplicates and hotspots: the order this one was merged into, and its cluster (the number
+    # of the cluster's first order; `similar.py`)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_orders",
+    )
+    cluster = models.CharField(_("cluster"), max_length=24, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
-        indexes = [models.Index(fields=["department", "status"], name="hotline_order_dept_status")]
+        indexes = [
+            models.Index(fields=["department", "status"], name="hotline_order_dept_status"),
+            models.Index(fields=["cluster", "received_at"], name="hotline_order_cluster"),
+        ]
         verbose_name = _("work order")
         verbose_name_plural = _("work orders")
 
@@ -337,3 +352,142 @@ class OrderNumberDay(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.last_serial}"
+
+
+class RequesterRole(models.TextChoices):
+    MERGED = "merged", _("from a merged order")
+    FOLLOWER = "follower", _("follows the order")
+
+
+class Requester(models.Model):
+    """A further requester of an order (the first is on the order itself): someone whose own order
+    the centre merged into this one, or a citizen who chose to follow it instead of filing."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="requesters")
+    role = models.CharField(_("role"), max_length=10, choices=RequesterRole.choices)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    name = EncryptedTextField(_("requester"), blank=True)
+    anonymous = models.BooleanField(_("name withheld"), default=False)
+    contact_phone = EncryptedTextField(_("contact number"), blank=True)
+    phone_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    source = models.ForeignKey(
+        WorkOrder,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("merged order"),
+    )
+    joined_at = models.DateTimeField(_("joined"))
+
+    class Meta:
+        ordering = ["order", "joined_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "user"],
+                condition=models.Q(user__isnull=False),
+                name="hotline_requester_once",
+            )
+        ]
+        verbose_name = _("requester")
+        verbose_name_plural = _("requesters")
+
+    def __str__(self):
+        return f"{self.order_id} {self.role}"
+
+    def save(self, *args, **kwargs):
+        self.phone_index = WorkOrder.index_phone(self.contact_phone or "")
+        super().save(*args, **kwargs)
+
+    @property
+    def name_masked(self) -> str:
+        return mask_name(self.name)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.contact_phone)
+
+
+class ProposalStatus(models.TextChoices):
+    PENDING = "pending", _("awaiting the centre")
+    MERGED = "merged", _("merged")
+    REJECTED = "rejected", _("not a duplicate")
+
+
+class DuplicateProposal(models.Model):
+    """The duplicate check's proposal: `order` looks like `target`, an earlier open order at the same
+    place; the centre merges it or says it is not a duplicate."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="duplicate_proposals")
+    target = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(_("similarity"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.PENDING
+    )
+    created_at = models.DateTimeField(_("proposed"))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-score"]
+        constraints = [models.UniqueConstraint(fields=["order", "target"], name="hotline_proposal_once")]
+        indexes = [models.Index(fields=["status", "created_at"], name="hotline_proposal_status")]
+        verbose_name = _("duplicate proposal")
+        verbose_name_plural = _("duplicate proposals")
+
+    def __str__(self):
+        return f"{self.order_id} ~ {self.target_id} {self.score:.2f}"
+
+
+class OrderBand(models.Model):
+    """One MinHash LSH band key of an order's text (`similar.py`): the index the duplicate check,
+    the hotspot clustering and the citizen's similar-orders list look candidates up in."""
+
+    key = models.BigIntegerField()
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="+")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "received_at"], name="hotline_band_key")]
+
+    def __str__(self):
+        return f"{self.order_id} {self.key}"
+
+
+class HotspotWarning(models.Model):
+    """An early warning: a cluster of similar orders grew fast (`services.HOTSPOT_*`)."""
+
+    cluster = models.CharField(_("cluster"), max_length=24, db_index=True)
+    at = models.DateTimeField(_("at"))
+    recent = models.PositiveIntegerField(_("orders in the last 24 hours"))
+    baseline = models.FloatField(_("daily average of the week before"))
+    label = models.CharField(_("about"), max_length=120)
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("hotspot warning")
+        verbose_name_plural = _("hotspot warnings")
+
+    def __str__(self):
+        return f"{self.cluster} {self.at:%Y-%m-%d %H:%M}"
+
+
+class PastReply(models.Model):
+    """An earlier message with its official reply (答复意见), imported from the centre's archive
+    (`tongban hotline import-replies`, e.g. replies.csv): the handler is shown the most similar."""
+
+    ref = models.CharField(_("reference"), max_length=40, unique=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    text = models.TextField(_("message"))
+    reply = models.TextField(_("official reply"))
+    asked_at = models.DateTimeField(_("asked"), null=True, blank=True)
+    replied_at = models.DateTimeField(_("replied"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["ref"]
+        verbose_name = _("past reply")
+        verbose_name_plural = _("past replies")
+
+    def __str__(self):
+        return self.subject or self.ref

@@ -108,9 +108,17 @@ def _handling_assignments(actor, order: WorkOrder, *, active_only: bool = False)
     return out
 
 
+def _is_further_requester(actor, order: WorkOrder) -> bool:
+    """A citizen who follows the order, or whose own order was merged into it."""
+    user = getattr(actor, "user", None)
+    return user is not None and order.requesters.filter(user=user).exists()
+
+
 def may_see(actor, order: WorkOrder) -> bool:
     if may_read_all(actor) or _is_requester(actor, order):
         return True
+    if getattr(actor, "is_citizen", False):
+        return _is_further_requester(actor, order)
     return bool(_handling_assignments(actor, order))
 
 
@@ -121,7 +129,7 @@ def orders(actor) -> QuerySet:
     if may_read_all(actor) or getattr(actor, "is_system", False):
         return base
     if getattr(actor, "is_citizen", False):
-        return base.filter(requester_user=actor.user)
+        return base.filter(Q(requester_user=actor.user) | Q(requesters__user=actor.user)).distinct()
     if actor.can(perms.HOTLINE_HANDLE):
         visible = Assignment.objects.filter(actor.scope_q(perms.HOTLINE_HANDLE)).values("order_id")
         return base.filter(pk__in=visible)
@@ -481,6 +489,9 @@ def create_order(
     )
     if category_obj is not None and not citizen:
         _record_routing(order, actor, chosen=category_obj.top, at=at)
+    from .duplicates import index_order
+
+    index_order(order, actor, at)
     if dispatch:
         _dispatch(actor, order, department, [], at=at)
     return order
@@ -925,7 +936,7 @@ def open_orders_count(actor) -> int:
     return orders(actor).filter(status__in=OPEN_STATUSES).count()
 
 
-def worklist(actor, *, status: str = "", department: str = "", q: str = "") -> QuerySet:
+def worklist(actor, *, status: str = "", department: str = "", q: str = "", cluster: str = "") -> QuerySet:
     """The orders a page lists for this viewer, newest first, with simple filters."""
     qs = orders(actor)
     if status:
@@ -934,6 +945,8 @@ def worklist(actor, *, status: str = "", department: str = "", q: str = "") -> Q
         qs = qs.filter(department__code=department)
     if q:
         qs = qs.filter(Q(number__icontains=q) | Q(text__icontains=q))
+    if cluster:
+        qs = qs.filter(cluster=str(cluster)[:24])
     return qs.order_by("-received_at")
 
 
@@ -1096,6 +1109,7 @@ def rates(actor, *, start: dt.datetime, end: dt.datetime) -> list[DepartmentRate
             settled_at=Least("first_contact_due", Coalesce("first_contacted_at", "first_contact_due"))
         )
         .filter(settled_at__gte=start, settled_at__lt=end, department__isnull=False)
+        .exclude(status=OrderStatus.MERGED)  # a merged order is handled as part of another
         .values("department")
         .annotate(
             due=Count("pk"),

@@ -12,6 +12,9 @@ urlpatterns = [
     path("hotline/rates", views.rates, name="rates"),
     path("hotline/new", views.portal_form, name="portal_form"),
     path("hotline/mine", views.my_orders, name="my_orders"),
+    path("hotline/new/similar", views.similar_orders, name="similar_orders"),
+    path("hotline/hotspots", views.hotspots, name="hotspots"),
+    path("hotline/orders/<str:number>/follow", views.follow, name="follow"),
     path("hotline/orders/<str:number>/", views.order_detail, name="order_detail"),
     path("hotline/orders/<str:number>/contact", views.order_contact, name="order_contact"),
 ]

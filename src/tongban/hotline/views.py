@@ -15,7 +15,7 @@ from tongban.accounts.models import Department, Region
 from tongban.core.errors import Conflict, InvalidInput, NotPermitted
 from tongban.core.http import apply_errors, domain_errors, query_string, request_actor
 
-from . import forms, services
+from . import duplicates, forms, services
 from .models import Category
 
 PAGE_SIZE = 30
@@ -40,7 +40,11 @@ def order_list(request):
     form = forms.OrderFilterForm(request.GET or None, departments=_departments())
     data = form.cleaned_data if form.is_valid() else {}
     orders = services.worklist(
-        actor, status=data.get("status", ""), department=data.get("department", ""), q=data.get("q", "")
+        actor,
+        status=data.get("status", ""),
+        department=data.get("department", ""),
+        q=data.get("q", ""),
+        cluster=request.GET.get("cluster", ""),
     )
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -149,6 +153,8 @@ def order_detail(request, number):
     order, history = services.history(actor, number)
     actions = services.available_actions(actor, order)
     action_forms = {}
+    if request.method == "POST" and request.POST.get("action") in ("merge", "not_duplicate"):
+        return _decide_duplicate(request, actor, order)
     if request.method == "POST":
         action = request.POST.get("action", "")
         if action not in actions:
@@ -187,8 +193,37 @@ def order_detail(request, number):
             "is_centre": services.is_centre(actor),
             "categories": _categories() if "dispatch" in actions else [],
             "staff_view": not getattr(actor, "is_citizen", False),
+            "proposals": duplicates.proposals(actor, order.number) if order.is_open else [],
+            "further_requesters": duplicates.requesters(actor, order),
+            "reply_suggestions": _reply_suggestions(actor, order),
         },
     )
+
+
+def _reply_suggestions(actor, order):
+    if not order.is_open or getattr(actor, "is_citizen", False):
+        return []
+    try:
+        return duplicates.suggest_replies(actor, order.number)
+    except NotPermitted:
+        return []  # a supervisor reads the order but does not handle it
+
+
+def _decide_duplicate(request, actor, order):
+    """The centre merges the order into a proposed earlier one, or says it is no duplicate."""
+    other = request.POST.get("target", "")
+    try:
+        if request.POST["action"] == "merge":
+            duplicates.merge(actor, order.number, into=other)
+            messages.success(request, _("Merged into %(number)s.") % {"number": other})
+        else:
+            duplicates.reject_duplicate(actor, order.number, target=other)
+            messages.success(request, _("Done."))
+    except InvalidInput as exc:
+        messages.error(request, " ".join(str(p.message) for ps in exc.fields.values() for p in ps))
+    except Conflict as exc:
+        messages.error(request, str(exc.message))
+    return redirect("hotline:order_detail", number=order.number)
 
 
 @domain_errors
@@ -263,4 +298,92 @@ def my_orders(request):
         request,
         "hotline/my_orders.html",
         {"page": page, "query": query_string(request)},
+    )
+
+
+@domain_errors
+@require_POST
+def similar_orders(request):
+    """htmx, the citizen's form: open orders like the one being typed, which they may follow."""
+    actor = request_actor(request)
+    data = request.POST
+    try:
+        found = duplicates.similar_open_orders(
+            actor,
+            text=data.get("text", ""),
+            address=data.get("address", ""),
+            latitude=data.get("latitude") or None,
+            longitude=data.get("longitude") or None,
+        )
+    except InvalidInput:
+        found = []  # the form itself reports the bad field when sent
+    rows = [(m, duplicates.excerpt(m.order.text)) for m in found]
+    return render(request, "hotline/_similar.html", {"rows": rows, "text": data.get("text", "")})
+
+
+@domain_errors
+@require_POST
+def follow(request, number):
+    """The citizen follows an open order instead of filing theirs."""
+    actor = request_actor(request)
+    try:
+        order = duplicates.follow(actor, number, text=request.POST.get("text", ""))
+    except (InvalidInput, Conflict) as exc:
+        problems = getattr(exc, "fields", {}) or {}
+        text = " ".join(str(p.message) for ps in problems.values() for p in ps) or str(exc.message)
+        messages.error(request, text)
+        return redirect("hotline:portal_form")
+    messages.success(
+        request,
+        _("You now follow work order %(number)s; we will tell you its outcome.") % {"number": order.number},
+    )
+    return redirect("hotline:order_detail", number=order.number)
+
+
+HOTSPOT_DAYS = (1, 7, 30)
+
+
+@domain_errors
+def hotspots(request):
+    """热点: clusters of similar orders ranked by volume or growth, warnings, a chart by region and
+    the orders' map points on a plain grid (no map tiles: the network is closed)."""
+    actor = request_actor(request)
+    try:
+        days = int(request.GET.get("days", 7))
+    except ValueError:
+        days = 7
+    days = days if days in HOTSPOT_DAYS else 7
+    sort = "growth" if request.GET.get("sort") == "growth" else "volume"
+    ranked = duplicates.hotspots(actor, days=days, sort=sort)
+    top = ranked[:8]
+    clusters = [h.cluster for h in top]
+    by_region = duplicates.hotspots_by_region(actor, clusters, days=days)
+    regions = sorted(by_region, key=lambda r: -sum(by_region[r].values()))
+    chart = {
+        "regions": regions,
+        "series": [
+            {"name": f"{h.label[:16]}", "data": [by_region[r].get(h.cluster, 0) for r in regions]}
+            for h in top
+        ],
+        "points": [
+            {
+                "name": f"{h.label[:16]}",
+                "data": [[float(x), float(y)] for x, y, c in points if c == h.cluster],
+            }
+            for points in [duplicates.hotspot_points(actor, clusters, days=days)]
+            for h in top
+        ],
+    }
+    return render(
+        request,
+        "hotline/hotspots.html",
+        {
+            "ranked": ranked,
+            "warnings": duplicates.warnings(actor),
+            "chart": chart,
+            "days": days,
+            "sort": sort,
+            "day_choices": HOTSPOT_DAYS,
+            "has_points": any(s["data"] for s in chart["points"]),
+        },
     )

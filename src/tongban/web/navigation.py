@@ -45,6 +45,8 @@ NAVIGATION = (
             NavItem(_("Work orders"), "hotline:order_list", perms.HOTLINE_HANDLE),
             NavItem(_("Three rates"), "hotline:rates", perms.HOTLINE_VIEW),
             NavItem(_("Three rates"), "hotline:rates", perms.HOTLINE_HANDLE),
+            NavItem(_("Hotspots"), "hotline:hotspots", perms.HOTLINE_VIEW),
+            NavItem(_("Hotspots"), "hotline:hotspots", perms.HOTLINE_CENTRE),
         ),
     ),
     NavGroup(

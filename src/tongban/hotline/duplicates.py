@@ -1,0 +1,608 @@
+"""Near-duplicates, followers, hotspots and reply suggestions: the use cases built on `similar.py`.
+
+- At intake every order is indexed (its LSH band keys) and checked: earlier open orders with similar
+  text at the same place within the window become duplicate proposals, and the order joins the
+  cluster of the most similar recent order (or starts one). A cluster that grows fast raises a
+  hotspot warning (热点预警).
+- The centre merges a proposed duplicate into the earlier order, whose requesters it joins, or
+  says it is not one.
+- A citizen filing on the portal sees similar open orders and may follow one instead of filing.
+- A handler sees the most similar past messages with their official replies.
+
+The thresholds are settings (`TONGBAN_HOTLINE_SIMILAR`, see DEFAULTS); similarity is the Jaccard
+index of character bigrams (`similar.py`), so 1.0 is the same text and unrelated messages score
+under 0.1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Max, Q
+from django.utils.translation import gettext_lazy as _
+
+from tongban.accounts import roles as perms
+from tongban.accounts.models import Region
+from tongban.core.authz import require
+from tongban.core.errors import Conflict, FieldErrors, InvalidInput, NotFound, NotPermitted
+from tongban.core.identifiers import normalize_region_code
+from tongban.core.uow import current, use_case
+
+from . import activities as act
+from . import similar
+from .models import (
+    OPEN_STATUSES,
+    AssignmentStatus,
+    DuplicateProposal,
+    HotspotWarning,
+    OrderBand,
+    OrderStatus,
+    PastReply,
+    ProposalStatus,
+    Requester,
+    RequesterRole,
+    WorkOrder,
+)
+from .services import _authenticated, _centre_order, _event, access_order, is_centre, may_read_all, now
+
+DEFAULTS = {
+    "duplicate_threshold": 0.45,  # proposed as a duplicate from here
+    "follow_threshold": 0.3,  # shown to a citizen as a similar open order from here
+    "cluster_threshold": 0.3,  # joins the cluster of an order this similar
+    "window_days": 7,  # duplicates among the orders received in the last week
+    "cluster_days": 30,  # clusters link orders up to a month apart
+    "place_metres": 500,  # two map points this close are the same place
+    "warn_recent": 10,  # a hotspot warning needs this many orders of a cluster in 24 hours
+    "warn_growth": 3.0,  # ... and this many times the cluster's daily average of the week before
+    "max_candidates": 400,  # candidates compared exactly per lookup (the most band hits first)
+}
+
+
+def config() -> dict:
+    return DEFAULTS | getattr(settings, "TONGBAN_HOTLINE_SIMILAR", {})
+
+
+# --- place -------------------------------------------------------------------------------------------
+
+
+def same_place(a: WorkOrder, b: WorkOrder, metres: float) -> bool:
+    """Nothing about the two places contradicts each other: map points within `metres`, else the
+    same region, else similar addresses; an order without any place (a phone call) takes its text
+    alone."""
+    if a.latitude is not None and b.latitude is not None:
+        return similar.distance_m(a.latitude, a.longitude, b.latitude, b.longitude) <= metres
+    if a.region_id and b.region_id and a.region_id != b.region_id:
+        return False
+    if a.address and b.address and not (a.region_id and a.region_id == b.region_id):
+        return similar.similarity(a.address, b.address) >= 0.3
+    return True
+
+
+# --- the index ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    order: WorkOrder
+    score: float
+
+
+_CANDIDATE_FIELDS = (
+    "pk",
+    "number",
+    "text",
+    "status",
+    "received_at",
+    "region_id",
+    "address",
+    "latitude",
+    "longitude",
+    "cluster",
+    "category_id",
+    "channel",
+)
+
+
+def _matches(
+    probe: WorkOrder, *, since: dt.datetime, threshold: float, open_only: bool, exclude_pk=None
+) -> list[Match]:
+    """Orders received since `since` whose text is at least `threshold` similar to the probe's and
+    whose place agrees, most similar first. Candidates come from the band index, never a scan."""
+    cfg = config()
+    text = similar.text_of(probe.text)
+    keys = similar.band_keys(text)
+    if not keys:
+        return []
+    hits = (
+        OrderBand.objects.filter(key__in=keys, received_at__gte=since)
+        .values("order_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n")[: cfg["max_candidates"]]
+    )
+    ids = [row["order_id"] for row in hits if row["order_id"] != exclude_pk]
+    if not ids:
+        return []
+    qs = WorkOrder.objects.filter(pk__in=ids).only(*_CANDIDATE_FIELDS)
+    if open_only:
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    mine = similar.bigrams(text)
+    out = []
+    for candidate in qs:
+        score = similar.jaccard(mine, similar.bigrams(similar.text_of(candidate.text)))
+        if score >= threshold and same_place(probe, candidate, cfg["place_metres"]):
+            out.append(Match(candidate, round(score, 4)))
+    out.sort(key=lambda m: (-m.score, m.order.received_at))
+    return out
+
+
+def index_order(order: WorkOrder, actor, at: dt.datetime) -> None:
+    """At intake, inside the intake's use case: index the order, propose duplicates, join a
+    cluster and warn when that cluster grows fast."""
+    cfg = config()
+    keys = similar.band_keys(similar.text_of(order.text))
+    OrderBand.objects.bulk_create(
+        [OrderBand(key=k, order_id=order.pk, received_at=order.received_at) for k in set(keys)]
+    )
+    since = at - dt.timedelta(days=max(cfg["cluster_days"], cfg["window_days"]))
+    low = min(cfg["cluster_threshold"], cfg["duplicate_threshold"])
+    matches = _matches(order, since=since, threshold=low, open_only=False, exclude_pk=order.pk)
+    window = at - dt.timedelta(days=cfg["window_days"])
+    duplicates = [
+        m
+        for m in matches
+        if m.score >= cfg["duplicate_threshold"]
+        and m.order.status in OPEN_STATUSES
+        and m.order.received_at >= window
+    ][:3]
+    if duplicates:
+        DuplicateProposal.objects.bulk_create(
+            [DuplicateProposal(order=order, target=m.order, score=m.score, created_at=at) for m in duplicates]
+        )
+        for m in duplicates:
+            _event(order, act.DUPLICATE_SUSPECTED, actor, at=at, target=m.order.number, score=m.score)
+    related = [m for m in matches if m.score >= cfg["cluster_threshold"]]
+    order.cluster = (related[0].order.cluster or related[0].order.number) if related else order.number
+    WorkOrder.objects.filter(pk=order.pk).update(cluster=order.cluster)
+    if related:
+        _check_hotspot(order, actor, at)
+
+
+# --- hotspots ----------------------------------------------------------------------------------------
+
+
+def _check_hotspot(order: WorkOrder, actor, at: dt.datetime) -> HotspotWarning | None:
+    cfg = config()
+    day = dt.timedelta(days=1)
+    counts = WorkOrder.objects.filter(cluster=order.cluster, received_at__gte=at - 8 * day).aggregate(
+        recent=Count("pk", filter=Q(received_at__gt=at - day)),
+        before=Count("pk", filter=Q(received_at__lte=at - day)),
+    )
+    recent, baseline = counts["recent"], counts["before"] / 7
+    if recent < cfg["warn_recent"] or recent < cfg["warn_growth"] * baseline:
+        return None
+    if HotspotWarning.objects.filter(cluster=order.cluster, at__gt=at - day).exists():
+        return None  # warned already today
+    seed = WorkOrder.objects.filter(number=order.cluster).only("text", "region_id").first() or order
+    warning = HotspotWarning.objects.create(
+        cluster=order.cluster,
+        at=at,
+        recent=recent,
+        baseline=round(baseline, 2),
+        label=excerpt(seed.text, 60),
+        region_id=seed.region_id,
+    )
+    _event(order, act.HOTSPOT_WARNING, actor, at=at, cluster=order.cluster, recent=recent, baseline=baseline)
+    return warning
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    cluster: str
+    label: str
+    region: str
+    recent: int
+    previous: int
+    total: int
+    open: int
+    last_at: dt.datetime
+
+    @property
+    def growth(self) -> float | None:
+        """Relative growth against the period before (None when nothing came before)."""
+        return round((self.recent - self.previous) / self.previous, 2) if self.previous else None
+
+
+def _require_reader(actor) -> None:
+    _authenticated(actor)
+    if not may_read_all(actor):
+        raise NotPermitted()
+
+
+def hotspots(actor, *, days: int = 7, at: dt.datetime | None = None, sort: str = "volume", limit: int = 20):
+    """Clusters with at least two orders in the last `days`, ranked by volume (orders in the
+    period) or growth (against the period before), counted in the database."""
+    _require_reader(actor)
+    at = at or now()
+    start, before = at - dt.timedelta(days=days), at - dt.timedelta(days=2 * days)
+    rows = (
+        WorkOrder.objects.filter(received_at__gte=before, received_at__lt=at)
+        .exclude(cluster="")
+        .values("cluster")
+        .annotate(
+            recent=Count("pk", filter=Q(received_at__gte=start)),
+            previous=Count("pk", filter=Q(received_at__lt=start)),
+            open=Count("pk", filter=Q(received_at__gte=start, status__in=OPEN_STATUSES)),
+            last_at=Max("received_at"),
+        )
+        .filter(recent__gte=2)
+    )
+    rows = list(rows)
+    if sort == "growth":
+        rows.sort(key=lambda r: (-(r["recent"] - r["previous"]) / max(r["previous"], 1), -r["recent"]))
+    else:
+        rows.sort(key=lambda r: (-r["recent"], -(r["recent"] - r["previous"])))
+    rows = rows[:limit]
+    seeds = {
+        o.number: o
+        for o in WorkOrder.objects.filter(number__in=[r["cluster"] for r in rows]).select_related("region")
+    }
+    out = []
+    for r in rows:
+        seed = seeds.get(r["cluster"])
+        out.append(
+            Hotspot(
+                cluster=r["cluster"],
+                label=excerpt(seed.text, 60) if seed else r["cluster"],
+                region=seed.region.name if seed and seed.region else "",
+                recent=r["recent"],
+                previous=r["previous"],
+                total=r["recent"] + r["previous"],
+                open=r["open"],
+                last_at=r["last_at"],
+            )
+        )
+    return out
+
+
+def hotspots_by_region(actor, clusters: list[str], *, days: int = 7, at: dt.datetime | None = None):
+    """Orders of the given clusters in the last `days` per region: {region name: {cluster: n}}."""
+    _require_reader(actor)
+    at = at or now()
+    rows = (
+        WorkOrder.objects.filter(
+            cluster__in=clusters, received_at__gte=at - dt.timedelta(days=days), received_at__lt=at
+        )
+        .values("cluster", "region__name")
+        .annotate(n=Count("pk"))
+    )
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        out.setdefault(r["region__name"] or str(_("no region")), {})[r["cluster"]] = r["n"]
+    return out
+
+
+def hotspot_points(
+    actor, clusters: list[str], *, days: int = 7, at: dt.datetime | None = None, limit: int = 2000
+):
+    """Map points (lon, lat, cluster) of the clusters' orders that have coordinates."""
+    _require_reader(actor)
+    at = at or now()
+    return list(
+        WorkOrder.objects.filter(
+            cluster__in=clusters, received_at__gte=at - dt.timedelta(days=days), latitude__isnull=False
+        ).values_list("longitude", "latitude", "cluster")[:limit]
+    )
+
+
+def warnings(actor, *, limit: int = 20):
+    _require_reader(actor)
+    return list(HotspotWarning.objects.select_related("region")[:limit])
+
+
+# --- the centre: merge or reject a proposal ------------------------------------------------------------
+
+
+def proposals(actor, number: str) -> list[DuplicateProposal]:
+    """The pending duplicate proposals of an order, for the centre."""
+    order = access_order(actor, number)
+    if not is_centre(actor):
+        return []
+    return list(
+        DuplicateProposal.objects.filter(
+            order=order, status=ProposalStatus.PENDING, target__status__in=OPEN_STATUSES
+        )
+        .select_related("target")
+        .order_by("-score")
+    )
+
+
+def pending_proposals(actor, *, limit: int = 50) -> list[DuplicateProposal]:
+    require(actor, perms.HOTLINE_CENTRE)
+    return list(
+        DuplicateProposal.objects.filter(
+            status=ProposalStatus.PENDING, order__status__in=OPEN_STATUSES, target__status__in=OPEN_STATUSES
+        )
+        .select_related("order", "target")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def _copy_requester(target: WorkOrder, source: WorkOrder, at) -> None:
+    if source.requester_user_id and (
+        source.requester_user_id == target.requester_user_id
+        or target.requesters.filter(user_id=source.requester_user_id).exists()
+    ):
+        return
+    Requester.objects.create(
+        order=target,
+        role=RequesterRole.MERGED,
+        user_id=source.requester_user_id,
+        name=source.requester_name,
+        anonymous=source.anonymous,
+        contact_phone=source.contact_phone,
+        source=source,
+        joined_at=at,
+    )
+
+
+@use_case("hotline.merge_order", object_type="work_order")
+def merge(actor, number: str, *, into: str) -> WorkOrder:
+    """合并: the centre confirms that an order repeats an earlier open one. The order ends (merged),
+    its requesters join the earlier order's, and both histories say so."""
+    source = _centre_order(actor, number)
+    current().audit.object_ref = source.number
+    errors = FieldErrors()
+    target = WorkOrder.objects.select_for_update().filter(number=str(into or "")).first()
+    if target is None:
+        errors.add("into", "unknown", _("No work order has this number."))
+    elif target.pk == source.pk:
+        errors.add("into", "same", _("An order cannot be merged into itself."))
+    elif target.status not in OPEN_STATUSES:
+        errors.add("into", "closed", _("Merge only into an open work order."))
+    elif target.merged_into_id:
+        errors.add("into", "merged", _("That order was itself merged; merge into the one it went to."))
+    errors.raise_if_any()
+    if source.status not in OPEN_STATUSES:
+        raise Conflict(_("The work order is no longer open; it cannot be merged."))
+    at = now()
+    _copy_requester(target, source, at)
+    # whoever followed or was merged into the source now belongs to the target
+    for extra in source.requesters.all():
+        if extra.user_id and (
+            extra.user_id == target.requester_user_id
+            or target.requesters.filter(user_id=extra.user_id).exists()
+        ):
+            extra.delete()
+        else:
+            extra.order = target
+            extra.save(update_fields=["order"])
+    for assignment in source.assignments.filter(
+        status__in=[AssignmentStatus.DISPATCHED, AssignmentStatus.ACCEPTED]
+    ):
+        assignment.status = AssignmentStatus.WITHDRAWN
+        assignment.ended_at = at
+        assignment.save(update_fields=["status", "ended_at"])
+    source.status = OrderStatus.MERGED
+    source.merged_into = target
+    source.closed_at = at
+    source.save(update_fields=["status", "merged_into", "closed_at"])
+    DuplicateProposal.objects.filter(order=source, target=target).update(
+        status=ProposalStatus.MERGED, decided_at=at
+    )
+    DuplicateProposal.objects.filter(order=source, status=ProposalStatus.PENDING).update(
+        status=ProposalStatus.REJECTED, decided_at=at
+    )
+    _event(source, act.MERGED, actor, at=at, into=target.number)
+    _event(target, act.REQUESTER_ADDED, actor, at=at, role=RequesterRole.MERGED, source=source.number)
+    current().audit.detail = {"into": target.number}
+    return source
+
+
+@use_case("hotline.reject_duplicate", object_type="work_order")
+def reject_duplicate(actor, number: str, *, target: str) -> DuplicateProposal:
+    """The centre says an order is not a duplicate of the proposed one."""
+    order = _centre_order(actor, number)
+    current().audit.object_ref = order.number
+    proposal = (
+        DuplicateProposal.objects.select_for_update()
+        .filter(order=order, target__number=str(target or ""), status=ProposalStatus.PENDING)
+        .select_related("target")
+        .first()
+    )
+    if proposal is None:
+        raise InvalidInput.single("target", "unknown", _("No pending proposal names this order."))
+    at = now()
+    proposal.status = ProposalStatus.REJECTED
+    proposal.decided_at = at
+    proposal.save(update_fields=["status", "decided_at"])
+    _event(order, act.DUPLICATE_REJECTED, actor, at=at, target=proposal.target.number)
+    return proposal
+
+
+# --- the citizen: similar open orders, and following one -------------------------------------------------
+
+_DIGITS = re.compile(r"\d{5,}")
+
+
+def excerpt(text: str, length: int = 80) -> str:
+    """The start of a message for people who may not read the order: long digit runs (phone and
+    ID numbers) masked."""
+    flat = " ".join(str(text or "").split())
+    flat = _DIGITS.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), flat)
+    return flat if len(flat) <= length else flat[: length - 1] + "…"
+
+
+def _probe(errors: FieldErrors, text, region_code="", address="", latitude=None, longitude=None) -> WorkOrder:
+    from .services import _coordinate
+
+    probe = WorkOrder(text=str(text or "")[:5000], address=str(address or "").strip()[:200])
+    probe.latitude = _coordinate(errors, "latitude", latitude, 90)
+    probe.longitude = _coordinate(errors, "longitude", longitude, 180)
+    if (probe.latitude is None) != (probe.longitude is None):
+        probe.latitude = probe.longitude = None
+    if region_code:
+        code = errors.check("region_code", normalize_region_code, region_code)
+        region = Region.objects.filter(code=code).first() if code else None
+        probe.region_id = region.pk if region else None
+    return probe
+
+
+def similar_open_orders(
+    actor,
+    *,
+    text: str,
+    region_code: str = "",
+    address: str = "",
+    latitude=None,
+    longitude=None,
+    limit: int = 5,
+) -> list[Match]:
+    """Open orders like the one being typed (same place, received within the window): the portal
+    shows them so the citizen may follow one instead of filing again."""
+    _authenticated(actor)
+    if not (getattr(actor, "is_citizen", False) or is_centre(actor)):
+        raise NotPermitted()
+    errors = FieldErrors()
+    probe = _probe(errors, text, region_code, address, latitude, longitude)
+    errors.raise_if_any()
+    if len(similar.text_of(probe.text)) < 6:
+        return []
+    cfg = config()
+    since = now() - dt.timedelta(days=cfg["window_days"])
+    return _matches(probe, since=since, threshold=cfg["follow_threshold"], open_only=True)[:limit]
+
+
+def is_follower(actor, order: WorkOrder) -> bool:
+    user = getattr(actor, "user", None)
+    return user is not None and order.requesters.filter(user=user).exists()
+
+
+@use_case("hotline.follow_order", object_type="work_order")
+def follow(actor, number: str, *, text: str) -> WorkOrder:
+    """A citizen follows an open order like theirs instead of filing: they become one of its
+    requesters and see it among their orders. The draft they typed must match it (so an order
+    cannot be followed by guessing its number)."""
+    _authenticated(actor)
+    if not getattr(actor, "is_citizen", False):
+        raise NotPermitted()
+    order = WorkOrder.objects.select_for_update().filter(number=str(number or "")).first()
+    if order is None or order.status not in OPEN_STATUSES:
+        raise NotFound()
+    current().audit.object_ref = order.number
+    if similar.similarity(text, order.text) < config()["follow_threshold"]:
+        raise InvalidInput.single(
+            "text", "not_similar", _("Your message is not similar enough to this order.")
+        )
+    user = actor.user
+    if order.requester_user_id == user.pk or order.requesters.filter(user=user).exists():
+        raise Conflict(_("You already follow this work order."))
+    person = getattr(actor, "person", None)
+    at = now()
+    Requester.objects.create(
+        order=order,
+        role=RequesterRole.FOLLOWER,
+        user=user,
+        name=person.name if person is not None else "",
+        contact_phone=(person.phone or "") if person is not None else "",
+        joined_at=at,
+    )
+    _event(order, act.REQUESTER_ADDED, actor, at=at, role=RequesterRole.FOLLOWER, source="")
+    return order
+
+
+def requesters(actor, order: WorkOrder) -> list[Requester]:
+    """The further requesters of an order, for the centre."""
+    if not is_centre(actor):
+        return []
+    return list(order.requesters.select_related("source"))
+
+
+# --- reply suggestions ---------------------------------------------------------------------------------
+
+
+@use_case("hotline.import_replies", object_type="hotline_past_reply")
+def import_replies(actor, rows) -> int:
+    """Add past messages with their official replies (ref, subject, text, reply, asked_at,
+    replied_at); a reference already held is skipped. Returns how many were added."""
+    require(actor, perms.HOTLINE_CENTRE)
+    held = set(PastReply.objects.values_list("ref", flat=True))
+    fresh = []
+    for row in rows:
+        ref = str(row.get("ref") or "").strip()[:40]
+        text = str(row.get("text") or "").strip()
+        reply = str(row.get("reply") or "").strip()
+        if not ref or not text or not reply or ref in held:
+            continue
+        held.add(ref)
+        fresh.append(
+            PastReply(
+                ref=ref,
+                subject=str(row.get("subject") or "").strip()[:200],
+                text=text,
+                reply=reply,
+                asked_at=row.get("asked_at"),
+                replied_at=row.get("replied_at"),
+            )
+        )
+    PastReply.objects.bulk_create(fresh, batch_size=500)
+    current().audit.detail = {"added": len(fresh)}
+    return len(fresh)
+
+
+class _ReplyIndex:
+    """TF-IDF over character 1–2-grams of the past messages (subject and opening), cosine nearest
+    neighbours; rebuilt when the table changes (count and last id), per process."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.stamp = None
+        self.ids: list[int] = []
+        self.vectorizer = None
+        self.matrix = None
+
+    def get(self):
+        stamp = tuple(PastReply.objects.aggregate(n=Count("pk"), last=Max("pk")).values())
+        with self.lock:
+            if stamp != self.stamp:
+                from sklearn.feature_extraction.text import TfidfVectorizer
+
+                rows = list(PastReply.objects.values_list("pk", "subject", "text"))
+                self.ids = [r[0] for r in rows]
+                if rows:
+                    self.vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
+                    self.matrix = self.vectorizer.fit_transform(
+                        [similar.text_of(f"{r[1]} {r[2]}") for r in rows]
+                    )
+                self.stamp = stamp
+            return self.ids, self.vectorizer, self.matrix
+
+
+_reply_index = _ReplyIndex()
+
+
+@dataclass(frozen=True)
+class ReplySuggestion:
+    past: PastReply
+    score: float
+
+
+def suggest_replies(actor, number: str, *, limit: int = 3, minimum: float = 0.2) -> list[ReplySuggestion]:
+    """The past messages most like this order's, with their official replies: for the centre and
+    the departments handling it."""
+    from .services import _handling_assignments
+
+    order = access_order(actor, number)
+    if not (is_centre(actor) or _handling_assignments(actor, order)):
+        raise NotPermitted()
+    ids, vectorizer, matrix = _reply_index.get()
+    if not ids:
+        return []
+    scores = (matrix @ vectorizer.transform([similar.text_of(order.text)]).T).toarray().ravel()
+    best = scores.argsort()[::-1][:limit]
+    chosen = [(ids[i], float(scores[i])) for i in best if scores[i] >= minimum]
+    found = PastReply.objects.in_bulk([pk for pk, _s in chosen])
+    return [ReplySuggestion(found[pk], round(score, 3)) for pk, score in chosen if pk in found]

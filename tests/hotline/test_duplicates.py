@@ -185,3 +185,27 @@ def test_reply_suggestions_come_from_past_replies(operator):
     assert all(s.past.ref != "2" for s in suggestions)
     with pytest.raises(NotFound):
         duplicates.suggest_replies(actor("zhangsan"), order.number)
+
+
+def test_the_cli_imports_past_replies(tmp_path):
+    from typer.testing import CliRunner
+
+    from tongban.cli.main import app
+    from tongban.hotline.models import PastReply
+
+    path = tmp_path / "replies.csv"
+    path.write_text(
+        "留言编号,留言用户,留言主题,留言时间,留言详情,答复意见,答复时间\n"
+        '7,u1,路灯不亮,2019/4/25 9:32:09,"\n\t幸福小区路灯坏了\n",已维修。,2019/5/1 10:00:00\n'
+        "8,u2,无答复,2019/4/25 9:32:09,有内容,,\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["hotline", "import-replies", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1 past replies added" in result.output
+    past = PastReply.objects.get()
+    assert (past.ref, past.reply, past.asked_at.year) == ("7", "已维修。", 2019)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    refused = CliRunner().invoke(app, ["hotline", "import-replies", str(bad)])
+    assert refused.exit_code == 2 and "留言编号" in refused.output

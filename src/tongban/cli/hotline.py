@@ -150,3 +150,55 @@ def evaluate(
         f"{elapsed / max(result.n, 1) * 1000:.2f} ms per message (batch); threshold {loaded.threshold:.3f}"
     )
     print(result.eval_line(), flush=True)
+
+
+@hotline_app.command("import-replies")
+def import_replies(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="CSV with 留言编号, 留言主题, 留言详情, 答复意见 (default: replies.csv)."),
+    ] = None,
+):
+    """Load past messages with their official replies: the handler is shown the most similar."""
+    _django()
+    import csv
+    import datetime as dt
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from tongban.core.authz import SYSTEM
+    from tongban.hotline import duplicates
+
+    path = file or Path(settings.DATA_DIR) / "hotline" / "replies.csv"
+    if not path.exists():
+        err.print(f"[red]{path}: no such file[/]")
+        raise typer.Exit(2)
+
+    def when(value: str):
+        for fmt in ("%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d", "%Y-%m-%d"):
+            try:
+                return timezone.make_aware(dt.datetime.strptime(value.strip(), fmt))
+            except ValueError:
+                continue
+        return None
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"留言编号", "留言详情", "答复意见"} - set(reader.fieldnames or [])
+        if missing:
+            err.print(f"[red]{path.name}: no column {', '.join(sorted(missing))}[/]")
+            raise typer.Exit(2)
+        rows = [
+            {
+                "ref": r["留言编号"],
+                "subject": r.get("留言主题", ""),
+                "text": r["留言详情"],
+                "reply": r["答复意见"],
+                "asked_at": when(r.get("留言时间") or ""),
+                "replied_at": when(r.get("答复时间") or ""),
+            }
+            for r in reader
+        ]
+    added = duplicates.import_replies(SYSTEM, rows)
+    console.print(f"{path.name}: {len(rows)} rows, {added} past replies added")

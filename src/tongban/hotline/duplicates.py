@@ -22,6 +22,7 @@ import threading
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Max, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -58,7 +59,9 @@ DEFAULTS = {
     "place_metres": 500,  # two map points this close are the same place
     "warn_recent": 10,  # a hotspot warning needs this many orders of a cluster in 24 hours
     "warn_growth": 3.0,  # ... and this many times the cluster's daily average of the week before
-    "max_candidates": 400,  # candidates compared exactly per lookup (the most band hits first)
+    "max_candidates": 150,  # candidates read per lookup (the most shared band keys first)
+    "max_postings": 2000,  # a band key more orders than this share in the window is ignored
+    "estimate_margin": 0.1,  # compared exactly when the signatures estimate at least threshold - this
 }
 
 
@@ -85,55 +88,116 @@ def same_place(a: WorkOrder, b: WorkOrder, metres: float) -> bool:
 # --- the index ---------------------------------------------------------------------------------------
 
 
+@dataclass
+class Candidate:
+    """What the duplicate check reads of an indexed order (a model instance costs more to build
+    than the whole comparison)."""
+
+    pk: int
+    received_at: dt.datetime
+    status: str
+    region_id: int | None
+    address: str
+    latitude: object
+    longitude: object
+    cluster: str
+    number: str
+    text: str = ""
+
+
 @dataclass(frozen=True)
 class Match:
-    order: WorkOrder
+    order: Candidate | WorkOrder
     score: float
 
 
-_CANDIDATE_FIELDS = (
+_PLACE_FIELDS = (
     "pk",
-    "number",
-    "text",
-    "status",
     "received_at",
+    "status",
     "region_id",
     "address",
     "latitude",
     "longitude",
     "cluster",
-    "category_id",
-    "channel",
+    "number",
 )
+
+
+def _in(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _candidates(keys: list[int], since: dt.datetime, cfg: dict, *, open_only: bool, exclude_pk=None):
+    """(pk, signature) of the orders sharing band keys with a text, the most shared first.
+
+    A key shared by very many orders (the signature's two minima fell on bigrams nearly every
+    message has) says little and costs much, so keys with more than `max_postings` orders in the
+    window are left out. Plain SQL through Django's cursor (the same on SQLite and PostgreSQL): the
+    ORM's per-row work cost more than the index lookups here."""
+    if not keys:
+        return []
+    since_db = connection.ops.adapt_datetimefield_value(since)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # only "%s" placeholders are formatted in: every value is a parameter
+            f"SELECT key, COUNT(*) FROM hotline_orderband WHERE key IN ({_in(keys)}) AND received_at >= %s "  # noqa: S608
+            "GROUP BY key",
+            [*keys, since_db],
+        )
+        useful = [key for key, n in cursor.fetchall() if n <= cfg["max_postings"]]
+        if not useful:
+            return []
+        cursor.execute(
+            f"SELECT order_id FROM hotline_orderband WHERE key IN ({_in(useful)}) AND received_at >= %s "  # noqa: S608
+            "GROUP BY order_id ORDER BY COUNT(*) DESC, order_id DESC LIMIT %s",
+            [*useful, since_db, cfg["max_candidates"]],
+        )
+        ids = [row[0] for row in cursor.fetchall() if row[0] != exclude_pk]
+        if not ids:
+            return []
+        status = ""
+        params = list(ids)
+        if open_only:
+            status = f" AND status IN ({_in(OPEN_STATUSES)})"
+            params += [str(s) for s in OPEN_STATUSES]
+        cursor.execute(
+            f"SELECT id, signature FROM hotline_workorder WHERE id IN ({_in(ids)}){status}",  # noqa: S608
+            params,
+        )
+        return cursor.fetchall()
 
 
 def _matches(
     probe: WorkOrder, *, since: dt.datetime, threshold: float, open_only: bool, exclude_pk=None
 ) -> list[Match]:
     """Orders received since `since` whose text is at least `threshold` similar to the probe's and
-    whose place agrees, most similar first. Candidates come from the band index, never a scan."""
+    whose place agrees, most similar first. Candidates come from the band index, never a scan; their
+    stored signatures estimate the similarity, and only the close ones are read and compared exactly."""
     cfg = config()
     text = similar.text_of(probe.text)
-    keys = similar.band_keys(text)
-    if not keys:
+    sig = similar.signature(text)
+    if sig is None:
         return []
-    hits = (
-        OrderBand.objects.filter(key__in=keys, received_at__gte=since)
-        .values("order_id")
-        .annotate(n=Count("pk"))
-        .order_by("-n")[: cfg["max_candidates"]]
-    )
-    ids = [row["order_id"] for row in hits if row["order_id"] != exclude_pk]
-    if not ids:
+    rows = _candidates(similar.keys_of(sig), since, cfg, open_only=open_only, exclude_pk=exclude_pk)
+    if not rows:
         return []
-    qs = WorkOrder.objects.filter(pk__in=ids).only(*_CANDIDATE_FIELDS)
-    if open_only:
-        qs = qs.filter(status__in=OPEN_STATUSES)
+    estimated = similar.estimates(sig, [bytes(r[1] or b"") for r in rows])
+    close_ids = [
+        r[0] for r, e in zip(rows, estimated, strict=True) if e >= threshold - cfg["estimate_margin"]
+    ]
+    if not close_ids:
+        return []
+    close = [
+        Candidate(*r) for r in WorkOrder.objects.filter(pk__in=close_ids).values_list(*_PLACE_FIELDS, "text")
+    ]
     mine = similar.bigrams(text)
     out = []
-    for candidate in qs:
+    for candidate in close:
+        if not same_place(probe, candidate, cfg["place_metres"]):
+            continue
         score = similar.jaccard(mine, similar.bigrams(similar.text_of(candidate.text)))
-        if score >= threshold and same_place(probe, candidate, cfg["place_metres"]):
+        if score >= threshold:
             out.append(Match(candidate, round(score, 4)))
     out.sort(key=lambda m: (-m.score, m.order.received_at))
     return out
@@ -143,10 +207,7 @@ def index_order(order: WorkOrder, actor, at: dt.datetime) -> None:
     """At intake, inside the intake's use case: index the order, propose duplicates, join a
     cluster and warn when that cluster grows fast."""
     cfg = config()
-    keys = similar.band_keys(similar.text_of(order.text))
-    OrderBand.objects.bulk_create(
-        [OrderBand(key=k, order_id=order.pk, received_at=order.received_at) for k in set(keys)]
-    )
+    sig = similar.signature(similar.text_of(order.text))
     since = at - dt.timedelta(days=max(cfg["cluster_days"], cfg["window_days"]))
     low = min(cfg["cluster_threshold"], cfg["duplicate_threshold"])
     matches = _matches(order, since=since, threshold=low, open_only=False, exclude_pk=order.pk)
@@ -160,13 +221,23 @@ def index_order(order: WorkOrder, actor, at: dt.datetime) -> None:
     ][:3]
     if duplicates:
         DuplicateProposal.objects.bulk_create(
-            [DuplicateProposal(order=order, target=m.order, score=m.score, created_at=at) for m in duplicates]
+            [
+                DuplicateProposal(order=order, target_id=m.order.pk, score=m.score, created_at=at)
+                for m in duplicates
+            ]
         )
         for m in duplicates:
             _event(order, act.DUPLICATE_SUSPECTED, actor, at=at, target=m.order.number, score=m.score)
     related = [m for m in matches if m.score >= cfg["cluster_threshold"]]
     order.cluster = (related[0].order.cluster or related[0].order.number) if related else order.number
-    WorkOrder.objects.filter(pk=order.pk).update(cluster=order.cluster)
+    order.signature = similar.to_bytes(sig)
+    WorkOrder.objects.filter(pk=order.pk).update(cluster=order.cluster, signature=order.signature)
+    OrderBand.objects.bulk_create(
+        [
+            OrderBand(key=k, order_id=order.pk, received_at=order.received_at)
+            for k in set(similar.keys_of(sig))
+        ]
+    )
     if related:
         _check_hotspot(order, actor, at)
 
@@ -473,7 +544,9 @@ def similar_open_orders(
         return []
     cfg = config()
     since = now() - dt.timedelta(days=cfg["window_days"])
-    return _matches(probe, since=since, threshold=cfg["follow_threshold"], open_only=True)[:limit]
+    found = _matches(probe, since=since, threshold=cfg["follow_threshold"], open_only=True)[:limit]
+    orders = WorkOrder.objects.in_bulk([m.order.pk for m in found])
+    return [Match(orders[m.order.pk], m.score) for m in found if m.order.pk in orders]
 
 
 def is_follower(actor, order: WorkOrder) -> bool:

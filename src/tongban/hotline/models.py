@@ -212,6 +212,7 @@ class WorkOrder(models.Model):
         related_name="merged_orders",
     )
     cluster = models.CharField(_("cluster"), max_length=24, blank=True)
+    signature = models.BinaryField(blank=True, editable=False, default=b"")  # MinHash (similar.py)
 
     class Meta:
         ordering = ["-received_at"]

@@ -58,21 +58,46 @@ def similarity(raw_a: str, raw_b: str) -> float:
     return jaccard(bigrams(text_of(raw_a)), bigrams(text_of(raw_b)))
 
 
-def band_keys(text: str) -> list[int]:
-    """The LSH keys of a normalised text: one signed 63-bit integer per band (band number mixed
-    in, so equal rows in different bands are different keys). No keys for an empty text."""
+def signature(text: str) -> np.ndarray | None:
+    """The MinHash signature of a normalised text: PERMUTATIONS unsigned 32-bit values (the share
+    of equal positions between two signatures estimates their Jaccard index). None when empty."""
     shingles = bigrams(text)
     if not shingles:
-        return []
+        return None
     codes = np.fromiter(
         ((ord(s[0]) << 21) | ord(s[-1]) for s in shingles), dtype=np.uint64, count=len(shingles)
     )
     with np.errstate(over="ignore"):
         mixed = codes * _MIX
         hashed = (mixed[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)
-        signature = hashed.min(axis=0).reshape(BANDS, ROWS_PER_BAND)
-        keys = (signature[:, 0] * _MIX + signature[:, 1]) * _MIX + _BAND_SALT
+    return hashed.min(axis=0).astype(np.uint32)
+
+
+def keys_of(sig: np.ndarray | None) -> list[int]:
+    """The LSH keys of a signature: one signed 63-bit integer per band (band number mixed in, so
+    equal rows in different bands are different keys)."""
+    if sig is None:
+        return []
+    rows = sig.astype(np.uint64).reshape(BANDS, ROWS_PER_BAND)
+    with np.errstate(over="ignore"):
+        keys = (rows[:, 0] * _MIX + rows[:, 1]) * _MIX + _BAND_SALT
     return [int(k) for k in keys & _KEY_MASK]
+
+
+def band_keys(text: str) -> list[int]:
+    return keys_of(signature(text))
+
+
+def to_bytes(sig: np.ndarray | None) -> bytes:
+    return b"" if sig is None else sig.astype("<u4").tobytes()
+
+
+def estimates(sig: np.ndarray, stored: list[bytes]) -> np.ndarray:
+    """Estimated Jaccard of one signature against stored ones (a stored empty one estimates 0)."""
+    width = PERMUTATIONS * 4
+    buf = b"".join(bytes(s) if len(s) == width else bytes(width) for s in stored)
+    others = np.frombuffer(buf, dtype="<u4").reshape(len(stored), PERMUTATIONS)
+    return (others == sig[None, :]).mean(axis=1)
 
 
 def distance_m(lat1, lon1, lat2, lon2) -> float:

@@ -74,7 +74,7 @@ def bulk_open_orders(n: int, data: Path, *, seed: int = 13) -> list[str]:
                 )
             )
         with transaction.atomic():
-            WorkOrder.objects.bulk_create(orders)
+            WorkOrder.objects.bulk_create(orders, batch_size=500)
             saved = WorkOrder.objects.filter(number__in=[o.number for o in orders]).values_list(
                 "pk", "signature", "received_at"
             )

@@ -392,6 +392,18 @@ TONGBAN_RATE_LIMITS = {
         ],
     ),
     "search": (_rate("search", "300/m"), ["GET api:search_catalogue", "GET catalog:portal"]),
+    "open311": (
+        _rate("open311", "300/m"),
+        [
+            "GET open311:discovery",
+            "GET open311:services",
+            "GET open311:service_definition",
+            "GET open311:requests",
+            "POST open311:requests",
+            "GET open311:request",
+            "GET open311:token",
+        ],
+    ),
     "guide": (
         _rate("guide", "120/m"),
         ["GET api:guide_ask", "GET guide:assistant", "POST guide:open", "POST api:guide_record_click"],

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("tongban.licences.urls")),
     path("", include("tongban.exchange.urls")),
     path("", include("tongban.hotline.urls")),
+    path("open311/v2/", include("tongban.hotline.open311_urls")),
     path("", include("tongban.guide.urls")),
     path("", include("tongban.documents.urls")),
     path("", include("tongban.insight.urls")),

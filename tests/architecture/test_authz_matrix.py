@@ -441,6 +441,14 @@ EXPECTED = {
     "GET healthz": "ooooooooooo",
     "GET hotline/": "Lrdoooooddo",
     "GET hotline/console": "Ldddddddddo",
+    # Open311: the format is part of the path; the matrix's filler is no format (404 for all). Who may
+    # read and post requests (an api_key, not a login) is tested in tests/hotline/test_open311.py.
+    "GET open311/v2/discovery.<str:fmt>": "nnnnnnnnnnn",
+    "GET open311/v2/services.<str:fmt>": "nnnnnnnnnnn",
+    "GET open311/v2/services/<str:code>.<str:fmt>": "nnnnnnnnnnn",
+    "GET open311/v2/requests.<str:fmt>": "nnnnnnnnnnn",
+    "GET open311/v2/requests/<str:number>.<str:fmt>": "nnnnnnnnnnn",
+    "GET open311/v2/tokens/<str:token>.<str:fmt>": "nnnnnnnnnnn",
     "GET hotline/hotspots": "Lddddddoddo",
     "GET hotline/console/earlier": "Ldddddddddo",
     "POST hotline/console/suggest": "Ldddddddddo",

@@ -202,3 +202,24 @@ def import_replies(
         ]
     added = duplicates.import_replies(SYSTEM, rows)
     console.print(f"{path.name}: {len(rows)} rows, {added} past replies added")
+
+
+@hotline_app.command("open311-client")
+def open311_client(name: Annotated[str, typer.Argument(help="The client system's name.")]):
+    """Issue an Open311 api_key to a client system (printed once; only its blind index is kept)."""
+    _django()
+    from django.db import IntegrityError
+
+    from tongban.hotline import open311
+
+    name = name.strip()
+    if not name or len(name) > 100:
+        err.print("[red]Give a name of 1 to 100 characters.[/]")
+        raise typer.Exit(2)
+    try:
+        key = open311.issue_key(name)
+    except IntegrityError:
+        err.print(f"[red]A client named {name!r} exists already.[/]")
+        raise typer.Exit(2) from None
+    console.print(f"Open311 client {name}: api_key (shown once)")
+    print(key, flush=True)

@@ -492,3 +492,38 @@ class PastReply(models.Model):
 
     def __str__(self):
         return self.subject or self.ref
+
+
+class Open311Client(models.Model):
+    """A system allowed to post service requests through Open311 GeoReport v2 (its api_key; only
+    the key's blind index is stored)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    key_index = models.CharField(max_length=64, unique=True, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("Open311 client")
+        verbose_name_plural = _("Open311 clients")
+
+    def __str__(self):
+        return self.name
+
+
+class Open311Request(models.Model):
+    """A work order posted through Open311: which client posted it, and the token it was given."""
+
+    order = models.OneToOneField(WorkOrder, on_delete=models.CASCADE, related_name="open311")
+    client = models.ForeignKey(Open311Client, on_delete=models.PROTECT, related_name="requests")
+    token = models.CharField(max_length=40, unique=True)
+    service_code = models.CharField(max_length=20)
+    account_id = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("Open311 request")
+        verbose_name_plural = _("Open311 requests")
+
+    def __str__(self):
+        return self.token

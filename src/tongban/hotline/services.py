@@ -1216,3 +1216,20 @@ def available_actions(actor, order: WorkOrder) -> set[str]:
     ):
         actions.add("contact")
     return actions
+
+
+# --- Open311 ---------------------------------------------------------------------------------------
+
+
+@use_case("hotline.open311_intake", object_type="work_order")
+def open311_intake(actor, *, client, service_code: str, account_id: str, token: str, **fields) -> WorkOrder:
+    """A service request posted through Open311 GeoReport v2: the intake of any channel, and the
+    link to the client that posted it (which alone may read it back) with its token."""
+    from .models import Open311Request
+
+    order = create_order.__wrapped__(actor, channel=Channel.OPEN311, **fields)
+    Open311Request.objects.create(
+        order=order, client=client, token=token, service_code=service_code, account_id=account_id
+    )
+    current().audit.detail = {"client": client.name}
+    return order

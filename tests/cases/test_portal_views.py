@@ -527,3 +527,17 @@ def test_a_bad_rating_shows_the_rectification(zhangsan, code):
     )
     page = zhangsan.get(f"/my/cases/{case.number}/").content.decode()
     assert 'data-testid="rectification" data-state="done"' in page and "增加窗口人手" in page
+
+
+def test_required_materials_not_yet_provided_are_not_called_optional(zhangsan, code):
+    """Issue 12, defect 10: after submitting, required materials still to provide were offered as
+    "上传…份材料（选填）". Required ones say so, and how to provide them."""
+    case = services.apply_online(_actor("zhangsan"), item_code=code, data=_data(), files={})
+    pending = case.materials.filter(status="pending")
+    assert pending.filter(required=True).exists(), list(pending.values_list("name", "required"))
+    page = zhangsan.get(f"/my/cases/{case.number}/").content.decode()
+    block = page[page.index('data-testid="pending"') :]
+    block = block[: block.index("</details>")]
+    required = pending.filter(required=True).count()
+    assert f'data-required="{required}"' in block and "选填" not in block
+    assert block.count("badge badge-warn") >= required and "到窗口" in block

@@ -77,17 +77,23 @@ def complete_work(actor, work_id, *, decision: str, opinion: str = "", now=None)
                 detail={"node": work.node_id, "decision": decision},
             )
         ]
-        events += _work_events(case, result, actor, now)
-        changes = {}
-        if result.data:
-            case.data.update(result.data)
-            changes["data"] = case.data
-        if result.completed:
-            events.append(_decide(case, actor, now, changes))
-        if changes:
-            store.update_case(case.id, **changes)
-        _record(events)
+        _carry_out(case, result, actor, now, events)
     return work, result
+
+
+def _carry_out(case, result, actor, now, events: list) -> None:
+    """What the engine did after a step or a message: its work events, the process data it wrote
+    into the case, the decision when the process ended; then the case row and the log."""
+    events += _work_events(case, result, actor, now)
+    changes = {}
+    if result.data:
+        case.data.update(result.data)
+        changes["data"] = case.data
+    if result.completed:
+        events.append(_decide(case, actor, now, changes))
+    if changes:
+        store.update_case(case.id, **changes)
+    _record(events)
 
 
 MESSAGE_NAME_MAX = 200
@@ -138,16 +144,7 @@ def deliver_message(actor, number: str, *, name: str, payload: dict | None = Non
                 detail={"message": name, "node": result.passed[0]},
             )
         ]
-        events += _work_events(case, result, actor, now)
-        changes = {}
-        if result.data:
-            case.data.update(result.data)
-            changes["data"] = case.data
-        if result.completed:
-            events.append(_decide(case, actor, now, changes))
-        if changes:
-            store.update_case(case.id, **changes)
-        _record(events)
+        _carry_out(case, result, actor, now, events)
     return result
 
 

@@ -695,6 +695,11 @@ def _case_page(request, actor, number, *, supplement_form=None, supply_form=None
             # 容缺 materials are due; ones not provided at application may be added before acceptance.
             "gap_forms": [f for f in supply_forms if f.outstanding.status == MaterialStatus.MISSING],
             "pending_forms": [f for f in supply_forms if f.outstanding.status == MaterialStatus.PENDING],
+            "pending_required": sum(
+                1
+                for f in supply_forms
+                if f.outstanding.status == MaterialStatus.PENDING and f.outstanding.required
+            ),
             "reopen_pending": supply_form is not None,
             "procedure": procedure,
             "can_withdraw": mine and case.status in WITHDRAWABLE,

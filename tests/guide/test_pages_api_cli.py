@@ -149,10 +149,14 @@ def cli():
     return lambda *args: runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
 
 
-def test_cli_ask_prints_the_ranked_answers(cli):
+def test_cli_ask_prints_the_ranked_answers(cli, monkeypatch):
+    from tongban.cli import guide
+
+    monkeypatch.setattr(guide.console, "width", 60)  # a narrow terminal must not fold the codes
     result = cli("guide", "ask", "开个小饭馆要办什么证")
     assert result.exit_code == 0, result.output
-    assert FOOD in result.output
+    first = next(line for line in result.output.splitlines() if line.startswith("1. "))
+    assert FOOD in result.output and len(first) > 60  # one unfolded line per answer
     assert "declined" in cli("guide", "ask", "今天天气怎么样").output
     empty = cli("guide", "ask", " ")
     assert empty.exit_code == 2

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 guide_app = typer.Typer(
     help="The guide assistant (智能导办) over the published catalogue.", no_args_is_help=True
@@ -84,12 +83,10 @@ def ask(question: Annotated[str, typer.Argument(help="The question, in everyday 
         options = " / ".join(f"{zh} ({en})" for zh, en, _words, _marker in c.options)
         console.print(f"[bold]{c.question_zh}[/] {c.question_en}\n  {options}")
     if answer.outcome != services.Outcome.DECLINED:
-        table = Table()
-        for column in ("#", "code", "name", "score", "coverage"):
-            table.add_column(column, overflow="fold")
+        # One line per answer, never wrapped: item codes are 50-odd characters that people copy,
+        # and a table folds them at the terminal's width.
         for i, hit in enumerate(answer.hits, start=1):
-            table.add_row(str(i), hit.code, hit.name, f"{hit.score:.2f}", f"{hit.coverage:.2f}")
-        console.print(table)
+            typer.echo(f"{i}. {hit.code}  {hit.name}  score={hit.score:.2f} coverage={hit.coverage:.2f}")
     console.print(f"{answer.outcome}, {answer.elapsed_ms:.1f} ms")
 
 

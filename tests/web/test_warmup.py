@@ -12,8 +12,10 @@ def test_warming_builds_the_search_index_and_compiles_the_first_pages(db):
     assert search._cached is None and guide_index._cached is None
     seconds = warmup.warm()
     assert seconds >= 0 and search._cached is not None
-    assert guide_index._cached is not None  # the guide assistant's index too
-    guide_index.invalidate()
+    # Not the guide assistant's index: built beside a restarted server under load it held the CPU
+    # long enough for the proxy to mark the other server down (tests/cluster, a 502); it is built
+    # on the first question instead.
+    assert guide_index._cached is None
 
 
 def test_warming_never_fails_the_server_even_without_a_database(monkeypatch):

@@ -31,12 +31,6 @@ def warm() -> float:
         search.search("营业执照", limit=1)  # builds the index (and loads the segmenter) once
     except Exception:  # an empty or unmigrated database: nothing to warm
         log.warning("search index not warmed", exc_info=True)
-    try:
-        from tongban.guide import index as guide_index
-
-        guide_index.current()  # the assistant's own index and segmenter (2–6 s on this machine)
-    except Exception:
-        log.warning("guide index not warmed", exc_info=True)
     for name in TEMPLATES:
         try:
             get_template(name)

@@ -235,6 +235,7 @@ def _register_routers():
     from tongban.insight.api import router as insight_router
     from tongban.licences.api import router as licences_router
     from tongban.programme.api import router as programme_router
+    from tongban.workflow.api import router as workflow_router
 
     api.add_router("/", core_router)
     api.add_router("/", accounts_router)
@@ -247,6 +248,7 @@ def _register_routers():
     api.add_router("/", documents_router)
     api.add_router("/", insight_router)
     api.add_router("/", programme_router)
+    api.add_router("/", workflow_router)
 
 
 _register_routers()

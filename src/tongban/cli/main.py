@@ -1406,17 +1406,39 @@ app.add_typer(workflow_app, name="workflow")
 
 @workflow_app.command("check")
 def workflow_check(
-    paths: Annotated[list[Path], typer.Argument(help="BPMN files, or folders of .bpmn files.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="BPMN and DMN files, or folders of .bpmn and .dmn files.")
+    ],
 ):
-    """Classify BPMN files as executable, reference models or refused, storing nothing."""
+    """Classify BPMN files as executable, reference models or refused, storing nothing. Business rule
+    tasks call the decisions of the DMN files given, in the folders given, or beside a BPMN file given."""
     _django()
-    from tongban.workflow import check
+    from tongban.workflow import check, decisions
 
-    files = [f for p in paths for f in (sorted(p.glob("*.bpmn")) if p.is_dir() else [p])]
+    files = [
+        f for p in paths for f in (sorted(p.glob("*.bpmn")) if p.is_dir() else [p]) if f.suffix != ".dmn"
+    ]
+    dmn_files = [
+        f for p in paths for f in (sorted(p.glob("*.dmn")) if p.is_dir() else [p]) if f.suffix == ".dmn"
+    ]
+    for path in paths:
+        if path.is_file() and path.suffix != ".dmn":
+            dmn_files += sorted(path.parent.glob("*.dmn"))
+    library = decisions.Library()
+    for path in dict.fromkeys(dmn_files):  # each file once, in the order met
+        try:
+            ids, problem = check.load_dmn(path.read_bytes(), path.name, library)
+        except OSError as exc:
+            ids, problem = [], exc.strerror
+        if problem is None:
+            line = f"{'decisions':<10} {path}  ({', '.join(ids) or '—'})"
+        else:
+            line = f"{'refused':<10} {path}\n    - document: {problem}"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     counts = dict.fromkeys(("executable", "reference", "refused", "crashed"), 0)
     for path in files:
         try:
-            report = check.check(path.read_bytes(), path.name)
+            report = check.check(path.read_bytes(), path.name, library)
         except OSError as exc:
             report = check.FileCheck(path.name, "refused", [check.unreadable(exc.strerror)])
         counts[report.status] += 1

@@ -189,8 +189,8 @@ class Flow:
 @dataclass(frozen=True)
 class Node:
     id: str
-    # start | end | user | script | exclusive | parallel | inclusive | call | subprocess | catch | eventgw
-    # | eventsub | pass | timer | boundary | refused
+    # start | end | user | script | rule | exclusive | parallel | inclusive | call | subprocess | catch
+    # | eventgw | eventsub | pass | timer | boundary | refused
     kind: str
     name: str = ""
     department: str = ""
@@ -227,6 +227,9 @@ class Node:
     all_triggers: bool = False
     event_condition: object | None = None  # a conditional event: it fires when this holds
     variable: str = ""  # a message or signal caught: the case data key its payload is kept under
+    decision: str = ""  # a business rule task: the id of the DMN decision it evaluates
+    result_variable: str = ""  # a business rule task: where the result goes ("" : outputs merged)
+    result_mapping: str = ""  # a business rule task: camunda:mapDecisionResult, with a result variable
 
 
 @dataclass
@@ -239,6 +242,9 @@ class ProcessGraph:
     outgoing: dict[str, list[Flow]]
     incoming: dict[str, list[Flow]]
     start: str
+    # Evaluates a business rule task: (node, data) → process variable updates. Set by whoever runs
+    # the graph (services: the stored decisions; the checker: the DMN files beside the BPMN file).
+    decide: object = None
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -953,6 +959,10 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
         if tag == "sendTask":
             return Node(kind="pass", throws="send", triggers=(f"message:{name}",), **common)
         return Node(kind="catch", triggers=(f"message:{name}",), variable=_message_variable(child), **common)
+    if tag == "businessRuleTask":
+        if _loop(child, element_id, scope, tag):
+            return None
+        return _business_rule(child, element_id, scope, common)
     if tag in TASKS:
         kind = TASKS[tag]
         countersign = kind == "user" and child.find(_q("multiInstanceLoopCharacteristics")) is not None
@@ -970,6 +980,135 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
         return None
     _unsupported(child, tag, element_id, scope, what=tag)
     return None
+
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+DECISION_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,119}")
+# Camunda 7 runs a business rule task with its own Java or JUEL code: refused, never dropped.
+FOREIGN_RULE_ATTRIBUTES = ("class", "expression", "delegateExpression")
+
+
+def _business_rule(child, element_id: str, scope: _Scope, common: dict) -> Node | None:
+    """A business rule task evaluates a DMN decision named by tb:decision, camunda:decisionRef,
+    spiffworkflow:calledDecisionId or zeebe:calledDecision; the decision itself is looked up when
+    the process is published or checked (`missing_decisions`)."""
+    name = child.get("name") or element_id
+    extensions = child.find(_q("extensionElements"))
+    extension = {_local(e.tag): e for e in (extensions if extensions is not None else ())}
+    foreign = [a for a in FOREIGN_RULE_ATTRIBUTES if child.get(f"{{{CAMUNDA_NS}}}{a}")]
+    if foreign:  # Java or JUEL of Camunda 7
+        scope.refuse(
+            child,
+            element_id,
+            "script",
+            Formatted(
+                _("“%(name)s” carries a script for another engine (%(extension)s); tongban runs no scripts."),
+                {"name": name, "extension": f"camunda:{foreign[0]}"},
+            ),
+        )
+        return None
+    worker = (
+        "zeebe:taskDefinition" if "taskDefinition" in extension and "calledDecision" not in extension else ""
+    )
+    worker = worker or ("camunda:topic" if child.get(f"{{{CAMUNDA_NS}}}topic") else "")
+    if worker:
+        scope.refuse(
+            child,
+            element_id,
+            "decision",
+            Formatted(
+                _(
+                    "The business rule task “%(name)s” is done by a worker of another engine (%(worker)s); "
+                    "tongban evaluates a DMN decision named by camunda:decisionRef, "
+                    "spiffworkflow:calledDecisionId, zeebe:calledDecision or tb:decision."
+                ),
+                {"name": name, "worker": worker},
+            ),
+        )
+        return None
+    called = extension.get("calledDecision")
+    spiff = extension.get("calledDecisionId")
+    decision = (
+        child.get(_tb("decision"))
+        or child.get(f"{{{CAMUNDA_NS}}}decisionRef")
+        or ((spiff.text or "").strip() if spiff is not None else "")
+        or (called.get("decisionId") or "" if called is not None else "")
+    ).strip()
+    result_variable = (
+        (called.get("resultVariable") or "" if called is not None else "")
+        or child.get(f"{{{CAMUNDA_NS}}}resultVariable")
+        or ""
+    ).strip()
+    mapping = ""
+    if child.get(f"{{{CAMUNDA_NS}}}resultVariable"):
+        mapping = child.get(f"{{{CAMUNDA_NS}}}mapDecisionResult") or "resultList"
+    binding = child.get(f"{{{CAMUNDA_NS}}}decisionRefBinding") or "latest"
+    problem = None
+    if not decision:
+        problem = Formatted(
+            _(
+                "The business rule task “%(name)s” names no decision (camunda:decisionRef, "
+                "spiffworkflow:calledDecisionId, zeebe:calledDecision or tb:decision)."
+            ),
+            {"name": name},
+        )
+    elif not DECISION_ID.fullmatch(decision):
+        problem = Formatted(
+            _(
+                "The business rule task “%(name)s” calls the decision “%(decision)s”: tongban expects a "
+                "decision id, not an expression."
+            ),
+            {"name": name, "decision": decision},
+        )
+    elif result_variable and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,119}", result_variable):
+        problem = Formatted(
+            _("The business rule task “%(name)s” keeps its result in “%(variable)s”, which is not a name."),
+            {"name": name, "variable": result_variable},
+        )
+    elif mapping and mapping not in ("singleEntry", "singleResult", "collectEntries", "resultList"):
+        problem = Formatted(
+            _(
+                "The business rule task “%(name)s” maps its result with “%(mapping)s”, which is not a "
+                "camunda:mapDecisionResult."
+            ),
+            {"name": name, "mapping": mapping},
+        )
+    elif binding != "latest":
+        problem = Formatted(
+            _(
+                "The business rule task “%(name)s” binds its decision by %(binding)s; tongban evaluates the "
+                "latest published version."
+            ),
+            {"name": name, "binding": binding},
+        )
+    if problem is not None:
+        scope.refuse(child, element_id, "decision", problem)
+        return None
+    return Node(
+        kind="rule", decision=decision, result_variable=result_variable, result_mapping=mapping, **common
+    )
+
+
+def missing_decisions(result: ParseResult, known) -> list[Problem]:
+    """Business rule tasks whose decision is not among `known` (ids): one problem each."""
+    problems = []
+    for graph in result.processes.values():
+        for node in graph.nodes.values():
+            if node.kind == "rule" and node.decision not in known:
+                problems.append(
+                    Problem(
+                        node.id,
+                        "decision_missing",
+                        Formatted(
+                            _(
+                                "The business rule task “%(name)s” calls the decision “%(decision)s”, "
+                                "which is neither published nor in a DMN file given with it."
+                            ),
+                            {"name": node.name or node.id, "decision": node.decision},
+                        ),
+                    )
+                )
+    return problems
 
 
 def _standard_loop(child, loop, element_id: str, scope: _Scope) -> dict | None:
@@ -1325,11 +1464,19 @@ def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
                         ),
                     )
                 )
-        implicit = node.kind in ("start", "script", "pass", "subprocess", "boundary", "catch") and not any(
+        implicit = node.kind in (
+            "start",
+            "script",
+            "rule",
+            "pass",
+            "subprocess",
+            "boundary",
+            "catch",
+        ) and not any(
             f.condition for f in outs
         )  # several unconditioned flows out of these are a parallel split, as BPMN says
         if (
-            node.kind in ("start", "end", "script", "call", "subprocess", "pass", "boundary", "catch")
+            node.kind in ("start", "end", "script", "rule", "call", "subprocess", "pass", "boundary", "catch")
             and len(outs) > 1
         ) and not implicit:
             problems.append(Problem(node.id, "split", _("Use a gateway to split the flow.")))

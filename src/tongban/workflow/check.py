@@ -4,7 +4,8 @@ Each file is
 - `executable`: every process not marked isExecutable="false" parses and runs here; a dry run that
   approves every step with empty data says whether it reaches an end;
 - `reference`: a sound BPMN model that cannot run here as it is — marked isExecutable="false", or
-  using elements we do not run, or lacking what we need (a lane's department, a split's condition):
+  using elements we do not run, or lacking what we need (a lane's department, a split's condition,
+  the DMN decision a business rule task calls — DMN files given with the BPMN files provide them):
   it can be imported as a reference model, and the blockers say what stands in the way of running;
 - `refused`: not a sound model (broken XML, flows to nowhere, duplicate ids, …), or a process marked
   executable whose conditions or scripts are written for another engine (JUEL, Python): the root
@@ -18,8 +19,11 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 
 from tongban.core.errors import Formatted
+from tongban.rules import RuleError
+from tongban.rules import dmn as rules_dmn
 
 from . import bpmn, engine
+from . import decisions as decisions_
 
 MAX_STEPS = 2000
 MAX_DEPTH = 10
@@ -41,9 +45,10 @@ class FileCheck:
     processes: int = 0
 
 
-def check(data: bytes, name: str = "") -> FileCheck:
+def check(data: bytes, name: str = "", decisions: decisions_.Library | None = None) -> FileCheck:
+    """`decisions`: the DMN decisions given with the file (business rule tasks call them by id)."""
     try:
-        return _check(data, name)
+        return _check(data, name, decisions if decisions is not None else decisions_.Library())
     except Exception as exc:  # the checker reports its own bugs per file and goes on
         return FileCheck(
             name,
@@ -69,11 +74,16 @@ BROKEN |= {"start_incoming", "default", "limit", "role", "countersign"}
 FOREIGN = {"script", "condition_syntax", "condition_language"}
 
 
-def _check(data: bytes, name: str) -> FileCheck:
+def _check(data: bytes, name: str, library: decisions_.Library) -> FileCheck:
     result = bpmn.parse(data)
     if any(p.element == "document" for p in result.problems):
         return FileCheck(name, "refused", result.problems)
     if result.ok and result.processes:
+        missing = bpmn.missing_decisions(result, library)
+        if missing:  # a sound model that lacks what it needs to run: its decisions
+            return FileCheck(name, "reference", missing, processes=len(result.processes))
+        for graph in result.processes.values():
+            graph.decide = deciding(library)
         root = _root_process(result)
         return FileCheck(name, "executable", [], dry_run(result, root), len(result.processes))
     drawing = bpmn.parse(data, as_reference=True)
@@ -83,6 +93,31 @@ def _check(data: bytes, name: str) -> FileCheck:
     if broken or foreign:
         return FileCheck(name, "refused", broken + foreign)
     return FileCheck(name, "reference", blockers, processes=len(drawing.references))
+
+
+def deciding(library: decisions_.Library):
+    """A graph's `decide`: business rule tasks evaluate the decisions of `library`."""
+
+    def decide(node: bpmn.Node, data: dict) -> dict:
+        found = library.find(node.decision)
+        if found is None:
+            raise decisions_.DecisionFailed(
+                Formatted(_("the decision “%(decision)s” is not available"), {"decision": node.decision})
+            )
+        return decisions_.evaluate(
+            found, data, result_variable=node.result_variable, mapping=node.result_mapping
+        )
+
+    return decide
+
+
+def load_dmn(data: bytes, name: str, library: decisions_.Library) -> tuple[list[str], object]:
+    """Add the decisions of a DMN file to `library`: (their ids, None) or ([], why it was refused)."""
+    try:
+        model = rules_dmn.load(data)
+    except RuleError as exc:
+        return [], exc.message
+    return library.add(model, name), None
 
 
 def _root_process(result: bpmn.ParseResult) -> bpmn.ProcessGraph:

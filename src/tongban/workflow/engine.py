@@ -1,7 +1,8 @@
 """The token engine: moves a process instance from one set of waiting steps to the next.
 
 It is pure — no database. Given the graph, where tokens enter, the case data and the instance's
-join counters, it walks the graph (gateways, script tasks, end events are passed through at once)
+join counters, it walks the graph (gateways, script and business rule tasks, end events are passed
+through at once)
 until every token waits: at a user task (a work item), at a call activity (a child instance), or
 at a parallel join that has not heard from all its branches. It returns what changed, and the
 persistence layer writes exactly that: new work items, counters, a token balance, data updates.
@@ -19,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tongban.core.errors import Conflict, Formatted
 
-from . import registry
+from . import decisions, registry
 from .bpmn import Flow, Node, ProcessGraph, catcher, subprocess_start
 
 MAX_STEPS = 10_000  # a cycle of gateways and scripts with no wait would otherwise never end
@@ -165,6 +166,9 @@ def enter(
             if scripts:
                 updates = registry.get(node.function)({"data": view.merged(), "node": node.id}) or {}
                 effects.data.update(updates)
+            stack.extend(reversed(_split(graph, node, joins)))
+        elif kind == "rule":
+            effects.data.update(_decide(graph, node, view))
             stack.extend(reversed(_split(graph, node, joins)))
         elif kind in ("pass", "boundary"):
             stack.extend(reversed(_split(graph, node, joins)))
@@ -476,6 +480,21 @@ def _throw(
     _count_inside(boundary.scope, joins, 1)  # one more token beside the subprocess
     stack.append(boundary.id)
     return False
+
+
+def _decide(graph: ProcessGraph, node: Node, view: "_DataView") -> dict:
+    """A business rule task: its decision over the case data, as updates to the case data."""
+    if graph.decide is None:
+        raise ProcessError(
+            node.id,
+            Formatted(
+                _("no decision tables are available to evaluate “%(decision)s”"), {"decision": node.decision}
+            ),
+        )
+    try:
+        return graph.decide(node, view.merged())
+    except decisions.DecisionFailed as exc:
+        raise ProcessError(node.id, exc.reason) from None
 
 
 def _targets(flows: list[Flow]) -> list[str]:

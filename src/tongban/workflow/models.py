@@ -50,6 +50,39 @@ class ProcessDefinition(models.Model):
         return f"{self.key} v{self.version}"
 
 
+class DecisionDefinition(models.Model):
+    """One version of a DMN decision, under its decision id: what a businessRuleTask calls
+    (camunda:decisionRef, spiffworkflow:calledDecisionId, zeebe:calledDecision, tb:decision).
+
+    The whole DMN document is kept, so the decisions it requires are evaluated with it; a document
+    with several decisions publishes one version of each. A step evaluates the version published at
+    that moment (the "latest" binding of other engines)."""
+
+    key = models.CharField(_("decision id"), max_length=120)
+    version = models.PositiveIntegerField(_("version"))
+    status = models.CharField(_("status"), max_length=12, choices=DefinitionStatus.choices)
+    name = models.CharField(_("name"), max_length=200)
+    dmn_xml = models.TextField(_("DMN XML"))
+    checksum = models.CharField(max_length=64)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="decision_definitions",
+    )
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    published_at = models.DateTimeField(_("published"))
+
+    class Meta:
+        ordering = ["key", "-version"]
+        constraints = [models.UniqueConstraint(fields=["key", "version"], name="decision_version_unique")]
+        verbose_name = _("decision definition")
+        verbose_name_plural = _("decision definitions")
+
+    def __str__(self):
+        return f"{self.key} v{self.version}"
+
+
 class InstanceStatus(models.TextChoices):
     RUNNING = "running", _("running")
     COMPLETED = "completed", _("completed")

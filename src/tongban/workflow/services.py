@@ -35,10 +35,13 @@ from tongban.core.errors import (
     NotFound,
     NotPermitted,
 )
+from tongban.rules import RuleError
+from tongban.rules import dmn as rules_dmn
 
-from . import bpmn, engine, store
+from . import bpmn, decisions, engine, store
 from .models import (
     OPEN_STATUSES,
+    DecisionDefinition,
     DefinitionStatus,
     InstanceStatus,
     ProcessDefinition,
@@ -89,6 +92,15 @@ def publish_definition(
         process_id = roots[0]
     if process_id not in result.processes:
         raise InvalidInput.single("process_id", "missing", _("No such process in the document."))
+    called = {n.decision for g in result.processes.values() for n in g.nodes.values() if n.kind == "rule"}
+    published = set(
+        DecisionDefinition.objects.filter(key__in=called, status=DefinitionStatus.PUBLISHED).values_list(
+            "key", flat=True
+        )
+    )
+    missing = bpmn.missing_decisions(result, published)
+    if missing:
+        raise _bpmn_error(missing)
     for graph in result.processes.values():
         for node in graph.nodes.values():
             if (
@@ -176,6 +188,7 @@ def graph_of(definition: ProcessDefinition, process_id: str = "") -> bpmn.Proces
     if graph is None:
         with _graphs_lock:
             for pid, parsed in bpmn.parse(definition.bpmn_xml).processes.items():
+                parsed.decide = decide_stored
                 _graphs[(definition.pk, definition.checksum, pid)] = parsed
         graph = _graphs[key]
     return graph
@@ -185,8 +198,142 @@ def clear_caches() -> None:
     """Forget cached definitions and graphs (tests roll back rows whose ids are then reused)."""
     _graphs.clear()
     _definitions.clear()
+    _models.clear()
     _subtrees.clear()
     store.clear_caches()
+
+
+# --- decisions (DMN) that business rule tasks call -------------------------------------------------
+
+DECISION_ACTION = "workflow.decision.publish"
+_models: dict[tuple[int, str], rules_dmn.Model] = {}
+
+
+def _dmn_model(dmn_xml: str) -> rules_dmn.Model:
+    try:
+        return rules_dmn.load(dmn_xml)
+    except RuleError as exc:
+        raise InvalidInput.single("dmn", exc.code, exc.message) from None
+
+
+def publish_decisions(actor, *, dmn_xml: str, department: Department) -> list[DecisionDefinition]:
+    """Check a DMN document and publish each of its decisions as the next version of its decision id.
+
+    A decision id stays with the department that first published it, as process keys do."""
+    require(actor, perms.CATALOG_MANAGE, department)
+    model = _dmn_model(dmn_xml)
+    ids = [d.id for d in model.decisions.values()]
+    errors = FieldErrors()
+    if not ids:
+        errors.add("dmn", "no_decision", _("The DMN document has no decision."))
+    for decision in model.decisions.values():
+        if not decision.id or not bpmn.DECISION_ID.fullmatch(decision.id):
+            errors.add(
+                "dmn",
+                "decision_id",
+                Formatted(
+                    _("The decision “%(name)s” needs an id of letters, digits and . _ - (it has “%(id)s”)."),
+                    {"name": decision.name, "id": decision.id or "—"},
+                ),
+            )
+    errors.raise_if_any()
+    owners = {
+        row.key: row.department
+        for row in DecisionDefinition.objects.filter(key__in=ids)
+        .select_related("department")
+        .order_by("version")
+    }
+    for key, owner in owners.items():
+        if owner.pk != department.pk and not actor.can(perms.CATALOG_MANAGE, owner):
+            raise NotPermitted(
+                Formatted(
+                    _("The decision %(id)s belongs to a department whose catalogue you do not manage."),
+                    {"id": key},
+                )
+            )
+    published = []
+    checksum = crypto.sm3_hex(dmn_xml.encode())
+    with audit.audited(
+        DECISION_ACTION,
+        actor=actor,
+        object_type="decision_definition",
+        object_ref=",".join(ids)[:120],
+        department_code=department.code,
+    ) as entry:
+        for decision in model.decisions.values():
+            latest = DecisionDefinition.objects.filter(key=decision.id).aggregate(v=Max("version"))["v"] or 0
+            DecisionDefinition.objects.filter(key=decision.id, status=DefinitionStatus.PUBLISHED).update(
+                status=DefinitionStatus.SUPERSEDED
+            )
+            published.append(
+                DecisionDefinition.objects.create(
+                    key=decision.id,
+                    version=latest + 1,
+                    status=DefinitionStatus.PUBLISHED,
+                    name=(decision.name or decision.id)[:200],
+                    dmn_xml=dmn_xml,
+                    checksum=checksum,
+                    department=department,
+                    created_by=getattr(actor, "user", None),
+                    published_at=timezone.now(),
+                )
+            )
+        entry.detail = {"decisions": {d.key: d.version for d in published}}
+    return published
+
+
+def upload_decisions(actor, *, department_code: str, dmn_xml: str) -> list[DecisionDefinition]:
+    """Publish an uploaded DMN document for a department the actor manages (the API, any DMN modeler)."""
+    require(actor, perms.CATALOG_MANAGE)
+    department = Department.objects.filter(code=department_code).first() if department_code else None
+    if department is None:
+        raise InvalidInput.single(
+            "department", "required", _("Choose the department the decision belongs to.")
+        )
+    return publish_decisions(actor, dmn_xml=dmn_xml, department=department)
+
+
+def decision_versions(actor, key: str) -> list[DecisionDefinition]:
+    """Every version of a decision id, newest first, for someone who manages its department."""
+    require(actor, perms.CATALOG_MANAGE)
+    rows = list(
+        DecisionDefinition.objects.filter(key=key)
+        .defer("dmn_xml")
+        .select_related("department")
+        .order_by("-version")
+    )
+    if not rows or not (
+        getattr(actor, "is_system", False) or actor.can(perms.CATALOG_MANAGE, rows[0].department)
+    ):
+        raise NotFound()
+    return rows
+
+
+def published_decision(key: str) -> decisions.Found | None:
+    """The published version of a decision id, its DMN document read once per version."""
+    row = (
+        DecisionDefinition.objects.filter(key=key, status=DefinitionStatus.PUBLISHED)
+        .values_list("pk", "checksum", "version")
+        .first()
+    )
+    if row is None:
+        return None
+    pk, checksum, version = row
+    model = _models.get((pk, checksum))
+    if model is None:
+        xml = DecisionDefinition.objects.values_list("dmn_xml", flat=True).get(pk=pk)
+        model = _models[(pk, checksum)] = rules_dmn.load(xml)
+    return decisions.Found(model, model.decision(key), f"{key} v{version}")
+
+
+def decide_stored(node: bpmn.Node, data: dict) -> dict:
+    """A business rule task of a published process: the decision as published now, over the case data."""
+    found = published_decision(node.decision)
+    if found is None:
+        raise decisions.DecisionFailed(
+            Formatted(_("the decision “%(decision)s” is not published"), {"decision": node.decision})
+        )
+    return decisions.evaluate(found, data, result_variable=node.result_variable, mapping=node.result_mapping)
 
 
 # --- moving instances ------------------------------------------------------------------------------------

@@ -116,6 +116,7 @@ def _seed_and_print() -> None:
     from tongban.accounts.seed import seed_demo
     from tongban.cases.demo import load_rules, load_sample_cases
     from tongban.catalog.demo.loader import load_demo_catalogue
+    from tongban.documents.demo import load_documents
     from tongban.exchange.demo import load_exchange
     from tongban.hotline.demo import ensure_router, load_hotline
     from tongban.licences.demo import load_licences, load_types
@@ -135,6 +136,7 @@ def _seed_and_print() -> None:
         "data sharing",
         "12345 hotline",
         "12345 router (training)",
+        "official documents",
     ]
     with _progress() as progress:
         task = progress.add_task("Seeding demo city", total=len(steps))
@@ -162,6 +164,8 @@ def _seed_and_print() -> None:
         hotline = load_hotline()
         step("12345 router (training)")
         router_note = ensure_router()
+        step("official documents")
+        documents = load_documents()
         progress.update(task, completed=len(steps))
     console.print(f"Demo city: {report.created} objects created, {report.existing} already there.")
     console.print(
@@ -185,6 +189,10 @@ def _seed_and_print() -> None:
         f"{hotline['orders']} sample work orders."
     )
     console.print(router_note)
+    console.print(
+        f"Official documents: {documents['processes']} processes published (发文, 收文), "
+        f"{documents['seals']} e-seal, {documents['staff']} more staff."
+    )
     if catalogue.skipped_reason:
         console.print(f"[yellow]Catalogue list skipped:[/] {catalogue.skipped_reason}")
 

@@ -64,7 +64,7 @@ class Urgency(models.TextChoices):
 
 class Status(models.TextChoices):
     DRAFT = "draft", _("draft (起草)")
-    SIGNED = "signed", _("signed and numbered (已签发)")
+    SIGNED = "signed", _("signed off (已签发)")
     SEALED = "sealed", _("sealed (已用印)")
     ISSUED = "issued", _("issued (已印发)")
     ARCHIVED = "archived", _("archived (已归档)")
@@ -141,6 +141,10 @@ class Document(models.Model):
     signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
     issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    # On the outgoing process (document:outgoing): its steps move it, not the direct actions.
+    on_flow = models.BooleanField(_("on the process"), default=False)
+    # 会签: codes of the departments that countersign (in parallel, one signer each).
+    countersign_departments = models.JSONField(_("countersigning departments"), default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -277,3 +281,122 @@ class Sealing(models.Model):
 
     def __str__(self):
         return f"{self.document.ref} ← {self.seal.code}"
+
+
+class ReceiptKind(models.TextChoices):
+    MAIN = "main", _("main recipient (主送)")
+    CC = "cc", _("copied (抄送)")
+
+
+class ReceiptStatus(models.TextChoices):
+    DELIVERED = "delivered", _("delivered, not yet signed for (待签收)")
+    HANDLING = "handling", _("signed for, in handling (办理中)")
+    ARCHIVED = "archived", _("archived (已归档)")
+
+
+class Receipt(models.Model):
+    """收文: one issued document as one receiving agency holds it, from 分发 to its own 归档. The
+    signing for (签收) is the read receipt the sender sees; the handling runs on document:incoming."""
+
+    ref = models.CharField(_("reference"), max_length=20, unique=True)
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="receipts")
+    agency = models.ForeignKey(
+        Department, verbose_name=_("receiving agency"), on_delete=models.PROTECT, related_name="receipts"
+    )
+    kind = models.CharField(_("as"), max_length=4, choices=ReceiptKind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReceiptStatus.choices, default=ReceiptStatus.DELIVERED
+    )
+    delivered_at = models.DateTimeField(_("delivered"))
+    signed_for_at = models.DateTimeField(_("signed for (签收)"), null=True, blank=True)
+    signed_for_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    handling_department = models.ForeignKey(
+        Department,
+        verbose_name=_("handled by (承办)"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-delivered_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "agency"], name="documents_receipt_unique")
+        ]
+        verbose_name = _("received document")
+        verbose_name_plural = _("received documents")
+
+    def __str__(self):
+        return f"{self.ref} {self.document.number}"
+
+
+class ReceiptReading(models.Model):
+    """传阅: who at the receiving agency opened the document, and when (first time only)."""
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="readings")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    read_at = models.DateTimeField(_("read"))
+
+    class Meta:
+        ordering = ["read_at"]
+        constraints = [models.UniqueConstraint(fields=["receipt", "user"], name="documents_reading_unique")]
+
+    def __str__(self):
+        return f"{self.receipt_id} {self.user_id} {self.read_at:%Y-%m-%d %H:%M}"
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("in progress (督办中)")
+    CLOSED = "closed", _("closed (已办结)")
+
+
+class SupervisedTask(models.Model):
+    """督查督办: a leader's instruction (批示) to carry out, with a lead department, a deadline in
+    working days, progress reports, and closing with evidence."""
+
+    ref = models.CharField(_("reference"), max_length=20, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    instruction = models.TextField(_("instruction (批示)"))
+    document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.PROTECT, related_name="supervised_tasks"
+    )
+    instructed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    supervising_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="+", verbose_name=_("supervised by")
+    )
+    lead_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="supervised_tasks", verbose_name=_("lead (牵头)")
+    )
+    co_departments = models.ManyToManyField(
+        Department, blank=True, related_name="co_supervised_tasks", verbose_name=_("co-owners (配合)")
+    )
+    limit_days = models.PositiveSmallIntegerField(_("limit (working days)"))
+    created_at = models.DateTimeField(_("created"))
+    due_at = models.DateTimeField(_("due"))
+    status = models.CharField(_("status"), max_length=8, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    evidence = models.TextField(_("evidence of completion"), blank=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        verbose_name = _("supervised task")
+        verbose_name_plural = _("supervised tasks")
+
+    def __str__(self):
+        return f"{self.ref} {self.title}"
+
+
+class ProgressReport(models.Model):
+    task = models.ForeignKey(SupervisedTask, on_delete=models.CASCADE, related_name="reports")
+    text = models.TextField(_("progress"))
+    reported_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    reported_at = models.DateTimeField(_("reported"))
+
+    class Meta:
+        ordering = ["reported_at"]
+
+    def __str__(self):
+        return f"{self.task_id} {self.reported_at:%Y-%m-%d}"

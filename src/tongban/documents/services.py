@@ -111,13 +111,21 @@ def _is_drafter(actor, document: Document) -> bool:
 
 
 def may_see(actor, document: Document) -> bool:
+    """The drafter, staff over its section or agency; the countersigning departments while it is
+    with them and after; and the agencies it was distributed to (收文)."""
     if getattr(actor, "is_system", False) or _is_drafter(actor, document):
         return True
-    return any(
+    if any(
         actor.can(permission, scope)
         for permission in (perms.DOCUMENT_VIEW, perms.DOCUMENT_SIGN)
         for scope in (document.drafting_department, document.agency)
-    )
+    ):
+        return True
+    if not actor.can(perms.DOCUMENT_VIEW):
+        return False
+    others = list(Department.objects.filter(code__in=document.countersign_departments or []))
+    others += [r.agency for r in document.receipts.select_related("agency")]
+    return any(actor.can(perms.DOCUMENT_VIEW, department) for department in others)
 
 
 def may_edit(actor, document: Document) -> bool:
@@ -127,24 +135,40 @@ def may_edit(actor, document: Document) -> bool:
 
 
 def may_sign(actor, document: Document) -> bool:
-    return document.status == Status.DRAFT and bool(actor.can(perms.DOCUMENT_SIGN, document.agency))
+    return (
+        document.status == Status.DRAFT
+        and not document.on_flow
+        and bool(actor.can(perms.DOCUMENT_SIGN, document.agency))
+    )
 
 
 def may_void(actor, document: Document) -> bool:
-    return document.status == Status.SIGNED and bool(actor.can(perms.DOCUMENT_SIGN, document.agency))
+    return (
+        document.status == Status.SIGNED
+        and not document.on_flow
+        and bool(actor.can(perms.DOCUMENT_SIGN, document.agency))
+    )
 
 
 def may_issue(actor, document: Document) -> bool:
-    return document.status in (Status.SIGNED, Status.SEALED) and bool(
-        actor.can(perms.DOCUMENT_DRAFT, document.drafting_department)
-        or actor.can(perms.DOCUMENT_SIGN, document.agency)
+    return (
+        document.status in (Status.SIGNED, Status.SEALED)
+        and not document.on_flow
+        and bool(
+            actor.can(perms.DOCUMENT_DRAFT, document.drafting_department)
+            or actor.can(perms.DOCUMENT_SIGN, document.agency)
+        )
     )
 
 
 def may_archive(actor, document: Document) -> bool:
-    return document.status == Status.ISSUED and bool(
-        actor.can(perms.DOCUMENT_DRAFT, document.drafting_department)
-        or actor.can(perms.DOCUMENT_SIGN, document.agency)
+    return (
+        document.status == Status.ISSUED
+        and not document.on_flow
+        and bool(
+            actor.can(perms.DOCUMENT_DRAFT, document.drafting_department)
+            or actor.can(perms.DOCUMENT_SIGN, document.agency)
+        )
     )
 
 
@@ -345,6 +369,10 @@ def create_draft(actor, *, department_code: str = "", **fields) -> Document:
     _check_recipients(document)
     document.save()
     _keep_version(document, actor, at)
+    from . import flow
+
+    if flow.start_outgoing(actor, document, at):  # the agency runs drafts on the outgoing process
+        document.save(update_fields=["on_flow"])
     uow = current()
     uow.audit.object_ref = document.ref
     uow.audit.department_code = department.code
@@ -449,23 +477,18 @@ def _check_ready(document: Document) -> None:
     errors.raise_if_any()
 
 
-@use_case("documents.sign", object_type="document")
-def sign(actor, ref: str, *, expected_version: int | None = None) -> Document:
-    """签发: the agency's leader signs the draft off; the 发文字号 is assigned in the same step."""
-    document = access_document(actor, ref, lock=True)
-    current().audit.object_ref = document.ref
-    _require_status(document, Status.DRAFT)
-    if not may_sign(actor, document):
-        raise NotPermitted()
-    if expected_version is not None and int(expected_version) != document.version:
-        raise Conflict(_("The draft changed since you read it. Read it again before signing."))
+FLOW_MESSAGE = _("This document runs on its process: act on its current step instead.")
+
+
+def _refuse_on_flow(document: Document) -> None:
+    if document.on_flow:
+        raise Conflict(FLOW_MESSAGE)
+
+
+def sign_off(document: Document, actor, at: dt.datetime) -> None:
+    """签发: the leader's signature on the draft (the 签发人 of an upward document)."""
     refuse_classified("", document.title, document.body)
     _check_ready(document)
-    at = now()
-    year = timezone.localtime(at).year
-    serial = take_serial(document.agency_code, year)
-    document.number_year, document.number_serial = year, serial
-    document.number = number_text(document.agency_code, year, serial)
     document.status = Status.SIGNED
     document.signed_by = actor.user
     document.signed_at = at
@@ -473,6 +496,33 @@ def sign(actor, ref: str, *, expected_version: int | None = None) -> Document:
     if document.date is None:
         document.date = timezone.localtime(at).date()
     document.updated_at = at
+
+
+def assign_number(document: Document, at: dt.datetime) -> int:
+    """编号: the next serial of the document's 机关代字 and year (see the module doc)."""
+    year = timezone.localtime(at).year
+    serial = take_serial(document.agency_code, year)
+    document.number_year, document.number_serial = year, serial
+    document.number = number_text(document.agency_code, year, serial)
+    document.updated_at = at
+    return serial
+
+
+@use_case("documents.sign", object_type="document")
+def sign(actor, ref: str, *, expected_version: int | None = None) -> Document:
+    """签发 without the process (an agency with no outgoing process published): the leader signs
+    the draft off and the 发文字号 is assigned in the same step."""
+    document = access_document(actor, ref, lock=True)
+    current().audit.object_ref = document.ref
+    _require_status(document, Status.DRAFT)
+    _refuse_on_flow(document)
+    if not may_sign(actor, document):
+        raise NotPermitted()
+    if expected_version is not None and int(expected_version) != document.version:
+        raise Conflict(_("The draft changed since you read it. Read it again before signing."))
+    at = now()
+    sign_off(document, actor, at)
+    serial = assign_number(document, at)
     document.save()
     uow = current()
     uow.audit.detail = {"number": document.number}
@@ -483,7 +533,12 @@ def sign(actor, ref: str, *, expected_version: int | None = None) -> Document:
         at=at,
         actor=actor,
         department_code=document.agency.code,
-        detail={"number": document.number, "serial": serial, "year": year, "version": document.version},
+        detail={
+            "number": document.number,
+            "serial": serial,
+            "year": document.number_year,
+            "version": document.version,
+        },
     )
     return document
 
@@ -495,6 +550,7 @@ def void_number(actor, ref: str, *, reason: str) -> Document:
     document = access_document(actor, ref, lock=True)
     current().audit.object_ref = document.ref
     _require_status(document, Status.SIGNED)
+    _refuse_on_flow(document)
     if not may_void(actor, document):
         raise NotPermitted()
     errors = FieldErrors()
@@ -579,9 +635,15 @@ def issue(actor, ref: str) -> Document:
     document = access_document(actor, ref, lock=True)
     current().audit.object_ref = document.ref
     _require_status(document, Status.SIGNED, Status.SEALED)
+    _refuse_on_flow(document)
     if not may_issue(actor, document):
         raise NotPermitted()
-    at = now()
+    return do_issue(document, actor, now())
+
+
+def do_issue(document: Document, actor, at: dt.datetime) -> Document:
+    if not document.number:
+        raise Conflict(_("The document has no 发文字号 yet."))
     document.status = Status.ISSUED
     document.issued_at = at
     if document.printing_date is None:
@@ -598,9 +660,13 @@ def archive(actor, ref: str) -> Document:
     document = access_document(actor, ref, lock=True)
     current().audit.object_ref = document.ref
     _require_status(document, Status.ISSUED)
+    _refuse_on_flow(document)
     if not may_archive(actor, document):
         raise NotPermitted()
-    at = now()
+    return do_archive(document, actor, now())
+
+
+def do_archive(document: Document, actor, at: dt.datetime) -> Document:
     document.status = Status.ARCHIVED
     document.archived_at = at
     document.updated_at = at
@@ -772,25 +838,36 @@ def seals_held(actor, document: Document) -> list[Seal]:
 
 
 def may_seal(actor, document: Document) -> bool:
-    return document.status == Status.SIGNED and bool(seals_held(actor, document))
+    return (
+        document.status == Status.SIGNED
+        and bool(document.number)
+        and not document.on_flow
+        and bool(seals_held(actor, document))
+    )
 
 
 @use_case("documents.seal", object_type="document")
 def seal_document(actor, ref: str, *, seal_code: str) -> Document:
     """用印: the signed document is rendered with the seal's picture over its 署名 and 日期, and the
     PDF is signed (GB/T 38540-shaped, SM2 over the SM3 of the file); the sealed file is kept."""
-    from . import render
-    from . import seal as seals
-
     document = access_document(actor, ref, lock=True)
     current().audit.object_ref = document.ref
     _require_status(document, Status.SIGNED)
+    _refuse_on_flow(document)
+    return do_seal(document, actor, seal_code, now())
+
+
+def do_seal(document: Document, actor, seal_code: str, at: dt.datetime) -> Document:
+    from . import render
+    from . import seal as seals
+
+    if not document.number:
+        raise Conflict(_("The document has no 发文字号 yet: number it before sealing."))
     seal = Seal.objects.filter(code=str(seal_code or "")).first()
     if seal is None:
         raise InvalidInput.single("seal_code", "unknown", _("No such seal."))
     if seal not in seals_held(actor, document):
         raise NotPermitted(_("You do not hold this seal, or it may not seal this agency's documents."))
-    at = now()
     rendered = render.render_pdf(document, seal_image=bytes(seal.picture))
     key = _seal_key(seal)
     digests: list[bytes] = []

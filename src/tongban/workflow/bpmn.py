@@ -17,7 +17,8 @@ so stored definitions keep working; any other language (JUEL, Python, …) is re
 is expected.
 
 tongban extension attributes (namespace TB_NS) say who works on a user task and for how long:
-  tb:department  department code (on a task or its lane; default: the item's department)
+  tb:department  department code (on a task or its lane; default: the item's department), or
+                 "=key": the department whose code the subject's data holds under key
   tb:role        role that may claim it (clerk, reviewer, section_head, …; default reviewer)
   tb:limitDays   working days the step may take (for 催办 reminders and escalation)
   tb:countersign on a multi-instance task: all | any | n-of-m as "2" (how many must approve)

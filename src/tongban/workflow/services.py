@@ -376,6 +376,10 @@ class _Context:
     now: object
 
     def department(self, code: str) -> tuple[int, str] | None:
+        # "=key": the department whose code the subject's data holds under key (a document's
+        # agency or drafting section), so one shipped definition serves every department.
+        if code.startswith("="):
+            code = str(self.data.get(code[1:].strip()) or "")
         return (store.department(code) if code else None) or self.default_department
 
 
@@ -1493,6 +1497,8 @@ def worklist(
     due_before=None,
     kind: str | None = None,
     mine_only: bool = False,
+    key_prefix: str | None = None,
+    exclude_key_prefix: str | None = None,
     page: int = 1,
     per_page: int = 20,
     now=None,
@@ -1518,6 +1524,8 @@ def worklist(
         due_before=due_before,
         kind=kind,
         mine_only=mine_only,
+        key_prefix=key_prefix,
+        exclude_key_prefix=exclude_key_prefix,
         limit=per_page,
         offset=(page - 1) * per_page,
     )

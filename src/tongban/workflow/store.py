@@ -9,6 +9,7 @@ row locks differ, and SQLite does not need them (one writer at a time).
 """
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, fields
 
@@ -385,6 +386,13 @@ OPEN_SQL = f"workflow_workitem.{_OPEN}"
 COUNT_CAP = 1000
 
 
+def _prefix(prefix: str) -> str:
+    """A LIKE pattern for a key prefix; prefixes are app names, never user input (no wildcards)."""
+    if not re.fullmatch(r"[A-Za-z0-9:.-]+", prefix):
+        raise ValueError(f"not a process key prefix: {prefix!r}")
+    return prefix + "%"
+
+
 def worklist(
     scopes: list[tuple[str, list[str]]],
     assignee_id: int | None,
@@ -395,6 +403,8 @@ def worklist(
     due_before=None,
     kind: str | None = None,
     mine_only: bool = False,
+    key_prefix: str | None = None,
+    exclude_key_prefix: str | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> tuple[list[WorkRow], int]:
@@ -416,6 +426,12 @@ def worklist(
     if process_key:
         filters.append("process_key = %s")
         filter_params.append(process_key)
+    if key_prefix:  # one app's processes ("document:"), or every other app's
+        filters.append("process_key LIKE %s")
+        filter_params.append(_prefix(key_prefix))
+    if exclude_key_prefix:
+        filters.append("process_key NOT LIKE %s")
+        filter_params.append(_prefix(exclude_key_prefix))
     if due_before is not None:
         filters.append("due_at < %s")
         filter_params.append(_datetime_param(due_before))

@@ -232,6 +232,7 @@ def worklist(
         due_before=due_before,
         kind=kind,
         mine_only=mine_only,
+        exclude_key_prefix=None if process_key else "document:",  # documents have their own pages
         page=page,
         per_page=per_page,
         now=now,

@@ -404,6 +404,7 @@ TONGBAN_RATE_LIMITS = {
             "GET open311:token",
         ],
     ),
+    "comment": (_rate("comment", "30/h"), ["POST programme:consultation_comment"]),
     "guide": (
         _rate("guide", "120/m"),
         ["GET api:guide_ask", "GET guide:assistant", "POST guide:open", "POST api:guide_record_click"],
@@ -483,6 +484,14 @@ TONGBAN_PROGRAMME_RED_LAG = float(env("TONGBAN_PROGRAMME_RED_LAG", "0.5"))
 # Where programme measures its KPI-bound tasks (programme never imports insight).
 TONGBAN_PROGRAMME_KPI_SOURCE = "tongban.insight.programme_source"
 TONGBAN_PROGRAMME_KPI_CRON = {"hour": "2", "minute": "30"}
+# Public consultation (意见征集): commenters are answered within these working days after the
+# period closes (a complex draft gets the second figure); a period lasts at least MIN_DAYS days;
+# one network address may comment anonymously this often a day on one consultation.
+TONGBAN_CONSULTATION_FEEDBACK_DAYS = env_int("TONGBAN_CONSULTATION_FEEDBACK_DAYS", 15)
+TONGBAN_CONSULTATION_COMPLEX_FEEDBACK_DAYS = env_int("TONGBAN_CONSULTATION_COMPLEX_FEEDBACK_DAYS", 30)
+TONGBAN_CONSULTATION_MIN_DAYS = env_int("TONGBAN_CONSULTATION_MIN_DAYS", 7)
+TONGBAN_CONSULTATION_ANONYMOUS_PER_DAY = env_int("TONGBAN_CONSULTATION_ANONYMOUS_PER_DAY", 5)
+TONGBAN_CONSULTATION_REMINDER_CRON = {"hour": "8", "minute": "15"}
 # How the kernel finds the caller of a request without importing accounts.
 TONGBAN_ACTOR_RESOLVER = "tongban.accounts.actors.actor_for_request"
 # Parallel audit chains: writers take a free one, so they do not queue behind one lock.

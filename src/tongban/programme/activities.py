@@ -52,3 +52,36 @@ _activity(
 )
 _activity(KPI_ACHIEVED, _("KPI target achieved"), kpi="str", target="number", held="int")
 _activity(WARNED, _("warning letter issued (预警函)"), finish="str", percent="int")
+
+# --- public consultation (意见征集): one subject per consultation, its comments by number ------------
+
+CONSULTATION = "consultation"
+events.subject_kind(CONSULTATION, _("public consultation"), app=APP)
+
+
+def _consultation(code: str, label, nullable: dict[str, str] | None = None, **detail: str) -> None:
+    detail.update({f"{key}?": kind for key, kind in (nullable or {}).items()})
+    events.activity(code, label, subject_kind=CONSULTATION, app=APP, detail=detail)
+
+
+CONSULTATION_CREATED = "consultation.created"
+CONSULTATION_PUBLISHED = "consultation.published"
+COMMENT_RECEIVED = "consultation.comment_received"
+COMMENT_MODERATED = "consultation.comment_moderated"
+COMMENT_ANSWERED = "consultation.comment_answered"
+FEEDBACK_REMINDED = "consultation.feedback_reminded"
+REPORT_PUBLISHED = "consultation.report_published"
+
+_consultation(CONSULTATION_CREATED, _("consultation drafted"), opens="str", closes="str", feedback_days="int")
+_consultation(CONSULTATION_PUBLISHED, _("consultation published"), opens="str", closes="str")
+_consultation(COMMENT_RECEIVED, _("comment received"), comment="int", anonymous="bool")
+_consultation(
+    COMMENT_MODERATED, _("comment moderated"), nullable={"reason": "str"}, comment="int", moderation="str"
+)
+_consultation(
+    COMMENT_ANSWERED, _("commenter answered (反馈)"), comment="int", decision="str", due="str", on_time="bool"
+)
+_consultation(FEEDBACK_REMINDED, _("feedback reminder sent"), light="str", pending="int", recipients="int")
+_consultation(
+    REPORT_PUBLISHED, _("adoption report published (公示)"), comments="int", adopted="int", on_time="int"
+)

@@ -14,3 +14,57 @@ class ProgrammeForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("Plan workbook (.xlsx)"))
+
+
+class ConsultationForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    summary = forms.CharField(label=_("Summary"), max_length=500, required=False)
+    draft = forms.CharField(label=_("Draft text"), widget=forms.Textarea(attrs={"rows": 8}))
+    department_code = forms.ChoiceField(label=_("Department"))
+    opens_on = forms.DateField(label=_("Opens on"), widget=forms.DateInput(attrs={"type": "date"}))
+    closes_on = forms.DateField(label=_("Closes on"), widget=forms.DateInput(attrs={"type": "date"}))
+    complex_draft = forms.BooleanField(
+        label=_("Complex draft (answers due within 30 working days instead of 15)"), required=False
+    )
+    programme_code = forms.CharField(label=_("Programme code (optional)"), max_length=40, required=False)
+
+    def __init__(self, *args, departments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department_code"].choices = [(d.code, d.name) for d in departments]
+
+
+class CommentForm(forms.Form):
+    section = forms.CharField(label=_("Which part of the draft (optional)"), max_length=100, required=False)
+    text = forms.CharField(label=_("Your comment"), widget=forms.Textarea(attrs={"rows": 6}), max_length=3000)
+    author_name = forms.CharField(label=_("Name shown (optional)"), max_length=40, required=False)
+
+
+class ModerationForm(forms.Form):
+    ACTIONS = (("publish", _("Publish")), ("refuse", _("Do not publish")))
+    action = forms.ChoiceField(label=_("Moderation"), choices=ACTIONS)
+    reason = forms.ChoiceField(label=_("Reason"), required=False)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def __init__(self, *args, **kwargs):
+        from .models import RefusalReason
+
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = [("", "—"), *RefusalReason.choices]
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(label=_("Adoption"))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=3000)
+
+    def __init__(self, *args, **kwargs):
+        from .models import Adoption
+
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = Adoption.choices
+
+
+class ReportForm(forms.Form):
+    summary = forms.CharField(
+        label=_("Adoption report: how the comments changed the draft"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )

@@ -187,3 +187,110 @@ class KpiMeasurement(models.Model):
 
     def __str__(self):
         return f"{self.task_id} {self.measured_on}: {self.value}"
+
+
+# --- public consultation (公众参与 / 意见征集) -------------------------------------------------------
+
+
+class Consultation(models.Model):
+    """A draft (a policy or a process change) put to the public for a period (意见征集).
+
+    Its phase follows from the dates once it is published: upcoming, open (comments taken from
+    `opens_on` to `closes_on`, both days included), closed. Every comment is answered (反馈): a
+    published one with an adoption decision, a refused one with the moderation reason, within
+    `feedback_days` working days after the period closed (15, or 30 for a complex draft). The
+    adoption report (公示) is published once every comment is answered.
+    """
+
+    code = models.CharField(_("consultation code"), max_length=20, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.CharField(_("summary"), max_length=500, blank=True)
+    draft = models.TextField(_("draft"))
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+"
+    )
+    programme = models.ForeignKey(
+        Programme,
+        verbose_name=_("programme"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="consultations",
+    )
+    opens_on = models.DateField(_("opens on"))
+    closes_on = models.DateField(_("closes on"))
+    complex = models.BooleanField(_("complex draft"), default=False)
+    feedback_days = models.PositiveSmallIntegerField(_("feedback limit (working days)"))
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    report_summary = models.TextField(_("adoption report"), blank=True)
+    report_published_at = models.DateTimeField(_("report published"), null=True, blank=True)
+    # the last feedback reminder sent to the department ("", "yellow", "red"): each goes out once
+    reminded = models.CharField(max_length=8, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-opens_on", "-code"]
+        verbose_name = _("public consultation")
+        verbose_name_plural = _("public consultations")
+
+    def __str__(self):
+        return f"{self.code} {self.title}"
+
+
+class Moderation(models.TextChoices):
+    PENDING = "pending", _("awaiting moderation")
+    PUBLISHED = "published", _("published")
+    REFUSED = "refused", _("not published")
+
+
+class RefusalReason(models.TextChoices):
+    OFF_TOPIC = "off_topic", _("not about the draft")
+    ABUSIVE = "abusive", _("abusive or unlawful content")
+    ADVERTISING = "advertising", _("advertising or spam")
+    PERSONAL_DATA = "personal_data", _("contains personal data")
+    DUPLICATE = "duplicate", _("repeats an earlier comment")
+
+
+class Adoption(models.TextChoices):
+    ADOPTED = "adopted", _("adopted (采纳)")
+    PARTLY = "partly", _("partly adopted (部分采纳)")
+    NOT_ADOPTED = "not_adopted", _("not adopted (不采纳)")
+
+
+class Comment(models.Model):
+    """One comment on a consultation. Its `receipt` is the commenter's handle on it (anonymous
+    commenters have nothing else); the network address is kept only as a keyed hash, for the
+    anonymous rate limit."""
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="comments")
+    number = models.PositiveIntegerField(_("number"))
+    receipt = models.CharField(max_length=24, unique=True)
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author_name = models.CharField(_("name shown"), max_length=40, blank=True)
+    section = models.CharField(_("part of the draft"), max_length=100, blank=True)
+    text = models.TextField(_("comment"))
+    address_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("received"))
+    moderation = models.CharField(
+        _("moderation"), max_length=12, choices=Moderation.choices, default=Moderation.PENDING
+    )
+    refusal_reason = models.CharField(_("reason"), max_length=16, choices=RefusalReason.choices, blank=True)
+    moderation_note = models.CharField(_("moderation note"), max_length=300, blank=True)
+    moderated_at = models.DateTimeField(null=True, blank=True)
+    moderated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decision = models.CharField(_("adoption"), max_length=12, choices=Adoption.choices, blank=True)
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # when the commenter was answered: the decision, or the refusal to publish
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["consultation", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["consultation", "number"], name="programme_comment_number")
+        ]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+
+    def __str__(self):
+        return f"{self.consultation_id}#{self.number}"

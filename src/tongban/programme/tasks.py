@@ -14,3 +14,13 @@ def nightly_kpis():
     """Measure every open KPI-bound task from the event log (through insight's KPIs)."""
     results = services.measure_kpis(SYSTEM)
     return {"measured": len(results), "achieved": [r.task.code for r in results if r.achieved]}
+
+
+@db_periodic_task(
+    local_crontab(**settings.TONGBAN_CONSULTATION_REMINDER_CRON), name="programme.consultation_reminders"
+)
+def consultation_reminders():
+    """Remind planners of consultations whose comments are due (yellow) or overdue (red) for an answer."""
+    from . import consultation
+
+    return {"sent": consultation.send_feedback_reminders(SYSTEM)}

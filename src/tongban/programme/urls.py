@@ -14,4 +14,36 @@ urlpatterns = [
     path("programme/<str:code>/risk", views.schedule_risk, name="risk"),
     path("programme/<str:code>/tasks/<str:task>/progress", views.task_progress, name="progress"),
     path("programme/<str:code>/tasks/<str:task>/warning.pdf", views.warning_letter, name="warning"),
+    # public consultation: the staff side first (consultation codes are ZJ<year><n>, never "manage")
+    path("consultations/manage/", views.consultation_manage_list, name="consultation_manage_list"),
+    path("consultations/manage/new", views.consultation_create, name="consultation_create"),
+    path("consultations/manage/<str:code>/", views.consultation_manage, name="consultation_manage"),
+    path("consultations/manage/<str:code>/publish", views.consultation_publish, name="consultation_publish"),
+    path(
+        "consultations/manage/<str:code>/comments/<int:number>/moderate",
+        views.comment_moderate,
+        name="comment_moderate",
+    ),
+    path(
+        "consultations/manage/<str:code>/comments/<int:number>/decide",
+        views.comment_decide,
+        name="comment_decide",
+    ),
+    path(
+        "consultations/manage/<str:code>/report",
+        views.consultation_publish_report,
+        name="consultation_publish_report",
+    ),
+    path("consultations/", views.consultation_list, name="consultation_list"),
+    path("consultations/<str:code>/", views.consultation_public, name="consultation_public"),
+    path("consultations/<str:code>/comment", views.consultation_comment, name="consultation_comment"),
+    path(
+        "consultations/<str:code>/receipt/<str:receipt>",
+        views.consultation_receipt,
+        name="consultation_receipt",
+    ),
+    path("consultations/<str:code>/report", views.consultation_report, name="consultation_report"),
+    path(
+        "consultations/<str:code>/report.pdf", views.consultation_report_pdf, name="consultation_report_pdf"
+    ),
 ]

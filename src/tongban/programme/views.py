@@ -10,9 +10,10 @@ from django.views.decorators.http import require_POST
 
 from tongban.accounts.models import Department
 from tongban.core.authz import actor_for_request
-from tongban.core.errors import InvalidInput, NotAuthenticated, NotPermitted
+from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted
 from tongban.core.http import apply_errors, domain_errors
 
+from . import consultation as cons
 from . import forms, services
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -174,3 +175,211 @@ def warning_letter(request, code, task):
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+# --- public consultation (意见征集) ------------------------------------------------------------------
+
+
+def _consultation_page(request, code, *, form=None, status=200):
+    consultation = cons.public_consultation(code)
+    state = cons.phase(consultation)
+    context = {
+        "c": consultation,
+        "phase": state,
+        "due": cons.feedback_due(consultation),
+        "comments": list(cons.public_comments(consultation)),
+        "form": form or (forms.CommentForm() if state == "open" else None),
+        "anonymous": not request.user.is_authenticated,
+    }
+    return render(request, "programme/consultation_public.html", context, status=status)
+
+
+@domain_errors
+def consultation_list(request):
+    return render(request, "programme/consultation_list.html", {"rows": cons.public_list()})
+
+
+@domain_errors
+def consultation_public(request, code):
+    return _consultation_page(request, code)
+
+
+@domain_errors
+@require_POST
+def consultation_comment(request, code):
+    from tongban.core.ratelimit import client_address
+
+    form = forms.CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            comment = cons.submit_comment(
+                actor_for_request(request), code, **form.cleaned_data, address=client_address(request)
+            )
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        else:
+            return redirect("programme:consultation_receipt", code=code, receipt=comment.receipt)
+    return _consultation_page(request, code, form=form, status=422)
+
+
+@domain_errors
+def consultation_receipt(request, code, receipt):
+    comment = cons.comment_by_receipt(code, receipt)
+    consultation = comment.consultation
+    context = {
+        "c": consultation,
+        "comment": comment,
+        "due": cons.feedback_due(consultation),
+        "light": cons.feedback_light(consultation, comment),
+    }
+    return render(request, "programme/consultation_receipt.html", context)
+
+
+@domain_errors
+def consultation_report(request, code):
+    return render(request, "programme/consultation_report.html", {"report": cons.public_report(code)})
+
+
+@domain_errors
+def consultation_report_pdf(request, code):
+    name, pdf = cons.report_pdf(code)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+@domain_errors
+def consultation_manage_list(request, form=None, status=200):
+    actor = _actor(request)
+    rows = [(c, cons.phase(c)) for c in cons.managed(actor)[:500]]
+    if form is None and _may_create(actor):
+        form = forms.ConsultationForm(departments=_departments())
+    return render(
+        request, "programme/consultation_manage_list.html", {"rows": rows, "form": form}, status=status
+    )
+
+
+@domain_errors
+@require_POST
+def consultation_create(request):
+    actor = _actor(request)
+    if not _may_create(actor):
+        raise NotPermitted()
+    form = forms.ConsultationForm(request.POST, departments=_departments())
+    if form.is_valid():
+        try:
+            consultation = cons.create_consultation(actor, **form.cleaned_data)
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        else:
+            return redirect("programme:consultation_manage", code=consultation.code)
+    return consultation_manage_list(request, form=form, status=422)
+
+
+def _manage_page(request, actor, code, *, bound=None, status=200):
+    data = cons.overview(actor, code)
+    bound = bound or {}
+    for row in data["rows"]:
+        c = row["comment"]
+        row["moderation_form"] = bound.get(("moderate", c.number)) or forms.ModerationForm(
+            auto_id=f"id_m{c.number}_%s"
+        )
+        row["decision_form"] = bound.get(("decide", c.number)) or forms.DecisionForm(
+            auto_id=f"id_d{c.number}_%s"
+        )
+    data["report_form"] = bound.get(("report", 0)) or forms.ReportForm()
+    return render(request, "programme/consultation_manage.html", data, status=status)
+
+
+@domain_errors
+def consultation_manage(request, code):
+    return _manage_page(request, _actor(request), code)
+
+
+def _conflict(request, exc) -> None:
+    messages.error(request, str(exc.message))
+
+
+@domain_errors
+@require_POST
+def consultation_publish(request, code):
+    actor = _actor(request)
+    try:
+        cons.publish(actor, code)
+    except (InvalidInput, Conflict) as exc:
+        for text in _messages_of(exc):
+            messages.error(request, text)
+    else:
+        messages.success(request, _("The consultation is published."))
+    return redirect("programme:consultation_manage", code=code)
+
+
+def _messages_of(exc) -> list[str]:
+    if isinstance(exc, InvalidInput) and exc.fields:
+        return [str(p.message) for problems in exc.fields.values() for p in problems]
+    return [str(exc.message)]
+
+
+@domain_errors
+@require_POST
+def comment_moderate(request, code, number):
+    actor = _actor(request)
+    form = forms.ModerationForm(request.POST, auto_id=f"id_m{number}_%s")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            cons.moderate(
+                actor,
+                code,
+                number,
+                publish=data["action"] == "publish",
+                reason=data["reason"],
+                note=data["note"],
+            )
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        except Conflict as exc:
+            _conflict(request, exc)
+            return redirect("programme:consultation_manage", code=code)
+        else:
+            messages.success(request, _("Comment %(n)d moderated.") % {"n": number})
+            return redirect("programme:consultation_manage", code=code)
+    return _manage_page(request, actor, code, bound={("moderate", number): form}, status=422)
+
+
+@domain_errors
+@require_POST
+def comment_decide(request, code, number):
+    actor = _actor(request)
+    form = forms.DecisionForm(request.POST, auto_id=f"id_d{number}_%s")
+    if form.is_valid():
+        try:
+            cons.decide(actor, code, number, **form.cleaned_data)
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        except Conflict as exc:
+            _conflict(request, exc)
+            return redirect("programme:consultation_manage", code=code)
+        else:
+            messages.success(request, _("Comment %(n)d answered.") % {"n": number})
+            return redirect("programme:consultation_manage", code=code)
+    return _manage_page(request, actor, code, bound={("decide", number): form}, status=422)
+
+
+@domain_errors
+@require_POST
+def consultation_publish_report(request, code):
+    actor = _actor(request)
+    form = forms.ReportForm(request.POST)
+    if form.is_valid():
+        try:
+            cons.publish_report(actor, code, summary=form.cleaned_data["summary"])
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        except Conflict as exc:
+            _conflict(request, exc)
+            return redirect("programme:consultation_manage", code=code)
+        else:
+            messages.success(request, _("The adoption report is published."))
+            return redirect("programme:consultation_report", code=code)
+    return _manage_page(request, actor, code, bound={("report", 0): form}, status=422)

@@ -35,6 +35,7 @@ NAVIGATION = (
             NavItem(_("My enterprises"), "accounts:my_enterprises", kinds=("citizen",)),
             NavItem(_("My licences"), "licences:wallet", kinds=("citizen",)),
             NavItem(_("12345 hotline"), "hotline:my_orders", kinds=("citizen",)),
+            NavItem(_("Public consultations"), "programme:consultation_list", kinds=("citizen",)),
         ),
     ),
     NavGroup(
@@ -112,6 +113,8 @@ NAVIGATION = (
             NavItem(_("Reform programmes"), "programme:list", perms.PROGRAMME_PLAN),
             NavItem(_("Reform programmes"), "programme:list", perms.PROGRAMME_VIEW),
             NavItem(_("Reform programmes"), "programme:list", perms.PROGRAMME_REPORT),
+            NavItem(_("Public consultations"), "programme:consultation_manage_list", perms.PROGRAMME_PLAN),
+            NavItem(_("Public consultations"), "programme:consultation_manage_list", perms.PROGRAMME_VIEW),
             NavItem(_("Audit journal"), "core:audit", perms.AUDIT_VIEW),
         ),
     ),

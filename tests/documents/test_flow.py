@@ -70,6 +70,11 @@ def test_draft_to_archive_with_countersign_by_two_departments_and_incoming_handl
         services.access_document(actor("reviewer_rs"), document.ref + "X")
     step("rs_head", document.ref, "countersign", opinion="人社局无意见")
     assert not WorkItem.objects.filter(subject=document.ref, node_id="signoff").exists()  # waits for both
+    from tongban.accounts.models import Department
+
+    assert {s.department for s in flow.steps(document.ref) if s.node_id == "countersign"} == set(
+        Department.objects.filter(code__in=["rsj", "zjj"]).values_list("name", flat=True)
+    )
     step("handler_zj", document.ref, "countersign", opinion="住建局同意")
     step("bureau_head", document.ref, "signoff", opinion="同意印发")
     document.refresh_from_db()

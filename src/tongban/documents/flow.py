@@ -160,11 +160,19 @@ class Step:
     is_open: bool
 
 
+def _department_name(item: WorkItem) -> str:
+    """A countersign step is the signer's department's, whatever department the engine filed it under."""
+    staff = getattr(item.assignee, "staff", None) if item.group and item.assignee_id else None
+    if staff is not None:
+        return staff.department.name
+    return item.department.name if item.department else ""
+
+
 def steps(subject: str) -> list[Step]:
     """Every step of a subject's processes, done or open, with who did it and their opinion."""
     rows = (
         WorkItem.objects.filter(subject=subject)
-        .select_related("assignee", "completed_by", "department")
+        .select_related("assignee__staff__department", "completed_by", "department")
         .order_by("created_at", "id")
     )
     out = []
@@ -178,7 +186,7 @@ def steps(subject: str) -> list[Step]:
                 status=r.get_status_display(),
                 decision=r.decision or "",
                 opinion=r.opinion or "",
-                department=r.department.name if r.department else "",
+                department=_department_name(r),
                 assignee=r.assignee.display_name if r.assignee else "",
                 completed_by=r.completed_by.display_name if r.completed_by else "",
                 created_at=r.created_at,

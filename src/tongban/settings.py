@@ -484,6 +484,10 @@ TONGBAN_PROGRAMME_RED_LAG = float(env("TONGBAN_PROGRAMME_RED_LAG", "0.5"))
 # Where programme measures its KPI-bound tasks (programme never imports insight).
 TONGBAN_PROGRAMME_KPI_SOURCE = "tongban.insight.programme_source"
 TONGBAN_PROGRAMME_KPI_CRON = {"hour": "2", "minute": "30"}
+# Weekly reports (周报) are due on this weekday (0 = Monday … 4 = Friday); owners are reminded on
+# the working day before, by the daily job at this time.
+TONGBAN_PROGRAMME_WEEKLY_DUE_WEEKDAY = env_int("TONGBAN_PROGRAMME_WEEKLY_DUE_WEEKDAY", 4)
+TONGBAN_PROGRAMME_WEEKLY_CRON = {"hour": "9", "minute": "0"}
 # Public consultation (意见征集): commenters are answered within these working days after the
 # period closes (a complex draft gets the second figure); a period lasts at least MIN_DAYS days;
 # one network address may comment anonymously this often a day on one consultation.

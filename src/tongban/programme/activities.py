@@ -41,6 +41,10 @@ _activity(
     cause="str",
 )
 _activity(PROGRESSED, _("progress reported"), percent="int", status="str")
+WEEKLY_REPORTED = "programme_task.weekly_reported"
+WEEKLY_REMINDED = "programme_task.weekly_reminded"
+_activity(WEEKLY_REPORTED, _("weekly report filed"), week="str", percent="int", files="int")
+_activity(WEEKLY_REMINDED, _("weekly report reminder sent"), week="str", due="str", recipients="int")
 _activity(
     KPI_MEASURED,
     _("KPI measured"),

@@ -68,3 +68,43 @@ class ReportForm(forms.Form):
         label=_("Adoption report: how the comments changed the draft"),
         widget=forms.Textarea(attrs={"rows": 5}),
     )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's FileField takes one)."""
+
+    def clean(self, data, initial=None):
+        one = super().clean
+        if isinstance(data, list | tuple):
+            return [one(item, initial) for item in data if item]
+        return [one(data, initial)] if data else []
+
+
+class WeeklyReportForm(forms.Form):
+    # checked by the service (programme.weekly), which reports every problem at once
+    text = forms.CharField(
+        label=_("Progress this week"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=3000,
+        required=False,
+    )
+    percent = forms.CharField(
+        required=False,
+        label=_("Percent done now"),
+        max_length=5,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+    files = MultipleFileField(
+        label=_("Evidence (PDF, OFD, JPEG, PNG or DOCX; up to 5 files)"),
+        required=False,
+        widget=MultipleFileInput(),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("text", "percent"):
+            self.fields[name].mandatory = True  # shown as required; the service checks it

@@ -119,6 +119,8 @@ class Task(models.Model):
     kpi_window_days = models.PositiveIntegerField(_("KPI window (days)"), default=30)
     kpi_hold_days = models.PositiveIntegerField(_("KPI must hold (measurements)"), default=7)
     kpi_achieved_on = models.DateField(_("KPI achieved on"), null=True, blank=True)
+    # the week (Monday) whose weekly report the owner was last reminded of: one reminder a week
+    report_reminded_week = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -294,3 +296,46 @@ class Comment(models.Model):
 
     def __str__(self):
         return f"{self.consultation_id}#{self.number}"
+
+
+# --- weekly progress reports ---------------------------------------------------------------------
+
+
+class WeeklyReport(models.Model):
+    """A task owner's report for one week (Monday's date): what was done, the percent now, evidence.
+    Filing again in the same week replaces the text and percent and adds the new evidence."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="weekly_reports")
+    week = models.DateField(_("week of"))
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(_("progress this week"))
+    percent = models.PositiveSmallIntegerField(_("percent done"))
+    filed_at = models.DateTimeField(_("filed"))
+
+    class Meta:
+        ordering = ["task", "-week"]
+        constraints = [models.UniqueConstraint(fields=["task", "week"], name="programme_weekly_report_week")]
+        verbose_name = _("weekly report")
+        verbose_name_plural = _("weekly reports")
+
+    def __str__(self):
+        return f"{self.task_id} {self.week}"
+
+
+class Evidence(models.Model):
+    """A file backing a weekly report, kept encrypted by core.files (context "programme.evidence")."""
+
+    report = models.ForeignKey(WeeklyReport, on_delete=models.CASCADE, related_name="evidence")
+    number = models.PositiveSmallIntegerField()
+    name = models.CharField(_("file name"), max_length=120)
+    kind = models.CharField(max_length=8)
+    size = models.PositiveIntegerField()
+    ref = models.CharField(max_length=64)
+    sm3 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["report", "number"]
+        constraints = [models.UniqueConstraint(fields=["report", "number"], name="programme_evidence_number")]
+
+    def __str__(self):
+        return self.name

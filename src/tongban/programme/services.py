@@ -335,6 +335,14 @@ def report_progress(actor, programme_code: str, task_code: str, *, percent, stat
     if status not in TaskStatus.values:
         errors.add("status", "invalid", _("Unknown status."))
     errors.raise_if_any()
+    _set_progress(task, value, status)
+    _event(task, act.PROGRESSED, actor, percent=value, status=status)
+    return task
+
+
+def _set_progress(task: Task, value: int, status: str, on: dt.date | None = None) -> None:
+    """Store a checked percent and status (a done task is 100 %; a KPI-bound one is done only when
+    its measured KPI met the target). Runs inside the caller's use case."""
     if status == TaskStatus.DONE and value != 100:
         raise InvalidInput.single("percent", "not_done", _("A done task is 100 % done."))
     if task.kpi and status == TaskStatus.DONE and task.kpi_achieved_on is None:
@@ -343,12 +351,19 @@ def report_progress(actor, programme_code: str, task_code: str, *, percent, stat
         )
     task.percent, task.status = value, status
     if status == TaskStatus.DONE:
-        task.done_on = task.done_on or today()
+        task.done_on = task.done_on or on or today()
     else:
         task.done_on = None
     task.save(update_fields=["percent", "status", "done_on", "updated_at"])
-    _event(task, act.PROGRESSED, actor, percent=value, status=status)
-    return task
+
+
+def status_for(task: Task, value: int) -> str:
+    """The status a percent implies when the reporter names none (suspended stays suspended)."""
+    if task.status == TaskStatus.SUSPENDED and value < 100:
+        return TaskStatus.SUSPENDED
+    if value == 100 and not (task.kpi and task.kpi_achieved_on is None):
+        return TaskStatus.DONE
+    return TaskStatus.IN_PROGRESS if value else TaskStatus.NOT_STARTED
 
 
 def _percent(value) -> int | None:

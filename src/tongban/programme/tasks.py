@@ -24,3 +24,11 @@ def consultation_reminders():
     from . import consultation
 
     return {"sent": consultation.send_feedback_reminders(SYSTEM)}
+
+
+@db_periodic_task(local_crontab(**settings.TONGBAN_PROGRAMME_WEEKLY_CRON), name="programme.weekly_reminders")
+def weekly_reminders():
+    """Remind task owners, the working day before, of the weekly reports they have not filed."""
+    from . import weekly
+
+    return {"reminded": weekly.send_reminders(SYSTEM)}

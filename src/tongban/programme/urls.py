@@ -14,6 +14,14 @@ urlpatterns = [
     path("programme/<str:code>/risk", views.schedule_risk, name="risk"),
     path("programme/<str:code>/tasks/<str:task>/progress", views.task_progress, name="progress"),
     path("programme/<str:code>/tasks/<str:task>/warning.pdf", views.warning_letter, name="warning"),
+    path("programme/<str:code>/tasks/<str:task>/weekly", views.task_weekly, name="weekly"),
+    path(
+        "programme/<str:code>/tasks/<str:task>/weekly/<str:week>/evidence/<int:number>",
+        views.weekly_evidence,
+        name="weekly_evidence",
+    ),
+    path("programme/<str:code>/weekly", views.programme_weekly, name="programme_weekly"),
+    path("programme/<str:code>/weekly.pdf", views.programme_weekly_pdf, name="programme_weekly_pdf"),
     # public consultation: the staff side first (consultation codes are ZJ<year><n>, never "manage")
     path("consultations/manage/", views.consultation_manage_list, name="consultation_manage_list"),
     path("consultations/manage/new", views.consultation_create, name="consultation_create"),

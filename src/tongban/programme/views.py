@@ -14,7 +14,7 @@ from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotPer
 from tongban.core.http import apply_errors, domain_errors
 
 from . import consultation as cons
-from . import forms, services
+from . import forms, services, weekly
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -383,3 +383,91 @@ def consultation_publish_report(request, code):
             messages.success(request, _("The adoption report is published."))
             return redirect("programme:consultation_report", code=code)
     return _manage_page(request, actor, code, bound={("report", 0): form}, status=422)
+
+
+# --- weekly reports (周报) -----------------------------------------------------------------------------
+
+
+def _weekly_page(request, actor, code, task_code, *, form=None, status=200):
+    task, reports = weekly.reports(actor, code, task_code)
+    may_report = services.may_report(actor, task)
+    context = {
+        "programme": task.programme,
+        "task": task,
+        "reports": reports,
+        "form": form or (forms.WeeklyReportForm(initial={"percent": task.percent}) if may_report else None),
+        "week": weekly.week_of(services.today()),
+        "due": weekly.due_on(weekly.week_of(services.today())),
+    }
+    return render(request, "programme/weekly_task.html", context, status=status)
+
+
+@domain_errors
+def task_weekly(request, code, task):
+    actor = _actor(request)
+    if request.method != "POST":
+        return _weekly_page(request, actor, code, task)
+    form = forms.WeeklyReportForm(request.POST, request.FILES)
+    if form.is_valid():
+        uploads = [(f.name, f.read(weekly.files.MB * 25)) for f in request.FILES.getlist("files")]
+        try:
+            weekly.file_report(
+                actor,
+                code,
+                task,
+                text=form.cleaned_data["text"],
+                percent=form.cleaned_data["percent"],
+                uploads=uploads,
+            )
+        except InvalidInput as exc:
+            for name, problems in exc.fields.items():
+                target = (
+                    name
+                    if name in form.fields
+                    else ("files" if name.startswith(("files", "count", "total")) else None)
+                )
+                for p in problems:
+                    form.add_error(target, str(p.message))
+        else:
+            messages.success(request, _("Weekly report for %(task)s filed.") % {"task": task})
+            return redirect("programme:weekly", code=code, task=task)
+    return _weekly_page(request, actor, code, task, form=form, status=422)
+
+
+@domain_errors
+def weekly_evidence(request, code, task, week, number):
+    found, content = weekly.evidence(_actor(request), code, task, week, number)
+    response = HttpResponse(
+        content, content_type=weekly.files.CONTENT_TYPES.get(found.kind, "application/octet-stream")
+    )
+    ascii_name = found.name.encode("ascii", "ignore").decode() or f"evidence-{number}"
+    response["Content-Disposition"] = f'attachment; filename="{ascii_name}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _week_param(request):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(request.GET.get("week", ""))
+    except ValueError:
+        return None
+
+
+@domain_errors
+def programme_weekly(request, code):
+    data = weekly.overview(_actor(request), code, _week_param(request))
+    import datetime as dt
+
+    data["previous"] = data["week"] - dt.timedelta(days=7)
+    data["next"] = data["week"] + dt.timedelta(days=7)
+    return render(request, "programme/weekly.html", data)
+
+
+@domain_errors
+def programme_weekly_pdf(request, code):
+    name, pdf = weekly.weekly_pdf(_actor(request), code, _week_param(request))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -562,6 +562,9 @@ def _read_lanes(element, scope: _Scope, inherited: str) -> None:
                 _read_lanes(lane, scope, department)
 
 
+LOOPS = {"multiInstanceLoopCharacteristics", "standardLoopCharacteristics"}
+
+
 def _parse_elements(container, scope: _Scope, scope_id: str) -> None:
     for child in container:
         if not _is_bpmn(child):
@@ -571,7 +574,7 @@ def _parse_elements(container, scope: _Scope, scope_id: str) -> None:
         if tag == "sequenceFlow":
             scope.flows.append(_parse_flow(child, scope))
             continue
-        if tag in ARTIFACTS:
+        if tag in ARTIFACTS or tag in LOOPS:  # a subprocess's own loop is read with the subprocess
             continue
         if not element_id:
             scope.problems.append(Problem(tag, "id", _("Every flow element needs an id.")))
@@ -925,6 +928,12 @@ def _parse_node(child, tag: str, element_id: str, scope: _Scope, scope_id: str) 
                     _unsupported(child, "eventSubProcess", element_id, scope, what, role_in_flow="boundary")
                 return None
             return Node(kind="eventsub", **common)
+        loop = child.find(_q("multiInstanceLoopCharacteristics"))
+        if loop is not None and child.find(_q("standardLoopCharacteristics")) is None:
+            attrs = _subprocess_instances(child, loop, element_id, scope)
+            if attrs is None:
+                return None
+            return Node(kind="subprocess", **attrs, **common)
         if _loop(child, element_id, scope, tag):
             return None
         return Node(kind="subprocess", **common)
@@ -1231,6 +1240,147 @@ def _multi_instance(child, loop, element_id: str, scope: _Scope) -> dict:
     return attrs
 
 
+def _subprocess_instances(child, loop, element_id: str, scope: _Scope) -> dict | None:
+    """An embedded subprocess run several times: loopCardinality (FEEL) many, or as many as a list in
+    the case data has entries; all at once, or one after the other (then a completionCondition may end
+    it early). The instances share the case data, so what would make them differ — an element of the
+    list for each, outputs collected per instance — is refused, as is a completion condition on
+    instances running at once (`_check_instances` refuses what inside would mix their tokens)."""
+    name = child.get("name") or element_id
+    sequential = loop.get("isSequential") == "true"
+    cardinality = loop.find(_q("loopCardinality"))
+    cardinality = (cardinality.text or "").strip() if cardinality is not None else ""
+    reference = loop.find(_q("loopDataInputRef"))
+    collection = (reference.text or "").strip() if reference is not None else ""
+    collection = collection or loop.get(f"{{{CAMUNDA_NS}}}collection") or ""
+    per_instance = [
+        tag
+        for tag in ("inputDataItem", "loopDataOutputRef", "outputDataItem")
+        if loop.find(_q(tag)) is not None
+    ]
+    per_instance += ["camunda:elementVariable"] if loop.get(f"{{{CAMUNDA_NS}}}elementVariable") else []
+    completion = loop.find(_q("completionCondition"))
+    completion = completion if completion is not None and (completion.text or "").strip() else None
+
+    def refused(message) -> None:
+        scope.refuse(
+            child,
+            element_id,
+            "unsupported",
+            Formatted(message, {"name": name, "what": ", ".join(per_instance)}),
+        )
+
+    if per_instance:
+        refused(
+            _(
+                "The multi-instance subprocess “%(name)s” gives each instance data of its own (%(what)s); "
+                "tongban runs the instances of a subprocess on the one case data."
+            )
+        )
+        return None
+    if completion is not None and not sequential:
+        refused(
+            _(
+                "The multi-instance subprocess “%(name)s” has a completionCondition while its instances run "
+                "at once; tongban ends such a subprocess when every instance is done."
+            )
+        )
+        return None
+    attrs: dict = {"multi_instance": True, "countersign": "mi", "mi_sequential": sequential}
+    if cardinality and collection:
+        scope.refuse(
+            child,
+            element_id,
+            "collection",
+            Formatted(
+                _("The multi-instance task “%(name)s” gives both a loopCardinality and a list: give one."),
+                {"name": name},
+            ),
+        )
+        return None
+    if cardinality:
+        text = cardinality.removeprefix("=").strip()
+        try:
+            attrs["mi_cardinality"] = compile_expression(text, scope.names)
+        except FeelSyntaxError as exc:
+            scope.refuse(
+                child,
+                element_id,
+                "condition_syntax",
+                Formatted(
+                    _(
+                        "The loopCardinality “%(expression)s” is not FEEL: %(problem)s at position "
+                        "%(position)s."
+                    ),
+                    {"expression": text, "problem": exc.problem, "position": exc.position},
+                ),
+            )
+            return None
+    elif collection and collection.replace("_", "").replace(".", "").isalnum():
+        attrs["collection"] = collection
+    else:
+        scope.refuse(
+            child,
+            element_id,
+            "collection",
+            Formatted(
+                _("The multi-instance task “%(name)s” needs a loopCardinality or a list in the case data."),
+                {"name": name},
+            ),
+        )
+        return None
+    if completion is not None:
+        attrs["mi_completion"] = _condition(element_id, completion, scope)
+        if attrs["mi_completion"] is None:
+            scope.refuse(child, element_id, "", None)  # the condition's problem is the root cause
+            return None
+    return attrs
+
+
+INSTANCE_NAMES = {"loopCounter", "nrOfInstances", "nrOfActiveInstances", "nrOfCompletedInstances"}
+
+
+def _check_instances(nodes: dict[str, Node], flows: list[Flow], incoming, problems: list[Problem]) -> None:
+    """Inside a multi-instance subprocess the instances' tokens are counted together: refuse what would
+    then tell them apart or mix them — a terminate end event (it ends one instance), a join of parallel
+    branches while instances run at once, a condition reading the instance's loopCounter."""
+    for node in nodes.values():
+        if node.kind != "subprocess" or not node.multi_instance:
+            continue
+        inside = [n for n in nodes.values() if n.id != node.id and _within(nodes, n, node.id)]
+        ids = {n.id for n in inside}
+        reason = None
+        if any(n.terminate for n in inside):
+            reason = _("it ends an instance with a terminate end event")
+        elif not node.mi_sequential and any(
+            n.kind in ("parallel", "inclusive") and len(incoming.get(n.id, [])) > 1 for n in inside
+        ):
+            reason = _("its instances run at once and join parallel branches inside")
+        elif any(
+            f.source in ids and f.condition is not None and INSTANCE_NAMES & set(_names_of(f.condition))
+            for f in flows
+        ):
+            reason = _("a condition inside reads the instance's loopCounter or instance counts")
+        if reason is not None:
+            problems.append(
+                Problem(
+                    node.id,
+                    "unsupported",
+                    Formatted(
+                        _("The multi-instance subprocess “%(name)s” is not run by tongban: %(reason)s."),
+                        {"name": node.name or node.id, "reason": reason},
+                    ),
+                )
+            )
+
+
+def _names_of(condition) -> set[str]:
+    names = getattr(condition, "names", None)
+    if callable(names):
+        return set(names())
+    return set(getattr(condition, "variables", ()) or ())
+
+
 def _loop(child, element_id: str, scope: _Scope, tag: str) -> bool:
     """Refuse loop characteristics the engine does not run; True when refused."""
     for loop_tag in ("standardLoopCharacteristics", "multiInstanceLoopCharacteristics"):
@@ -1396,6 +1546,7 @@ def _assemble(process_id, name, scope: _Scope) -> ProcessGraph:
             continue
         outgoing[flow.source].append(flow)
         incoming[flow.target].append(flow)
+    _check_instances(nodes, scope.flows, incoming, problems)
     scopes = {""} | {n.id for n in nodes.values() if n.kind in ("subprocess", "eventsub")}
     for scope_id in sorted(scopes):
         members = [n for n in nodes.values() if n.scope == scope_id]

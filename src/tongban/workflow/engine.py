@@ -156,7 +156,7 @@ def enter(
             continue
         if kind == "end":
             if node.scope:
-                stack.extend(_leave_scope(graph, node.scope, joins))
+                stack.extend(_leave_scope(graph, node.scope, joins, view))
                 if graph.node(node.scope).kind == "eventsub" and _inside(node.scope) not in joins:
                     effects.ended += 1  # the event subprocess is over; nothing follows it
             else:
@@ -173,8 +173,15 @@ def enter(
         elif kind in ("pass", "boundary"):
             stack.extend(reversed(_split(graph, node, joins)))
         elif kind == "subprocess":
-            joins[_inside(node.id)] = 1
-            stack.append(subprocess_start(graph, node.id))
+            count = _instances(node, view) if node.multi_instance else 1
+            if count == 0:  # no instance at all: the subprocess is passed
+                stack.extend(reversed(_split(graph, node, joins)))
+                continue
+            if node.multi_instance and node.mi_sequential:
+                joins[f"{node.id}#done"], joins[f"{node.id}#of"] = 0, count
+                count = 1
+            joins[_inside(node.id)] = count  # the instances' tokens, counted together
+            stack.extend([subprocess_start(graph, node.id)] * count)
         elif kind == "exclusive":
             stack.append(_choose(graph, node, view).target)
         elif kind == "inclusive":
@@ -441,14 +448,19 @@ def _count_inside(scope: str, joins: dict[str, int], delta: int) -> None:
         joins[_inside(scope)] = joins.get(_inside(scope), 1) + delta
 
 
-def _leave_scope(graph: ProcessGraph, scope: str, joins: dict[str, int]) -> list[str]:
-    """A token reached an end event of a subprocess: the last one out continues after it."""
+def _leave_scope(graph: ProcessGraph, scope: str, joins: dict[str, int], view: "_DataView") -> list[str]:
+    """A token reached an end event of a subprocess: the last one out continues after it — or, in a
+    subprocess whose instances run one after the other, starts the next instance."""
     left = joins.get(_inside(scope), 1) - 1
     if left > 0:
         joins[_inside(scope)] = left
         return []
     joins.pop(_inside(scope), None)
-    return _split(graph, graph.node(scope), joins)
+    node = graph.node(scope)
+    if node.multi_instance and node.mi_sequential and _next_instance(node, view, joins):
+        joins[_inside(scope)] = 1
+        return [subprocess_start(graph, scope)]
+    return _split(graph, node, joins)
 
 
 def _split(graph: ProcessGraph, node: Node, joins: dict[str, int]) -> list[str]:

@@ -451,6 +451,7 @@ EXPECTED = {
     "GET documents/d/<str:ref>/": "Lnnnnnnnnnn",
     "GET documents/d/<str:ref>/diff": "Lnnnnnnnnnn",
     "GET documents/d/<str:ref>/edit": "Lnnnnnnnnnn",
+    "GET documents/d/<str:ref>/ofd": "Lnnnnnnnnnn",
     "GET documents/d/<str:ref>/pdf": "Lnnnnnnnnnn",
     "POST documents/d/<str:ref>/steps/<uuid:work_id>": "Lnnnnnnnnnn",
     "POST documents/d/<str:ref>/withdraw": "Lnnnnnnnnnn",

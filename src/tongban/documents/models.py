@@ -274,6 +274,7 @@ class Sealing(models.Model):
     sealed_at = models.DateTimeField(_("sealed"))
     digest = models.CharField(_("SM3 digest"), max_length=64)
     pdf = models.BinaryField(_("sealed PDF"))
+    ofd = models.BinaryField(_("sealed OFD"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("sealing")

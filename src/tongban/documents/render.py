@@ -210,12 +210,55 @@ def _fresh_font(pdf, path: str, index: int, fontkey: str, style: str) -> TTFFont
     return font
 
 
-class DocumentPdf(CjkPdf):
-    """CjkPdf whose faces come from the per-process cache above."""
+def _rgb(color) -> tuple[int, int, int]:
+    values = getattr(color, "colors", None) or (0, 0, 0)
+    if len(values) == 1:
+        values = values * 3
+    return tuple(round(v * 255) for v in values[:3])
 
-    def __init__(self, fonts: CjkFonts, *, first_page_number: bool = True):
+
+class DocumentPdf(CjkPdf):
+    """CjkPdf whose faces come from the per-process cache above. With `record`, every text cell,
+    rule and image is also kept in `ops` as drawn (mm from the page's top left), so the OFD writer
+    (documents.ofd) lays out the same page without a second layout engine."""
+
+    def __init__(self, fonts: CjkFonts, *, first_page_number: bool = True, record: bool = False):
         self.first_page_number = first_page_number
+        self.ops: list[tuple] | None = [] if record else None
         super().__init__(fonts)
+
+    def cell(self, *args, **kwargs):
+        text = kwargs.get("text", args[2] if len(args) > 2 else "")
+        if self.ops is not None and text:
+            h = kwargs.get("h", args[1] if len(args) > 1 else None) or self.font_size
+            font = self.current_font
+            advances = [self.get_string_width(ch) for ch in text]
+            self.ops.append(
+                (
+                    "text",
+                    self.page_no(),
+                    self.x,
+                    self.y + 0.5 * h + 0.3 * self.font_size,  # the baseline, as fpdf2 places it
+                    text,
+                    getattr(font, "name", ""),
+                    str(getattr(font, "ttffile", "")),
+                    self.font_size,
+                    _rgb(self.text_color),
+                    self.char_spacing / self.k,
+                    advances,
+                )
+            )
+        return super().cell(*args, **kwargs)
+
+    def line(self, x1, y1, x2, y2):
+        if self.ops is not None:
+            self.ops.append(("line", self.page_no(), x1, y1, x2, y2, self.line_width, _rgb(self.draw_color)))
+        return super().line(x1, y1, x2, y2)
+
+    def image(self, name, x=None, y=None, w=0, h=0, *args, **kwargs):
+        if self.ops is not None and hasattr(name, "getvalue"):
+            self.ops.append(("image", self.page_no(), x, y, w, h, name.getvalue()))
+        return super().image(name, x, y, w, h, *args, **kwargs)
 
     def add_font(self, family=None, style="", fname=None, *, collection_font_number=0, **kwargs):
         fontkey = f"{family.lower()}{style}"
@@ -278,6 +321,7 @@ class Rendered:
     pages: int
     places: dict[str, Placed] = field(default_factory=dict)
     body_lines: list[tuple[int, int, str]] = field(default_factory=list)  # (page, grid line, text)
+    ops: list[tuple] | None = None  # what was drawn, when asked for (DocumentPdf)
 
 
 def chinese_date(value: dt.date) -> str:
@@ -286,7 +330,7 @@ def chinese_date(value: dt.date) -> str:
 
 
 class _Layout:
-    def __init__(self, document: Document, *, seal_image: bytes | None = None):
+    def __init__(self, document: Document, *, seal_image: bytes | None = None, record: bool = False):
         self.doc = document
         self.seal_image = seal_image
         faces = {role: working_copy(face) for role, face in document_faces().items()}
@@ -294,7 +338,7 @@ class _Layout:
         bold = [base.bold] if base.bold else []
         fallbacks = tuple(dict.fromkeys((base.regular, *bold, *base.fallbacks)))
         fonts = CjkFonts(faces["fangsong"], faces["heiti"], fallbacks)
-        self.pdf = DocumentPdf(fonts, first_page_number=document.form != Form.LETTER)
+        self.pdf = DocumentPdf(fonts, first_page_number=document.form != Form.LETTER, record=record)
         # (family, style) of each role; a face shared by two roles is loaded (and subset) once.
         families: dict[FontFace, tuple[str, str]] = {
             faces["fangsong"]: ("cjk", ""),
@@ -635,10 +679,12 @@ class _Layout:
         self.body()
         self.sign_off()
         self.imprint()
+        ops = self.pdf.ops
         data = self.pdf.to_bytes()
-        return Rendered(data, self.pdf.page_no(), self.places, self.body_lines)
+        return Rendered(data, self.pdf.page_no(), self.places, self.body_lines, ops)
 
 
-def render_pdf(document: Document, *, seal_image: bytes | None = None) -> Rendered:
-    """The document laid out per GB/T 9704-2012 (see the module docstring), with its element boxes."""
-    return _Layout(document, seal_image=seal_image).run()
+def render_pdf(document: Document, *, seal_image: bytes | None = None, record: bool = False) -> Rendered:
+    """The document laid out per GB/T 9704-2012 (see the module docstring), with its element boxes
+    (and, with `record`, what was drawn: see DocumentPdf)."""
+    return _Layout(document, seal_image=seal_image, record=record).run()

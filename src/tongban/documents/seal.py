@@ -350,7 +350,16 @@ def read(data: bytes) -> Reading:
         # writes it: lowercase hex and "0" padding, nothing else.
         if hexed != der[:length].hex().encode() + b"0" * (len(hexed) - 2 * length):
             return Reading(False, "malformed")
-        signature = SESSignature.load(der[:length])
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return Reading(False, "malformed")
+    return check(der[:length], digest)
+
+
+def check(der: bytes, digest: bytes) -> Reading:
+    """Check one SES_Signature (DER) against the SM3 digest of what it claims to seal: the data
+    hash, the signer's SM2 signature and the seal's own. Used for PDF and OFD alike."""
+    try:
+        signature = SESSignature.load(der)
         to_sign = signature["to_sign"]
         eseal = to_sign["eseal"]
         info = eseal["eseal_info"]

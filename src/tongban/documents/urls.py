@@ -23,6 +23,7 @@ urlpatterns = [
     path("documents/d/<str:ref>/edit", views.edit, name="edit"),
     path("documents/d/<str:ref>/diff", views.diff, name="diff"),
     path("documents/d/<str:ref>/pdf", views.pdf, name="pdf"),
+    path("documents/d/<str:ref>/ofd", views.ofd_download, name="ofd"),
     path("documents/d/<str:ref>/withdraw", views.withdraw, name="withdraw"),
     path("documents/d/<str:ref>/steps/<uuid:work_id>", views.step, name="step"),
 ]

@@ -246,6 +246,17 @@ def pdf(request, ref):
 
 
 @domain_errors
+def ofd_download(request, ref):
+    actor = request_actor(request)
+    document = services.access_document(actor, ref)
+    response = HttpResponse(services.ofd_file(actor, ref), content_type="application/ofd")
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{document.number or document.ref}.ofd"
+    )
+    return response
+
+
+@domain_errors
 @require_POST
 def step(request, ref, work_id):
     actor = request_actor(request)

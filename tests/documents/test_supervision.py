@@ -4,6 +4,7 @@ when overdue, produces a 督办通知 PDF only then, takes progress reports and 
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 from pypdf import PdfReader
 
 from tongban.core import calendar
@@ -76,6 +77,8 @@ def test_an_overdue_task_turns_red_gets_a_notice_and_closes_with_evidence(db):
     pdf = supervision.notice_pdf(actor("bureau_head"), task.ref)
     text = "".join(page.extract_text() for page in PdfReader(__import__("io").BytesIO(pdf)).pages)
     assert "督办" in text and "逾期" in text and "食品经营监管科" in text
+    created = timezone.localtime(task.created_at).date()
+    assert f"{created.year}年{created.month}月{created.day}日作出批示" in text.replace("\n", "")
     assert DomainEvent.objects.filter(subject_id=task.ref, activity="supervision.notice").exists()
     with pytest.raises(InvalidInput):
         supervision.close(actor("bureau_head"), task.ref, evidence="")

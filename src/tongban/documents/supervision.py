@@ -232,14 +232,20 @@ def close(actor, ref: str, *, evidence: str) -> SupervisedTask:
 
 def _notice_document(task: SupervisedTask, at: dt.datetime) -> Document:
     """The 督办通知 as a document in letter form (信函格式), never saved: only rendered."""
+    from . import render
+
     local = timezone.localtime(at)
     due = timezone.localtime(task.due_at)
     office = services.agency_of(task.supervising_department)
     overdue = calendar.get_calendar().working_days_between(due.date(), local.date())
+
+    def day(value) -> str:  # as GB/T 9704 writes dates: no leading zeros
+        return render.chinese_date(timezone.localtime(value).date())
+
     body = (
-        f"{task.instructed_by.display_name}同志于{task.created_at:%Y年%m月%d日}作出批示：“{task.instruction}”\n"
-        f"该事项由你单位牵头办理，办理时限为{task.limit_days}个工作日，应于{due:%Y年%m月%d日}前办结。"
-        f"截至{local:%Y年%m月%d日}，该事项尚未办结，已逾期{max(overdue, 1)}个工作日。\n"
+        f"{task.instructed_by.display_name}同志于{day(task.created_at)}作出批示：“{task.instruction}”\n"
+        f"该事项由你单位牵头办理，办理时限为{task.limit_days}个工作日，应于{day(due)}前办结。"
+        f"截至{day(local)}，该事项尚未办结，已逾期{max(overdue, 1)}个工作日。\n"
         "请你单位高度重视，抓紧办理，于3个工作日内将办理进展和结果书面报送督查部门。"
     )
     return Document(

@@ -128,7 +128,12 @@ def _gateway(condition_a: str, wrap=foreign) -> str:
 
 @pytest.mark.parametrize(
     "condition,language",
-    [("${amount &gt; 100}", "JUEL"), ("amount == 100 and kind == 'x'", "Python"), ("'a' in names", "Python")],
+    [
+        ("${amount &gt; 100}", "JUEL"),
+        ("amount == 100 and kind == 'x'", "Python"),
+        ("'a' in names", "Python"),
+        ("bpmn:getDataObject('approved')", "XPath"),
+    ],
 )
 def test_conditions_of_other_engines_are_refused_saying_feel_is_expected(condition, language):
     problems = bpmn.parse(_gateway(condition)).problems

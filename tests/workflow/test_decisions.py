@@ -363,3 +363,36 @@ def test_only_catalogue_managers_publish_decisions(db, staff_client):
     assert _upload(Client(), risk_dmn()).status_code == 401
     assert _upload(staff_client("clerk"), risk_dmn()).status_code == 403
     assert not DecisionDefinition.objects.exists()
+
+
+# --- compared with SpiffWorkflow --------------------------------------------------------------------
+
+
+def _spiff_first_steps(xml: str, dmn_xml: str, data: dict) -> tuple[list[str], dict]:
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.camunda.parser import CamundaParser
+    from SpiffWorkflow.util.task import TaskState
+
+    parser = CamundaParser()
+    parser.add_bpmn_str(xml.encode())
+    parser.add_dmn_str(dmn_xml.encode())
+    workflow = BpmnWorkflow(parser.get_spec("loan"))
+    workflow.task_tree.data.update(data)
+    for task in workflow.get_tasks():
+        task.data.update(data)
+    workflow.do_engine_steps()
+    ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+    return sorted(t.task_spec.bpmn_id for t in ready), {
+        k: v for k, v in ready[0].data.items() if k != "amount"
+    }
+
+
+@pytest.mark.parametrize("amount", [600000, 500000, 1000])
+def test_business_rule_tasks_route_as_in_spiffworkflow(amount):
+    # the older tongban condition language, which SpiffWorkflow's Python also reads
+    xml = routed().replace('level = "high"', 'level == "high"')
+    graph = bpmn.parse_one(xml)
+    graph.decide = check.deciding(_library(risk_dmn()))
+    effects, _joins = engine.start(graph, {"amount": amount})
+    mine = (sorted(w.node.id for w in effects.work), effects.data)
+    assert mine == _spiff_first_steps(xml, risk_dmn(), {"amount": amount})

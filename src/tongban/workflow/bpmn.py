@@ -1455,6 +1455,8 @@ def _condition(flow_id: str, expression, scope: _Scope):
 def _language_guess(text: str) -> str:
     if text.startswith(("${", "#{")):
         return "JUEL"
+    if "bpmn:getDataObject(" in text or "bpmn:getDataInput(" in text:
+        return "XPath"  # BPMN's own XPath functions (the MIWG models)
     import ast
 
     try:

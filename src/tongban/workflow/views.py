@@ -25,7 +25,7 @@ from .models import ProcessDefinition
 
 NODE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,119}")
 MAX_MARKED = 50
-STEP_KINDS = ("start", "user", "script", "call", "catch", "timer", "end")
+STEP_KINDS = ("start", "user", "script", "rule", "call", "catch", "timer", "end")
 
 
 def _actor(request):

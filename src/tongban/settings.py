@@ -488,6 +488,10 @@ TONGBAN_PROGRAMME_KPI_CRON = {"hour": "2", "minute": "30"}
 # the working day before, by the daily job at this time.
 TONGBAN_PROGRAMME_WEEKLY_DUE_WEEKDAY = env_int("TONGBAN_PROGRAMME_WEEKLY_DUE_WEEKDAY", 4)
 TONGBAN_PROGRAMME_WEEKLY_CRON = {"hour": "9", "minute": "0"}
+# Funds supervision: warn when more than SPENT_AT of a budget is paid while the project is less
+# than DONE_BELOW done (shares, 0–1).
+TONGBAN_PROGRAMME_FUNDS_SPENT_AT = float(env("TONGBAN_PROGRAMME_FUNDS_SPENT_AT", "0.9"))
+TONGBAN_PROGRAMME_FUNDS_DONE_BELOW = float(env("TONGBAN_PROGRAMME_FUNDS_DONE_BELOW", "0.7"))
 # Public consultation (意见征集): commenters are answered within these working days after the
 # period closes (a complex draft gets the second figure); a period lasts at least MIN_DAYS days;
 # one network address may comment anonymously this often a day on one consultation.

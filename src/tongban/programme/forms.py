@@ -108,3 +108,24 @@ class WeeklyReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         for name in ("text", "percent"):
             self.fields[name].mandatory = True  # shown as required; the service checks it
+
+
+class BudgetLineForm(forms.Form):
+    project_code = forms.CharField(label=_("Project code"), max_length=40)
+    year = forms.CharField(label=_("Year"), max_length=4)
+    code = forms.CharField(label=_("Budget line code"), max_length=40)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    amount = forms.CharField(label=_("Budget (yuan)"), max_length=20)
+
+
+class SpendingForm(forms.Form):
+    project_code = forms.CharField(label=_("Project code"), max_length=40)
+    year = forms.CharField(label=_("Year"), max_length=4)
+    line = forms.CharField(label=_("Budget line code"), max_length=40)
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=(("支付", _("payment (支付)")), ("承诺", _("commitment (合同/承诺)")))
+    )
+    amount = forms.CharField(label=_("Amount (yuan)"), max_length=20)
+    on = forms.CharField(label=_("Date"), max_length=10, widget=forms.DateInput(attrs={"type": "date"}))
+    reference = forms.CharField(label=_("Voucher or contract number"), max_length=60, required=False)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)

@@ -339,3 +339,54 @@ class Evidence(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# --- funds supervision ------------------------------------------------------------------------------
+
+
+class BudgetLine(models.Model):
+    """A budget line (预算科目) of a project for one year."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="budget_lines")
+    year = models.PositiveSmallIntegerField(_("year"))
+    code = models.CharField(_("budget line"), max_length=40)
+    name = models.CharField(_("name"), max_length=200)
+    amount = models.DecimalField(_("budget (yuan)"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["project", "year", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "year", "code"], name="programme_budget_line_code")
+        ]
+        verbose_name = _("budget line")
+        verbose_name_plural = _("budget lines")
+
+    def __str__(self):
+        return f"{self.year} {self.code} {self.name}"
+
+
+class SpendingKind(models.TextChoices):
+    COMMITMENT = "commitment", _("commitment (合同/承诺)")
+    PAYMENT = "payment", _("payment (支付)")
+
+
+class Spending(models.Model):
+    """A commitment or a payment against a budget line, entered or imported from XLSX."""
+
+    line = models.ForeignKey(BudgetLine, on_delete=models.CASCADE, related_name="spendings")
+    kind = models.CharField(_("kind"), max_length=12, choices=SpendingKind.choices)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=14, decimal_places=2)
+    on = models.DateField(_("date"))
+    reference = models.CharField(_("voucher or contract number"), max_length=60, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    source = models.CharField(max_length=8, default="entered")
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["line", "on", "id"]
+        verbose_name = _("spending")
+        verbose_name_plural = _("spending")
+
+    def __str__(self):
+        return f"{self.kind} {self.amount}"

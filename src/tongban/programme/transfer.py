@@ -65,6 +65,18 @@ RISK_COLUMNS = {
     "delay": "延误（工作日）",
     "tasks": "影响任务",
 }
+# funds supervision: commitments and payments against budget lines
+SPENDING_COLUMNS = {
+    "project_code": "项目编号",
+    "year": "年度",
+    "line": "预算科目编号",
+    "kind": "类型",
+    "amount": "金额（元）",
+    "on": "日期",
+    "reference": "凭证号",
+    "note": "备注",
+}
+SPENDING_REQUIRED = ("project_code", "year", "line", "kind", "amount", "on")
 REQUIRED = ("project_code", "code", "name", "owner_department", "start")
 LIST_SPLIT = re.compile(r"[,，、;；\s]+")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -81,7 +93,8 @@ class RowProblem:
     @property
     def column(self) -> str:
         """The column's header as the workbook shows it."""
-        return (COLUMNS if self.sheet == "tasks" else RISK_COLUMNS).get(self.field, self.field)
+        columns = {"tasks": COLUMNS, "risks": RISK_COLUMNS, "spending": SPENDING_COLUMNS}.get(self.sheet, {})
+        return columns.get(self.field, self.field)
 
     def as_dict(self) -> dict:
         from tongban.core.i18n import bilingual
@@ -116,6 +129,69 @@ def cell_text(value) -> str:
     if text.startswith("'") and text[1:].startswith(FORMULA_START):
         return text[1:]  # undo the apostrophe export puts before formula-like texts
     return text
+
+
+def read_table(data: bytes, columns: dict, required: tuple, sheet_key: str) -> Workbook:
+    """The rows of the first sheet of another kind of workbook (spending, budget lines), under the
+    same limits as a plan: rows land in `book.tasks`, problems name `sheet_key`."""
+    book = Workbook()
+    workbook = _open(data, book, sheet_key)
+    if workbook is None:
+        return book
+    try:
+        sheet = workbook.worksheets[0] if workbook.worksheets else None
+        if sheet is not None:
+            book.tasks = _rows(sheet, columns, sheet_key, book, required)
+    except Exception:
+        book.problem(sheet_key, 0, FILE, "not_xlsx", _("The file is not an XLSX workbook."))
+    finally:
+        workbook.close()
+    if not book.problems and not book.tasks:
+        book.problem(sheet_key, 0, FILE, "empty", _("The workbook has no rows."))
+    return book
+
+
+def _open(data: bytes, book: Workbook, sheet_key: str):
+    """The workbook opened read-only after the size, package and unpacked-size checks, or None."""
+    if len(data) > MAX_BYTES:
+        book.problem(
+            sheet_key,
+            0,
+            FILE,
+            "too_large",
+            Formatted(
+                _("The file is %(size)s, larger than the limit of %(limit)s."),
+                {"size": files.size_text(len(data)), "limit": files.size_text(MAX_BYTES)},
+            ),
+        )
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        infos = None
+    if not infos or "[Content_Types].xml" not in {i.filename for i in infos}:
+        book.problem(sheet_key, 0, FILE, "not_xlsx", _("The file is not an XLSX workbook."))
+        return None
+    if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
+        book.problem(
+            sheet_key,
+            0,
+            FILE,
+            "decompression_bomb",
+            Formatted(
+                _("The workbook unpacks to more than the limit of %(limit)s."),
+                {"limit": files.size_text(MAX_UNZIPPED_BYTES)},
+            ),
+        )
+        return None
+    from openpyxl import load_workbook
+
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    except Exception:
+        book.problem(sheet_key, 0, FILE, "not_xlsx", _("The file is not an XLSX workbook."))
+        return None
 
 
 def read(data: bytes) -> Workbook:
@@ -177,7 +253,7 @@ def read(data: bytes) -> Workbook:
     return book
 
 
-def _rows(sheet, columns: dict, sheet_key: str, book: Workbook) -> list[tuple[int, dict]]:
+def _rows(sheet, columns: dict, sheet_key: str, book: Workbook, required=None) -> list[tuple[int, dict]]:
     by_header = {v: k for k, v in columns.items()} | {k: k for k in columns}
     header: list[str | None] | None = None
     out = []
@@ -196,8 +272,10 @@ def _rows(sheet, columns: dict, sheet_key: str, book: Workbook) -> list[tuple[in
                     "unknown_column",
                     Formatted(_("Unknown column “%(name)s”."), {"name": name}),
                 )
-            if sheet_key == "tasks":
-                for key in REQUIRED:
+            if required is None and sheet_key == "tasks":
+                required = REQUIRED
+            if required:
+                for key in required:
                     if key not in header:
                         book.problem(
                             sheet_key,

@@ -14,7 +14,7 @@ from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotPer
 from tongban.core.http import apply_errors, domain_errors
 
 from . import consultation as cons
-from . import forms, services, weekly
+from . import forms, funds, services, weekly
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -471,3 +471,65 @@ def programme_weekly_pdf(request, code):
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+# --- funds supervision ---------------------------------------------------------------------------------
+
+
+def _funds_page(
+    request, actor, code, *, line_form=None, spending_form=None, import_form=None, problems=None, status=200
+):
+    data = funds.overview(actor, code)
+    planner = services.may_plan(actor, data["programme"])
+    data.update(
+        {
+            "spendings": funds.spendings(actor, code)[:50],
+            "line_form": line_form or (forms.BudgetLineForm(prefix="line") if planner else None),
+            "spending_form": spending_form or (forms.SpendingForm(prefix="pay") if planner else None),
+            "import_form": import_form or (forms.ImportForm() if planner else None),
+            "problems": problems,
+        }
+    )
+    return render(request, "programme/funds.html", data, status=status)
+
+
+@domain_errors
+def programme_funds(request, code):
+    actor = _actor(request)
+    if request.method != "POST":
+        return _funds_page(request, actor, code)
+    action = request.POST.get("action", "")
+    if action == "line":
+        form = forms.BudgetLineForm(request.POST, prefix="line")
+        if form.is_valid():
+            try:
+                funds.set_budget_line(actor, code, **form.cleaned_data)
+            except InvalidInput as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Budget line saved."))
+                return redirect("programme:funds", code=code)
+        return _funds_page(request, actor, code, line_form=form, status=422)
+    if action == "spending":
+        form = forms.SpendingForm(request.POST, prefix="pay")
+        if form.is_valid():
+            try:
+                funds.record_spending(actor, code, **form.cleaned_data)
+            except InvalidInput as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Spending recorded."))
+                return redirect("programme:funds", code=code)
+        return _funds_page(request, actor, code, spending_form=form, status=422)
+    form = forms.ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _funds_page(request, actor, code, import_form=form, status=422)
+    try:
+        count = funds.import_spending(
+            actor, code, form.cleaned_data["file"].read(services.transfer.MAX_BYTES + 1)
+        )
+    except services.ImportRejected as exc:
+        form.add_error("file", str(exc.message))
+        return _funds_page(request, actor, code, import_form=form, problems=exc.problems, status=422)
+    messages.success(request, _("Imported %(n)d commitments and payments.") % {"n": count})
+    return redirect("programme:funds", code=code)

@@ -492,6 +492,9 @@ TONGBAN_PROGRAMME_WEEKLY_CRON = {"hour": "9", "minute": "0"}
 # than DONE_BELOW done (shares, 0–1).
 TONGBAN_PROGRAMME_FUNDS_SPENT_AT = float(env("TONGBAN_PROGRAMME_FUNDS_SPENT_AT", "0.9"))
 TONGBAN_PROGRAMME_FUNDS_DONE_BELOW = float(env("TONGBAN_PROGRAMME_FUNDS_DONE_BELOW", "0.7"))
+# Risk register: a likelihood × impact score from RED_AT is red, from YELLOW_AT yellow.
+TONGBAN_PROGRAMME_RISK_RED_AT = env_int("TONGBAN_PROGRAMME_RISK_RED_AT", 15)
+TONGBAN_PROGRAMME_RISK_YELLOW_AT = env_int("TONGBAN_PROGRAMME_RISK_YELLOW_AT", 8)
 # Public consultation (意见征集): commenters are answered within these working days after the
 # period closes (a complex draft gets the second figure); a period lasts at least MIN_DAYS days;
 # one network address may comment anonymously this often a day on one consultation.

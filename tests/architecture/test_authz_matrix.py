@@ -183,6 +183,7 @@ EXPECTED = {
     "GET programme/<str:code>/tasks/<str:task>/weekly/<str:week>/evidence/<int:number>": "Lddnnnnnnnd",
     "GET programme/<str:code>/weekly": "Lddnnnnnnnd",
     "GET programme/<str:code>/funds": "Lddnnnnnnnd",
+    "GET programme/<str:code>/risks": "Lddnnnnnnnd",
     "GET programme/<str:code>/weekly.pdf": "Lddnnnnnnnd",
     "POST programme/new": "Lddddddvdvd",
     "POST api/v1/programme/programmes": "Lvvvvvvvvvv",

@@ -129,3 +129,20 @@ class SpendingForm(forms.Form):
     on = forms.CharField(label=_("Date"), max_length=10, widget=forms.DateInput(attrs={"type": "date"}))
     reference = forms.CharField(label=_("Voucher or contract number"), max_length=60, required=False)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class RiskForm(forms.Form):
+    # checked by the service (programme.risks), which reports every problem at once
+    code = forms.CharField(label=_("Risk code"), max_length=40)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    cause = forms.CharField(label=_("Cause"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    owner_department = forms.CharField(label=_("Owner department"), max_length=60, required=False)
+    likelihood = forms.CharField(label=_("Likelihood (1–5)"), max_length=1)
+    impact = forms.CharField(label=_("Impact (1–5)"), max_length=1)
+    response = forms.CharField(label=_("Responses"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    review_on = forms.CharField(
+        label=_("Next review"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    tasks = forms.CharField(label=_("Tasks (codes)"), max_length=500, required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=(("open", _("open")), ("closed", _("closed"))))
+    note = forms.CharField(label=_("Note on this assessment"), max_length=300, required=False)

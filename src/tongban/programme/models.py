@@ -160,9 +160,24 @@ class Risk(models.Model):
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="risks")
     code = models.CharField(_("risk code"), max_length=40)
     name = models.CharField(_("name"), max_length=200)
-    probability = models.FloatField(_("probability"))
-    delay_days = models.FloatField(_("delay (working days)"))
+    probability = models.FloatField(_("probability"), default=0)
+    delay_days = models.FloatField(_("delay (working days)"), default=0)
     tasks = models.ManyToManyField(Task, related_name="risks", blank=True)
+    # the register (风险台账): cause, owner, likelihood and impact from 1 to 5, responses, review
+    cause = models.TextField(_("cause"), blank=True)
+    owner_department = models.ForeignKey(
+        Department,
+        verbose_name=_("owner department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    likelihood = models.PositiveSmallIntegerField(_("likelihood (1–5)"), null=True, blank=True)
+    impact = models.PositiveSmallIntegerField(_("impact (1–5)"), null=True, blank=True)
+    response = models.TextField(_("responses"), blank=True)
+    review_on = models.DateField(_("next review"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=8, default="open")  # RiskStatus
 
     class Meta:
         ordering = ["programme", "code"]
@@ -172,6 +187,33 @@ class Risk(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+    @property
+    def score(self) -> int | None:
+        return self.likelihood * self.impact if self.likelihood and self.impact else None
+
+
+class RiskStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    CLOSED = "closed", _("closed")
+
+
+class RiskScoreChange(models.Model):
+    """One assessment of a risk in the register: its likelihood and impact from then on."""
+
+    risk = models.ForeignKey(Risk, on_delete=models.CASCADE, related_name="history")
+    at = models.DateTimeField(_("assessed"))
+    likelihood = models.PositiveSmallIntegerField(_("likelihood (1–5)"))
+    impact = models.PositiveSmallIntegerField(_("impact (1–5)"))
+    score = models.PositiveSmallIntegerField(_("score"))
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["risk", "at"]
+
+    def __str__(self):
+        return f"{self.risk_id} {self.at:%Y-%m-%d} {self.score}"
 
 
 class KpiMeasurement(models.Model):

@@ -22,6 +22,7 @@ urlpatterns = [
     ),
     path("programme/<str:code>/weekly", views.programme_weekly, name="programme_weekly"),
     path("programme/<str:code>/funds", views.programme_funds, name="funds"),
+    path("programme/<str:code>/risks", views.risk_register, name="risks"),
     path("programme/<str:code>/weekly.pdf", views.programme_weekly_pdf, name="programme_weekly_pdf"),
     # public consultation: the staff side first (consultation codes are ZJ<year><n>, never "manage")
     path("consultations/manage/", views.consultation_manage_list, name="consultation_manage_list"),

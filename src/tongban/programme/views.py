@@ -14,7 +14,7 @@ from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotPer
 from tongban.core.http import apply_errors, domain_errors
 
 from . import consultation as cons
-from . import forms, funds, services, weekly
+from . import forms, funds, risks, services, weekly
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -533,3 +533,26 @@ def programme_funds(request, code):
         return _funds_page(request, actor, code, import_form=form, problems=exc.problems, status=422)
     messages.success(request, _("Imported %(n)d commitments and payments.") % {"n": count})
     return redirect("programme:funds", code=code)
+
+
+# --- the risk register -------------------------------------------------------------------------------------
+
+
+@domain_errors
+def risk_register(request, code):
+    actor = _actor(request)
+    form, status = None, 200
+    if request.method == "POST":
+        form = forms.RiskForm(request.POST)
+        if form.is_valid():
+            try:
+                risks.set_risk(actor, code, **form.cleaned_data)
+            except InvalidInput as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Risk %(code)s saved.") % {"code": form.cleaned_data["code"]})
+                return redirect("programme:risks", code=code)
+        status = 422
+    data = risks.register(actor, code)
+    data["form"] = form or (forms.RiskForm() if data["may_plan"] else None)
+    return render(request, "programme/risk_register.html", data, status=status)

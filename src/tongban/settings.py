@@ -158,6 +158,7 @@ INSTALLED_APPS = [
     "tongban.hotline",
     "tongban.documents",
     "tongban.guide",
+    "tongban.proactive",
     "tongban.programme",
     "tongban.insight",
     "tongban.web",

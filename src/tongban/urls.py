@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("tongban.hotline.urls")),
     path("open311/v2/", include("tongban.hotline.open311_urls")),
     path("", include("tongban.guide.urls")),
+    path("", include("tongban.proactive.urls")),
     path("", include("tongban.documents.urls")),
     path("", include("tongban.insight.urls")),
     path("", include("tongban.programme.urls")),

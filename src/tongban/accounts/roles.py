@@ -55,6 +55,9 @@ DOCUMENT_SIGN = "document.sign"
 PROGRAMME_PLAN = "programme.plan"
 PROGRAMME_REPORT = "programme.report"
 PROGRAMME_VIEW = "programme.view"
+# Proactive services: keep a department's policies (eligibility rules, 免申即享), run matching under
+# its data grants, and review contested grants.
+POLICY_MANAGE = "policy.manage"
 
 SCOPED = frozenset(
     {
@@ -70,6 +73,7 @@ SCOPED = frozenset(
     | {EXCHANGE_PROVIDE, EXCHANGE_REQUEST, EXCHANGE_QUERY, HOTLINE_HANDLE}
     | {DOCUMENT_VIEW, DOCUMENT_DRAFT, DOCUMENT_SIGN}
     | {PROGRAMME_PLAN, PROGRAMME_REPORT, PROGRAMME_VIEW}
+    | {POLICY_MANAGE}
 )
 _DOCUMENT_STAFF = {DOCUMENT_VIEW, DOCUMENT_DRAFT}
 _EXCHANGE_ALL = {EXCHANGE_PROVIDE, EXCHANGE_REQUEST, EXCHANGE_QUERY, EXCHANGE_AUTHORITY}
@@ -94,6 +98,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         _EVERY_STAFF
         | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE, HOTLINE_HANDLE}
         | _EXCHANGE_HEAD
+        | {POLICY_MANAGE}
         | _DOCUMENT_STAFF
         | _PROGRAMME_OWNER
     ),
@@ -101,6 +106,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         _EVERY_STAFF
         | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE, HOTLINE_HANDLE}
         | _EXCHANGE_HEAD
+        | {POLICY_MANAGE}
         | _DOCUMENT_STAFF
         | _PROGRAMME_OWNER
     ),
@@ -108,6 +114,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         _EVERY_STAFF
         | {PERSON_LOOKUP, ENTERPRISE_LOOKUP, CASE_VIEW, WORK_SUPERVISE, LICENCE_ISSUE, HOTLINE_HANDLE}
         | _EXCHANGE_HEAD
+        | {POLICY_MANAGE}
         | _DOCUMENT_STAFF
         | {DOCUMENT_SIGN}
         | _PROGRAMME_OWNER
@@ -119,7 +126,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     Role.HOTLINE_OPERATOR: frozenset(_EVERY_STAFF | {HOTLINE_CENTRE, HOTLINE_VIEW}),
     Role.DATA_OFFICER: frozenset(
-        _EVERY_STAFF | {CATALOG_MANAGE, CASE_VIEW, INSIGHT_ANALYSE, PROGRAMME_VIEW} | _EXCHANGE_ALL
+        _EVERY_STAFF
+        | {CATALOG_MANAGE, CASE_VIEW, INSIGHT_ANALYSE, PROGRAMME_VIEW, POLICY_MANAGE}
+        | _EXCHANGE_ALL
     ),
     Role.ADMIN: frozenset(
         _EVERY_STAFF

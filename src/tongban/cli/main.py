@@ -120,6 +120,7 @@ def _seed_and_print() -> None:
     from tongban.exchange.demo import load_exchange
     from tongban.hotline.demo import ensure_router, load_hotline
     from tongban.licences.demo import load_licences, load_types
+    from tongban.proactive.demo import load_policies
 
     steps = [
         "regions",
@@ -134,6 +135,7 @@ def _seed_and_print() -> None:
         "licences held",
         "sample cases",
         "data sharing",
+        "policy matching",
         "12345 hotline",
         "12345 router (training)",
         "official documents",
@@ -160,6 +162,8 @@ def _seed_and_print() -> None:
         samples = load_sample_cases()
         step("data sharing")
         exchange = load_exchange()
+        step("policy matching")
+        policies = load_policies()
         step("12345 hotline")
         hotline = load_hotline()
         step("12345 router (training)")
@@ -183,6 +187,11 @@ def _seed_and_print() -> None:
         console.print(
             f"Data sharing: {exchange['resources']} resources, {exchange['records']} provider records, "
             f"{exchange['grants']} grants."
+        )
+    if policies["policies"]:
+        console.print(
+            f"Policy matching: {policies['policies']} policies, {policies['resources']} enterprise data "
+            f"resources ({policies['records']} records), {policies['grants']} grants."
         )
     console.print(
         f"12345 hotline: {hotline['categories']} categories, {hotline['mapped']} mapped to departments, "

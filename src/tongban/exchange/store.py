@@ -132,3 +132,15 @@ def insert_call(call: Call) -> None:
             call.latency_ms,
         ],
     )
+
+
+def all_record_data(resource_id: int) -> list[dict]:
+    """Every held record of a resource whose key passed its checksum, decrypted, one per key: of
+    duplicates the most recently updated (a missing date counts as oldest), as record_data answers.
+    A batch call (services.extract) reads them; a key that fails its checksum names nobody for sure."""
+    rows = sql.all_rows(
+        "SELECT data FROM exchange_record WHERE resource_id = %s AND key_problem = '' "
+        "ORDER BY CASE WHEN updated_on IS NULL THEN 0 ELSE 1 END, updated_on, row_number",
+        [resource_id],
+    )
+    return [json.loads(crypto.decrypt(row[0], _DATA_CONTEXT)) for row in rows]

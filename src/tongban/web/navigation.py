@@ -33,6 +33,7 @@ NAVIGATION = (
             NavItem(_("Guide assistant"), "guide:assistant", kinds=("citizen",)),
             NavItem(_("My cases"), "cases:my_cases", kinds=("citizen",)),
             NavItem(_("My enterprises"), "accounts:my_enterprises", kinds=("citizen",)),
+            NavItem(_("Policies for my enterprises"), "proactive:mine", kinds=("citizen",)),
             NavItem(_("My licences"), "licences:wallet", kinds=("citizen",)),
             NavItem(_("12345 hotline"), "hotline:my_orders", kinds=("citizen",)),
             NavItem(_("Public consultations"), "programme:consultation_list", kinds=("citizen",)),
@@ -94,6 +95,7 @@ NAVIGATION = (
             NavItem(_("Grants"), "exchange:grant_list", perms.EXCHANGE_QUERY),
             NavItem(_("Call log"), "exchange:call_log", perms.EXCHANGE_QUERY),
             NavItem(_("Negative list"), "exchange:negative_list", perms.EXCHANGE_AUTHORITY),
+            NavItem(_("Policies and matching"), "proactive:manage", perms.POLICY_MANAGE),
         ),
     ),
     NavGroup(

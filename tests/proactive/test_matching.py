@@ -155,6 +155,10 @@ def test_a_policy_rule_is_checked_field_by_field_and_nothing_is_saved(db):
     with translation.override("zh-hans"):
         assert "不是数据项" in str(fields["conditions.1.expression"][0].message)
     assert not Policy.objects.filter(code="bad-rule").exists()
+    # functions of the rule language are not data items: a date relative to today() is fine
+    spec["conditions"] = [{"label": "成立三年内", "expression": 'registered_on >= today() - duration("P3Y")'}]
+    saved = services.save_policy(actor("data_officer"), department_code=demo.DEPARTMENT, **spec)
+    assert services.items_read(services.compile_conditions(saved.conditions)) == {"registered_on"}
     with pytest.raises(NotPermitted):  # a section head of 市监局 keeps no 行政审批局 policy
         spec["conditions"] = [{"label": "x", "expression": "employees < 10"}]
         services.save_policy(actor("section_head"), department_code=demo.DEPARTMENT, **spec)

@@ -27,6 +27,7 @@ from tongban.core.errors import FieldErrors, Formatted, InvalidInput, NotFound, 
 from tongban.core.uow import current, use_case
 from tongban.exchange import services as exchange
 from tongban.rules import FeelSyntaxError, compile_expression
+from tongban.rules.builtins import REGISTRY
 
 from . import activities, profile
 from .models import (
@@ -78,6 +79,14 @@ def compile_conditions(conditions) -> list:
     return [compile_expression(c["expression"]) for c in conditions]
 
 
+def items_read(expressions) -> set[str]:
+    """The data items compiled conditions read (the functions they call, such as today(), are not)."""
+    names: set[str] = set()
+    for expression in expressions:
+        names |= expression.names
+    return {name for name in names if name in profile.ITEMS}
+
+
 def check_conditions(conditions, errors: FieldErrors) -> list[dict]:
     """Each condition needs a label and an expression in the rule language that reads only known
     data items; problems are reported per field (conditions.N.label, conditions.N.expression)."""
@@ -105,7 +114,7 @@ def check_conditions(conditions, errors: FieldErrors) -> list[dict]:
         except FeelSyntaxError as exc:
             errors.add(f"conditions.{n}.expression", exc.code, exc.message)
             continue
-        unknown = sorted(name for name in expression.names if name not in profile.ITEMS)
+        unknown = sorted(n for n in expression.names if n not in profile.ITEMS and n not in REGISTRY)
         if unknown:
             errors.add(
                 f"conditions.{n}.expression",
@@ -276,8 +285,7 @@ def run_matching(actor, department_code: str, *, now=None) -> MatchRun:
     started = time.perf_counter()
     names = set()
     for policy in active:
-        for expression in compile_conditions(policy.conditions):
-            names |= expression.names
+        names |= items_read(compile_conditions(policy.conditions))
     table = fetch(actor, department, names, purpose=f"政策精准匹配（{department.name}）")
     fetched = time.perf_counter()
     results, _evaluator = evaluate(active, table)
@@ -318,7 +326,7 @@ def _record_run(actor, *, department, table: Table, results: list[PolicyResult],
             [int(t.sum()), int(f.sum()), int(len(keys) - t.sum() - f.sum())] for t, f in result.conditions
         ]
         hit = np.flatnonzero(result.qualified | result.undetermined)
-        names = set().union(*(e.names for e in compiled)) if compiled else set()
+        names = items_read(compiled)
         for i in hit.tolist():
             per_subject.setdefault(i, {})[policy.code] = {
                 "outcome": QUALIFIED if result.qualified[i] else UNDETERMINED,

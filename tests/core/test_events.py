@@ -249,3 +249,14 @@ def test_an_audience_reads_its_own_label_or_none():
     assert events.own_label("probe.told", "window") is None
     assert events.own_label("probe.told", "other") is None
     assert events.own_label("probe.unknown") is None
+
+
+@pytest.mark.django_db
+def test_thousands_of_events_of_one_use_case_are_written_in_batches():
+    made = [
+        events.make("probe", f"P{n}", "probe.opened", at=NOW, detail={"size": n, "tags": []})
+        for n in range(5000)
+    ]
+    with transaction.atomic():
+        events.write(made)
+    assert DomainEvent.objects.filter(subject_kind="probe").count() == 5000

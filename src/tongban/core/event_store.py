@@ -18,6 +18,7 @@ from .models import DomainEvent
 _TABLE = DomainEvent._meta.db_table
 # Every concrete column but the id, in model order; the dataclass has a field of each name.
 _COLUMNS = tuple(f.column for f in DomainEvent._meta.concrete_fields if not f.primary_key)
+_MAX_PARAMETERS = 30_000  # below SQLite's default limit (32,766) and PostgreSQL's (65,535)
 _SELECT = "id, " + ", ".join(_COLUMNS)
 
 
@@ -50,13 +51,18 @@ def insert(events: list[Event]) -> None:
     detail = "%s::jsonb" if postgresql else "%s"
     one_row = "(" + ", ".join(detail if c == "detail" else "%s" for c in _COLUMNS) + ")"
     columns = list(zip(_COLUMNS, _converters(postgresql), strict=True))
-    params = [convert(getattr(e, c)) for e in events for c, convert in columns]
-    # Only the model's own table and column names are interpolated; values are bound parameters.
-    statement = (
-        f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) "  # noqa: S608
-        f"VALUES {', '.join([one_row] * len(events))}"
-    )
-    sql.execute(statement, params)
+    # One statement per batch: SQLite refuses a statement with more bound values than its limit (a
+    # matching run that grants a thousand benefits writes a thousand events in one use case).
+    rows = max(1, _MAX_PARAMETERS // len(_COLUMNS))
+    for start in range(0, len(events), rows):
+        batch = events[start : start + rows]
+        params = [convert(getattr(e, c)) for e in batch for c, convert in columns]
+        # Only the model's own table and column names are interpolated; values are bound parameters.
+        statement = (
+            f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) "  # noqa: S608
+            f"VALUES {', '.join([one_row] * len(batch))}"
+        )
+        sql.execute(statement, params)
 
 
 def _event(row) -> Event:

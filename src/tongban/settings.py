@@ -393,6 +393,8 @@ TONGBAN_RATE_LIMITS = {
         ],
     ),
     "search": (_rate("search", "300/m"), ["GET api:search_catalogue", "GET catalog:portal"]),
+    # 办件进度查询 asks for six characters of an identifier: few tries, so they cannot be guessed.
+    "progress": (_rate("progress", "20/h"), ["POST cases:progress_lookup"]),
     "open311": (
         _rate("open311", "300/m"),
         [
@@ -475,6 +477,12 @@ LOGGING = {
 
 # --- tongban -------------------------------------------------------------------------------------
 TONGBAN_SITE_NAME = _("tongban government services")
+# What a government website must show in its footer (GB/T 政府网站发展指引): the site's 网站标识码, its
+# ICP filing and the organiser (主办单位); set per deployment, shown only when set.
+TONGBAN_SITE_CODE = env("TONGBAN_SITE_CODE", "")
+TONGBAN_SITE_ICP = env("TONGBAN_SITE_ICP", "")
+TONGBAN_SITE_ORGANISER = env("TONGBAN_SITE_ORGANISER", "")
+TONGBAN_HOTLINE_NUMBER = env("TONGBAN_HOTLINE_NUMBER", "12345")
 TONGBAN_DEMO_PASSWORD = env("TONGBAN_DEMO_PASSWORD", "Tongban#2026")
 # RYG thresholds (share of a limit used): green below, yellow at or above, red when overdue.
 TONGBAN_YELLOW_AT = float(env("TONGBAN_YELLOW_AT", "0.8"))

@@ -545,6 +545,7 @@ EXPECTED = {
     "GET processes/<str:key>/v<int:version>.bpmn": "Ldddddddnnd",
     "GET processes/upload/": "Ldddddddood",
     "GET readyz": "ooooooooooo",
+    "GET progress/": "ooooooooooo",
     "GET services/": "ooooooooooo",
     "GET services/bundles/<str:code>/": "nnnnnnnnnnn",
     "GET services/bundles/<str:code>/apply": "Lnddddddddd",

@@ -39,7 +39,7 @@ HELD_DOCUMENTS = (
 )
 
 SHARED_FIELDS = {
-    "BUNDLE-QYKB": ["enterprise_name", "uscc", "legal_representative_name", "phone"],
+    "BUNDLE-QYKB": ["enterprise_name", "legal_representative_name", "phone"],
     "BUNDLE-XSECS": ["child_name", "birth_date", "mother_id_number", "phone"],
     "BUNDLE-ESFJY": ["property_address", "buyer_name", "buyer_id_number", "seller_name", "phone"],
 }
@@ -157,6 +157,28 @@ def test_merged_form_asks_shared_fields_once(db, code):
     # Materials held as e-licences are merged too: one 营业执照 / 身份证 for the whole bundle.
     licence_keys = [m["licence_type"] for m in merged.materials if m["licence_type"]]
     assert len(licence_keys) == len(set(licence_keys))
+
+
+def test_the_company_bundle_asks_for_nothing_the_company_gets_only_by_it(db):
+    """Issue 12, defect 10: 企业开办一件事 asked for the credit code of a company not yet founded and
+    listed its 营业执照 as a material; both come from its own 公司设立登记."""
+    loader.load_detail()
+    merged = services.merged_form(services.get_published_bundle("BUNDLE-QYKB"))
+    assert "uscc" not in {f["key"] for f in merged.fields}
+    assert "business_licence" not in {m["licence_type"] for m in merged.materials}
+    assert {"name": "营业执照", "by": "公司设立登记"} in merged.produced
+    # Only members after the one that issues it are spared: 税费申报 and 转移登记 itself still ask for
+    # the seller's 不动产权属证书; the utilities' transfers, after it, get the new owner's.
+    bundle = services.get_published_bundle("BUNDLE-ESFJY")
+    second_hand = services.merged_form(bundle)
+    order = [m.item_version for m in bundle.members.all()]
+    issuer = next(v for v in order if v.licence_type == "real_estate_certificate")
+    title = next(m for m in second_hand.materials if m["licence_type"] == "real_estate_certificate")
+    assert title["items"] == [
+        v.item.code for v in order[: order.index(issuer) + 1] if v.item.code in title["items"]
+    ]
+    assert not set(title["items"]) & {v.item.code for v in order[order.index(issuer) + 1 :]}
+    assert {"name": "不动产权属证书", "by": "不动产转移登记（存量房买卖）"} in second_hand.produced
 
 
 def test_enterprise_name_is_asked_once_though_most_members_ask_it(db):

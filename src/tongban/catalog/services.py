@@ -681,6 +681,9 @@ class MergedForm:
     fields: list[dict] = field(default_factory=list)
     materials: list[dict] = field(default_factory=list)  # with "items": the item codes that need it
     asked_separately: int = 0  # how many questions the items would ask one by one
+    # What a member issues and a later member would otherwise ask for ("营业执照" from 公司设立登记):
+    # {"name", "by"} — not asked, since the applicant cannot have it before the bundle runs.
+    produced: list[dict] = field(default_factory=list)
 
     @property
     def saved(self) -> int:
@@ -709,17 +712,32 @@ def clear_caches() -> None:
     search.invalidate()
 
 
+# The identifier a licence brings with it: a company's unified social credit code is assigned when
+# its business licence is issued (GB 32100), so a bundle that founds the company cannot ask for it.
+IDENTIFIER_OF_LICENCE = {"business_licence": "uscc"}
+
+
 def _merge(bundle_version: BundleVersion) -> MergedForm:
     merged = MergedForm()
     fields_by_key: dict[str, dict] = {}
     materials_by_key: dict[str, dict] = {}
-    members = bundle_version.members.select_related("item_version__item").prefetch_related(
-        "item_version__materials"
+    members = list(
+        bundle_version.members.select_related("item_version__item").prefetch_related(
+            "item_version__materials"
+        )
     )
+    # Members run in the bundle's order: what an earlier member issues, a later one need not be given
+    # (the new owner's 不动产权属证书 for the utilities after 转移登记; the seller's, asked by 税费申报
+    # before it, is still asked).
+    producers: dict[str, ItemVersion] = {}
+    produced_names: dict[str, str] = {}
     for member in members:
         version = member.item_version
+        produced_fields = {IDENTIFIER_OF_LICENCE[t] for t in producers if t in IDENTIFIER_OF_LICENCE}
         for spec in version.form_fields:
             merged.asked_separately += 1
+            if spec.get("type") in produced_fields:
+                continue
             existing = fields_by_key.get(spec["key"])
             if existing is None:
                 fields_by_key[spec["key"]] = {**spec, "items": [version.item.code]}
@@ -728,6 +746,10 @@ def _merge(bundle_version: BundleVersion) -> MergedForm:
                 existing["items"].append(version.item.code)
         for material in version.materials.all():
             merged.asked_separately += 1
+            producer = producers.get(material.licence_type) if material.licence_type else None
+            if producer is not None:
+                produced_names.setdefault(material.name, producer.name)
+                continue
             # The same licence or data source satisfies every item that asks for it; otherwise
             # materials are the same when they have the same name.
             key = f"licence:{material.licence_type}" if material.licence_type else f"name:{material.name}"
@@ -745,6 +767,9 @@ def _merge(bundle_version: BundleVersion) -> MergedForm:
                 existing["required"] = existing["required"] or material.required
                 existing["core"] = existing["core"] or material.core
                 existing["items"].append(version.item.code)
+        if version.licence_type:
+            producers.setdefault(version.licence_type, version)
     merged.fields = list(fields_by_key.values())
     merged.materials = list(materials_by_key.values())
+    merged.produced = [{"name": name, "by": by} for name, by in produced_names.items()]
     return merged

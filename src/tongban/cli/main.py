@@ -1115,7 +1115,7 @@ def insight_report(
     table.add_column("KPI")
     table.add_column("value", justify="right")
     for key, label, _direction in kpis.KPIS:
-        table.add_row(label, shown(key, report.region.get(key)))
+        table.add_row(str(label), shown(key, report.region.get(key)))
     console.print(table)
     if report.units:
         league = Table(title="League table: on-time rate (按时办结率)")

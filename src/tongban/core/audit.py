@@ -16,6 +16,7 @@ is the last lock a transaction takes and cannot be part of a deadlock cycle. doc
 has the details and measured throughput.
 """
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import context, crypto, journal_store
 from .authz import actor_identity
@@ -365,3 +367,36 @@ def _verify(progress, chunk_size: int) -> VerifyResult:
             return bad(c, last_seq, "modified", f"entry {last_seq} of chain {c} does not match its head")
     verified = {c: (heads[c], head_macs[c]) for c in heads}
     return VerifyResult(True, checked, anchor_of(verified), heads=verified)
+
+
+# Journal object types that name no model of their own.
+_OTHER_OBJECT_TYPES = {
+    "audit_journal": _("audit journal"),
+    "calendar_day": _("calendar day"),
+    "catalogue": _("service catalogue"),
+    "data_resource": _("data resource"),
+    "report": _("report"),
+}
+
+
+@functools.cache
+def _object_type_models() -> dict[str, object]:
+    from django.apps import apps
+
+    found = {}
+    for model in apps.get_models():
+        found.setdefault(model._meta.model_name, model)
+        found.setdefault(f"{model._meta.app_label}{model._meta.model_name}", model)
+    return found
+
+
+def object_type_label(code: str):
+    """What a journal entry's object type is called on screen: the verbose name of the model it
+    names ("work_item" → WorkItem, "hotline_category" → hotline's Category), so the journal shows
+    办件 and 待办事项 rather than codes; a type that names no model has its own label here."""
+    model = _object_type_models().get(code.replace("_", ""))
+    if model is None and "_" in code:
+        model = _object_type_models().get(code.split("_", 1)[1].replace("_", ""))
+    if model is not None:
+        return model._meta.verbose_name
+    return _OTHER_OBJECT_TYPES.get(code, code)

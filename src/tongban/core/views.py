@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import calendar, services
+from . import audit, calendar, services
 from .authz import actor_for_request, require
 from .errors import InvalidInput, NotAuthenticated
 from .forms import CalendarDayForm, CalendarYearForm, JournalFilterForm
@@ -37,6 +37,8 @@ def audit_journal(request):
         object_ref=data.get("object_ref", ""),
     )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    for entry in page:
+        entry.object_label = audit.object_type_label(entry.object_type)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

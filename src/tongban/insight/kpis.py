@@ -14,26 +14,29 @@ import datetime as dt
 from dataclasses import dataclass
 
 import duckdb
+from django.utils import translation
+from django.utils.translation import pgettext_lazy
 
 from tongban.core import calendar
 
-# (key, label, better when): the figures a report shows, in order.
+# (key, label, better when): the figures a report shows, in order. Labels follow the reader's
+# language; official documents (预警函, XLSX reports) take them in Chinese through `label_zh`.
 KPIS = (
-    ("online_completion_rate", "全程网办率", "high"),
-    ("one_window_rate", "一窗受理率", "high"),
-    ("on_time_rate", "按时办结率", "high"),
-    ("mean_processing_days", "平均办理时长（工作日）", "low"),
-    ("median_processing_days", "办理时长中位数（工作日）", "low"),
-    ("p90_processing_days", "办理时长 p90（工作日）", "low"),
-    ("visits_per_case", "跑动次数", "low"),
-    ("zero_visit_rate", "零跑动率", "high"),
-    ("exemption_rate", "免提交率", "high"),
-    ("auto_rate", "秒批率", "high"),
-    ("intervention_rate", "人工干预率", "low"),
-    ("good_rate", "好评率", "high"),
-    ("bad_rate", "差评率", "low"),
-    ("rectified_rate", "差评整改率", "high"),
-    ("cost_per_case", "单件成本（元）", "low"),
+    ("online_completion_rate", pgettext_lazy("kpi", "Online completion rate"), "high"),
+    ("one_window_rate", pgettext_lazy("kpi", "One-window acceptance rate"), "high"),
+    ("on_time_rate", pgettext_lazy("kpi", "On-time completion rate"), "high"),
+    ("mean_processing_days", pgettext_lazy("kpi", "Mean processing time (working days)"), "low"),
+    ("median_processing_days", pgettext_lazy("kpi", "Median processing time (working days)"), "low"),
+    ("p90_processing_days", pgettext_lazy("kpi", "Processing time p90 (working days)"), "low"),
+    ("visits_per_case", pgettext_lazy("kpi", "Visits per case"), "low"),
+    ("zero_visit_rate", pgettext_lazy("kpi", "Zero-visit rate"), "high"),
+    ("exemption_rate", pgettext_lazy("kpi", "Materials-exempt rate"), "high"),
+    ("auto_rate", pgettext_lazy("kpi", "Automatic approval rate"), "high"),
+    ("intervention_rate", pgettext_lazy("kpi", "Manual intervention rate"), "low"),
+    ("good_rate", pgettext_lazy("kpi", "Good rating rate"), "high"),
+    ("bad_rate", pgettext_lazy("kpi", "Poor rating rate"), "low"),
+    ("rectified_rate", pgettext_lazy("kpi", "Poor ratings rectified"), "high"),
+    ("cost_per_case", pgettext_lazy("kpi", "Cost per case (yuan)"), "low"),
 )
 LABELS = {key: label for key, label, _d in KPIS}
 # Targets of the plans we serve (../shared/CONTEXT.md), used until a supervisor sets their own.
@@ -49,13 +52,19 @@ DEFAULT_TARGETS = {
 }
 # The five dimensions of the radar chart: (label, KPI).
 RADAR = (
-    ("速度", "mean_processing_days"),
-    ("按时", "on_time_rate"),
-    ("网办", "online_completion_rate"),
-    ("满意", "good_rate"),
-    ("成本", "cost_per_case"),
+    (pgettext_lazy("kpi", "Speed"), "mean_processing_days"),
+    (pgettext_lazy("kpi", "On time"), "on_time_rate"),
+    (pgettext_lazy("kpi", "Online"), "online_completion_rate"),
+    (pgettext_lazy("kpi", "Satisfaction"), "good_rate"),
+    (pgettext_lazy("kpi", "Cost"), "cost_per_case"),
 )
 DIRECTION = {key: direction for key, _l, direction in KPIS}
+
+
+def label_zh(key: str) -> str:
+    """A KPI's name as official Chinese documents print it, whatever the reader's language."""
+    with translation.override("zh-hans"):
+        return str(LABELS[key])
 
 
 @dataclass(frozen=True)

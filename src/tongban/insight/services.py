@@ -596,7 +596,7 @@ def dashboard(
         units=units,
         league_kpi=league_kpi,
         cards=cards,
-        radar={"indicators": [label for label, _key in kpis.RADAR], "series": series},
+        radar={"indicators": [str(label) for label, _key in kpis.RADAR], "series": series},
         cases=cases,
     )
 
@@ -632,7 +632,7 @@ def warning_letter(actor, department_code: str, kpi: str, start, end) -> tuple[s
     pdf.paragraph(letter.number, size=SIZE_3HAO, align="center", indent=0)
     pdf.paragraph(f"{department.name}：", size=SIZE_3HAO, indent=0)
     pdf.paragraph(
-        f"经效能监测，{start:%Y年%m月%d日}至{end:%Y年%m月%d日}期间，你单位“{kpis.LABELS[kpi]}”为"
+        f"经效能监测，{start:%Y年%m月%d日}至{end:%Y年%m月%d日}期间，你单位“{kpis.label_zh(kpi)}”为"
         f"{shown(unit.get(kpi))}，目标值为{shown(card['target'])}，处于红色预警区间"
         f"（全区为{shown(board.region.get(kpi))}{standing}）。"
     )
@@ -705,6 +705,7 @@ def kpi_workbook(report: KpiReport) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from . import kpis
     from .kpis import KPIS
 
     book = Workbook()
@@ -713,12 +714,12 @@ def kpi_workbook(report: KpiReport) -> bytes:
     sheet.append(["指标", "数值", "期间", f"{report.start} 至 {report.end}"])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for key, label, _direction in KPIS:
-        sheet.append([label, report.region.get(key)])
+    for key, _label, _direction in KPIS:
+        sheet.append([kpis.label_zh(key), report.region.get(key)])
     sheet.append(["受理件数", report.region.get("submitted_cases")])
     sheet.append(["办结件数", report.region.get("closed_cases")])
     table = book.create_sheet("部门排行")
-    table.append(["部门", "受理件数", "办结件数", *[label for _k, label, _d in KPIS]])
+    table.append(["部门", "受理件数", "办结件数", *[kpis.label_zh(k) for k, _l, _d in KPIS]])
     for cell in table[1]:
         cell.font = Font(bold=True)
     for row in report.units:
@@ -995,7 +996,7 @@ def _report_pdf(board: Dashboard, baseline: dict, catalogue: CatalogueKpis, kpis
     if red:
         pdf.paragraph("五、预警单位", size=14, bold=True, indent=0)
         for unit in red:
-            keys = [kpis.LABELS[k] for k, v in unit["status"].items() if v == "red"]
+            keys = [kpis.label_zh(k) for k, v in unit["status"].items() if v == "red"]
             pdf.paragraph(f"{unit['name']}：{'、'.join(keys)}", size=SIZE_SMALL4, indent=0)
     return pdf.to_bytes()
 

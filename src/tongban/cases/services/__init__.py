@@ -60,6 +60,7 @@ from .handling import (
     transfer_work,
     worklist,
 )
+from .lookup import PublicProgress, public_progress
 from .overview import MyOverview, my_overview
 from .pauses import (
     alert_overdue_gaps,
@@ -104,6 +105,7 @@ __all__ = [
     "CaseDetail",
     "ExemptionRate",
     "MyOverview",
+    "PublicProgress",
     "WorkRowView",
     "accept",
     "accept_at_window",
@@ -140,6 +142,7 @@ __all__ = [
     "my_overview",
     "open_work",
     "process_key",
+    "public_progress",
     "rate",
     "record_document",
     "refuse",

@@ -30,8 +30,8 @@ from tongban.catalog.models import BundleMember
 from tongban.core import calendar
 from tongban.core import events as event_log
 from tongban.core.authz import actor_for_request
-from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotPermitted
-from tongban.core.http import domain_errors
+from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, NotPermitted
+from tongban.core.http import apply_errors, domain_errors
 from tongban.licences import services as licence_services
 from tongban.workflow import builder
 from tongban.workflow.views import diagram_context
@@ -863,9 +863,44 @@ def document_download(request, number):
     return _attachment(content, "application/pdf", filename)
 
 
+class ProgressLookupForm(forms.Form):
+    number = forms.CharField(
+        label=gettext_lazy("Case number (办件编号)"),
+        max_length=40,
+        help_text=gettext_lazy("Printed on the acceptance receipt and sent to you by message."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    id_tail = forms.CharField(
+        label=gettext_lazy("Last 6 characters of the applicant's ID number or credit code"),
+        max_length=6,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": "6", "spellcheck": "false"}),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def progress_lookup(request):
+    """办件进度查询 without logging in (POST, so the identifier tail stays out of links and logs)."""
+    form = ProgressLookupForm(request.POST or None)
+    found = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            found = services.public_progress(form.cleaned_data["number"], form.cleaned_data["id_tail"])
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        except NotFound as exc:
+            form.add_error(None, str(exc.message))
+    return render(
+        request,
+        "cases/portal/progress_lookup.html",
+        {"form": form, "found": found, "promised": _last_day(found.promised) if found else None},
+        status=200,
+    )
+
+
 urlpatterns = [
     path("services/items/<str:code>/apply", apply_item, name="apply_item"),
     path("services/bundles/<str:code>/apply", apply_bundle, name="apply_bundle"),
+    path("progress/", progress_lookup, name="progress_lookup"),
     path("my/cases/", my_cases, name="my_cases"),
     path("my/cases/<str:number>/", my_case, name="my_case"),
     path("my/cases/<str:number>/process.bpmn", my_case_bpmn, name="my_case_bpmn"),

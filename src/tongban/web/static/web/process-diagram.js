@@ -34,6 +34,15 @@
     return marked;
   }
 
+  // The drawing is hidden from screen readers (the step list says the same), so nothing in it may
+  // take the keyboard focus either: bpmn-js makes its canvas focusable when it is created.
+  function unfocusable(target) {
+    var focusable = "[tabindex], a[href], button, input, select, textarea";
+    Array.prototype.forEach.call(target.querySelectorAll(focusable), function (el) {
+      el.setAttribute("tabindex", "-1");
+    });
+  }
+
   function render(container) {
     if (container.getAttribute("data-state")) {
       return; // the partial was included twice: draw once
@@ -51,6 +60,7 @@
       container: target,
       textRenderer: { defaultStyle: { fontFamily: CJK_FONT, fontSize: 12 } }
     });
+    unfocusable(target);
     var fit = container.querySelector("[data-diagram-fit]");
     window.fetch(container.getAttribute("data-bpmn-url"), {
       credentials: "same-origin",
@@ -70,6 +80,7 @@
         var current = mark(viewer, ids(container.getAttribute("data-current")), "tb-current");
         mark(viewer, ids(container.getAttribute("data-completed")), "tb-completed");
         container.setAttribute("data-marked", current.join(" "));
+        unfocusable(target);
         container.setAttribute("data-state", "rendered");
         say(container, "");
         if (fit) {

@@ -580,7 +580,7 @@ def test_no_endpoint_answers_malformed_json_with_a_500(login):
         for method in operations
         if method in ("post", "put")
         and re.match(
-            rf"{API}/(cases|my|window|work|me/notifications|catalog/items/\{{code\}}/decision-table)", path
+            rf"{API}/(cases|my/|window/|work/|me/notifications|catalog/items/\{{code\}}/decision-table)", path
         )
     ]
     assert len(ours) == 28

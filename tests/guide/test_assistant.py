@@ -167,19 +167,20 @@ def test_a_bad_click_is_refused_field_by_field(fields, bad):
 
 
 def test_clicks_move_the_chosen_answer_up(fresh_index):
-    # 修改 and 重置 tie on the words; people who forgot their password choose 重置.
+    # 修改 and 重置 tie on the words, so which comes first depends on the rest of the catalogue; the
+    # one people choose (the runner-up, whichever it is) comes first once they have chosen it.
     question = "社保卡密码忘了"
     before = services.ask(question).hits
-    reset = next(h for h in before[:3] if "重置" in h.name)
-    assert before[0].code != reset.code
+    assert {"修改" in h.name or "重置" in h.name for h in before[:2]} == {True}
+    chosen = before[1]
     for _ in range(20):
-        services.record_click(None, question="我的社保卡密码忘记了", code=reset.code, position=2)
+        services.record_click(None, question="我的社保卡密码忘记了", code=chosen.code, position=2)
     index.refresh_clicks()
     after = services.ask(question)
-    assert after.codes[0] == reset.code
+    assert after.codes[0] == chosen.code
     assert before[0].code in after.codes[:3]
     # the clicks of one question do not carry an answer into an unrelated one
-    assert reset.code not in services.ask("开饭店").codes
+    assert chosen.code not in services.ask("开饭店").codes
 
 
 def test_a_citizen_hands_a_question_to_a_person(db):

@@ -245,3 +245,27 @@ def test_every_template_string_reads_in_chinese():
             if found == msgid:
                 missing.add(f"{template.relative_to(settings.BASE_DIR)}: {match.group(2)!r}")
     assert not missing, "\n".join(sorted(missing))
+
+
+@pytest.mark.parametrize(
+    ("raised", "status"),
+    [("conflict", 409), ("invalid", 422)],
+)
+def test_a_refusal_no_view_expected_is_a_page_with_its_reason_not_a_500(db, rf, raised, status):
+    from django.contrib.auth.models import AnonymousUser
+
+    from tongban.core.errors import Conflict, InvalidInput
+    from tongban.core.http import domain_errors
+
+    @domain_errors
+    def view(request):
+        if raised == "conflict":
+            raise Conflict("已办结，不能再催办。")
+        raise InvalidInput.single("x", "invalid", "已办结，不能再催办。")
+
+    request = rf.get("/anything")
+    request.user = AnonymousUser()
+    request.COOKIES = {}
+    response = view(request)
+    assert response.status_code == status
+    assert "已办结，不能再催办。" in response.content.decode()

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .authz import actor_for_request
-from .errors import InvalidInput, NotAuthenticated, NotFound, NotPermitted
+from .errors import Conflict, InvalidInput, NotAuthenticated, NotFound, NotPermitted
 
 
 def request_actor(request):
@@ -46,7 +46,7 @@ def apply_errors(form: forms.Form, exc: InvalidInput) -> None:
 
 
 def domain_errors(view):
-    """Turn refusals from services into the right page: login, 404 or 403."""
+    """Turn refusals from services into the right page: login, 404, 403, or the reason (409, 422)."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
@@ -61,5 +61,10 @@ def domain_errors(view):
             link = getattr(exc, "link", "")
             context = {"status": 403, "message": exc.message if link else "", "link": link}
             return render(request, "web/error.html", context, status=403)
+        except (Conflict, InvalidInput) as exc:
+            # A view that does not put these beside a form still answers with the reason, not a 500.
+            problems = [str(p.message) for ps in getattr(exc, "fields", {}).values() for p in ps]
+            context = {"status": exc.status, "message": exc.message, "problems": problems}
+            return render(request, "web/error.html", context, status=exc.status)
 
     return wrapped

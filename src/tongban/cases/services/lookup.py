@@ -87,19 +87,12 @@ def public_progress(number: str, id_tail: str) -> PublicProgress:
         department_code=case.department.code,
     )
     if case.bundle_version_id:
-        from tongban.catalog.models import BundleMember
         from tongban.core import events as event_log
-        from tongban.workflow import builder
         from tongban.workflow import store as store_wf
 
         from ..activities import KIND
 
-        members = [
-            (builder.item_key(m.item_version.item.code), m.item_version.name)
-            for m in BundleMember.objects.filter(bundle_version_id=case.bundle_version_id).select_related(
-                "item_version__item"
-            )
-        ]
+        members = list(progress.bundle_members(case.bundle_version_id).items())
         work, events = store_wf.steps_of(case.number), event_log.history(KIND, case.number)
         steps = progress.bundle_strip(case, members, work, events)
     else:

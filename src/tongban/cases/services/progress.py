@@ -140,6 +140,20 @@ def strip(case, steps) -> list[ProgressStep]:
     return out
 
 
+def bundle_members(bundle_version_id) -> dict[str, str]:
+    """A bundle's members as process key → item name, in the bundle's order: its steps run in the
+    members' processes, and the strip and the case page say which item each is for."""
+    from tongban.catalog.models import BundleMember
+    from tongban.workflow import builder
+
+    return {
+        builder.item_key(m.item_version.item.code): m.item_version.name
+        for m in BundleMember.objects.filter(bundle_version_id=bundle_version_id).select_related(
+            "item_version__item"
+        )
+    }
+
+
 def bundle_strip(case, members: list[tuple[str, str]], work, events) -> list[ProgressStep]:
     """A bundle's strip: one application, one acceptance, each member item, one delivery.
 

@@ -26,14 +26,12 @@ from tongban.accounts import identity
 from tongban.accounts import services as account_services
 from tongban.accounts.models import Department
 from tongban.catalog import services as catalog
-from tongban.catalog.models import BundleMember
 from tongban.core import calendar
 from tongban.core import events as event_log
 from tongban.core.authz import actor_for_request
 from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, NotPermitted
 from tongban.core.http import apply_errors, domain_errors
 from tongban.licences import services as licence_services
-from tongban.workflow import builder
 from tongban.workflow.views import diagram_context
 
 from .. import services
@@ -652,14 +650,8 @@ def _case_page(request, actor, number, *, supplement_form=None, supply_form=None
             pk__in={w.department_id for w in detail.open_work}
         ).values_list("pk", "short_name", "name")
     )
-    members = {}  # a bundle's steps run in its members' processes: say which item each is for
-    if case.bundle_version_id:
-        members = {
-            builder.item_key(m.item_version.item.code): m.item_version.name
-            for m in BundleMember.objects.filter(bundle_version_id=case.bundle_version_id).select_related(
-                "item_version__item"
-            )
-        }
+    # a bundle's steps run in its members' processes: say which item each is for
+    members = progress.bundle_members(case.bundle_version_id) if case.bundle_version_id else {}
     if case.bundle_version_id:
         progress_steps = progress.bundle_strip(case, list(members.items()), detail.work, detail.events)
     else:

@@ -407,6 +407,11 @@ TONGBAN_RATE_LIMITS = {
             "GET open311:token",
         ],
     ),
+    # sensor systems post in bursts (a storm sets off many gauges); a replay costs a lookup only
+    "city_events": (
+        _rate("city_events", "600/m"),
+        ["POST api:post_city_event", "GET api:post_city_event", "GET api:get_city_event_order"],
+    ),
     "comment": (_rate("comment", "30/h"), ["POST programme:consultation_comment"]),
     "guide": (
         _rate("guide", "120/m"),

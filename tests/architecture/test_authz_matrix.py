@@ -406,6 +406,13 @@ EXPECTED = {
     "GET guide/": "ooooooooooo",
     "POST guide/open": "rrrrrrrrrrr",
     "POST guide/handoff": "Lrddddddddd",
+    # city events: an event system's bearer token only (tests/hotline/test_city_events.py), never a login
+    "GET api/v1/hotline/city-event-orders/<number>": "LLLLLLLLLLL",
+    "GET api/v1/hotline/city-events": "LLLLLLLLLLL",
+    "POST api/v1/hotline/city-events": "LLLLLLLLLLL",
+    "GET api/v1/hotline/event-rules": "Ldddddddddo",
+    "POST api/v1/hotline/event-rules": "Lvvvvvvvvvv",
+    "GET api/v1/hotline/machine-found": "Lvvvvvvvvvv",
     "GET api/v1/hotline/orders": "Lodoooooddo",
     "GET api/v1/hotline/orders/<number>": "Lnnnnnnnnnn",
     "GET api/v1/hotline/orders/<number>/contact": "Lnnnnnnnnnn",

@@ -223,3 +223,28 @@ def open311_client(name: Annotated[str, typer.Argument(help="The client system's
         raise typer.Exit(2) from None
     console.print(f"Open311 client {name}: api_key (shown once)")
     print(key, flush=True)
+
+
+@hotline_app.command("event-system")
+def event_system(
+    name: Annotated[str, typer.Argument(help="The posting system's name, e.g. 城市排水监测平台.")],
+    source_prefix: Annotated[
+        str, typer.Option("--source-prefix", help="What its CloudEvents `source` starts with.")
+    ],
+):
+    """Register a system that posts city events (CloudEvents to /api/v1/hotline/city-events) and
+    print its bearer token once (only its blind index is kept)."""
+    _django()
+    from tongban.core.authz import OPERATOR
+    from tongban.core.errors import InvalidInput
+    from tongban.hotline import city_events
+
+    try:
+        system, token = city_events.register_system(OPERATOR, name=name, source_prefix=source_prefix)
+    except InvalidInput as exc:
+        for field, problems in exc.fields.items():
+            for p in problems:
+                err.print(f"[red]{field}: {p.message}[/]")
+        raise typer.Exit(2) from None
+    console.print(f"Event system {system.name} ({system.source_prefix}…): bearer token (shown once)")
+    print(token, flush=True)

@@ -74,3 +74,16 @@ _activity(DUPLICATE_REJECTED, _("not a duplicate (centre)"), target="str")
 _activity(MERGED, _("merged into another order (合并)"), into="str")
 _activity(REQUESTER_ADDED, _("requester added"), role="str", source="str")
 _activity(HOTSPOT_WARNING, _("hotspot warning (热点预警)"), cluster="str", recent="int", baseline="number")
+
+# city events (city_events.py): an event a rule turned into an order, or a repeat that joined it
+CITY_EVENT = "work_order.city_event"
+
+_activity(
+    CITY_EVENT,
+    _("city event (城市事件)"),
+    source="str",
+    event_id="str",
+    event_type="str",
+    rule="str",
+    repeat="bool",
+)

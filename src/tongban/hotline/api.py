@@ -4,12 +4,15 @@ always masked here; the full number is read through /contact, which is journalle
 
 import datetime as dt
 
+from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
+from ninja.security import HttpBearer
 
 from tongban.core import events
+from tongban.core.edge import BodyTooLarge
 
-from . import services
+from . import city_events, services
 
 router = Router(tags=["hotline"])
 
@@ -299,4 +302,220 @@ def suggest_route(request, payload: SuggestIn):
         "abstained": s.abstained,
         "ranked": list(s.ranked),
         "model_version": s.model_version,
+    }
+
+
+# --- city events (城市事件): CloudEvents from sensor and video systems ------------------------------
+
+
+class EventSystemAuth(HttpBearer):
+    """`Authorization: Bearer ce_…`: the token the centre issued to one event system."""
+
+    def authenticate(self, request, token):
+        return city_events.authenticate(token)
+
+
+class CityOrderOut(Schema):
+    number: str
+    status: str = Field(..., description="the work order's status (registered … closed)")
+    status_label: str
+    open: bool
+    category: str
+    department: str
+    department_name: str
+    urgency: str
+    received_at: dt.datetime
+    resolution_due: dt.datetime
+    replied_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    outcome: str = Field(..., description="solved, partly_solved, unsolved, unfounded once replied")
+    reply_text: str
+    events: int = Field(..., description="this system's events the order holds (repeats join it)")
+    opened_as: str = Field("", description="the order the event first opened, when the centre merged it")
+
+
+class CityEventOut(Schema):
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: dt.datetime | None
+    received_at: dt.datetime
+    outcome: str = Field(..., description="created (a new order), merged (joined an open one), ignored")
+    rule: str
+    duplicate: bool = Field(False, description="true when this delivery repeated an event already taken")
+    order: CityOrderOut | None
+
+
+def _city_order(system, order, *, count: int | None = None) -> dict | None:
+    if order is None:
+        return None
+    first = order
+    order = city_events.final_order(order)
+    if count is None:
+        count = order.city_events.filter(system=system).count() + (
+            first.city_events.filter(system=system).count() if first.pk != order.pk else 0
+        )
+    return {
+        "number": order.number,
+        "status": order.status,
+        "status_label": str(order.get_status_display()),
+        "open": order.is_open,
+        "category": order.category.path if order.category_id else "",
+        "department": order.department.code if order.department_id else "",
+        "department_name": order.department.name if order.department_id else "",
+        "urgency": order.urgency,
+        "received_at": order.received_at,
+        "resolution_due": order.resolution_due,
+        "replied_at": order.replied_at,
+        "closed_at": order.closed_at,
+        "outcome": order.outcome,
+        "reply_text": order.reply_text,
+        "events": count,
+        "opened_as": first.number if first.pk != order.pk else "",
+    }
+
+
+def _city_event(system, event, *, duplicate: bool = False) -> dict:
+    return {
+        "id": event.event_id,
+        "source": event.source,
+        "type": event.event_type,
+        "subject": event.subject,
+        "time": event.occurred_at,
+        "received_at": event.received_at,
+        "outcome": event.outcome,
+        "rule": event.rule_name,
+        "duplicate": duplicate,
+        "order": _city_order(system, event.order),
+    }
+
+
+@router.post(
+    "/hotline/city-events",
+    auth=EventSystemAuth(),
+    response={200: CityEventOut, 201: CityEventOut},
+    summary="Post a city event (CloudEvents 1.0, structured JSON mode; bearer token of an event system)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/cloudevents+json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+def post_city_event(request):
+    system = request.auth
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > city_events.MAX_BODY:
+        raise BodyTooLarge()
+    body = request.body
+    if len(body) > city_events.MAX_BODY:
+        raise BodyTooLarge()
+    envelope = city_events.parse_body(body, request.content_type or request.META.get("CONTENT_TYPE", ""))
+    event, new = city_events.ingest(city_events.system_actor(system), system=system, envelope=envelope)
+    return Status(201 if new else 200, _city_event(system, event, duplicate=not new))
+
+
+@router.get(
+    "/hotline/city-events",
+    auth=EventSystemAuth(),
+    response=CityEventOut,
+    summary="One of the system's events by its id (and source), with its order's status",
+)
+def get_city_event(request, id: str, source: str = ""):
+    system = request.auth
+    return _city_event(system, city_events.event_status(system, id, source=source))
+
+
+@router.get(
+    "/hotline/city-event-orders/{number}",
+    auth=EventSystemAuth(),
+    response=CityOrderOut,
+    summary="The status of an order the system's events opened or joined",
+)
+def get_city_event_order(request, number: str):
+    system = request.auth
+    order, count = city_events.order_status(system, number)
+    return _city_order(system, order, count=count)
+
+
+class EventRuleIn(Schema):
+    name: str
+    event_type: str = Field(..., description="the CloudEvents type, e.g. cn.gov.gaxq.water.level")
+    condition: str = Field("", description="FEEL over data, subject, source, type, time; empty: always")
+    category: str = Field(..., description="一级/二级/三级 path of the taxonomy")
+    department_code: str = Field("", description="empty: the category's department")
+    urgency: str = "urgent"
+    order_type: str = "help"
+    priority: int = 100
+    merge_hours: int = 24
+    merge_metres: int = 200
+    active: bool = True
+
+
+class EventRuleOut(Schema):
+    name: str
+    event_type: str
+    condition: str
+    category: str
+    department: str
+    urgency: str
+    order_type: str
+    priority: int
+    merge_hours: int
+    merge_metres: int
+    active: bool
+
+
+def _rule_out(rule) -> dict:
+    return {
+        "name": rule.name,
+        "event_type": rule.event_type,
+        "condition": rule.condition,
+        "category": rule.category.path,
+        "department": rule.department.code if rule.department_id else "",
+        "urgency": rule.urgency,
+        "order_type": rule.order_type,
+        "priority": rule.priority,
+        "merge_hours": rule.merge_hours,
+        "merge_metres": rule.merge_metres,
+        "active": rule.active,
+    }
+
+
+@router.get("/hotline/event-rules", response=list[EventRuleOut], summary="The city event rules (centre)")
+def list_event_rules(request):
+    return [_rule_out(r) for r in city_events.rules(request.auth)]
+
+
+@router.post(
+    "/hotline/event-rules", response={200: EventRuleOut}, summary="Add or change a city event rule (centre)"
+)
+def define_event_rule(request, payload: EventRuleIn):
+    return _rule_out(city_events.define_rule(request.auth, **payload.dict()))
+
+
+class MachineFoundOut(Schema):
+    rate: float | None = Field(..., description="智能发现率: from_events / covered; null when none covered")
+    from_events: int
+    covered: int
+    categories: list[str]
+
+
+@router.get("/hotline/machine-found", response=MachineFoundOut, summary="智能发现率 for a period")
+def machine_found(request, start: dt.date, end: dt.date):
+    tz = timezone.get_current_timezone()
+    figure = city_events.machine_found(
+        request.auth,
+        start=dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+        end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+    )
+    return {
+        "rate": figure.rate,
+        "from_events": figure.from_events,
+        "covered": figure.covered,
+        "categories": list(figure.categories),
     }

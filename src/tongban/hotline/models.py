@@ -527,3 +527,103 @@ class Open311Request(models.Model):
 
     def __str__(self):
         return self.token
+
+
+class EventSystem(models.Model):
+    """A system that posts city events (城市事件: a water-level sensor network, a video analytics
+    platform): its bearer token (only the token's blind index is stored) and the CloudEvents
+    `source` prefix its events must carry, so one system can neither post nor read another's."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    key_index = models.CharField(max_length=64, unique=True, editable=False)
+    source_prefix = models.CharField(
+        _("event source prefix"), max_length=200, help_text=_("e.g. urn:gaxq:water-sensors/")
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("event system")
+        verbose_name_plural = _("event systems")
+
+    def __str__(self):
+        return self.name
+
+
+class EventRule(models.Model):
+    """A rule turning a city event into a work order: events of `event_type` for which `condition`
+    (FEEL, the platform's rule language, over the event's `data`, `subject`, `source`, `type`)
+    holds become an order of `category`, sent to `department` (else the category's) with
+    `urgency`. The first active rule in `priority` order that holds decides. Repeats at the same
+    place (same subject, or map points within `merge_metres`) while the order is open and younger
+    than `merge_hours` join that order instead of opening another."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    event_type = models.CharField(_("event type"), max_length=200, db_index=True)
+    condition = models.TextField(_("condition (FEEL)"), blank=True)
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="event_rules"
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    urgency = models.CharField(_("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.URGENT)
+    order_type = models.CharField(_("type"), max_length=15, choices=OrderType.choices, default=OrderType.HELP)
+    priority = models.PositiveIntegerField(_("priority"), default=100, help_text=_("lower first"))
+    merge_hours = models.PositiveIntegerField(_("merge repeats within (hours)"), default=24)
+    merge_metres = models.PositiveIntegerField(_("same place within (metres)"), default=200)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+        verbose_name = _("event rule")
+        verbose_name_plural = _("event rules")
+
+    def __str__(self):
+        return self.name
+
+
+class EventOutcome(models.TextChoices):
+    CREATED = "created", _("work order created")
+    MERGED = "merged", _("joined an open work order")
+    IGNORED = "ignored", _("no rule applies")
+
+
+class CityEvent(models.Model):
+    """One CloudEvent a system posted, kept as received; (source, event_id) is unique, so a replay
+    is recognised and answered with what the first delivery did."""
+
+    system = models.ForeignKey(EventSystem, on_delete=models.PROTECT, related_name="events")
+    source = models.CharField(_("source"), max_length=500)
+    event_id = models.CharField(_("event id"), max_length=200)
+    event_type = models.CharField(_("event type"), max_length=200)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    occurred_at = models.DateTimeField(_("occurred"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), db_index=True)
+    data = models.JSONField(_("data"), null=True, blank=True)
+    extensions = models.JSONField(_("extension attributes"), default=dict, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=EventOutcome.choices)
+    rule = models.ForeignKey(EventRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    rule_name = models.CharField(_("rule"), max_length=100, blank=True)
+    order = models.ForeignKey(
+        WorkOrder, null=True, blank=True, on_delete=models.SET_NULL, related_name="city_events"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["source", "event_id"], name="hotline_city_event_once")]
+        indexes = [models.Index(fields=["rule", "subject", "received_at"], name="hotline_city_event_rule")]
+        verbose_name = _("city event")
+        verbose_name_plural = _("city events")
+
+    def __str__(self):
+        return f"{self.source} {self.event_id}"

@@ -377,6 +377,7 @@ def create_order(
     suggested_category: str = "",
     suggestion_confidence: float | None = None,
     dispatch: bool = False,
+    dispatch_rule: str = "",
 ) -> WorkOrder:
     """Record a work order from any channel. The centre records calls and system submissions; a
     citizen files on the portal as the requester. With `dispatch`, the centre sends it at once to
@@ -493,7 +494,7 @@ def create_order(
 
     index_order(order, actor, at)
     if dispatch:
-        _dispatch(actor, order, department, [], at=at)
+        _dispatch(actor, order, department, [], at=at, rule=dispatch_rule)
     return order
 
 
@@ -804,6 +805,14 @@ def review(actor, number: str, *, accept: bool, reason: str = "") -> WorkOrder:
         order.status = OrderStatus.REVIEWED
         order.save(update_fields=["status"])
         _event(order, act.REVIEW_ACCEPTED, actor, at=at)
+        if order.channel == Channel.CITY_EVENT and not order.requesters.exists():
+            # a sensor's order has nobody to call back: the accepted reply closes it, and the
+            # posting system reads the closing status
+            order.status = OrderStatus.CLOSED
+            order.closed_at = at
+            order.save(update_fields=["status", "closed_at"])
+            within = order.replied_at is not None and order.replied_at <= order.resolution_due
+            _event(order, act.CLOSED, actor, at=at, outcome=order.outcome, within_limit=within)
         return order
     errors = FieldErrors()
     reason = errors.require_text("reason", reason, max_length=REASON_MAX)
@@ -1109,7 +1118,9 @@ def rates(actor, *, start: dt.datetime, end: dt.datetime) -> list[DepartmentRate
             settled_at=Least("first_contact_due", Coalesce("first_contacted_at", "first_contact_due"))
         )
         .filter(settled_at__gte=start, settled_at__lt=end, department__isnull=False)
-        .exclude(status=OrderStatus.MERGED)  # a merged order is handled as part of another
+        # a merged order is handled as part of another; one answered on the spot never reached a
+        # department (直接办结 is counted on its own: answered_on_spot)
+        .exclude(status__in=[OrderStatus.MERGED, OrderStatus.ANSWERED])
         .values("department")
         .annotate(
             due=Count("pk"),
@@ -1131,6 +1142,7 @@ def rates(actor, *, start: dt.datetime, end: dt.datetime) -> list[DepartmentRate
     )
     closed = (
         WorkOrder.objects.filter(closed_at__gte=start, closed_at__lt=end, department__isnull=False)
+        .exclude(status=OrderStatus.ANSWERED)
         .values("department")
         .annotate(closed=Count("pk"))
     )
@@ -1180,6 +1192,33 @@ def rates(actor, *, start: dt.datetime, end: dt.datetime) -> list[DepartmentRate
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class AnsweredOnSpot:
+    """直接办结, counted apart from the departments' rates: consultations the centre answered on the
+    spot, of the consultations received in the period."""
+
+    answered: int
+    consultations: int
+
+    @property
+    def rate(self) -> float | None:
+        return round(self.answered / self.consultations, 4) if self.consultations else None
+
+
+def answered_on_spot(actor, *, start: dt.datetime, end: dt.datetime) -> AnsweredOnSpot:
+    from django.db.models import Count
+
+    if not may_read_all(actor):
+        raise NotPermitted()
+    counts = WorkOrder.objects.filter(
+        order_type=OrderType.CONSULTATION, received_at__gte=start, received_at__lt=end
+    ).aggregate(
+        consultations=Count("pk", filter=~Q(status=OrderStatus.MERGED)),
+        answered=Count("pk", filter=Q(status=OrderStatus.ANSWERED)),
+    )
+    return AnsweredOnSpot(counts["answered"], counts["consultations"])
 
 
 def available_actions(actor, order: WorkOrder) -> set[str]:

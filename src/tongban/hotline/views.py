@@ -15,7 +15,7 @@ from tongban.accounts.models import Department, Region
 from tongban.core.errors import Conflict, InvalidInput, NotPermitted
 from tongban.core.http import apply_errors, domain_errors, query_string, request_actor
 
-from . import duplicates, forms, services
+from . import city_events, duplicates, forms, services
 from .models import Category
 
 PAGE_SIZE = 30
@@ -260,7 +260,15 @@ def rates(request):
         start=dt.datetime.combine(start, dt.time.min, tzinfo=tz),
         end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
     )
-    return render(request, "hotline/rates.html", {"rows": figures, "start": start, "end": end})
+    context = {"rows": figures, "start": start, "end": end}
+    if services.may_read_all(actor):
+        period = {
+            "start": dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+            "end": dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+        }
+        context["answered"] = services.answered_on_spot(actor, **period)
+        context["machine_found"] = city_events.machine_found(actor, **period)
+    return render(request, "hotline/rates.html", context)
 
 
 # --- the citizen ----------------------------------------------------------------------------------

@@ -561,6 +561,9 @@ TONGBAN_RECTIFICATION_DAYS = env_int("TONGBAN_RECTIFICATION_DAYS", 15)  # 差评
 TONGBAN_UPLOAD_MAX_BYTES = env_int("TONGBAN_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 TONGBAN_UPLOAD_MAX_TOTAL_BYTES = env_int("TONGBAN_UPLOAD_MAX_TOTAL_BYTES", 100 * 1024 * 1024)
 TONGBAN_UPLOAD_MAX_FILES = env_int("TONGBAN_UPLOAD_MAX_FILES", 30)
+# 暂存: an application saved part-way is kept this many days after its last save, then purged
+TONGBAN_DRAFT_DAYS = env_int("TONGBAN_DRAFT_DAYS", 30)
+TONGBAN_DRAFTS_PER_ACCOUNT = env_int("TONGBAN_DRAFTS_PER_ACCOUNT", 20)
 # The public licence scan (扫码核验): an uploaded photo or PDF is decoded, so it is held tighter than
 # a stored material. 24 million pixels is a 6000 × 4000 camera; decoding one takes up to ~100 MB.
 TONGBAN_SCAN_MAX_BYTES = env_int("TONGBAN_SCAN_MAX_BYTES", 10 * 1024 * 1024)

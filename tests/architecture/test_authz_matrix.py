@@ -536,6 +536,7 @@ EXPECTED = {
     "GET me/licences/<str:code>/show": "Lnnnnnnnnnn",
     "GET metrics": "nnnnnnnnnnn",
     "GET my/cases/": "Loooooooooo",
+    "POST my/drafts/<int:draft_id>/discard": "Lnddddddddd",
     "GET my/cases/<str:number>/": "Lnnnnnnnnnn",
     "GET my/cases/<str:number>/process.bpmn": "Lnnnnnnnnnn",
     "POST my/cases/<str:number>/rate": "Lnnnnnnnnnn",

@@ -159,8 +159,9 @@ def test_bad_input_is_shown_next_to_each_field_and_nothing_is_saved(zhangsan, co
     html = response.content.decode()
     assert set(_errors(html)) == {"data.enterprise_name", "data.uscc", "data.area"}
     assert not Case.objects.exists()
-    # What was typed stays; files must be chosen again, and the page says so.
-    assert 'value="很多"' in html and 'data-testid="files-lost"' in html
+    # What was typed stays, and the file chosen is kept (saved with a draft): nobody chooses it twice.
+    assert 'value="很多"' in html and 'data-testid="files-lost"' not in html
+    assert 'data-testid="kept-file" data-material="平面图"' in html and 'data-testid="draft-banner"' in html
     assert _key(html) == _key(page)  # the same application, still to be made once
     # A file that is not what its name says is refused next to its material.
     fake = SimpleUploadedFile("plan.pdf", b"MZ not a pdf at all", content_type=PDF)

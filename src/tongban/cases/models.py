@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tongban.accounts.models import Department, Enterprise, Person, User, Window
 from tongban.catalog.models import BundleVersion, ItemVersion, ServiceItem
+from tongban.core.fields import EncryptedTextField
 
 
 class Channel(models.TextChoices):
@@ -219,6 +220,42 @@ class CaseMaterial(models.Model):
 
     def __str__(self):
         return f"{self.case.number}: {self.name} ({self.status})"
+
+
+class ApplicationDraft(models.Model):
+    """暂存: an online application saved part-way, to be resumed (on another device too) and submitted.
+
+    One per account and item or bundle, so opening the application again resumes it. What the
+    applicant typed and the files they chose are personal data: the form, the chosen enterprise
+    and the stored files' handles are kept encrypted together in `content`; the files themselves
+    sit encrypted in the file store under the materials' context, so submitting re-uses them.
+    """
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    item_code = models.CharField(_("item code"), max_length=64, blank=True)
+    bundle_code = models.CharField(_("bundle code"), max_length=64, blank=True)
+    title = models.CharField(_("title"), max_length=200)
+    # JSON: {"data": {...}, "enterprise_uscc": "", "reuse_consent": bool, "commitment": bool,
+    #        "files": {material: {"file_ref", "file_kind", "file_name", "file_size"}}}
+    content = EncryptedTextField(_("content"), help_text=_("Encrypted (SM4)."))
+    # Submitting twice (two tabs, a retry) makes one case: the draft keeps the key it submits with.
+    idempotency_key = models.CharField(max_length=80)
+    created_at = models.DateTimeField(_("created"))
+    updated_at = models.DateTimeField(_("saved"))
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "item_code", "bundle_code"], name="draft_per_target"),
+            models.CheckConstraint(
+                condition=~models.Q(item_code="") | ~models.Q(bundle_code=""), name="draft_has_target"
+            ),
+        ]
+        verbose_name = _("application draft")
+        verbose_name_plural = _("application drafts")
+
+    def __str__(self):
+        return f"{self.title} ({self.updated_at:%Y-%m-%d})"
 
 
 class Supplement(models.Model):

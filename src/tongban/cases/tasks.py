@@ -29,3 +29,9 @@ def hand_over_licence(number: str, licence_type: str):
 def revoke_licences(number: str, reason: str):
     """A revoked approval (failed 事后核查) revokes the licences issued from it."""
     return services.revoke_case_licences(number, reason)
+
+
+@db_periodic_task(crontab(hour="3", minute="40"), name="cases.purge_expired_drafts")
+def purge_expired_drafts():
+    """暂存 applications nobody saved for TONGBAN_DRAFT_DAYS go, with their stored files."""
+    return services.purge_expired_drafts()

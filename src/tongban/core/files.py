@@ -956,6 +956,16 @@ def load(ref: str, *, context: str) -> bytes:
     return crypto.decrypt_bytes(blob, _aad(context, ref))
 
 
+def remove(ref: str) -> None:
+    """Delete a stored file for good. Only for files stored under a context of their own (a draft's
+    uploads): equal content under one context shares one file, so the caller must know no one else
+    refers to it."""
+    if not isinstance(ref, str) or not _REF.fullmatch(ref):
+        raise NotFound()
+    with contextlib.suppress(FileNotFoundError):
+        _path(ref).unlink()
+
+
 def _write_atomically(path: Path, blob: bytes) -> None:
     """Readers see the old file or the whole new one, never a half-written one (os.replace is atomic
     on one file system; the temporary file sits beside the target for that reason)."""

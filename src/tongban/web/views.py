@@ -28,8 +28,9 @@ def home(request):
 
 
 def _citizen_centre(actor, *, reveal: bool) -> dict:
-    """我的: what waits for the citizen (补正, ratings, results), their latest cases, their licences
-    and messages, and their own identity masked unless they ask to see it."""
+    """我的: what waits for the citizen (补正, ratings, results), applications they saved to finish
+    later (暂存), their latest cases, their licences and messages, and their own identity masked
+    unless they ask to see it."""
     from tongban.cases import services as case_services
     from tongban.licences import services as licence_services
 
@@ -41,6 +42,7 @@ def _citizen_centre(actor, *, reveal: bool) -> dict:
         "enterprises": account_services.my_enterprises(actor),
         "card": account_services.my_card(actor, reveal=reveal),
         "overview": case_services.my_overview(actor),
+        "drafts": case_services.my_drafts(actor),
         "unread": account_services.unread_count(actor),
         "licences": licences,
     }

@@ -17,7 +17,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -383,58 +383,89 @@ def apply_bundle(request, code):
     return _apply(request, "bundle", code)
 
 
+def _posted_values(request, target) -> dict:
+    data = {}
+    for spec in target.fields:
+        value = request.POST.get(f"data.{spec['key']}", "")
+        if spec.get("type") == "checkbox":
+            value = True if value else None
+        data[spec["key"]] = value
+    return data
+
+
+def _draft_initial(draft) -> dict:
+    initial = {f"data.{key}": value for key, value in draft.data.items()}
+    initial["enterprise_uscc"] = draft.enterprise_uscc
+    initial["reuse_consent"] = draft.reuse_consent
+    initial["commitment"] = draft.commitment
+    return initial
+
+
 def _apply(request, kind: str, code: str):
     actor = _citizen(request)
     target = _item_target(code) if kind == "item" else _bundle_target(code)
+    codes = {"item_code": code if kind == "item" else "", "bundle_code": code if kind == "bundle" else ""}
     enterprises = account_services.my_enterprises(actor)
     reuse_allowed = identity.meets(actor, "reuse")
+    draft = services.draft_for(actor, **codes) if target.ready else None
+    resumed = False
     if request.method == "POST":
         form = ApplyForm(
             request.POST, request.FILES, target=target, enterprises=enterprises, reuse_allowed=reuse_allowed
         )
         form.is_valid()
-        data = {}
-        for spec in target.fields:
-            value = request.POST.get(f"data.{spec['key']}", "")
-            if spec.get("type") == "checkbox":
-                value = True if value else None
-            data[spec["key"]] = value
         files = {
             material: _read(request.FILES[name])
             for material, name in form.material_names.items()
             if name in request.FILES
         }
+        values = {
+            "data": _posted_values(request, target),
+            "enterprise_uscc": request.POST.get("enterprise_uscc", ""),
+            "files": files,
+            "remove": [name for name in request.POST.getlist("remove") if name in form.material_names],
+            "commitment": bool(request.POST.get("commitment")),
+            "reuse_consent": reuse_allowed and bool(request.POST.get("reuse_consent")),
+        }
         try:
-            case = services.apply_online(
-                actor,
-                item_code=code if kind == "item" else "",
-                bundle_code=code if kind == "bundle" else "",
-                data=data,
-                enterprise_uscc=request.POST.get("enterprise_uscc", ""),
-                idempotency_key=request.POST.get("idempotency_key", "")[:80],
-                files=files,
-                commitment=bool(request.POST.get("commitment")),
-                reuse_consent=reuse_allowed and bool(request.POST.get("reuse_consent")),
+            if request.POST.get("action") == "save":
+                services.save_draft(actor, **codes, **values)
+                messages.success(
+                    request,
+                    _("Saved. Come back to it from 我的 (My services) within %(days)s days.")
+                    % {"days": settings.TONGBAN_DRAFT_DAYS},
+                )
+                return redirect(request.path)
+            case = services.apply_with_draft(
+                actor, **codes, **values, idempotency_key=request.POST.get("idempotency_key", "")[:80]
             )
         except InvalidInput as exc:
             form.add_service_errors(exc)
+            # What could be kept was saved with the draft: show the files it holds now.
+            draft = services.draft_for(actor, **codes)
         else:
             request.session[RECEIPT] = case.number
             return redirect("cases:my_case", number=case.number)
     else:
-        form = ApplyForm(
-            initial={"idempotency_key": secrets.token_urlsafe(24)},
-            target=target,
-            enterprises=enterprises,
-            reuse_allowed=reuse_allowed,
-        )
+        initial = {"idempotency_key": secrets.token_urlsafe(24)}
+        if draft is not None:
+            initial.update(_draft_initial(draft))
+            resumed = True
+        form = ApplyForm(initial=initial, target=target, enterprises=enterprises, reuse_allowed=reuse_allowed)
+    kept = draft.files if draft else {}
     return render(
         request,
         "cases/portal/apply.html",
         {
             "target": target,
             "form": form,
-            "files_lost": request.method == "POST" and bool(request.FILES),
+            "draft": draft,
+            "resumed": resumed,
+            "kept": kept,
+            "files_lost": request.method == "POST"
+            and any(
+                name not in kept for name in form.material_names if form.material_names[name] in request.FILES
+            ),
             "commitment_text": services.commitment_text() if target.commitment_allowed else "",
             "expected_day": _expected_day(target.limit_days),
             "reusable": _reusable(actor, kind, code, target, enterprises),
@@ -445,6 +476,18 @@ def _apply(request, kind: str, code: str):
             ),
         },
     )
+
+
+@require_POST
+@domain_errors
+def discard_draft(request, draft_id: int):
+    """放弃草稿, from the application page or the 我的 centre."""
+    actor = _citizen(request)
+    services.discard_draft(actor, draft_id)
+    messages.success(request, _("The saved application is discarded."))
+    back = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False)
+    return redirect(back if safe else "web:home")
 
 
 def _reusable(actor, kind: str, code: str, target, enterprises) -> list[dict]:
@@ -892,6 +935,7 @@ def progress_lookup(request):
 urlpatterns = [
     path("services/items/<str:code>/apply", apply_item, name="apply_item"),
     path("services/bundles/<str:code>/apply", apply_bundle, name="apply_bundle"),
+    path("my/drafts/<int:draft_id>/discard", discard_draft, name="discard_draft"),
     path("progress/", progress_lookup, name="progress_lookup"),
     path("my/cases/", my_cases, name="my_cases"),
     path("my/cases/<str:number>/", my_case, name="my_case"),

@@ -31,7 +31,25 @@ _activity(
 _activity(NUMBER_VOIDED, _("document number voided (作废文号)"), number="str", reason="str")
 _activity(SEALED, _("sealed (用印)"), seal="str", digest="str")
 _activity(ISSUED, _("issued (印发)"))
-_activity(ARCHIVED, _("archived (归档)"))
+# v2: the retention period it was filed under and the first day it may be disposed of (None when
+# kept for good); archives of v1 carried no detail and predate retention.
+events.activity(
+    ARCHIVED,
+    _("archived (归档)"),
+    subject_kind=KIND,
+    app=APP,
+    version=2,
+    detail={"retention?": "str", "until?": "str"},
+    upgrades={1: lambda detail: {"retention": None, "until": None, **detail}},
+)
+DISPOSED = "document.disposed"
+_activity(
+    DISPOSED,
+    _("retention ended: disposed of or kept longer (鉴定处置)"),
+    decision="str",
+    reason="str",
+    retention="str",
+)
 
 # The outgoing process (document:outgoing): every step's outcome, with its opinion.
 STEP_DONE = "document.step_done"

@@ -8,7 +8,7 @@ from django.utils.http import content_disposition_header
 from ninja import Field, File, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from . import services
+from . import search, services
 
 router = Router(tags=["documents"])
 
@@ -91,6 +91,77 @@ def verify(request, file: UploadedFile = File(..., description="The sealed PDF")
     content = file.read(services.VERIFY_MAX_BYTES + 1)
     result = services.verify_file(request.auth, content)
     return {**result.__dict__, "message": str(result.message)}
+
+
+class SearchHitOut(Schema):
+    ref: str
+    number: str
+    title: str
+    doc_type: str
+    status: str
+    agency: str
+    date: dt.date | None
+    score: float
+    snippet: str = Field(..., description="A passage of the text around the words found")
+
+
+class SearchOut(Schema):
+    total: int = Field(..., description=f"Documents found, counted up to {search.COUNT_CAP + 1}")
+    more: bool = Field(..., description=f"More than {search.COUNT_CAP} found")
+    page: int
+    pages: int
+    words: list[str] = Field(..., description="The query's words as jieba cut them")
+    results: list[SearchHitOut]
+
+
+@router.get(
+    "/documents/search",
+    response=SearchOut,
+    summary="Full-text search (全文检索) over the documents the caller may read",
+)
+def search_documents(
+    request,
+    q: str,
+    doc_type: str = "",
+    status: str = "",
+    year: str = "",
+    agency: str = "",
+    number: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    page: int = 1,
+):
+    filters = search.clean_filters(
+        doc_type=doc_type,
+        status=status,
+        year=year,
+        agency_code=agency,
+        number=number,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    found = search.search(request.auth, q, filters, page=max(1, min(page, 1000)))
+    return {
+        "total": found.total,
+        "more": found.more,
+        "page": found.page,
+        "pages": found.pages,
+        "words": found.words,
+        "results": [
+            {
+                "ref": hit.document.ref,
+                "number": hit.document.number,
+                "title": hit.document.title,
+                "doc_type": hit.document.doc_type,
+                "status": hit.document.status,
+                "agency": hit.document.agency.code,
+                "date": hit.document.date,
+                "score": hit.score,
+                "snippet": "".join(text for text, _found in hit.snippet),
+            }
+            for hit in found.hits
+        ],
+    }
 
 
 @router.get("/documents/{ref}", response=DocumentOut, summary="An official document")

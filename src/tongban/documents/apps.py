@@ -9,4 +9,9 @@ class DocumentsConfig(AppConfig):
 
     def ready(self):
         # The document's activities are registered on the core event log when Django starts.
-        from . import activities  # noqa: F401
+        from . import (
+            activities,  # noqa: F401
+            search,
+        )
+
+        search.connect()  # a document's search entry follows every save of it

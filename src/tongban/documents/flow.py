@@ -259,6 +259,7 @@ def complete_step(
     seal_code: str = "",
     main_agencies=None,
     cc_agencies=None,
+    retention: str = "",
 ) -> Document:
     """Finish the caller's step of a document with an opinion; what the step does to the document
     (签发, 编号, 用印, 印发, 分发, 归档) happens in the same transaction as the process moving on."""
@@ -313,7 +314,7 @@ def complete_step(
         distribute(actor, document, main_agencies, cc_agencies, at)
     elif step == "filing":
         document.save()
-        services.do_archive(document, actor, at)
+        services.do_archive(document, actor, at, retention=retention)
     document.updated_at = at
     document.save()
     _complete(actor, item, decision, opinion, outgoing_data(document), document.drafting_department, at)

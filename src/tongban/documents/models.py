@@ -68,6 +68,39 @@ class Status(models.TextChoices):
     SEALED = "sealed", _("sealed (已用印)")
     ISSUED = "issued", _("issued (已印发)")
     ARCHIVED = "archived", _("archived (已归档)")
+    DISPOSED = "disposed", _("disposed of (已销毁)")
+
+
+class Retention(models.TextChoices):
+    """保管期限 of 文书档案 (机关文件材料归档范围和文书档案保管期限规定, 国家档案局令第8号, 2006):
+    permanent, or kept for 30 or 10 years counted from 1 January of the year after the document
+    was made."""
+
+    PERMANENT = "permanent", _("permanent (永久)")
+    YEARS_30 = "30", _("30 years (定期30年)")
+    YEARS_10 = "10", _("10 years (定期10年)")
+
+
+# The period each type is filed under unless the archivist decides otherwise: rules, decisions and
+# what is published or proposed to the people's congress are kept for good; ordinary business
+# documents for 30 years; letters (函) on routine matters for 10.
+RETENTION_OF_TYPE = {
+    DocType.RESOLUTION: Retention.PERMANENT,
+    DocType.DECISION: Retention.PERMANENT,
+    DocType.ORDER: Retention.PERMANENT,
+    DocType.COMMUNIQUE: Retention.PERMANENT,
+    DocType.ANNOUNCEMENT: Retention.PERMANENT,
+    DocType.PUBLIC_NOTICE: Retention.PERMANENT,
+    DocType.MOTION: Retention.PERMANENT,
+    DocType.MINUTES: Retention.PERMANENT,
+    DocType.OPINION: Retention.YEARS_30,
+    DocType.NOTICE: Retention.YEARS_30,
+    DocType.BULLETIN: Retention.YEARS_30,
+    DocType.REPORT: Retention.YEARS_30,
+    DocType.REQUEST: Retention.YEARS_30,
+    DocType.REPLY: Retention.YEARS_30,
+    DocType.LETTER: Retention.YEARS_10,
+}
 
 
 # The content of a document: what a version keeps and what a diff compares.
@@ -141,6 +174,12 @@ class Document(models.Model):
     signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
     issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    # 归档: the retention period the archive keeps it for, and the first day it may be disposed of
+    # (None while not archived, and for permanent records).
+    retention = models.CharField(
+        _("retention (保管期限)"), max_length=10, choices=Retention.choices, blank=True
+    )
+    retention_until = models.DateField(_("kept until"), null=True, blank=True, db_index=True)
     # On the outgoing process (document:outgoing): its steps move it, not the direct actions.
     on_flow = models.BooleanField(_("on the process"), default=False)
     # 会签: codes of the departments that countersign (in parallel, one signer each).
@@ -401,3 +440,56 @@ class ProgressReport(models.Model):
 
     def __str__(self):
         return f"{self.task_id} {self.reported_at:%Y-%m-%d}"
+
+
+class DisposalDecision(models.TextChoices):
+    DESTROY = "destroy", _("destroy (销毁)")
+    EXTEND = "extend", _("keep longer (延长保管)")
+
+
+class Disposal(models.Model):
+    """鉴定处置: what was decided for an archived document whose retention ended, by whom and why.
+    The row outlives the content it destroyed: it is the destruction register (销毁清册)."""
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="disposals")
+    decision = models.CharField(_("decision"), max_length=8, choices=DisposalDecision.choices)
+    reason = models.CharField(_("reason"), max_length=500)
+    # What the register keeps of a destroyed document.
+    number = models.CharField(_("document number (发文字号)"), max_length=40, blank=True)
+    title = models.CharField(_("title"), max_length=200)
+    doc_type = models.CharField(_("document type"), max_length=16, choices=DocType.choices)
+    date = models.DateField(_("date (成文日期)"), null=True, blank=True)
+    retention = models.CharField(_("retention (保管期限)"), max_length=10, choices=Retention.choices)
+    new_retention = models.CharField(_("new retention"), max_length=10, choices=Retention.choices, blank=True)
+    content_digest = models.CharField(_("SM3 of the destroyed content"), max_length=64, blank=True)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("decided"))
+
+    class Meta:
+        ordering = ["-decided_at"]
+        verbose_name = _("disposal")
+        verbose_name_plural = _("disposals")
+
+    def __str__(self):
+        return f"{self.number or self.document_id} {self.decision}"
+
+
+class SearchEntry(models.Model):
+    """A document's words for full-text search, cut by jieba and space-separated (documents.search
+    keeps it in step; the engines' indexes over it are made by migration 0005). On SQLite its
+    triggers feed the FTS5 table: a later migration that rebuilds this table must make them again."""
+
+    document = models.OneToOneField(
+        Document, primary_key=True, on_delete=models.CASCADE, related_name="search_entry"
+    )
+    title = models.TextField()
+    meta = models.TextField()
+    body = models.TextField()
+    acl = models.TextField()
+
+    class Meta:
+        verbose_name = _("search entry")
+        verbose_name_plural = _("search entries")
+
+    def __str__(self):
+        return str(self.document_id)

@@ -49,13 +49,17 @@ from .models import (
     CONTENT_FIELDS,
     FORM_OF_TYPE,
     NO_RECIPIENT_TYPES,
+    RETENTION_OF_TYPE,
     UPWARD_TYPES,
+    Disposal,
+    DisposalDecision,
     DocType,
     Document,
     DocumentVersion,
     Form,
     NumberCounter,
     NumberVoid,
+    Retention,
     Seal,
     Sealing,
     Status,
@@ -188,8 +192,15 @@ def documents(actor) -> QuerySet:
     return base.filter(q)
 
 
-def access_document(actor, ref: str, *, lock: bool = False) -> Document:
-    """The document, if the caller may see it (row-locked when asked); NotFound otherwise."""
+ARCHIVED_MESSAGE = _("This document is archived: an archived document cannot be changed.")
+
+
+def access_document(actor, ref: str, *, lock: bool = False, archived_ok: bool = False) -> Document:
+    """The document, if the caller may see it (row-locked when asked); NotFound otherwise.
+
+    Every use case that changes a document takes it locked, so this is the one door where an
+    archived (or disposed of) document refuses any change; only the archive's own disposal passes
+    `archived_ok`. The unit of work journals the refusal."""
     _authenticated(actor)
     qs = Document.objects.select_related("agency", "drafting_department", "drafted_by", "signed_by")
     if lock:
@@ -197,6 +208,9 @@ def access_document(actor, ref: str, *, lock: bool = False) -> Document:
     document = qs.filter(ref=str(ref or "")).first()
     if document is None or not may_see(actor, document):
         raise NotFound()
+    if lock and not archived_ok and document.status in (Status.ARCHIVED, Status.DISPOSED):
+        current().audit.object_ref = document.ref
+        raise Conflict(ARCHIVED_MESSAGE)
     return document
 
 
@@ -655,7 +669,7 @@ def do_issue(document: Document, actor, at: dt.datetime) -> Document:
 
 
 @use_case("documents.archive", object_type="document")
-def archive(actor, ref: str) -> Document:
+def archive(actor, ref: str, *, retention: str = "") -> Document:
     """归档: the issued document is closed for good; every later change is refused."""
     document = access_document(actor, ref, lock=True)
     current().audit.object_ref = document.ref
@@ -663,18 +677,204 @@ def archive(actor, ref: str) -> Document:
     _refuse_on_flow(document)
     if not may_archive(actor, document):
         raise NotPermitted()
-    return do_archive(document, actor, now())
+    return do_archive(document, actor, now(), retention=retention)
 
 
-def do_archive(document: Document, actor, at: dt.datetime) -> Document:
+def clean_retention(value, *, field: str = "retention") -> str:
+    value = str(value or "").strip()
+    if value not in Retention.values:
+        raise InvalidInput.single(field, "choice", _("Choose one of the allowed values."))
+    return value
+
+
+def retention_end(document: Document, retention: str) -> dt.date | None:
+    """The first day a record may be disposed of: retention counts from 1 January of the year after
+    the document was made (its 成文日期, else the day it was archived); None when kept for good."""
+    if retention == Retention.PERMANENT:
+        return None
+    made = document.date or timezone.localtime(document.archived_at or now()).date()
+    return dt.date(made.year + 1 + int(retention), 1, 1)
+
+
+def do_archive(document: Document, actor, at: dt.datetime, *, retention: str = "") -> Document:
+    retention = clean_retention(retention) if retention else RETENTION_OF_TYPE[document.doc_type]
     document.status = Status.ARCHIVED
     document.archived_at = at
     document.updated_at = at
+    document.retention = retention
+    document.retention_until = retention_end(document, retention)
     document.save()
     current().event(
-        KIND, document.ref, act.ARCHIVED, at=at, actor=actor, department_code=document.agency.code
+        KIND,
+        document.ref,
+        act.ARCHIVED,
+        at=at,
+        actor=actor,
+        department_code=document.agency.code,
+        detail={
+            "retention": retention,
+            "until": document.retention_until.isoformat() if document.retention_until else None,
+        },
     )
+    from . import search
+
+    search.index_document(document)
     return document
+
+
+# --- the archive: retention and disposal ----------------------------------------------------------
+
+_LONGER = {Retention.YEARS_10: 1, Retention.YEARS_30: 2, Retention.PERMANENT: 3}
+
+
+def may_dispose(actor, document: Document) -> bool:
+    """Disposal of a record is decided by the leader of its agency (document.sign)."""
+    return (
+        document.status == Status.ARCHIVED
+        and document.retention_until is not None
+        and document.retention_until <= today()
+        and bool(actor.can(perms.DOCUMENT_SIGN, document.agency))
+    )
+
+
+def archived(
+    actor,
+    *,
+    doc_type: str = "",
+    retention: str = "",
+    year: int | str | None = None,
+    agency_code: str = "",
+    number: str = "",
+    due: bool = False,
+) -> QuerySet:
+    """The archive: archived documents the caller may read, with its filters; `due` lists those
+    whose retention has ended (the disposal list, 到期鉴定)."""
+    errors = FieldErrors()
+    if doc_type and doc_type not in DocType.values:
+        errors.add("doc_type", "choice", _("Choose one of the allowed values."))
+    if retention and retention not in Retention.values:
+        errors.add("retention", "choice", _("Choose one of the allowed values."))
+    year_value = None
+    if year not in (None, ""):
+        try:
+            year_value = int(str(year).strip())
+            if not 1949 <= year_value <= 9999:
+                raise ValueError
+        except ValueError:
+            errors.add("year", "invalid", _("Enter a year such as 2026."))
+    number = str(number or "").strip()
+    if len(number) > 40:
+        errors.add("number", "max_length", Formatted(_("At most %(n)d characters."), {"n": 40}))
+    errors.raise_if_any()
+    rows = documents(actor).filter(status=Status.ARCHIVED)
+    if doc_type:
+        rows = rows.filter(doc_type=doc_type)
+    if retention:
+        rows = rows.filter(retention=retention)
+    if year_value:
+        rows = rows.filter(date__year=year_value)
+    if agency_code:
+        rows = rows.filter(agency__code=agency_code)
+    if number:
+        rows = rows.filter(number__icontains=number)
+    if due:
+        rows = rows.filter(retention_until__lte=today())
+    return rows.order_by("-archived_at", "-id")
+
+
+def disposals(actor) -> QuerySet:
+    """The disposal register (鉴定处置记录 and 销毁清册) of the agencies the caller may read."""
+    _authenticated(actor)
+    visible = documents(actor).values("pk")
+    return Disposal.objects.select_related("document", "decided_by").filter(document__in=visible)
+
+
+@use_case("documents.dispose", object_type="document")
+def dispose(actor, ref: str, *, decision: str, reason: str, new_retention: str = "") -> Disposal:
+    """鉴定处置 of a record whose retention has ended: keep it longer, or destroy it. Destroying
+    erases the text, the versions and the sealed files, and keeps the register entry (number,
+    title, type, date, retention, SM3 of what was destroyed); nothing disappears unrecorded."""
+    document = access_document(actor, ref, lock=True, archived_ok=True)
+    current().audit.object_ref = document.ref
+    _require_status(document, Status.ARCHIVED)
+    if not actor.can(perms.DOCUMENT_SIGN, document.agency):
+        raise NotPermitted()
+    if document.retention_until is None or document.retention_until > today():
+        raise Conflict(_("The retention period of this record has not ended: it cannot be disposed of yet."))
+    errors = FieldErrors()
+    if decision not in DisposalDecision.values:
+        errors.add("decision", "choice", _("Choose one of the allowed values."))
+    reason = errors.require_text("reason", reason, max_length=REASON_MAX)
+    if decision == DisposalDecision.EXTEND:
+        if str(new_retention or "") not in Retention.values:
+            errors.add("new_retention", "choice", _("Choose one of the allowed values."))
+        elif _LONGER[new_retention] <= _LONGER[document.retention]:
+            errors.add("new_retention", "shorter", _("Choose a longer retention than the current one."))
+    errors.raise_if_any()
+    at = now()
+    record = Disposal(
+        document=document,
+        decision=decision,
+        reason=reason,
+        number=document.number,
+        title=document.title,
+        doc_type=document.doc_type,
+        date=document.date,
+        retention=document.retention,
+        decided_by=actor.user,
+        decided_at=at,
+    )
+    from . import search
+
+    if decision == DisposalDecision.EXTEND:
+        record.new_retention = new_retention
+        document.retention = new_retention
+        document.retention_until = retention_end(document, new_retention)
+    else:
+        record.content_digest = _erase(document)
+        document.status = Status.DISPOSED
+    document.updated_at = at
+    document.save()
+    record.save()
+    if document.status == Status.DISPOSED:
+        search.remove_document(document)
+    else:
+        search.index_document(document)
+    uow = current()
+    uow.audit.detail = {"decision": decision, "reason": reason, "digest": record.content_digest}
+    uow.event(
+        KIND,
+        document.ref,
+        act.DISPOSED,
+        at=at,
+        actor=actor,
+        department_code=document.agency.code,
+        detail={"decision": decision, "reason": reason, "retention": document.retention},
+    )
+    return record
+
+
+def _erase(document: Document) -> str:
+    """Destroy a record's content; returns the SM3 of what was destroyed (for the register)."""
+    import json
+
+    from tongban.core.crypto import sm3_hex
+
+    versions = list(document.versions.order_by("number").values_list("content", flat=True))
+    sealing = Sealing.objects.filter(document=document).first()
+    digest = sm3_hex(
+        json.dumps([document.content(), versions], ensure_ascii=False, sort_keys=True).encode("utf-8")
+        + (bytes(sealing.pdf) if sealing else b"")
+    )
+    document.body = ""
+    document.attachments = ""
+    document.note = ""
+    document.versions.update(content={})
+    if sealing is not None:
+        sealing.pdf = b""
+        sealing.ofd = None
+        sealing.save(update_fields=["pdf", "ofd"])
+    return digest
 
 
 # --- versions and differences --------------------------------------------------------------------
@@ -730,11 +930,22 @@ def diff(actor, ref: str, old: int, new: int) -> list[Change]:
 # --- output --------------------------------------------------------------------------------------
 
 
+DISPOSED_MESSAGE = _("This record was destroyed when its retention ended; only its register entry remains.")
+
+
+def _readable_file(actor, ref: str) -> Document:
+    """The document whose files are asked for; a destroyed record has none left."""
+    document = access_document(actor, ref)
+    if document.status == Status.DISPOSED:
+        raise Conflict(DISPOSED_MESSAGE)
+    return document
+
+
 def pdf(actor, ref: str) -> bytes:
     """The document as a GB/T 9704 PDF, for whoever may read it."""
     from . import render
 
-    document = access_document(actor, ref)
+    document = _readable_file(actor, ref)
     return render.render_pdf(document).pdf
 
 
@@ -916,7 +1127,7 @@ def do_seal(document: Document, actor, seal_code: str, at: dt.datetime) -> Docum
 
 def sealed_pdf(actor, ref: str) -> bytes:
     """The sealed file exactly as it was signed."""
-    document = access_document(actor, ref)
+    document = _readable_file(actor, ref)
     sealing = Sealing.objects.filter(document=document).first()
     if sealing is None:
         raise Conflict(_("This document has not been sealed."))
@@ -995,7 +1206,7 @@ def ofd_file(actor, ref: str) -> bytes:
     """The document as OFD (GB/T 33190): the sealed file once sealed, else laid out now."""
     from . import ofd
 
-    document = access_document(actor, ref)
+    document = _readable_file(actor, ref)
     sealing = Sealing.objects.filter(document=document).first()
     if sealing is not None and sealing.ofd:
         return bytes(sealing.ofd)
@@ -1006,4 +1217,4 @@ def docx(actor, ref: str) -> bytes:
     """The document as DOCX, for agencies that edit in WPS or Word."""
     from . import docx_out
 
-    return docx_out.render_docx(access_document(actor, ref))
+    return docx_out.render_docx(_readable_file(actor, ref))

@@ -9,6 +9,8 @@ urlpatterns = [
     path("documents/all", views.document_list, name="list"),
     path("documents/new", views.create, name="create"),
     path("documents/verify", views.verify, name="verify"),
+    path("documents/archive/", views.archive, name="archive"),
+    path("documents/search", views.search_page, name="search"),
     path("documents/received/", views.received, name="received"),
     path("documents/received/<str:ref>/", views.receipt, name="receipt"),
     path("documents/received/<str:ref>/pdf", views.receipt_pdf, name="receipt_pdf"),
@@ -25,5 +27,6 @@ urlpatterns = [
     path("documents/d/<str:ref>/pdf", views.pdf, name="pdf"),
     path("documents/d/<str:ref>/ofd", views.ofd_download, name="ofd"),
     path("documents/d/<str:ref>/withdraw", views.withdraw, name="withdraw"),
+    path("documents/d/<str:ref>/dispose", views.dispose, name="dispose"),
     path("documents/d/<str:ref>/steps/<uuid:work_id>", views.step, name="step"),
 ]

@@ -18,8 +18,17 @@ from tongban.accounts.models import Department
 from tongban.core.errors import Conflict, InvalidInput, NotPermitted
 from tongban.core.http import apply_errors, domain_errors, query_string, request_actor
 
-from . import flow, services, supervision
-from .models import DocType, ReceiptStatus, Status, TaskStatus, Urgency
+from . import flow, search, services, supervision
+from .models import (
+    RETENTION_OF_TYPE,
+    DisposalDecision,
+    DocType,
+    ReceiptStatus,
+    Retention,
+    Status,
+    TaskStatus,
+    Urgency,
+)
 
 PER_PAGE = 20
 COLOURS = (("", gettext_lazy("all")), ("red", gettext_lazy("red")), ("yellow", gettext_lazy("yellow")))
@@ -199,6 +208,11 @@ def detail(request, ref):
             "departments": _departments_for_countersign(document),
             "countersign": set(document.countersign_departments or []),
             "tasks": document.supervised_tasks.all(),
+            "may_dispose": services.may_dispose(actor, document),
+            "disposal_records": document.disposals.select_related("decided_by"),
+            "retentions": Retention.choices,
+            "default_retention": RETENTION_OF_TYPE.get(document.doc_type),
+            "decisions": DisposalDecision.choices,
             "colours": {t.ref: supervision.colour(t) for t in document.supervised_tasks.all()},
         },
     )
@@ -274,6 +288,7 @@ def step(request, ref, work_id):
                 seal_code=post.get("seal_code", ""),
                 main_agencies=post.getlist("main"),
                 cc_agencies=post.getlist("cc"),
+                retention=post.get("retention", ""),
             )
             messages.success(request, _("Step done."))
         elif action == "return":
@@ -302,6 +317,125 @@ def withdraw(request, ref):
     except (InvalidInput, Conflict) as exc:
         _refusal(request, exc)
     return redirect("documents:detail", ref=ref)
+
+
+# --- the archive and search ---------------------------------------------------------------------
+
+
+def _agencies():
+    return [d for d in flow.recipient_agencies() if d.is_active]
+
+
+@domain_errors
+def archive(request):
+    """归档: archived documents with filters; the disposal list (到期鉴定) and the register."""
+    actor = request_actor(request)
+    view = request.GET.get("view") or ""
+    if view not in ("due", "register"):
+        view = ""
+    values = {
+        name: (request.GET.get(name) or "").strip()[:40]
+        for name in ("doc_type", "retention", "year", "agency", "number")
+    }
+    problems = {}
+    if view == "register":
+        page = Paginator(services.disposals(actor), PER_PAGE).get_page(request.GET.get("page"))
+    else:
+        try:
+            rows = services.archived(
+                actor,
+                doc_type=values["doc_type"],
+                retention=values["retention"],
+                year=values["year"],
+                agency_code=values["agency"],
+                number=values["number"],
+                due=view == "due",
+            )
+        except InvalidInput as exc:
+            problems = {name: [str(p.message) for p in items] for name, items in exc.fields.items()}
+            rows = services.archived(actor, due=view == "due")
+        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "documents/archive.html",
+        {
+            "page": page,
+            "view": view,
+            "values": values,
+            "problems": problems,
+            "types": DocType.choices,
+            "retentions": Retention.choices,
+            "agencies": _agencies(),
+            "query": query_string(request),
+            "today": services.today(),
+        },
+    )
+
+
+@domain_errors
+@require_POST
+def dispose(request, ref):
+    actor = request_actor(request)
+    post = request.POST
+    try:
+        services.dispose(
+            actor,
+            ref,
+            decision=post.get("decision", ""),
+            reason=post.get("reason", ""),
+            new_retention=post.get("new_retention", ""),
+        )
+        messages.success(request, _("The decision is recorded in the disposal register."))
+    except (InvalidInput, Conflict) as exc:
+        _refusal(request, exc)
+    return redirect("documents:detail", ref=ref)
+
+
+@domain_errors
+def search_page(request):
+    """全文检索: words of titles, texts, 发文字号 and agencies, with filters; only what the caller
+    may read."""
+    actor = request_actor(request)
+    text = (request.GET.get("q") or "").strip()
+    names = ("doc_type", "status", "year", "agency", "number", "date_from", "date_to")
+    values = {name: (request.GET.get(name) or "").strip()[:40] for name in names}
+    problems = {}
+    results = None
+    try:
+        page = max(1, int(request.GET.get("page") or 1))
+    except ValueError:
+        page = 1
+    try:
+        filters = search.clean_filters(
+            doc_type=values["doc_type"],
+            status=values["status"],
+            year=values["year"],
+            agency_code=values["agency"],
+            number=values["number"],
+            date_from=values["date_from"],
+            date_to=values["date_to"],
+        )
+        if text:
+            results = search.search(actor, text, filters, page=page)
+    except InvalidInput as exc:
+        problems = {name: [str(p.message) for p in items] for name, items in exc.fields.items()}
+    if results is None:
+        services.documents(actor)  # staff only, as the search itself
+    return render(
+        request,
+        "documents/search.html",
+        {
+            "q": text[: search.QUERY_MAX],
+            "values": values,
+            "problems": problems,
+            "results": results,
+            "types": DocType.choices,
+            "statuses": Status.choices,
+            "agencies": _agencies(),
+            "query": query_string(request),
+            "count_cap": search.COUNT_CAP,
+        },
+    )
 
 
 # --- 收文 -----------------------------------------------------------------------------------------

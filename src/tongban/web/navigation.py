@@ -57,6 +57,8 @@ NAVIGATION = (
             NavItem(_("Documents to handle"), "documents:worklist", perms.DOCUMENT_VIEW),
             NavItem(_("All documents"), "documents:list", perms.DOCUMENT_VIEW),
             NavItem(_("Received documents (收文)"), "documents:received", perms.DOCUMENT_VIEW),
+            NavItem(_("Archive (归档)"), "documents:archive", perms.DOCUMENT_VIEW),
+            NavItem(_("Full-text search"), "documents:search", perms.DOCUMENT_VIEW),
             NavItem(_("Supervision (督查督办)"), "documents:tasks", perms.DOCUMENT_VIEW),
             NavItem(_("Supervision (督查督办)"), "documents:tasks", perms.WORK_SUPERVISE),
             NavItem(_("Verify a sealed document"), "documents:verify", perms.DOCUMENT_VIEW),

@@ -412,6 +412,8 @@ EXPECTED = {
     "GET api/v1/hotline/city-events": "LLLLLLLLLLL",
     "POST api/v1/hotline/city-events": "LLLLLLLLLLL",
     "GET api/v1/hotline/event-rules": "Ldddddddddo",
+    "GET api/v1/hotline/knowledge": "Lvvvvvvvvvv",
+    "POST api/v1/hotline/answered-calls": "Lvvvvvvvvvv",
     "POST api/v1/hotline/event-rules": "Lvvvvvvvvvv",
     "GET api/v1/hotline/machine-found": "Lvvvvvvvvvv",
     "GET api/v1/hotline/orders": "Lodoooooddo",
@@ -494,6 +496,7 @@ EXPECTED = {
     "GET healthz": "ooooooooooo",
     "GET hotline/": "Lrdoooooddo",
     "GET hotline/console": "Ldddddddddo",
+    "POST hotline/console/knowledge": "Ldddddddddo",
     # Open311: the format is part of the path; the matrix's filler is no format (404 for all). Who may
     # read and post requests (an api_key, not a login) is tested in tests/hotline/test_open311.py.
     "GET open311/v2/discovery.<str:fmt>": "nnnnnnnnnnn",

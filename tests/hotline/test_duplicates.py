@@ -181,8 +181,8 @@ def test_reply_suggestions_come_from_past_replies(operator):
     assert added == 2 and PastReply.objects.count() == 2
     order = call(operator)
     suggestions = duplicates.suggest_replies(operator, order.number)
-    assert suggestions[0].past.ref == "1" and suggestions[0].score > 0.2
-    assert all(s.past.ref != "2" for s in suggestions)
+    assert suggestions[0].key == "reply:1" and suggestions[0].score > 0.2
+    assert all(s.ref != "2" for s in suggestions)
     with pytest.raises(NotFound):
         duplicates.suggest_replies(actor("zhangsan"), order.number)
 

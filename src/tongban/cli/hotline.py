@@ -248,3 +248,48 @@ def event_system(
         raise typer.Exit(2) from None
     console.print(f"Event system {system.name} ({system.source_prefix}…): bearer token (shown once)")
     print(token, flush=True)
+
+
+@hotline_app.command("import-policies")
+def import_policies(
+    file: Annotated[Path, typer.Argument(help="CSV with 文号, 标题, 正文 (and 发文机关, 发布日期).")],
+):
+    """Load policy texts into the knowledge base the operator answers consultations from (直接办结)."""
+    _django()
+    import csv
+    import datetime as dt
+
+    from tongban.core.authz import SYSTEM
+    from tongban.hotline import duplicates
+
+    if not file.exists():
+        err.print(f"[red]{file}: no such file[/]")
+        raise typer.Exit(2)
+    columns = {"ref": ("文号", "ref"), "title": ("标题", "title"), "body": ("正文", "body")}
+    optional = {"issuer": ("发文机关", "issuer"), "issued_on": ("发布日期", "issued_on")}
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = set(reader.fieldnames or [])
+        chosen = {}
+        for key, names in {**columns, **optional}.items():
+            found = next((n for n in names if n in header), None)
+            if found is None and key in columns:
+                err.print(f"[red]{file.name}: no column {' or '.join(names)}[/]")
+                raise typer.Exit(2)
+            chosen[key] = found
+
+        def day(value):
+            try:
+                return dt.date.fromisoformat(str(value or "").strip().replace("/", "-"))
+            except ValueError:
+                return None
+
+        rows = [
+            {
+                **{key: r.get(name) or "" for key, name in chosen.items() if name and key != "issued_on"},
+                "issued_on": day(r.get(chosen["issued_on"])) if chosen["issued_on"] else None,
+            }
+            for r in reader
+        ]
+    added = duplicates.import_policies(SYSTEM, rows)
+    console.print(f"{file.name}: {len(rows)} rows, {added} policy texts added")

@@ -48,7 +48,7 @@ _activity(
     accepted="bool",
     nullable={"confidence": "number"},
 )
-_activity(ANSWERED, _("answered on the spot (直接办结)"))
+_activity(ANSWERED, _("answered on the spot (直接办结)"), nullable={"knowledge": "str"})
 _activity(DISPATCHED, _("dispatched (派单)"), role="str", round="int", rule="str")
 _activity(ACCEPTED, _("accepted by the department"), role="str")
 _activity(CONTACTED, _("requester first contacted"), within_limit="bool")

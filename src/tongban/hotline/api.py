@@ -12,7 +12,7 @@ from ninja.security import HttpBearer
 from tongban.core import events
 from tongban.core.edge import BodyTooLarge
 
-from . import city_events, services
+from . import city_events, duplicates, services
 
 router = Router(tags=["hotline"])
 
@@ -270,11 +270,58 @@ def reopen(request, number: str, payload: ReasonIn):
 
 class AnswerIn(Schema):
     reply_text: str
+    knowledge_ref: str = Field("", description="the knowledge base entry used: reply:<ref> or policy:<ref>")
 
 
 @router.post("/hotline/orders/{number}/answer", response=OrderOut, summary="直接办结 (centre)")
 def answer(request, number: str, payload: AnswerIn):
-    return _full(request, services.answer_on_spot(request.auth, number, reply_text=payload.reply_text))
+    return _full(request, services.answer_on_spot(request.auth, number, **payload.dict()))
+
+
+class AnsweredCallIn(OrderIn):
+    reply_text: str
+    knowledge_ref: str = ""
+
+
+@router.post(
+    "/hotline/answered-calls",
+    response={201: OrderOut},
+    summary="直接办结 during the call: a consultation recorded and closed with its answer (centre)",
+)
+def answered_call(request, payload: AnsweredCallIn):
+    data = payload.dict()
+    data.pop("dispatch", None)
+    return Status(201, _full(request, services.answer_call(request.auth, **data)))
+
+
+class KnowledgeOut(Schema):
+    key: str = Field(..., description="reply:<ref> or policy:<ref>, for knowledge_ref")
+    kind: str
+    ref: str
+    title: str
+    question: str
+    answer: str
+    source: str
+    score: float
+
+
+@router.get(
+    "/hotline/knowledge", response=list[KnowledgeOut], summary="Knowledge base entries like a text (centre)"
+)
+def knowledge(request, text: str):
+    return [
+        {
+            "key": h.key,
+            "kind": h.kind,
+            "ref": h.ref,
+            "title": h.title,
+            "question": h.question,
+            "answer": h.answer,
+            "source": h.source,
+            "score": h.score,
+        }
+        for h in duplicates.knowledge_for(request.auth, text)
+    ]
 
 
 class SuggestIn(Schema):

@@ -43,6 +43,7 @@ from .models import (
     OrderBand,
     OrderStatus,
     PastReply,
+    PolicyText,
     ProposalStatus,
     Requester,
     RequesterRole,
@@ -626,56 +627,133 @@ def import_replies(actor, rows) -> int:
     return len(fresh)
 
 
-class _ReplyIndex:
-    """TF-IDF over character 1–2-grams of the past messages (subject and opening), cosine nearest
-    neighbours; rebuilt when the table changes (count and last id), per process."""
+class _KnowledgeIndex:
+    """TF-IDF over character 1–2-grams of the knowledge base — past messages (subject and opening)
+    and policy texts (title and text) — cosine nearest neighbours; rebuilt when either table changes
+    (count and last id), per process."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.stamp = None
-        self.ids: list[int] = []
+        self.keys: list[tuple[str, int]] = []
         self.vectorizer = None
         self.matrix = None
 
+    @staticmethod
+    def _stamp():
+        return (
+            tuple(PastReply.objects.aggregate(n=Count("pk"), last=Max("pk")).values()),
+            tuple(PolicyText.objects.aggregate(n=Count("pk"), last=Max("pk")).values()),
+        )
+
     def get(self):
-        stamp = tuple(PastReply.objects.aggregate(n=Count("pk"), last=Max("pk")).values())
+        stamp = self._stamp()
         with self.lock:
             if stamp != self.stamp:
                 from sklearn.feature_extraction.text import TfidfVectorizer
 
-                rows = list(PastReply.objects.values_list("pk", "subject", "text"))
-                self.ids = [r[0] for r in rows]
+                rows = [
+                    ("reply", pk, f"{subject} {text}")
+                    for pk, subject, text in PastReply.objects.values_list("pk", "subject", "text")
+                ]
+                rows += [
+                    ("policy", pk, f"{title} {body}")
+                    for pk, title, body in PolicyText.objects.values_list("pk", "title", "body")
+                ]
+                self.keys = [(kind, pk) for kind, pk, _text in rows]
+                self.vectorizer = self.matrix = None
                 if rows:
                     self.vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
                     self.matrix = self.vectorizer.fit_transform(
-                        [similar.text_of(f"{r[1]} {r[2]}") for r in rows]
+                        [similar.text_of(text) for _k, _pk, text in rows]
                     )
                 self.stamp = stamp
-            return self.ids, self.vectorizer, self.matrix
+            return self.keys, self.vectorizer, self.matrix
 
 
-_reply_index = _ReplyIndex()
+_knowledge_index = _KnowledgeIndex()
 
 
 @dataclass(frozen=True)
-class ReplySuggestion:
-    past: PastReply
+class KnowledgeHit:
+    """A knowledge base entry close to a message: a past message with its official reply, or a
+    policy text. `key` names it on an answer given from it (直接办结)."""
+
+    kind: str  # "reply" or "policy"
+    ref: str
+    title: str
+    question: str  # the past message ("" for a policy)
+    answer: str  # the official reply, or the policy's text
+    source: str  # the policy's issuer ("" for a reply)
     score: float
 
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.ref}"
 
-def suggest_replies(actor, number: str, *, limit: int = 3, minimum: float = 0.2) -> list[ReplySuggestion]:
-    """The past messages most like this order's, with their official replies: for the centre and
-    the departments handling it."""
+
+def _search(text: str, *, limit: int, minimum: float) -> list[KnowledgeHit]:
+    keys, vectorizer, matrix = _knowledge_index.get()
+    probe = similar.text_of(text or "")
+    if not keys or not probe:
+        return []
+    scores = (matrix @ vectorizer.transform([probe]).T).toarray().ravel()
+    best = [i for i in scores.argsort()[::-1][:limit] if scores[i] >= minimum]
+    replies = PastReply.objects.in_bulk([keys[i][1] for i in best if keys[i][0] == "reply"])
+    policies = PolicyText.objects.in_bulk([keys[i][1] for i in best if keys[i][0] == "policy"])
+    out = []
+    for i in best:
+        kind, pk = keys[i]
+        score = round(float(scores[i]), 3)
+        if kind == "reply" and pk in replies:
+            r = replies[pk]
+            out.append(KnowledgeHit("reply", r.ref, r.subject or r.ref, r.text, r.reply, "", score))
+        elif kind == "policy" and pk in policies:
+            p = policies[pk]
+            out.append(KnowledgeHit("policy", p.ref, p.title, "", p.body, p.issuer, score))
+    return out
+
+
+def suggest_replies(actor, number: str, *, limit: int = 3, minimum: float = 0.2) -> list[KnowledgeHit]:
+    """The knowledge base entries most like this order's text (past messages with their official
+    replies, policy texts): for the centre and the departments handling it."""
     from .services import _handling_assignments
 
     order = access_order(actor, number)
     if not (is_centre(actor) or _handling_assignments(actor, order)):
         raise NotPermitted()
-    ids, vectorizer, matrix = _reply_index.get()
-    if not ids:
-        return []
-    scores = (matrix @ vectorizer.transform([similar.text_of(order.text)]).T).toarray().ravel()
-    best = scores.argsort()[::-1][:limit]
-    chosen = [(ids[i], float(scores[i])) for i in best if scores[i] >= minimum]
-    found = PastReply.objects.in_bulk([pk for pk, _s in chosen])
-    return [ReplySuggestion(found[pk], round(score, 3)) for pk, score in chosen if pk in found]
+    return _search(order.text, limit=limit, minimum=minimum)
+
+
+def knowledge_for(actor, text: str, *, limit: int = 5, minimum: float = 0.15) -> list[KnowledgeHit]:
+    """What the operator may answer a caller from while they talk (the console, 直接办结)."""
+    require(actor, perms.HOTLINE_CENTRE)
+    return _search(str(text or "")[:5000], limit=limit, minimum=minimum)
+
+
+@use_case("hotline.import_policies", object_type="hotline_policy_text")
+def import_policies(actor, rows) -> int:
+    """Add policy texts to the knowledge base (ref, title, body, issuer, issued_on); a reference
+    already held is skipped. Returns how many were added."""
+    require(actor, perms.HOTLINE_CENTRE)
+    held = set(PolicyText.objects.values_list("ref", flat=True))
+    fresh = []
+    for row in rows:
+        ref = str(row.get("ref") or "").strip()[:40]
+        title = str(row.get("title") or "").strip()[:200]
+        body = str(row.get("body") or "").strip()
+        if not ref or not title or not body or ref in held:
+            continue
+        held.add(ref)
+        fresh.append(
+            PolicyText(
+                ref=ref,
+                title=title,
+                body=body,
+                issuer=str(row.get("issuer") or "").strip()[:100],
+                issued_on=row.get("issued_on"),
+            )
+        )
+    PolicyText.objects.bulk_create(fresh, batch_size=500)
+    current().audit.detail = {"added": len(fresh)}
+    return len(fresh)

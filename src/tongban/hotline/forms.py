@@ -56,6 +56,15 @@ class CallForm(_Location):
     dispatch = forms.BooleanField(label=_("Dispatch at once"), required=False, initial=True)
     suggested_category = forms.CharField(required=False, widget=forms.HiddenInput)
     suggestion_confidence = forms.FloatField(required=False, widget=forms.HiddenInput)
+    # 直接办结 during the call: the answer given, and the knowledge base entry it came from
+    reply_text = forms.CharField(
+        label=_("Answer given (直接办结)"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For a consultation answered on the spot: the order is closed at once."),
+    )
+    knowledge_ref = forms.CharField(required=False, max_length=60, widget=forms.HiddenInput)
 
     def __init__(self, *args, departments=(), regions=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -158,3 +167,4 @@ class CallbackForm(forms.Form):
 
 class AnswerForm(forms.Form):
     reply_text = forms.CharField(label=_("Answer given (直接办结)"), widget=forms.Textarea(attrs={"rows": 3}))
+    knowledge_ref = forms.CharField(required=False, max_length=60, widget=forms.HiddenInput)

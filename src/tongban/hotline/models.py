@@ -212,6 +212,8 @@ class WorkOrder(models.Model):
         related_name="merged_orders",
     )
     cluster = models.CharField(_("cluster"), max_length=24, blank=True)
+    # 直接办结: the knowledge base entry the answer came from ("reply:<ref>" or "policy:<ref>")
+    knowledge_ref = models.CharField(_("knowledge base entry"), max_length=60, blank=True)
     signature = models.BinaryField(blank=True, editable=False, default=b"")  # MinHash (similar.py)
 
     class Meta:
@@ -492,6 +494,28 @@ class PastReply(models.Model):
 
     def __str__(self):
         return self.subject or self.ref
+
+
+class PolicyText(models.Model):
+    """A policy text of the knowledge base (a regulation's article, a department's notice): the
+    operator answers a consultation on the spot from it, or from a past official reply
+    (`tongban hotline import-policies`)."""
+
+    ref = models.CharField(
+        _("reference"), max_length=40, unique=True, help_text=_("e.g. the document number")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    issuer = models.CharField(_("issued by"), max_length=100, blank=True)
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["ref"]
+        verbose_name = _("policy text")
+        verbose_name_plural = _("policy texts")
+
+    def __str__(self):
+        return self.title
 
 
 class Open311Client(models.Model):

@@ -516,27 +516,70 @@ def _record_routing(order: WorkOrder, actor, *, chosen: str, at) -> None:
     )
 
 
-@use_case("hotline.answer_on_spot", object_type="work_order")
-def answer_on_spot(actor, number: str, *, reply_text: str) -> WorkOrder:
-    """直接办结: a consultation the operator answered from the knowledge base, closed at once."""
-    order = _centre_order(actor, number)
-    current().audit.object_ref = order.number
-    _require_status(order, OrderStatus.REGISTERED)
+KNOWLEDGE_KINDS = ("reply", "policy")
+
+
+def _knowledge_ref(errors: FieldErrors, ref: str) -> str:
+    """A knowledge base entry named as "reply:<ref>" (a past official reply) or "policy:<ref>"."""
+    from .models import PastReply, PolicyText
+
+    ref = str(ref or "").strip()
+    if not ref:
+        return ""
+    kind, _sep, key = ref.partition(":")
+    model = {"reply": PastReply, "policy": PolicyText}.get(kind)
+    if model is None or not key or not model.objects.filter(ref=key).exists():
+        errors.add("knowledge_ref", "unknown", _("No knowledge base entry has this reference."))
+        return ""
+    return ref
+
+
+def _answer(actor, order: WorkOrder, *, reply_text: str, knowledge_ref: str) -> WorkOrder:
     if order.order_type != OrderType.CONSULTATION:
         raise InvalidInput.single(
             "order_type", "not_consultation", _("Only a consultation is answered on the spot.")
         )
     errors = FieldErrors()
     reply_text = errors.require_text("reply_text", reply_text, max_length=TEXT_MAX)
+    knowledge_ref = _knowledge_ref(errors, knowledge_ref)
     errors.raise_if_any()
     at = now()
     order.status = OrderStatus.ANSWERED
     order.reply_text = reply_text
+    order.knowledge_ref = knowledge_ref
     order.replied_at = order.closed_at = at
     order.first_contacted_at = order.first_contacted_at or at
     order.save()
-    _event(order, act.ANSWERED, actor, at=at)
+    _event(order, act.ANSWERED, actor, at=at, knowledge=knowledge_ref or None)
     return order
+
+
+@use_case("hotline.answer_on_spot", object_type="work_order")
+def answer_on_spot(actor, number: str, *, reply_text: str, knowledge_ref: str = "") -> WorkOrder:
+    """直接办结: a consultation the operator answered from the knowledge base (a past official reply
+    or a policy text, named by `knowledge_ref` when one was used), closed at once."""
+    order = _centre_order(actor, number)
+    current().audit.object_ref = order.number
+    _require_status(order, OrderStatus.REGISTERED)
+    return _answer(actor, order, reply_text=reply_text, knowledge_ref=knowledge_ref)
+
+
+@use_case("hotline.answer_call", object_type="work_order")
+def answer_call(actor, *, reply_text: str, knowledge_ref: str = "", **fields) -> WorkOrder:
+    """直接办结 during the call: the consultation is recorded and closed with the answer given, in
+    one step (never dispatched). The fields are those of `create_order`."""
+    require(actor, perms.HOTLINE_CENTRE)
+    fields["dispatch"] = False
+    fields.setdefault("channel", Channel.PHONE)
+    errors = FieldErrors()
+    if str(fields.get("order_type") or "") != OrderType.CONSULTATION:
+        errors.add("order_type", "not_consultation", _("Only a consultation is answered on the spot."))
+    if not str(reply_text or "").strip():
+        errors.add("reply_text", "required", _("Write the answer given to the caller."))
+    errors.raise_if_any()
+    order = create_order.__wrapped__(actor, **fields)
+    current().audit.object_ref = order.number
+    return _answer(actor, order, reply_text=reply_text, knowledge_ref=knowledge_ref)
 
 
 # --- dispatch and department handling ------------------------------------------------------------
@@ -1201,6 +1244,7 @@ class AnsweredOnSpot:
 
     answered: int
     consultations: int
+    from_knowledge: int  # ... of which answered from a named knowledge base entry
 
     @property
     def rate(self) -> float | None:
@@ -1217,8 +1261,9 @@ def answered_on_spot(actor, *, start: dt.datetime, end: dt.datetime) -> Answered
     ).aggregate(
         consultations=Count("pk", filter=~Q(status=OrderStatus.MERGED)),
         answered=Count("pk", filter=Q(status=OrderStatus.ANSWERED)),
+        from_knowledge=Count("pk", filter=Q(status=OrderStatus.ANSWERED) & ~Q(knowledge_ref="")),
     )
-    return AnsweredOnSpot(counts["answered"], counts["consultations"])
+    return AnsweredOnSpot(counts["answered"], counts["consultations"], counts["from_knowledge"])
 
 
 def available_actions(actor, order: WorkOrder) -> set[str]:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("hotline/console", views.console, name="console"),
     path("hotline/console/suggest", views.suggest, name="suggest"),
     path("hotline/console/earlier", views.earlier, name="earlier"),
+    path("hotline/console/knowledge", views.knowledge, name="knowledge"),
     path("hotline/rates", views.rates, name="rates"),
     path("hotline/new", views.portal_form, name="portal_form"),
     path("hotline/mine", views.my_orders, name="my_orders"),

@@ -73,12 +73,23 @@ def console(request):
     form = forms.CallForm(request.POST or None, **form_kwargs)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
+        reply_text, knowledge_ref = data.pop("reply_text"), data.pop("knowledge_ref")
+        answering = request.POST.get("action") == "answer"
         try:
-            order = services.create_order(actor, channel="phone", **data)
+            if answering:
+                order = services.answer_call(
+                    actor, channel="phone", reply_text=reply_text, knowledge_ref=knowledge_ref, **data
+                )
+            else:
+                order = services.create_order(actor, channel="phone", **data)
         except InvalidInput as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("Work order %(number)s recorded.") % {"number": order.number})
+            if answering:
+                message = _("Work order %(number)s answered on the spot and closed.")
+            else:
+                message = _("Work order %(number)s recorded.")
+            messages.success(request, message % {"number": order.number})
             return redirect("hotline:order_detail", number=order.number)
     return render(request, "hotline/console.html", {"form": form, "categories": _categories()})
 
@@ -90,6 +101,15 @@ def suggest(request):
     actor = request_actor(request)
     suggestion = services.suggest_route(actor, request.POST.get("text", ""))
     return render(request, "hotline/_suggestion.html", {"s": suggestion})
+
+
+@domain_errors
+@require_POST
+def knowledge(request):
+    """htmx: knowledge base entries (past official replies, policy texts) for the text typed so far."""
+    actor = request_actor(request)
+    hits = duplicates.knowledge_for(actor, request.POST.get("text", ""))
+    return render(request, "hotline/_knowledge.html", {"hits": hits})
 
 
 @domain_errors
@@ -143,7 +163,9 @@ def _run(actor, action: str, number: str, data: dict):
     if action == "reopen":
         return services.reopen(actor, number, reason=data["reason"])
     if action == "answer":
-        return services.answer_on_spot(actor, number, reply_text=data["reply_text"])
+        return services.answer_on_spot(
+            actor, number, reply_text=data["reply_text"], knowledge_ref=data["knowledge_ref"]
+        )
     raise NotPermitted()
 
 

@@ -51,6 +51,12 @@ def test_short_history_falls_back_to_the_seasonal_naive_forecast():
     assert found.backtest == found.baseline
 
 
+def test_the_model_waits_until_one_origin_can_judge_it():
+    assert F.forecast(_weekly(5, noise=2.0)[:41]).method == F.SEASONAL_NAIVE
+    found = F.forecast(_weekly(6, noise=2.0))
+    assert found.method == F.ETS and found.backtest.origins == 1
+
+
 @pytest.mark.parametrize("history", [[], [0.0] * 60, [3.0, 4.0, 5.0, 1.0, 0.0, 2.0]])
 def test_too_little_history_gives_no_forecast(history):
     found = F.forecast(history)

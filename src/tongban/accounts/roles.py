@@ -40,6 +40,7 @@ EXCHANGE_REQUEST = "exchange.request"  # request grants for a department
 EXCHANGE_QUERY = "exchange.query"  # query shared data under the department's grants
 EXCHANGE_AUTHORITY = "exchange.authority"  # the data authority: second approval, negative list, all calls
 INSIGHT_ANALYSE = "insight.analyse"  # import event logs, mine processes, simulate redesigns (效能监察)
+INSIGHT_COCKPIT = "insight.cockpit"  # the leaders' cockpit (领导驾驶舱) of the departments in scope
 # 12345 hotline: the centre takes, dispatches, reviews and calls back every order (global); a
 # department handles the orders dispatched to it (scoped); supervisors read orders and rates.
 HOTLINE_CENTRE = "hotline.centre"
@@ -73,7 +74,7 @@ SCOPED = frozenset(
     | {EXCHANGE_PROVIDE, EXCHANGE_REQUEST, EXCHANGE_QUERY, HOTLINE_HANDLE}
     | {DOCUMENT_VIEW, DOCUMENT_DRAFT, DOCUMENT_SIGN}
     | {PROGRAMME_PLAN, PROGRAMME_REPORT, PROGRAMME_VIEW}
-    | {POLICY_MANAGE}
+    | {POLICY_MANAGE, INSIGHT_COCKPIT}
 )
 _DOCUMENT_STAFF = {DOCUMENT_VIEW, DOCUMENT_DRAFT}
 _EXCHANGE_ALL = {EXCHANGE_PROVIDE, EXCHANGE_REQUEST, EXCHANGE_QUERY, EXCHANGE_AUTHORITY}
@@ -109,6 +110,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {POLICY_MANAGE}
         | _DOCUMENT_STAFF
         | _PROGRAMME_OWNER
+        | {INSIGHT_COCKPIT}
     ),
     Role.BUREAU_HEAD: frozenset(
         _EVERY_STAFF
@@ -118,11 +120,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _DOCUMENT_STAFF
         | {DOCUMENT_SIGN}
         | _PROGRAMME_OWNER
+        | {INSIGHT_COCKPIT}
     ),
     Role.SUPERVISOR: frozenset(
         _EVERY_STAFF
         | {AUDIT_VIEW, AUDIT_VERIFY, CASE_VIEW, WORK_SUPERVISE, INSIGHT_ANALYSE, HOTLINE_VIEW, DOCUMENT_VIEW}
-        | {PROGRAMME_PLAN, PROGRAMME_VIEW}
+        | {PROGRAMME_PLAN, PROGRAMME_VIEW, INSIGHT_COCKPIT}
     ),
     Role.HOTLINE_OPERATOR: frozenset(_EVERY_STAFF | {HOTLINE_CENTRE, HOTLINE_VIEW}),
     Role.DATA_OFFICER: frozenset(
@@ -150,6 +153,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             CALENDAR_MANAGE,
             TOKEN_MANAGE,
             INSIGHT_ANALYSE,
+            INSIGHT_COCKPIT,
             PROGRAMME_PLAN,
             PROGRAMME_VIEW,
         }

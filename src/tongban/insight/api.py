@@ -123,3 +123,46 @@ def kpis(request, start: dt.date, end: dt.date, kpi: str = "on_time_rate"):
             for u in board.units
         ],
     }
+
+
+class BacktestOut(Schema):
+    origins: int = 0
+    mase: float | None = None
+    wape: float | None = Field(None, description="%")
+
+
+class ForecastOut(Schema):
+    bureau: str = Field(..., description="The bureau's code, or '' for the region")
+    measure: str = Field(..., description="cases or orders_dispatched (the region: all orders received)")
+    method: str = Field(..., description="ets, seasonal_naive (history too short) or none")
+    history_days: int
+    first_day: dt.date
+    values: list[float] = Field(..., description="daily volume from first_day on")
+    backtest: BacktestOut
+    baseline: BacktestOut = Field(..., description="the seasonal-naive forecast over the same origins")
+
+
+class CockpitOut(Schema):
+    today: dt.date
+    counters: dict[str, float | int | None]
+    forecasts_made_on: dt.date | None
+    forecasts: list[ForecastOut]
+    alerts: list[dict]
+
+
+@router.get(
+    "/insight/cockpit", response=CockpitOut, summary="The leaders' cockpit: counters, forecasts, alerts"
+)
+def cockpit(request, department: str = ""):
+    from . import cockpit as screen
+
+    view = screen.cockpit(request.auth, bureau=department[:40])
+    return {
+        "today": view.today,
+        "counters": view.counters,
+        "forecasts_made_on": view.forecasts_made_on,
+        "forecasts": view.forecasts,
+        "alerts": [
+            {k: (str(v) if k == "label" else v) for k, v in a.items() if k != "rate"} for a in view.alerts
+        ],
+    }

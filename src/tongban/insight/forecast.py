@@ -15,8 +15,9 @@ each origin; below 1 is better than "last week" was in the training data) and WA
 errors over actual volume, in %). sMAPE is not used: on days an office is closed the actual is 0,
 and any forecast above 0 scores the maximum 200 % however small it is.
 
-Too little history: under MIN_ETS_DAYS the seasonal-naive forecast is used instead (and the page
-says so); under one season there is no forecast at all. Pure functions over lists of floats; no
+Too little history: under MIN_ETS_DAYS plus the horizon (so that at least one backtest origin can
+judge the model) the seasonal-naive forecast is used instead, and the page says so; under one
+season there is no forecast at all. Pure functions over lists of floats; no
 Django, no database, so the page and the scheduled job share one tested core.
 """
 
@@ -88,8 +89,10 @@ def ets(history: list[float], horizon: int, season: int = SEASON) -> list[float]
     return [max(0.0, float(v)) if math.isfinite(v) else 0.0 for v in predicted]
 
 
-def _method_for(days: int) -> str:
-    if days >= MIN_ETS_DAYS:
+def _method_for(days: int, horizon: int) -> str:
+    """The model only when at least one backtest origin can judge it (its training days and the
+    horizon after them): a forecast is never shown without its error."""
+    if days >= MIN_ETS_DAYS + horizon:
         return ETS
     if days >= SEASON:
         return SEASONAL_NAIVE
@@ -174,7 +177,7 @@ def forecast(history: list[float], *, horizon: int = HORIZON) -> Forecast:
     the first non-zero count are not history (the office or the system had not started)."""
     start = next((i for i, v in enumerate(history) if v), len(history))
     series = [float(v) for v in history[start:]]
-    method = _method_for(len(series))
+    method = _method_for(len(series), horizon)
     if method == NONE:
         return Forecast(method=NONE, history_days=len(series))
     model_error, naive_error = backtest(series, method, horizon=horizon)

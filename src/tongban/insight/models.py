@@ -122,3 +122,72 @@ class Redesign(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class DailyVolume(models.Model):
+    """How much of one measure a bureau had on one local day, counted from the core event log by
+    the cockpit's refresh job (insight.cockpit): cases submitted, work orders received or dispatched
+    to it, orders closed (and on time), ratings given (and their points). The cockpit's trends and
+    forecasts read these rows instead of the whole event log; `bureau` is "" for events that name
+    no department (a work order not yet dispatched)."""
+
+    measure = models.CharField(_("measure"), max_length=24)
+    bureau = models.CharField(_("department"), max_length=40, blank=True)
+    day = models.DateField(_("day"))
+    value = models.FloatField(_("value"), default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "bureau", "day"], name="one_volume_per_measure_bureau_day"
+            )
+        ]
+        indexes = [models.Index(fields=["measure", "day"], name="volume_measure_day")]
+        verbose_name = _("daily volume")
+        verbose_name_plural = _("daily volumes")
+
+    def __str__(self):
+        return f"{self.measure} {self.bureau or '*'} {self.day} {self.value}"
+
+
+class CockpitState(models.Model):
+    """The one row that says how far the refresh job has read the event log (its last event id),
+    so each run counts only what is new and the page adds only the events since."""
+
+    last_event_id = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("cockpit state")
+        verbose_name_plural = _("cockpit state")
+
+    def __str__(self):
+        return f"cockpit counted to event {self.last_event_id}"
+
+
+class VolumeForecast(models.Model):
+    """The next weeks' daily volume of one measure for one bureau (or "" for the whole region), as
+    fitted once a day, with its rolling-origin backtest and the seasonal-naive baseline's."""
+
+    made_on = models.DateField(_("made on"))
+    measure = models.CharField(_("measure"), max_length=24)
+    bureau = models.CharField(_("department"), max_length=40, blank=True)
+    method = models.CharField(_("method"), max_length=20)
+    history_days = models.PositiveIntegerField(_("days of history"), default=0)
+    first_day = models.DateField(_("first day forecast"))
+    values = models.JSONField(_("forecast"), default=list)
+    backtest = models.JSONField(_("backtest"), default=dict)  # origins, mase, wape
+    baseline = models.JSONField(_("seasonal-naive baseline"), default=dict)
+    made_at = models.DateTimeField(_("made at"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["made_on", "measure", "bureau"], name="one_forecast_per_day_measure"
+            )
+        ]
+        verbose_name = _("volume forecast")
+        verbose_name_plural = _("volume forecasts")
+
+    def __str__(self):
+        return f"{self.made_on} {self.measure} {self.bureau or '*'} {self.method}"

@@ -6,6 +6,7 @@ app_name = "insight"
 
 urlpatterns = [
     path("insight/", views.dashboard, name="dashboard"),
+    path("insight/cockpit", views.cockpit_page, name="cockpit"),
     path("insight/targets", views.set_target, name="set_target"),
     path("insight/redesigns", views.redesigns, name="redesigns"),
     path("insight/reports", views.make_report, name="make_report"),

@@ -442,3 +442,59 @@ def report_download(request, month, kind):
     response = HttpResponse(path.read_bytes(), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="tongban-{month}.{kind}"'
     return response
+
+
+# --- the leaders' cockpit (领导驾驶舱) ----------------------------------------------------------------
+
+
+def _ask_for_forecasts() -> None:
+    """Today's forecasts are made by the nightly job; when they are missing (a new install, a missed
+    night) the first reader's page asks the queue once a day rather than fitting them itself."""
+    from django.core.cache import cache
+
+    from . import cockpit, tasks
+
+    today = timezone.localdate()
+    if cockpit.needs_forecasts(today) and cache.add(f"insight:cockpit-forecasts:{today}", 1, 3600):
+        tasks.cockpit_forecasts_now()
+
+
+@require_GET
+@domain_errors
+def cockpit_page(request):
+    """One screen for leaders: the console layout inside the site, or (display=wall) the large
+    display with nothing but the figures, refreshing itself."""
+    from . import cockpit
+
+    actor = _actor(request)
+    cockpit.scope_of(actor)  # a reader without the permission is refused before anything is asked
+    _ask_for_forecasts()
+    bureau = request.GET.get("department", "")[:40]
+    problem = ""
+    try:
+        view = cockpit.cockpit(actor, bureau=bureau)
+    except InvalidInput as exc:
+        problem = " ".join(str(p.message) for problems in exc.fields.values() for p in problems)
+        view = cockpit.cockpit(actor)
+    wall = request.GET.get("display") == "wall"
+    return render(
+        request,
+        "insight/cockpit_wall.html" if wall else "insight/cockpit.html",
+        {
+            "c": view,
+            "problem": problem,
+            "wall": wall,
+            "charts": {
+                "chart": view.chart,
+                "regions": view.regions,
+                "labels": {
+                    "cases": str(_("Cases submitted")),
+                    "orders": str(_("Hotline work orders")),
+                    "cases_forecast": str(_("Cases (forecast)")),
+                    "orders_forecast": str(_("Hotline orders (forecast)")),
+                    "submitted": str(_("Cases submitted")),
+                    "on_time": str(_("On-time rate")),
+                },
+            },
+        },
+    )

@@ -111,6 +111,7 @@ NAVIGATION = (
     NavGroup(
         _("Supervision"),
         (
+            NavItem(_("Leaders' cockpit"), "insight:cockpit", perms.INSIGHT_COCKPIT),
             NavItem(_("Efficiency dashboard"), "insight:dashboard", perms.INSIGHT_ANALYSE),
             NavItem(_("Process mining"), "insight:log_list", perms.INSIGHT_ANALYSE),
             NavItem(_("Redesigns"), "insight:redesigns", perms.INSIGHT_ANALYSE),

@@ -156,6 +156,8 @@ class CockpitOut(Schema):
 def cockpit(request, department: str = ""):
     from . import cockpit as screen
 
+    screen.scope_of(request.auth)
+    screen.ensure_counted()
     view = screen.cockpit(request.auth, bureau=department[:40])
     return {
         "today": view.today,

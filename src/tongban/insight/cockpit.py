@@ -305,10 +305,7 @@ def cockpit(actor, *, bureau: str = "", today: dt.date | None = None) -> Cockpit
     if not bureau and not scope.everything:
         bureau = sorted(scope.bureaus)[0]  # a head's own bureau (the first of several)
     today = today or _today()
-    state = CockpitState.objects.filter(pk=1).first()
-    if state is None:  # never counted: the first page counts (an empty log takes no time)
-        refresh()
-        state = CockpitState.objects.get(pk=1)
+    state = CockpitState.objects.filter(pk=1).first() or CockpitState(last_event_id=0)
     live, _last = _tally(state.last_event_id)
     names = dict(Department.objects.values_list("code", "short_name"))
     names.update({c: n for c, n in Department.objects.values_list("code", "name") if not names.get(c)})
@@ -497,6 +494,13 @@ def _bureaus() -> set[str]:
     from tongban.accounts.models import Department
 
     return set(Department.objects.filter(path__regex=r"^/[^/]+/[^/]+/$").values_list("code", flat=True))
+
+
+def ensure_counted() -> None:
+    """Before the first page of a new install: count the event log once, on the primary (the page
+    itself reads under `analytics`, possibly from a replica, and writes nothing)."""
+    if not CockpitState.objects.filter(pk=1).exists():
+        refresh()
 
 
 def needs_forecasts(today: dt.date | None = None) -> bool:

@@ -468,6 +468,7 @@ def cockpit_page(request):
 
     actor = _actor(request)
     cockpit.scope_of(actor)  # a reader without the permission is refused before anything is asked
+    cockpit.ensure_counted()
     _ask_for_forecasts()
     bureau = request.GET.get("department", "")[:40]
     problem = ""

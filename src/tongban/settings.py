@@ -564,6 +564,13 @@ TONGBAN_UPLOAD_MAX_FILES = env_int("TONGBAN_UPLOAD_MAX_FILES", 30)
 # 暂存: an application saved part-way is kept this many days after its last save, then purged
 TONGBAN_DRAFT_DAYS = env_int("TONGBAN_DRAFT_DAYS", 30)
 TONGBAN_DRAFTS_PER_ACCOUNT = env_int("TONGBAN_DRAFTS_PER_ACCOUNT", 20)
+# 智能预审: uploaded scans are read by OCR in the job queue (cases.services.prechecks). Threads per
+# worker process (add processes, not threads, to read more); images larger than the pixel limit
+# and PDF pages after the page limit are not read.
+TONGBAN_PRECHECK = env("TONGBAN_PRECHECK", "1") not in ("0", "false", "no")
+TONGBAN_OCR_THREADS = env_int("TONGBAN_OCR_THREADS", 1)
+TONGBAN_OCR_MAX_PIXELS = env_int("TONGBAN_OCR_MAX_PIXELS", 60_000_000)
+TONGBAN_OCR_MAX_PAGES = env_int("TONGBAN_OCR_MAX_PAGES", 3)
 # The public licence scan (扫码核验): an uploaded photo or PDF is decoded, so it is held tighter than
 # a stored material. 24 million pixels is a 6000 × 4000 camera; decoding one takes up to ~100 MB.
 TONGBAN_SCAN_MAX_BYTES = env_int("TONGBAN_SCAN_MAX_BYTES", 10 * 1024 * 1024)

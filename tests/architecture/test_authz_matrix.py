@@ -378,6 +378,7 @@ EXPECTED = {
     "GET api/v1/cases/<number>": "Lnnnnnnnnnn",
     "GET api/v1/cases/<number>/document": "Lnnnnnnnnnn",
     "GET api/v1/cases/<number>/materials/<material_id>/file": "Lvvvvvvvvvv",
+    "GET api/v1/cases/<number>/prechecks": "Lnnnnnnnnnn",
     "GET api/v1/catalog/bundles/<code>": "nnnnnnnnnnn",
     "GET api/v1/catalog/items": "ooooooooooo",
     "GET api/v1/catalog/items/<code>": "nnnnnnnnnnn",

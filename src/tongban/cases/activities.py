@@ -96,6 +96,13 @@ _ACTIVITIES = (
         _("Material supplied"),
         {"material": "str", "paper": "any"},
     ),
+    (
+        "case.material_prechecked",
+        _("Material pre-checked (智能预审)"),
+        _("Material pre-checked (智能预审)"),
+        _("Material checked automatically"),
+        {"material": "str", "outcome": "str", "problems": "list"},
+    ),
     ("case.gap_overdue", _("容缺 material overdue"), _("容缺 material overdue"), None, {"material": "str"}),
     (
         "case.message_received",

@@ -710,6 +710,69 @@ def material_file(request, number: str, material_id: int):
     return response
 
 
+class PrecheckFindingOut(Schema):
+    field: str = Field(
+        description="kind, name, id_number, uscc, legal_representative, address, valid_until, date, seal, "
+        "text"
+    )
+    field_label: str
+    outcome: Literal["match", "mismatch", "unreadable", "expired", "wrong_kind"]
+    outcome_label: str
+    read: str = Field(description="What the scan says (ID numbers masked)")
+    expected: str = Field(description="What the application says, where it was compared (masked)")
+
+
+class PrecheckOut(Schema):
+    material: str
+    status: Literal["queued", "done", "failed"]
+    outcome: str = Field(description="The worst finding")
+    outcome_label: str
+    expected_kind: str
+    found_kind: str
+    checked_at: dt.datetime | None
+    findings: list[PrecheckFindingOut]
+
+
+class PrechecksOut(Schema):
+    prechecks: list[PrecheckOut]
+    pending: list[str] = Field(description="Uploaded materials still being read")
+
+
+@router.get(
+    "/cases/{number}/prechecks",
+    response=_answers({200: PrechecksOut}, 404),
+    tags=TAG_CASES,
+    summary="智能预审: what OCR read from the uploaded scans, compared with the application",
+)
+def prechecks(request, number: str):
+    views = services.prechecks.prechecks(request.auth, number)
+    pending = services.prechecks.pending(request.auth, number)
+    return {
+        "prechecks": [
+            {
+                **{
+                    k: getattr(v, k) for k in ("material", "status", "outcome", "outcome_label", "checked_at")
+                },
+                "expected_kind": str(v.expected_kind),
+                "found_kind": str(v.found_kind),
+                "findings": [
+                    {
+                        "field": f.field,
+                        "field_label": str(f.field_label),
+                        "outcome": f.outcome,
+                        "outcome_label": str(f.outcome_label),
+                        "read": str(f.read),
+                        "expected": str(f.expected),
+                    }
+                    for f in v.findings
+                ],
+            }
+            for v in views
+        ],
+        "pending": pending,
+    }
+
+
 # =====================================================================================================
 # The window
 # =====================================================================================================

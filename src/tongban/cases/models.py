@@ -393,3 +393,43 @@ class DecisionTable(models.Model):
 
     def __str__(self):
         return f"{self.item.code} v{self.version}"
+
+
+class PrecheckStatus(models.TextChoices):
+    QUEUED = "queued", _("being read")
+    DONE = "done", _("read")
+    FAILED = "failed", _("could not be read")
+
+
+class MaterialPrecheck(models.Model):
+    """智能预审 of one uploaded material: what OCR read from the scan, compared with the application.
+
+    One per material; a new upload of the material (补正, 容缺 supplied later) replaces it, and
+    `file_ref` says which upload the findings are about. Findings hold no raw personal data: ID
+    numbers are stored masked, as they are shown.
+    """
+
+    material = models.OneToOneField(CaseMaterial, on_delete=models.CASCADE, related_name="precheck")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="prechecks", db_index=False)
+    file_ref = models.CharField(max_length=80)
+    status = models.CharField(_("status"), max_length=8, choices=PrecheckStatus.choices)
+    expected_kind = models.CharField(_("expected document"), max_length=24, blank=True)
+    found_kind = models.CharField(_("document found"), max_length=24, blank=True)
+    # The worst finding: match | mismatch | unreadable | expired | wrong_kind (cases.precheck).
+    outcome = models.CharField(_("result"), max_length=12, blank=True)
+    # [{"field", "outcome", "read", "expected", "source"}, ...]
+    findings = models.JSONField(_("findings"), default=list, blank=True)
+    error = models.CharField(max_length=24, blank=True)
+    pages = models.PositiveSmallIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    requested_at = models.DateTimeField(_("requested"))
+    checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["case", "material"]
+        indexes = [models.Index(fields=["case", "status"], name="precheck_case")]
+        verbose_name = _("material pre-check (智能预审)")
+        verbose_name_plural = _("material pre-checks (智能预审)")
+
+    def __str__(self):
+        return f"{self.case_id} {self.material_id} {self.outcome or self.status}"

@@ -35,3 +35,11 @@ def revoke_licences(number: str, reason: str):
 def purge_expired_drafts():
     """暂存 applications nobody saved for TONGBAN_DRAFT_DAYS go, with their stored files."""
     return services.purge_expired_drafts()
+
+
+@db_task(name="cases.precheck_case")
+def precheck_case(number: str):
+    """智能预审: read the case's uploaded materials with OCR and record the findings."""
+    from .services import prechecks
+
+    return prechecks.run_case(number)

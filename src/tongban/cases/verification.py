@@ -149,3 +149,11 @@ def applicant_id_licence(subject: Subject):
     if person is None:
         return None
     return licences.valid_licence("resident_id", person=person) is not None
+
+
+@register("materials_prechecked", "智能预审通过 every uploaded material read and matching the application")
+def materials_prechecked(subject: Subject):
+    """None until every pre-checkable upload has been read (the rules then leave the case to a person)."""
+    from .services import prechecks
+
+    return prechecks.passed(subject.case.id)

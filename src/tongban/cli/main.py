@@ -35,12 +35,14 @@ from .documents import document_app  # noqa: E402
 from .guide import guide_app  # noqa: E402
 from .hotline import hotline_app  # noqa: E402
 from .jobs import jobs_app  # noqa: E402
+from .precheck import precheck_app  # noqa: E402
 
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(hotline_app, name="hotline")
 app.add_typer(guide_app, name="guide")
 app.add_typer(document_app, name="document")
+app.add_typer(precheck_app, name="precheck")
 
 console = Console()
 err = Console(stderr=True)

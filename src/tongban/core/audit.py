@@ -107,7 +107,12 @@ def audited(
                 _buffer.pending.append(entry)
                 if outermost:
                     _write(_buffer.pending)
+                    # Work run once this transaction commits (an inline job queue runs jobs right
+                    # there) is not part of the block: its own use cases must not see it as open.
+                    _buffer.pending = None
         except BaseException as exc:
+            if _buffer.pending is None:
+                _buffer.pending = []  # the commit itself failed after the entries were written
             # Entries of inner blocks were rolled back with this block's savepoint.
             del _buffer.pending[mark:]
             outcome, info = _classify(exc)

@@ -9,7 +9,7 @@ The use cases live in modules by stage (applying, handling, pauses, results, fol
 shared internals (_base); callers use them through this package, `cases.services.<function>`.
 """
 
-from . import _base, applying, tables
+from . import _base, applying, prechecks, tables
 from ._base import (
     CLOSED_STATUSES,
     MATERIAL_CONTEXT,
@@ -157,6 +157,7 @@ __all__ = [
     "my_drafts",
     "my_overview",
     "open_work",
+    "prechecks",
     "process_key",
     "public_progress",
     "purge_expired_drafts",

@@ -28,6 +28,7 @@ from ..models import (
     MaterialSource,
     MaterialStatus,
 )
+from . import prechecks
 from ._base import (
     _access_row,
     _check_uploads,
@@ -137,6 +138,8 @@ def apply_online(
             if table is not None:
                 events += _auto_decide(case, target, table, now)
             _record(events)
+            if stored:
+                prechecks.queue_after_commit(case.number)
             entry.object_ref = case.number
             if case.decision_basis.get("kind") == "rule":
                 entry.detail["auto"] = case.decision_basis.get("rule")
@@ -659,6 +662,8 @@ def accept_at_window(
             detail["reused"] = entry.detail["reused"] = {name: f.reference for name, f in reused.items()}
             _on_commit_reused(case, reused)
         _record([_event(case, "case.submitted", actor, now=now, detail=detail)])
+        if uploads:
+            prechecks.queue_after_commit(case.number)
         row = store.read_case(case.number)
         _accept(actor, row, target, missing, paper, gap_days, window_code, now)
         entry.object_ref = case.number

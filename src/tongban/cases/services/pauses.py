@@ -23,6 +23,7 @@ from ..models import (
     SpecialProcedure,
     Supplement,
 )
+from . import prechecks
 from ._base import (
     CLOSED_STATUSES,
     _access_row,
@@ -164,6 +165,8 @@ def respond_supplement(
         _inspect_batch(batch)
         for name, stored in _store_uploads(batch).items():
             store.provide_material(case.id, name, source=MaterialSource.UPLOAD, now=now, **stored)
+        if batch:
+            prechecks.queue_after_commit(case.number)
         if paper:
             store.mark_materials(
                 case.id, paper, status=MaterialStatus.PROVIDED, source=MaterialSource.PAPER, now=now
@@ -238,6 +241,7 @@ def supply_material(
             _inspect_batch(batch)
             stored = _store_uploads(batch)[material]
             store.provide_material(case.id, material, source=MaterialSource.UPLOAD, now=now, **stored)
+            prechecks.queue_after_commit(case.number)
         entry.detail["material"] = material
         _record(
             [

@@ -24,6 +24,7 @@ from ..models import (
     Delivery,
     Rating,
 )
+from . import prechecks
 from ._base import (
     MATERIAL_CONTEXT,
     _access_row,
@@ -272,6 +273,8 @@ class CaseDetail:
     current_nodes: list  # ids of the diagram's steps that are open now (call activities for bundles)
     completed_nodes: list
     work: list = field(default_factory=list)  # every work item, open or done, in creation order
+    prechecks: list = field(default_factory=list)  # 智能预审 findings per material (prechecks.PrecheckView)
+    prechecks_pending: list = field(default_factory=list)  # names of uploads still being read
 
 
 def case_detail(actor, number: str, now=None) -> CaseDetail:
@@ -309,11 +312,12 @@ def case_detail(actor, number: str, now=None) -> CaseDetail:
             waits, fired = workflow.event_nodes(case.number, [root.pk])  # catch events of the process
             current = sorted(set(current) | waits)
             completed = sorted((done | fired) - set(current))
+    materials = sql.models(CaseMaterial, "case_id = %s", [case.pk], order="id")
     return CaseDetail(
         case=case,
         target_name=case.title,
         colour=status_colour(case, now),
-        materials=sql.models(CaseMaterial, "case_id = %s", [case.pk], order="id"),
+        materials=materials,
         events=events,
         open_work=open_work,
         supplements=list(case.supplements.all()) if "case.supplement_requested" in seen else [],
@@ -324,4 +328,6 @@ def case_detail(actor, number: str, now=None) -> CaseDetail:
         current_nodes=current,
         completed_nodes=completed,
         work=steps,
+        prechecks=prechecks.views_of(case.id) if "case.material_prechecked" in seen else [],
+        prechecks_pending=prechecks.waiting(materials, seen),
     )

@@ -398,6 +398,7 @@ class Hit:
     document: Document
     score: float
     snippet: list[tuple[str, bool]]  # pieces of the text, True where a query word matched
+    title: list[tuple[str, bool]]  # the title in the same pieces
 
 
 @dataclass(frozen=True)
@@ -416,13 +417,13 @@ class Results:
 SNIPPET_CHARS = 80
 
 
-def snippet(text: str, found: list[str]) -> list[tuple[str, bool]]:
+def snippet(text: str, found: list[str], *, chars: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
     """A passage of the text around the first word found, with the words marked."""
     text = re.sub(r"\s+", " ", text or "").strip()
     lowered = text.lower()
     positions = [lowered.find(w) for w in found if w and lowered.find(w) >= 0]
-    start = max(0, min(positions) - SNIPPET_CHARS // 4) if positions else 0
-    passage = text[start : start + SNIPPET_CHARS]
+    start = max(0, min(positions) - chars // 4) if positions else 0
+    passage = text[start : start + chars]
     pieces: list[tuple[str, bool]] = [("…", False)] if start else []
     terms = sorted({w for w in found if w}, key=len, reverse=True)
     if terms:
@@ -437,7 +438,7 @@ def snippet(text: str, found: list[str]) -> list[tuple[str, bool]]:
             pieces.append((passage[cursor:], False))
     else:
         pieces.append((passage, False))
-    if start + SNIPPET_CHARS < len(text):
+    if start + chars < len(text):
         pieces.append(("…", False))
     merged: list[tuple[str, bool]] = []  # words found side by side are one mark
     for piece in pieces:
@@ -478,6 +479,8 @@ def search(actor, query: str, filters: Filters, *, page: int = 1, per_page: int 
         document = by_id.get(pk)
         if document is None or not services.may_see(actor, document):
             continue
-        hits.append(Hit(document, score, snippet(document.body, found)))
+        hits.append(
+            Hit(document, score, snippet(document.body, found), snippet(document.title, found, chars=200))
+        )
     pages = max(1, (min(total, COUNT_CAP) + per_page - 1) // per_page)
     return Results(hits, total, page, pages, [w for w, _ in parts])

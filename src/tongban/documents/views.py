@@ -75,6 +75,15 @@ class DraftForm(forms.Form):
     cc = forms.CharField(label=gettext_lazy("Copied to (抄送机关)"), required=False)
 
 
+class DocxForm(forms.Form):
+    docx = forms.FileField(
+        label=gettext_lazy("Start from a DOCX (正文导入)"),
+        help_text=gettext_lazy(
+            "The first paragraph becomes the title, a line ending in ： the main recipients."
+        ),
+    )
+
+
 def _draft_fields(form) -> dict:
     return dict(form.cleaned_data)
 
@@ -142,6 +151,22 @@ def create(request):
     actor = request_actor(request)
     if not actor.can(perms.DOCUMENT_DRAFT):
         raise NotPermitted()
+    upload = DocxForm()
+    if request.method == "POST" and "import_docx" in request.POST:
+        # A DOCX fills the form; nothing is saved until the author saves the form.
+        upload = DocxForm(request.POST, request.FILES)
+        form = DraftForm(initial={"doc_type": "notice"})
+        if upload.is_valid():
+            try:
+                from . import docx_in
+
+                fields = docx_in.read_docx(upload.cleaned_data["docx"].read(docx_in.MAX_BYTES + 1))
+            except InvalidInput as exc:
+                apply_errors(upload, exc)
+            else:
+                form = DraftForm(initial={"doc_type": "notice", **fields})
+                messages.info(request, _("Read from the DOCX: check the fields, then save."))
+        return render(request, "documents/form.html", {"form": form, "document": None, "upload": upload})
     form = DraftForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -151,7 +176,7 @@ def create(request):
         else:
             messages.success(request, _("Draft saved as version 1."))
             return redirect("documents:detail", ref=document.ref)
-    return render(request, "documents/form.html", {"form": form, "document": None})
+    return render(request, "documents/form.html", {"form": form, "document": None, "upload": upload})
 
 
 @domain_errors

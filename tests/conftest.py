@@ -51,6 +51,9 @@ def _fresh_caches():
     catalog.clear_caches()
     workflow.clear_caches()
     cases.clear_caches()
+    from tongban.hotline import services as hotline
+
+    hotline.clear_caches()
     from tongban.accounts.actors import forget_authority
 
     cache.clear()

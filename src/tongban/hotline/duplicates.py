@@ -34,13 +34,12 @@ from tongban.core.identifiers import normalize_region_code
 from tongban.core.uow import current, use_case
 
 from . import activities as act
-from . import similar
+from . import band_index, similar
 from .models import (
     OPEN_STATUSES,
     AssignmentStatus,
     DuplicateProposal,
     HotspotWarning,
-    OrderBand,
     OrderStatus,
     PastReply,
     PolicyText,
@@ -129,44 +128,24 @@ def _in(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _candidates(keys: list[int], since: dt.datetime, cfg: dict, *, open_only: bool, exclude_pk=None):
-    """(pk, signature) of the orders sharing band keys with a text, the most shared first.
+def horizon(at: dt.datetime, cfg: dict | None = None) -> dt.datetime:
+    """The oldest receiving time any lookup reads: the widest window, with a day's margin."""
+    cfg = cfg or config()
+    return at - dt.timedelta(days=max(cfg["cluster_days"], cfg["window_days"]) + 1)
 
-    A key shared by very many orders (the signature's two minima fell on bigrams nearly every
-    message has) says little and costs much, so keys with more than `max_postings` orders in the
-    window are left out. Plain SQL through Django's cursor (the same on SQLite and PostgreSQL): the
-    ORM's per-row work cost more than the index lookups here."""
+
+def _candidates(keys: list[int], since: dt.datetime, cfg: dict, *, exclude_pk=None):
+    """(pk, signature) of the orders received since `since` sharing band keys with a text, the most
+    shared first, from this process's copy of the band index (`band_index.py`), brought up to date
+    first. A key shared by very many orders (the signature's two minima fell on bigrams nearly every
+    message has) says little and costs much, so keys with more than `max_postings` orders are left
+    out."""
     if not keys:
         return []
-    since_db = connection.ops.adapt_datetimefield_value(since)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            # only "%s" placeholders are formatted in: every value is a parameter
-            f"SELECT key, COUNT(*) FROM hotline_orderband WHERE key IN ({_in(keys)}) AND received_at >= %s "  # noqa: S608
-            "GROUP BY key",
-            [*keys, since_db],
-        )
-        useful = [key for key, n in cursor.fetchall() if n <= cfg["max_postings"]]
-        if not useful:
-            return []
-        cursor.execute(
-            f"SELECT order_id FROM hotline_orderband WHERE key IN ({_in(useful)}) AND received_at >= %s "  # noqa: S608
-            "GROUP BY order_id ORDER BY COUNT(*) DESC, order_id DESC LIMIT %s",
-            [*useful, since_db, cfg["max_candidates"]],
-        )
-        ids = [row[0] for row in cursor.fetchall() if row[0] != exclude_pk]
-        if not ids:
-            return []
-        status = ""
-        params = list(ids)
-        if open_only:
-            status = f" AND status IN ({_in(OPEN_STATUSES)})"
-            params += [str(s) for s in OPEN_STATUSES]
-        cursor.execute(
-            f"SELECT id, signature FROM hotline_workorder WHERE id IN ({_in(ids)}){status}",  # noqa: S608
-            params,
-        )
-        return cursor.fetchall()
+    band_index.INDEX.sync(min(since, horizon(now(), cfg)))
+    return band_index.INDEX.candidates(
+        keys, since, max_postings=cfg["max_postings"], limit=cfg["max_candidates"], exclude=exclude_pk
+    )
 
 
 def _matches(
@@ -180,18 +159,20 @@ def _matches(
     sig = similar.signature(text)
     if sig is None:
         return []
-    rows = _candidates(similar.keys_of(sig), since, cfg, open_only=open_only, exclude_pk=exclude_pk)
+    rows = _candidates(similar.keys_of(sig), since, cfg, exclude_pk=exclude_pk)
     if not rows:
         return []
-    estimated = similar.estimates(sig, [bytes(r[1] or b"") for r in rows])
+    estimated = similar.estimates(sig, [r[1] for r in rows])
     close_ids = [
         r[0] for r, e in zip(rows, estimated, strict=True) if e >= threshold - cfg["estimate_margin"]
     ]
     if not close_ids:
         return []
-    close = [
-        Candidate(*r) for r in WorkOrder.objects.filter(pk__in=close_ids).values_list(*_PLACE_FIELDS, "text")
-    ]
+    # what memory holds is checked against the database: status, place and text are read now
+    found = WorkOrder.objects.filter(pk__in=close_ids, received_at__gte=since)
+    if open_only:
+        found = found.filter(status__in=OPEN_STATUSES)
+    close = [Candidate(*r) for r in found.values_list(*_PLACE_FIELDS, "text")]
     mine = similar.bigrams(text)
     out = []
     for candidate in close:
@@ -204,18 +185,40 @@ def _matches(
     return out
 
 
-def index_order(order: WorkOrder, actor, at: dt.datetime) -> None:
-    """At intake, inside the intake's use case: index the order, propose duplicates, join a
-    cluster and warn when that cluster grows fast."""
+@dataclass
+class Plan:
+    """What the duplicate check found for a new order before it is written: its signature, band keys
+    and matches (the order's cluster and signature are set from it, so the row is written once)."""
+
+    signature: object
+    keys: list[int]
+    matches: list[Match]
+
+
+def plan(order: WorkOrder, at: dt.datetime) -> Plan:
+    """At intake, before the order is saved: look for similar orders and choose its cluster."""
     cfg = config()
     sig = similar.signature(similar.text_of(order.text))
     since = at - dt.timedelta(days=max(cfg["cluster_days"], cfg["window_days"]))
     low = min(cfg["cluster_threshold"], cfg["duplicate_threshold"])
     matches = _matches(order, since=since, threshold=low, open_only=False, exclude_pk=order.pk)
+    related = [m for m in matches if m.score >= cfg["cluster_threshold"]]
+    order.cluster = (related[0].order.cluster or related[0].order.number) if related else order.number
+    order.signature = similar.to_bytes(sig)
+    return Plan(sig, sorted(set(similar.keys_of(sig))), matches)
+
+
+def index_order(order: WorkOrder, actor, at: dt.datetime, found: Plan | None = None) -> None:
+    """At intake, inside the intake's use case, once the order is saved: index it (its band keys in
+    one statement), propose duplicates and warn when its cluster grows fast."""
+    cfg = config()
+    if found is None:  # the order was saved without a plan: make one and write what it decided
+        found = plan(order, at)
+        WorkOrder.objects.filter(pk=order.pk).update(cluster=order.cluster, signature=order.signature)
     window = at - dt.timedelta(days=cfg["window_days"])
     duplicates = [
         m
-        for m in matches
+        for m in found.matches
         if m.score >= cfg["duplicate_threshold"]
         and m.order.status in OPEN_STATUSES
         and m.order.received_at >= window
@@ -229,17 +232,15 @@ def index_order(order: WorkOrder, actor, at: dt.datetime) -> None:
         )
         for m in duplicates:
             _event(order, act.DUPLICATE_SUSPECTED, actor, at=at, target=m.order.number, score=m.score)
-    related = [m for m in matches if m.score >= cfg["cluster_threshold"]]
-    order.cluster = (related[0].order.cluster or related[0].order.number) if related else order.number
-    order.signature = similar.to_bytes(sig)
-    WorkOrder.objects.filter(pk=order.pk).update(cluster=order.cluster, signature=order.signature)
-    OrderBand.objects.bulk_create(
-        [
-            OrderBand(key=k, order_id=order.pk, received_at=order.received_at)
-            for k in set(similar.keys_of(sig))
-        ]
-    )
-    if related:
+    if found.keys:
+        received = connection.ops.adapt_datetimefield_value(order.received_at)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO hotline_orderband (key, order_id, received_at) VALUES "  # noqa: S608
+                + ", ".join(["(%s, %s, %s)"] * len(found.keys)),
+                [value for key in found.keys for value in (key, order.pk, received)],
+            )
+    if any(m.score >= cfg["cluster_threshold"] for m in found.matches):
         _check_hotspot(order, actor, at)
 
 

@@ -55,7 +55,6 @@ from .models import (
     OrderType,
     Outcome,
     Satisfaction,
-    TimeLimit,
     TrainingExample,
     Urgency,
     WorkOrder,
@@ -228,12 +227,18 @@ class Limits:
 
 def limits_for(urgency: str, order_type: str) -> Limits:
     """The centre's limits for this urgency and type (a type-specific row wins), else the defaults."""
-    rows = {
-        r.order_type: r for r in TimeLimit.objects.filter(urgency=urgency, order_type__in=[order_type, ""])
-    }
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # read for every order: plain SQL, no model instances
+        cursor.execute(
+            "SELECT order_type, first_contact_hours, resolution_working_days, extended_working_days "
+            "FROM hotline_timelimit WHERE urgency = %s AND order_type IN (%s, '')",
+            [str(urgency), str(order_type)],
+        )
+        rows = {row[0]: row[1:] for row in cursor.fetchall()}
     row = rows.get(order_type) or rows.get("")
     if row is not None:
-        return Limits(row.first_contact_hours, row.resolution_working_days, row.extended_working_days)
+        return Limits(*row)
     hours, days = DEFAULT_LIMITS[Urgency(urgency)]
     return Limits(hours, days, DEFAULT_EXTENDED_DAYS)
 
@@ -295,12 +300,36 @@ def _coordinate(errors: FieldErrors, name: str, value, bound: int) -> Decimal | 
     return number
 
 
+_TAXONOMY_STAMP = (
+    "SELECT COUNT(*), COALESCE(MAX(id), 0), "
+    "COALESCE(SUM((COALESCE(department_id, 0) * 2654435761 + id * 40503) % 1000000007), 0) "
+    "FROM hotline_category"
+)
+_taxonomy: dict = {"stamp": None, "by_path": {}}
+
+
+def _categories_by_path() -> dict[str, Category]:
+    """Every taxonomy node by path, with its ancestors and their departments, kept per process and
+    read again when the table changes (a node added, or the department map edited anywhere: one
+    small aggregate query tells). Intake looks a category up for every order; the joined query it
+    replaces cost more than the rest of the order's validation."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_TAXONOMY_STAMP)
+        stamp = tuple(cursor.fetchone())
+    cache = _taxonomy
+    if cache["stamp"] != stamp:
+        nodes = Category.objects.select_related(
+            "department", "parent__department", "parent__parent__department"
+        )
+        cache = {"stamp": stamp, "by_path": {c.path: c for c in nodes}}
+        _taxonomy.update(cache)
+    return cache["by_path"]
+
+
 def category_by_path(path: str) -> Category | None:
-    return (
-        Category.objects.select_related("department", "parent__department", "parent__parent__department")
-        .filter(path=str(path or "").strip())
-        .first()
-    )
+    return _categories_by_path().get(str(path or "").strip())
 
 
 def department_for(category: Category | None) -> Department | None:
@@ -311,6 +340,28 @@ def department_for(category: Category | None) -> Department | None:
             return node.department
         node = node.parent
     return None
+
+
+_regions: dict[str, Region] = {}
+
+
+def _region(code: str) -> Region | None:
+    """A region by its code (GB/T 2260 codes do not change meaning; found ones are kept per process)."""
+    region = _regions.get(code)
+    if region is None:
+        region = Region.objects.filter(code=code).first()
+        if region is not None:
+            _regions[code] = region
+    return region
+
+
+def clear_caches() -> None:
+    """Forget the per-process copies (tests roll rows back and ids come round again)."""
+    from . import band_index
+
+    _taxonomy.update({"stamp": None, "by_path": {}})
+    _regions.clear()
+    band_index.clear()
 
 
 # --- intake ------------------------------------------------------------------------------------
@@ -425,7 +476,7 @@ def create_order(
     if region_code:
         code = errors.check("region_code", normalize_region_code, region_code)
         if code:
-            region = Region.objects.filter(code=code).first()
+            region = _region(code)
             if region is None:
                 errors.add("region_code", "unknown", _("No region has this code."))
     if not address and lat is None and region is None and channel != Channel.PHONE:
@@ -473,6 +524,9 @@ def create_order(
         order.suggested_category = suggested
         order.suggestion_confidence = suggestion_confidence
         order.suggestion_accepted = category_obj is not None and category_obj.top == suggested
+    from .duplicates import index_order, plan
+
+    found = plan(order, at)  # the duplicate check: cluster and signature go into the first write
     order.save()
     uow = current()
     uow.audit.object_ref = order.number
@@ -490,9 +544,7 @@ def create_order(
     )
     if category_obj is not None and not citizen:
         _record_routing(order, actor, chosen=category_obj.top, at=at)
-    from .duplicates import index_order
-
-    index_order(order, actor, at)
+    index_order(order, actor, at, found)
     if dispatch:
         _dispatch(actor, order, department, [], at=at, rule=dispatch_rule)
     return order
@@ -1085,7 +1137,7 @@ def suggest_route(actor, text: str) -> RouteSuggestion:
     suggestion = model.suggest(text)
     department = None
     if suggestion.label:
-        department = department_for(Category.objects.filter(path=suggestion.label).first())
+        department = department_for(category_by_path(suggestion.label))
     return RouteSuggestion(
         suggestion.label or "",
         round(suggestion.confidence, 4),

@@ -17,7 +17,7 @@ class ServiceItemAdmin(ReadOnlyAdmin):
 @admin.register(ItemVersion)
 class ItemVersionAdmin(ReadOnlyAdmin):
     list_display = ["item", "number", "status", "name", "promised_limit_days", "published_at"]
-    list_filter = ["status", "item_type", "online_level", "high_frequency"]
+    list_filter = ["status", "item_type", "online_level", "high_frequency", "audience"]
     search_fields = ["name", "item__code"]
 
 

@@ -1,6 +1,7 @@
 """Catalogue endpoints: public search and guides; drafting and publishing for catalogue managers."""
 
 import datetime as dt
+from typing import Literal
 
 from ninja import Body, Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -48,6 +49,7 @@ class ItemSummaryOut(Schema):
     promised_limit_days: int | None
     online_level: str
     high_frequency: bool
+    audience: str
 
     @staticmethod
     def resolve_code(obj: ItemVersion):
@@ -89,8 +91,17 @@ class ItemOut(ItemSummaryOut):
 
 @router.get("/catalog/items", auth=None, response=list[ItemSummaryOut], summary="Published items")
 @paginate(PageNumberPagination, page_size=50)
-def list_items(request, department: str = "", item_type: str = "", high_frequency: bool | None = None):
+def list_items(
+    request,
+    department: str = "",
+    item_type: str = "",
+    high_frequency: bool | None = None,
+    audience: Literal["person", "enterprise"] | None = None,
+):
+    """With `audience`, the items serving it, those serving both included (the portal's tabs)."""
     qs = services.published_items().order_by("item__code")
+    if audience:
+        qs = qs.filter(audience__in=[audience, "both"])
     if department:
         qs = qs.filter(item__department__code=department)
     if item_type:

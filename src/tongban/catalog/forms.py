@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import ItemType, OnlineLevel, RiskLevel
+from .models import Audience, ItemType, OnlineLevel, RiskLevel
 
 
 class ManageFilterForm(forms.Form):
@@ -57,6 +57,12 @@ class ItemDraftForm(forms.Form):
         help_text=_("Everyday words people search with, e.g. 开饭店 for a food licence."),
     )
     high_frequency = forms.BooleanField(label=_("High-frequency item"), required=False)
+    audience = forms.ChoiceField(
+        label=_("Serves (服务对象)"),
+        choices=Audience.choices,
+        required=False,  # a form sent without it leaves it as it was
+        help_text=_("Puts the item under the portal's 个人服务 or 法人服务 tab (or both)."),
+    )
     accepts_with_gaps = forms.BooleanField(label=_("容缺受理 allowed"), required=False)
     commitment_allowed = forms.BooleanField(label=_("告知承诺 allowed"), required=False)
     auto_approvable = forms.BooleanField(label=_("秒批 (auto-approval) eligible"), required=False)
@@ -70,5 +76,5 @@ class ItemDraftForm(forms.Form):
         return {
             name: value
             for name, value in self.cleaned_data.items()
-            if version is None or getattr(version, name) != value
+            if (version is None or getattr(version, name) != value) and not (name == "audience" and not value)
         }

@@ -13,6 +13,14 @@ from tongban.accounts.models import Department, User
 from tongban.core.errors import Conflict
 
 
+class Audience(models.TextChoices):
+    """服务对象: whom an item serves, which puts it under the portal's 个人服务 or 法人服务 tab."""
+
+    PERSON = "person", _("natural persons (个人)")
+    ENTERPRISE = "enterprise", _("enterprises and organisations (法人)")
+    BOTH = "both", _("both (个人和法人)")
+
+
 class ItemType(models.TextChoices):
     """事项类型, with the codes of the national integrated platform (taskType)."""
 
@@ -179,6 +187,7 @@ class ItemVersion(Version):
         _("visits required"), default=1, help_text=_("跑动次数: in-person visits a case needs.")
     )
     high_frequency = models.BooleanField(_("high-frequency item"), default=False)
+    audience = models.CharField(_("serves"), max_length=10, choices=Audience.choices, default=Audience.BOTH)
     accepts_with_gaps = models.BooleanField(_("容缺受理 allowed"), default=False)
     commitment_allowed = models.BooleanField(_("告知承诺 allowed"), default=False)
     auto_approvable = models.BooleanField(_("秒批 (auto-approval) eligible"), default=False)

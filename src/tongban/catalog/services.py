@@ -17,7 +17,9 @@ from tongban.core import audit
 from tongban.core.authz import require
 from tongban.core.errors import Conflict, FieldErrors, Formatted, InvalidInput, NotFound
 
+from .audience import guess_audience
 from .models import (
+    Audience,
     Bundle,
     BundleMember,
     BundleVersion,
@@ -49,6 +51,7 @@ ITEM_FIELDS = (
     "online_level",
     "visits_required",
     "high_frequency",
+    "audience",
     "accepts_with_gaps",
     "commitment_allowed",
     "auto_approvable",
@@ -190,6 +193,15 @@ def clean_item_fields(values: dict, *, errors: FieldErrors | None = None, partia
     for name in ("high_frequency", "accepts_with_gaps", "commitment_allowed", "auto_approvable"):
         if name in present:
             out[name] = _bool(get(name, False))
+    if "audience" in present:
+        given = get("audience")
+        # Not given (an import from a list without 服务对象): judged from the item's name, and
+        # editable like any field; see catalog/audience.py.
+        out["audience"] = (
+            _choice(errors, "audience", given, Audience)
+            if given not in (None, "")
+            else guess_audience(str(get("name") or ""), str(get("parent_name") or ""))
+        )
     if "keywords" in present:
         out["keywords"] = _text(errors, "keywords", get("keywords"), 400)
     if "steps" in present:

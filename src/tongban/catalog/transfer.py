@@ -40,6 +40,7 @@ from tongban.core.errors import DomainError, FieldErrors, Formatted, InvalidInpu
 from . import services
 from .models import (
     TASK_TYPE_CODES,
+    Audience,
     ItemType,
     ItemVersion,
     MaterialForm,
@@ -97,6 +98,7 @@ ITEM_COLUMNS = (
     Column("online_level", "网办深度", "enum", OnlineLevel),
     Column("visits_required", "跑动次数", "int"),
     Column("high_frequency", "高频事项", "bool"),
+    Column("audience", "服务对象", "enum", Audience),
     Column("accepts_with_gaps", "容缺受理", "bool"),
     Column("commitment_allowed", "告知承诺", "bool"),
     Column("auto_approvable", "秒批", "bool"),
@@ -146,6 +148,7 @@ ENUM_LABELS = {
         OnlineLevel.OFFLINE: "线下办理",
     },
     RiskLevel: {RiskLevel.LOW: "低", RiskLevel.MEDIUM: "中", RiskLevel.HIGH: "高"},
+    Audience: {Audience.PERSON: "个人", Audience.ENTERPRISE: "法人", Audience.BOTH: "个人和法人"},
     MaterialForm: {
         MaterialForm.ORIGINAL: "原件",
         MaterialForm.COPY: "复印件",
@@ -156,6 +159,7 @@ ENUM_ALIASES = {
     ItemType: dict(TASK_TYPE_CODES),  # the national platform's taskType numbers
     OnlineLevel: {"线下": OnlineLevel.OFFLINE, "网办": OnlineLevel.FULL_ONLINE},
     RiskLevel: {"低风险": RiskLevel.LOW, "中风险": RiskLevel.MEDIUM, "高风险": RiskLevel.HIGH},
+    Audience: {"自然人": Audience.PERSON, "企业": Audience.ENTERPRISE, "法人和其他组织": Audience.ENTERPRISE},
     MaterialForm: {
         "复印": MaterialForm.COPY,
         "电子": MaterialForm.ELECTRONIC,

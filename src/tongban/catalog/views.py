@@ -18,8 +18,9 @@ from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated
 from tongban.core.http import apply_errors, domain_errors
 
 from . import search, services
+from .audience import life_events
 from .forms import ItemDraftForm, ManageFilterForm
-from .models import BundleMember, BundleVersion, ItemVersion, ServiceItem, VersionStatus
+from .models import Audience, BundleMember, BundleVersion, ItemVersion, ServiceItem, VersionStatus
 
 
 def _promised_date(days: int | None) -> dt.date | None:
@@ -32,15 +33,29 @@ def _promised_date(days: int | None) -> dt.date | None:
 
 
 def portal(request):
+    """办事大厅: search, then 个人服务 / 法人服务 tabs with life-event tiles and the popular items of
+    each, the bundles (一件事) and the departments."""
     query = request.GET.get("q", "").strip()[:100]
+    audience = request.GET.get("for", "")
+    audience = audience if audience in (Audience.PERSON, Audience.ENTERPRISE) else Audience.PERSON
+    events = life_events(audience)
+    event = next((e for e in events if e.key == request.GET.get("event")), None)
     hits = search.search(query, 20) if query else []
+    event_hits = _serving(search.search(event.query, 80), audience)[:24] if event and not query else []
+    serving = [audience, Audience.BOTH]
     return render(
         request,
         "catalog/portal.html",
         {
             "query": query,
             "hits": hits,
-            "high_frequency": services.published_items().filter(high_frequency=True).order_by("name")[:24],
+            "audience": audience,
+            "events": events,
+            "event": event,
+            "event_hits": event_hits,
+            "high_frequency": services.published_items()
+            .filter(high_frequency=True, audience__in=serving)
+            .order_by("name")[:24],
             "bundles": BundleVersion.objects.filter(status=VersionStatus.PUBLISHED).select_related("bundle"),
             "departments": Department.objects.annotate(
                 items=Count("service_items", filter=Q(service_items__current__isnull=False))
@@ -49,6 +64,17 @@ def portal(request):
             .order_by("-items", "name"),
         },
     )
+
+
+def _serving(hits: list, audience: str) -> list:
+    """The hits that serve this audience (or both); bundles are kept."""
+    codes = [h.code for h in hits if h.kind != "bundle"]
+    serves = dict(
+        ServiceItem.objects.filter(code__in=codes, current__isnull=False).values_list(
+            "code", "current__audience"
+        )
+    )
+    return [h for h in hits if h.kind == "bundle" or serves.get(h.code) in (audience, Audience.BOTH)]
 
 
 @domain_errors

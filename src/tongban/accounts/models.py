@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tongban.core import crypto
 from tongban.core.fields import EncryptedTextField
+from tongban.core.i18n import Later
 from tongban.core.masking import mask_id_number, mask_name, mask_phone
 
 
@@ -611,6 +612,10 @@ class Notification(models.Model):
     body = models.TextField(_("message"), blank=True)
     link = models.CharField(max_length=300, blank=True)
     subject = models.CharField(_("about"), max_length=80, blank=True, help_text=_("e.g. a case number"))
+    # The title and body as msgids and parameters (core.i18n.Later), so each reader reads them in
+    # their own language; `title` and `body` keep the words in the site's language, for messages
+    # written before this and for searching.
+    message = models.JSONField(_("message keys"), default=dict, blank=True)
     created_at = models.DateTimeField(_("sent"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
@@ -622,6 +627,17 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.recipient_id}: {self.title}"
+
+    @property
+    def title_text(self) -> str:
+        """The title in the language of whoever reads it now."""
+        later = Later.from_json((self.message or {}).get("title"))
+        return str(later) if later is not None else self.title
+
+    @property
+    def body_text(self) -> str:
+        later = Later.from_json((self.message or {}).get("body"))
+        return str(later) if later is not None else self.body
 
 
 class AuthorityStamp(models.Model):

@@ -11,6 +11,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
@@ -23,6 +24,7 @@ from django.utils.translation import ngettext_lazy
 from tongban.core import audit, crypto
 from tongban.core.authz import require
 from tongban.core.errors import Conflict, FieldErrors, InvalidInput, NotFound, NotPermitted
+from tongban.core.i18n import Later
 from tongban.core.identifiers import (
     normalize_id_number,
     normalize_mobile,
@@ -1027,11 +1029,19 @@ def role_holders(role: str, department_path: str, *, nearest_only: bool = False)
 def notify(
     recipients, *, kind: str, title: str, body: str = "", link: str = "", subject: str = "", now=None
 ) -> int:
-    """Put a message in each recipient's inbox (user ids or users), in the caller's transaction."""
+    """Put a message in each recipient's inbox (user ids or users), in the caller's transaction.
+
+    A title or body given as a `core.i18n.Later` is kept as its msgid and parameters and read in each
+    reader's language; the words are also stored in the site's language."""
     ids = sorted({getattr(r, "pk", r) for r in recipients if r is not None})
     if kind not in NotificationKind.values:
         raise ValueError(kind)
     now = now or timezone.now()
+    message = {
+        name: part.as_json() for name, part in (("title", title), ("body", body)) if isinstance(part, Later)
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        title, body = str(title), str(body)
     Notification.objects.bulk_create(
         [
             Notification(
@@ -1041,6 +1051,7 @@ def notify(
                 body=str(body),
                 link=link[:300],
                 subject=subject[:80],
+                message=message,
                 created_at=now,
             )
             for user_id in ids

@@ -1285,6 +1285,15 @@ class NotificationOut(Schema):
     created_at: dt.datetime
     read_at: dt.datetime | None
 
+    # In the language the reader chose, like every other message of the API.
+    @staticmethod
+    def resolve_title(obj):
+        return obj.title_text
+
+    @staticmethod
+    def resolve_body(obj):
+        return obj.body_text
+
 
 class NotificationPageOut(Schema):
     items: list[NotificationOut]

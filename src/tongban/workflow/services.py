@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from tongban.accounts import roles as perms
 from tongban.accounts import services as accounts
@@ -35,6 +36,7 @@ from tongban.core.errors import (
     NotFound,
     NotPermitted,
 )
+from tongban.core.i18n import Later
 from tongban.rules import RuleError
 from tongban.rules import dmn as rules_dmn
 
@@ -1400,7 +1402,9 @@ def sweep_reminders(now=None, *, batch: int = 500) -> list[Reminder]:
             escalated = stage >= _stages()
             if escalated:
                 recipients = accounts.role_holders("section_head", item.department_path, nearest_only=True)
-                title = _("Overdue: %(name)s of %(subject)s") % {"name": item.name, "subject": item.subject}
+                title = Later(
+                    gettext_noop("Overdue: %(name)s of %(subject)s"), name=item.name, subject=item.subject
+                )
                 kind = "escalation"
             else:
                 recipients = (
@@ -1408,11 +1412,12 @@ def sweep_reminders(now=None, *, batch: int = 500) -> list[Reminder]:
                     if item.assignee_id
                     else accounts.role_holders(item.role, item.department_path)
                 )
-                title = _("Reminder (催办): %(name)s of %(subject)s is due %(due)s") % {
-                    "name": item.name,
-                    "subject": item.subject,
-                    "due": timezone.localtime(item.due_at).strftime("%Y-%m-%d %H:%M") if item.due_at else "",
-                }
+                title = Later(
+                    gettext_noop("Reminder (催办): %(name)s of %(subject)s is due %(due)s"),
+                    name=item.name,
+                    subject=item.subject,
+                    due=timezone.localtime(item.due_at).strftime("%Y-%m-%d %H:%M") if item.due_at else "",
+                )
                 kind = "reminder"
             accounts.notify(recipients, kind=kind, title=title, subject=item.subject, now=now)
             item.reminded = stage
@@ -1435,11 +1440,12 @@ def remind(actor, public_id, *, message: str = "", now=None) -> list[int]:
     recipients = (
         [item.assignee_id] if item.assignee_id else accounts.role_holders(item.role, item.department_path)
     )
-    title = _("Reminder (催办) from %(who)s: %(name)s of %(subject)s") % {
-        "who": actor.user.display_name,
-        "name": item.name,
-        "subject": item.subject,
-    }
+    title = Later(
+        gettext_noop("Reminder (催办) from %(who)s: %(name)s of %(subject)s"),
+        who=actor.user.display_name,
+        name=item.name,
+        subject=item.subject,
+    )
     accounts.notify(
         recipients, kind="reminder", title=title, body=message or "", subject=item.subject, now=now
     )

@@ -2,6 +2,7 @@
 and upload checks, the clock, and messages to the applicant."""
 
 import datetime as dt
+import logging
 
 from django.conf import settings
 from django.db import transaction
@@ -14,7 +15,7 @@ from tongban.accounts import services as account_services
 from tongban.accounts.models import Department, Enterprise, Person
 from tongban.catalog import services as catalog
 from tongban.catalog.models import BundleVersion, ItemVersion
-from tongban.core import calendar, crypto, files, sql
+from tongban.core import calendar, crypto, files, sms, sql
 from tongban.core import events as event_log
 from tongban.core.errors import Conflict, FieldErrors, Formatted, InvalidInput, NotFound
 from tongban.core.identifiers import normalize_id_number, normalize_mobile, normalize_uscc
@@ -31,6 +32,8 @@ from ..models import (
 )
 
 # --- events --------------------------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
 
 
 def _event(
@@ -543,7 +546,27 @@ def _on_commit_revoked(case) -> None:
     transaction.on_commit(lambda: signals.result_revoked.send(sender=Case, case_number=number))
 
 
-def _notify_applicant(case, title, body, now) -> None:
+# Text messages for the notices an applicant must not miss (补正 has a deadline; 出件 means the
+# result waits; 不予受理 ends the case). Gateways send only templates approved beforehand, so the
+# texts are fixed here and name the case, never a person (core.sms).
+SMS_NOTICES = {
+    "supplement": sms.register_template(
+        "case.supplement",
+        "【通办】您的办件{number}需要补正材料，请在期限内登录“我的”查看补正通知并提交。",
+        ("number",),
+    ),
+    "issued": sms.register_template(
+        "case.issued", "【通办】您的办件{number}已办结出件，请登录“我的”查看办理结果。", ("number",)
+    ),
+    "not_accepted": sms.register_template(
+        "case.not_accepted", "【通办】您的申请{number}未予受理，原因请登录“我的”查看。", ("number",)
+    ),
+}
+
+
+def _notify_applicant(case, title, body, now, *, text: str = "") -> None:
+    """A message in the applicant's inbox; with `text` (a key of SMS_NOTICES) also a text message to
+    their mobile number once the change has committed."""
     account_services.notify(
         [case.submitted_by_id],
         kind="case",
@@ -553,6 +576,21 @@ def _notify_applicant(case, title, body, now) -> None:
         link=f"/my/cases/{case.number}/",
         now=now,
     )
+    if text:
+        template = SMS_NOTICES[text].key
+        transaction.on_commit(lambda: _text_applicant(case.applicant_id, template, case.number))
+
+
+def _text_applicant(person_id: int, template: str, number: str) -> None:
+    """Best effort: a gateway that fails never undoes the notice (the inbox holds it) and is logged."""
+    person = Person.objects.filter(pk=person_id).only("phone").first()
+    phone = person.phone if person is not None else ""
+    if not phone:
+        return
+    try:
+        sms.send(phone, template, {"number": number})
+    except sms.SmsFailure as exc:
+        log.warning("case notice %s for %s not sent by SMS: %s", template, number, exc)
 
 
 def open_work(actor, number: str) -> list[store_wf.WorkRow]:

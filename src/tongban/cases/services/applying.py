@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from tongban.accounts import identity
 from tongban.accounts import roles as perms
@@ -12,6 +13,7 @@ from tongban.accounts.models import Enterprise, Window
 from tongban.core import audit, calendar, crypto
 from tongban.core.authz import require
 from tongban.core.errors import Conflict, FieldErrors, Formatted, InvalidInput, NotPermitted
+from tongban.core.i18n import Later
 from tongban.workflow import services as workflow
 from tongban.workflow import store as store_wf
 from tongban.workflow.models import WorkKind
@@ -584,7 +586,11 @@ def refuse(actor, number: str, *, reason: str, now=None) -> Case:
         )
         _record([_event(case, "case.not_accepted", actor, now=now, detail={"reason": reason[:200]})])
         _notify_applicant(
-            case, _("Your application %(n)s was not accepted") % {"n": case.number}, reason, now
+            case,
+            Later(gettext_noop("Your application %(n)s was not accepted"), n=case.number),
+            reason,
+            now,
+            text="not_accepted",
         )
     return case
 

@@ -4,11 +4,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from tongban.accounts import services as account_services
 from tongban.accounts.models import Department
 from tongban.core import audit
 from tongban.core.errors import Conflict, FieldErrors, NotFound, NotPermitted
+from tongban.core.i18n import Later
 from tongban.workflow import services as workflow
 from tongban.workflow import store as store_wf
 from tongban.workflow.models import WorkKind
@@ -80,7 +82,9 @@ def complete_inspection(actor, work_id, *, passed: bool, opinion: str, now=None)
                 )
                 _notify_applicant(
                     case,
-                    _("The approval of %(n)s has been revoked after inspection") % {"n": case.number},
+                    Later(
+                        gettext_noop("The approval of %(n)s has been revoked after inspection"), n=case.number
+                    ),
                     opinion,
                     now,
                 )
@@ -151,8 +155,11 @@ def rate(actor, number: str, *, score: int, comment: str = "", now=None) -> Rati
             account_services.notify(
                 account_services.role_holders("section_head", department.path, nearest_only=True),
                 kind="alert",
-                title=_("Bad rating of %(n)s: rectification due %(d)s")
-                % {"n": case.number, "d": timezone.localtime(task.due_at).strftime("%Y-%m-%d")},
+                title=Later(
+                    gettext_noop("Bad rating of %(n)s: rectification due %(d)s"),
+                    n=case.number,
+                    d=timezone.localtime(task.due_at).strftime("%Y-%m-%d"),
+                ),
                 subject=case.number,
                 link=f"/work/{task.public_id}/",
                 now=now,

@@ -3,11 +3,13 @@
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from tongban.accounts import roles as perms
 from tongban.accounts import services as account_services
 from tongban.core import audit
 from tongban.core.errors import Conflict, FieldErrors, Formatted, InvalidInput, NotPermitted
+from tongban.core.i18n import Later
 from tongban.workflow import services as workflow
 from tongban.workflow import store as store_wf
 
@@ -96,9 +98,10 @@ def request_supplement(
         entry.detail["items"] = len(items)
         _notify_applicant(
             case,
-            _("Supplement needed for %(n)s (补正)") % {"n": case.number},
+            Later(gettext_noop("Supplement needed for %(n)s (补正)"), n=case.number),
             "\n".join(f"{i['material']}: {i['reason']}" for i in items) + (f"\n{note}" if note else ""),
             now,
+            text="supplement",
         )
     return supplement
 
@@ -199,7 +202,9 @@ def respond_supplement(
             account_services.notify(
                 [supplement.requested_by_id],
                 kind="case",
-                title=_("The applicant answered the supplement request for %(n)s") % {"n": case.number},
+                title=Later(
+                    gettext_noop("The applicant answered the supplement request for %(n)s"), n=case.number
+                ),
                 subject=case.number,
                 link=f"/cases/{case.number}/",
                 now=now,
@@ -273,7 +278,9 @@ def alert_overdue_gaps(now=None) -> int:
             account_services.notify(
                 recipients,
                 kind="alert",
-                title=_("容缺 material overdue: %(m)s of %(n)s") % {"m": material.name, "n": case.number},
+                title=Later(
+                    gettext_noop("容缺 material overdue: %(m)s of %(n)s"), m=material.name, n=case.number
+                ),
                 subject=case.number,
                 link=f"/cases/{case.number}/",
                 now=now,
@@ -334,8 +341,13 @@ def start_procedure(
         )
         _notify_applicant(
             case,
-            _("%(n)s: special procedure started (%(k)s); this time does not count against the limit")
-            % {"n": case.number, "k": ProcedureKind(kind).label},
+            Later(
+                gettext_noop(
+                    "%(n)s: special procedure started (%(k)s); this time does not count against the limit"
+                ),
+                n=case.number,
+                k=ProcedureKind(kind).label,
+            ),
             reason,
             now,
         )
@@ -379,7 +391,10 @@ def end_procedure(actor, number: str, *, result: str, work_id=None, now=None) ->
             ]
         )
         _notify_applicant(
-            case, _("%(n)s: special procedure finished; handling continues") % {"n": case.number}, result, now
+            case,
+            Later(gettext_noop("%(n)s: special procedure finished; handling continues"), n=case.number),
+            result,
+            now,
         )
     return procedure
 

@@ -5,12 +5,14 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from tongban.accounts import roles as perms
 from tongban.core import audit, crypto, files, sql
 from tongban.core import events as event_log
 from tongban.core.authz import require
 from tongban.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from tongban.core.i18n import Later
 from tongban.workflow import services as workflow
 from tongban.workflow import store as store_wf
 from tongban.workflow.models import ProcessInstance
@@ -30,6 +32,7 @@ from ._base import (
     _access_row,
     _event,
     _is_applicant,
+    _notify_applicant,
     _record,
     _resume,
     _Target,
@@ -85,7 +88,25 @@ def issue(actor, number: str, *, delivery: str = "window", address: str = "", no
             ]
         )
         _on_commit_issued(case, target)
+        _notify_applicant(
+            case,
+            Later(gettext_noop("%(n)s is done: the result is issued (出件)"), n=case.number),
+            Later(ISSUED_NOTES[delivery]),
+            now,
+            text="issued",
+        )
     return case
+
+
+ISSUED_NOTES = {
+    Delivery.WINDOW: gettext_noop(
+        "Collect it at the window; the decision document is also on the case page."
+    ),
+    Delivery.POST: gettext_noop(
+        "It is posted to the address you gave; the decision document is on the case page."
+    ),
+    Delivery.ONLINE: gettext_noop("Download it from the case page; e-licences are in your licence wallet."),
+}
 
 
 ADDRESS_CONTEXT = "cases.Case.delivery_address"

@@ -339,3 +339,64 @@ def test_the_evaluate_and_read_commands(tmp_path):
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     result = runner.invoke(app, ["precheck", "read", str(broken)])
     assert result.exit_code == 1 and "unreadable" in result.output
+
+
+# --- 秒批 rules that read the pre-check -----------------------------------------------------------
+
+PRECHECK_TABLE = {
+    "name": "预审通过即秒批",
+    "hit_policy": "FIRST",
+    "inputs": [{"key": "check.materials_prechecked", "label": "智能预审", "type": "boolean"}],
+    "outputs": [{"key": "decision", "label": "结论", "type": "string"}],
+    "rules": [
+        {"id": "r1", "when": ["true"], "then": ["approve"]},
+        {"id": "r2", "when": ["-"], "then": ["manual"]},
+    ],
+}
+
+
+def _auto_item(code="OCR-AUTO"):
+    catalog.create_item(
+        SYSTEM,
+        code=code,
+        department_code="scjgj-spjyk",
+        name="预审秒批测试",
+        item_type="licensing",
+        statutory_limit_days=20,
+        promised_limit_days=3,
+        auto_approvable=True,
+        form_fields=FIELDS,
+        materials=[{"name": "申请人身份证"}],
+    )
+    catalog.publish_item(SYSTEM, code)
+    services.tables.save_draft(_actor("admin"), code, table=PRECHECK_TABLE)
+    services.tables.publish(_actor("admin"), code)
+    return code
+
+
+def test_auto_approval_waits_for_the_precheck_and_uses_it(db, django_capture_on_commit_callbacks):
+    from tongban.cases.models import Case, CaseStatus
+
+    code = _auto_item()
+    with django_capture_on_commit_callbacks(execute=True):
+        case = services.apply_online(
+            _actor("zhangsan"), item_code=code, data=_data(), files={"申请人身份证": _scan(_zhangsan_card())}
+        )
+        # Before the scan is read, the rules have not run: they would not know the answer.
+        assert case.status == CaseStatus.SUBMITTED and case.decision_basis["kind"] == "awaiting_precheck"
+    case = Case.objects.get(pk=case.pk)
+    assert (case.status, case.decision_basis["kind"]) == (CaseStatus.ISSUED, "rule")
+    assert case.decision_basis["rule"] == "r1"
+
+    other = "11010519900101123" + id_check_char("11010519900101123")
+    with django_capture_on_commit_callbacks(execute=True):
+        flagged = services.apply_online(
+            _actor("zhangsan"),
+            item_code=code,
+            data=_data(),
+            files={"申请人身份证": _scan(_zhangsan_card(id_number=other))},
+        )
+    flagged = Case.objects.get(pk=flagged.pk)
+    assert flagged.status == CaseStatus.SUBMITTED  # left to the window, with the failed check named
+    assert flagged.decision_basis["kind"] == "rules_failed"
+    assert "check.materials_prechecked" in str(flagged.decision_basis["failed"])

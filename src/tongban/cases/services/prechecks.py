@@ -108,6 +108,10 @@ def run_case(number: str) -> int:
         else:
             _store(number, material.pk, material.file_ref, expected, reading, started=started)
         done += 1
+    if (case.decision_basis or {}).get("kind") == "awaiting_precheck" and not _due(case.id):
+        from .applying import decide_after_precheck
+
+        decide_after_precheck(number)
     return done
 
 
@@ -265,6 +269,19 @@ def waiting(materials: list, seen_activities: set) -> list[str]:
         )
     )
     return [m.name for m in candidates if checked.get(m.pk) != m.file_ref]
+
+
+def rules_wait_for_precheck(table, stored: dict) -> bool:
+    """Whether a 秒批 table reads the pre-check and an upload just stored will be pre-checked: then
+    the rules are run when the reading is done, not on the application (when it cannot be known)."""
+    import json
+
+    if not enabled() or "materials_prechecked" not in json.dumps(table.table, ensure_ascii=False):
+        return False
+    return any(
+        precheck.material_kind(name) and upload.get("file_kind") in READABLE_KINDS
+        for name, upload in stored.items()
+    )
 
 
 def passed(case_id: int) -> bool | None:

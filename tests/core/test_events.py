@@ -196,6 +196,15 @@ def test_use_cases_do_not_nest():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_after_commit_work_may_run_a_use_case_of_its_own():
+    """An inline job queue runs a job (itself a use case) as the first use case commits."""
+    _open_probe(SYSTEM, "U6", after=lambda number: _open_probe(SYSTEM, number + "-job"))
+    assert len(events.history("probe", "U6")) == 1
+    assert len(events.history("probe", "U6-job")) == 1
+    assert AuditEntry.objects.filter(action="tests.probe.open", outcome="success").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_use_case_is_not_run_inside_a_caller_transaction():
     with pytest.raises(RuntimeError), transaction.atomic():
         _open_probe(SYSTEM, "U4")

@@ -139,6 +139,11 @@ def unit_of_work(
                 audit.write_entries(pending)
                 if uow._after_commit:
                     transaction.on_commit(uow._publish)
+                # The after-commit work runs as this block commits (an inline job queue runs jobs
+                # right there): it is not part of this use case, and its own use cases must not
+                # find this one open.
+                _state.current = None
+                audit.close_buffer()
         except BaseException as exc:
             audit.journal_failure(uow.audit, exc)
             raise

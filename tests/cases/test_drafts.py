@@ -91,6 +91,7 @@ def test_only_the_owner_sees_or_discards_a_draft(code):
     assert ApplicationDraft.objects.filter(pk=draft.id).exists()
     with pytest.raises(NotPermitted):
         services.save_draft(_actor("clerk"), item_code=code, data={})
+    assert services.my_drafts(_actor("clerk")) == []  # staff have none, and their pages open
 
 
 def test_discarding_a_draft_deletes_its_files_unless_another_draft_holds_them(

@@ -102,8 +102,11 @@ def _live(owner, now=None):
 
 
 def my_drafts(actor, *, now=None) -> list[Draft]:
-    """The applicant's drafts, newest first (the 我的 centre lists them to resume)."""
-    return [_view(row) for row in _live(_owner(actor), now)]
+    """The applicant's drafts, newest first (the 我的 centre lists them to resume). An account that
+    cannot apply (no verified person yet, staff) has none, and its 我的 page still opens."""
+    if getattr(actor, "person", None) is None or getattr(actor, "user", None) is None:
+        return []
+    return [_view(row) for row in _live(actor.user, now)]
 
 
 def draft_for(actor, *, item_code: str = "", bundle_code: str = "", now=None) -> Draft | None:

@@ -434,11 +434,13 @@ def _inspect_batch(batch: list[tuple[str, str, bytes]]) -> None:
         raise InvalidInput(renamed) from exc
 
 
-def _store_uploads(batch: list[tuple[str, str, bytes]]) -> dict[str, dict]:
+def _store_uploads(batch: list[tuple[str, str, bytes]], *, context: str = "") -> dict[str, dict]:
+    """Checked uploads written to the file store: {material: file_ref, file_kind, file_name,
+    file_size}, under the materials' context unless another is given (a draft's own)."""
     stored = {}
     for name, file_name, content in batch:
         inspected = files.inspect_upload(file_name, content, max_bytes=settings.TONGBAN_UPLOAD_MAX_BYTES)
-        ref = files.store(content, context=MATERIAL_CONTEXT)
+        ref = files.store(content, context=context or MATERIAL_CONTEXT)
         stored[name] = {
             "file_ref": ref.ref,
             "file_kind": inspected.kind,

@@ -24,7 +24,7 @@ from tongban.core.errors import FieldErrors, InvalidInput, NotFound, NotPermitte
 from tongban.core.uow import current, use_case
 
 from ..models import ApplicationDraft, Case
-from ._base import _check_uploads, _target
+from ._base import _check_uploads, _store_uploads, _target
 from .applying import apply_online
 
 MAX_VALUE_LENGTH = 2000
@@ -63,8 +63,12 @@ class Draft:
         return self.item_code or self.bundle_code
 
 
+def _can_apply(actor) -> bool:
+    return getattr(actor, "person", None) is not None and getattr(actor, "user", None) is not None
+
+
 def _owner(actor):
-    if getattr(actor, "person", None) is None or getattr(actor, "user", None) is None:
+    if not _can_apply(actor):
         raise NotPermitted(_("Log in with a citizen account to apply."))
     return actor.user
 
@@ -95,16 +99,19 @@ def _view(row: ApplicationDraft) -> Draft:
     )
 
 
+def _cutoff(now=None) -> dt.datetime:
+    """Drafts last saved at or before this have expired."""
+    return (now or timezone.now()) - dt.timedelta(days=settings.TONGBAN_DRAFT_DAYS)
+
+
 def _live(owner, now=None):
-    now = now or timezone.now()
-    cutoff = now - dt.timedelta(days=settings.TONGBAN_DRAFT_DAYS)
-    return ApplicationDraft.objects.filter(owner=owner, updated_at__gt=cutoff)
+    return ApplicationDraft.objects.filter(owner=owner, updated_at__gt=_cutoff(now))
 
 
 def my_drafts(actor, *, now=None) -> list[Draft]:
     """The applicant's drafts, newest first (the 我的 centre lists them to resume). An account that
     cannot apply (no verified person yet, staff) has none, and its 我的 page still opens."""
-    if getattr(actor, "person", None) is None or getattr(actor, "user", None) is None:
+    if not _can_apply(actor):
         return []
     return [_view(row) for row in _live(actor.user, now)]
 
@@ -205,15 +212,7 @@ def save_draft(
     kept_files = {
         name: stored for name, stored in previous_files.items() if name in materials and name not in removed
     }
-    for name, file_name, content in uploads:
-        inspected = file_store.inspect_upload(file_name, content, max_bytes=settings.TONGBAN_UPLOAD_MAX_BYTES)
-        stored = file_store.store(content, context=_file_context(owner.pk))
-        kept_files[name] = {
-            "file_ref": stored.ref,
-            "file_kind": inspected.kind,
-            "file_name": inspected.name,
-            "file_size": inspected.size,
-        }
+    kept_files.update(_store_uploads(uploads, context=_file_context(owner.pk)))
     dropped = {s["file_ref"] for s in previous_files.values()} - {s["file_ref"] for s in kept_files.values()}
     row.title = target.title[:200]
     row.updated_at = now
@@ -334,11 +333,9 @@ def apply_with_draft(
 
 
 def purge_expired_drafts(*, now=None) -> int:
-    """Drafts nobody saved for `TONGBAN_DRAFT_DAYS` are deleted (their files stay only while a case
-    or another draft refers to them: equal content shares one stored file)."""
-    now = now or timezone.now()
-    cutoff = now - dt.timedelta(days=settings.TONGBAN_DRAFT_DAYS)
-    expired = list(ApplicationDraft.objects.filter(updated_at__lte=cutoff))
+    """Drafts nobody saved for `TONGBAN_DRAFT_DAYS` are deleted, with their stored files unless
+    another draft of the same account holds them (equal content shares one stored file)."""
+    expired = list(ApplicationDraft.objects.filter(updated_at__lte=_cutoff(now)))
     for row in expired:
         row.delete()
         _delete_unused(row.owner_id, {s["file_ref"] for s in _view(row).files.values()})

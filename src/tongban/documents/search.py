@@ -235,6 +235,20 @@ class Filters:
     date_to: dt.date | None = None
 
 
+def clean_year(errors: FieldErrors, year) -> int | None:
+    """A year filter (成文年份) as typed, or a field error on `year`; the archive's filter shares it."""
+    if year in (None, ""):
+        return None
+    try:
+        value = int(str(year).strip())
+        if not 1949 <= value <= 9999:
+            raise ValueError
+    except ValueError:
+        errors.add("year", "invalid", _("Enter a year such as 2026."))
+        return None
+    return value
+
+
 def clean_filters(
     *, doc_type="", status="", year=None, agency_code="", number="", date_from=None, date_to=None
 ) -> Filters:
@@ -244,14 +258,7 @@ def clean_filters(
         errors.add("doc_type", "choice", _("Choose one of the allowed values."))
     if status and status not in Status.values:
         errors.add("status", "choice", _("Choose one of the allowed values."))
-    year_value = None
-    if year not in (None, ""):
-        try:
-            year_value = int(str(year).strip())
-            if not 1949 <= year_value <= 9999:
-                raise ValueError
-        except ValueError:
-            errors.add("year", "invalid", _("Enter a year such as 2026."))
+    year_value = clean_year(errors, year)
     agency_id = None
     if agency_code:
         agency = Department.objects.filter(code=str(agency_code)).first()

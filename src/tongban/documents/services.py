@@ -754,14 +754,9 @@ def archived(
         errors.add("doc_type", "choice", _("Choose one of the allowed values."))
     if retention and retention not in Retention.values:
         errors.add("retention", "choice", _("Choose one of the allowed values."))
-    year_value = None
-    if year not in (None, ""):
-        try:
-            year_value = int(str(year).strip())
-            if not 1949 <= year_value <= 9999:
-                raise ValueError
-        except ValueError:
-            errors.add("year", "invalid", _("Enter a year such as 2026."))
+    from .search import clean_year
+
+    year_value = clean_year(errors, year)
     number = str(number or "").strip()
     if len(number) > 40:
         errors.add("number", "max_length", Formatted(_("At most %(n)d characters."), {"n": 40}))

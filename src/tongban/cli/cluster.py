@@ -633,13 +633,16 @@ http {{
         monotonic instants just before the signal and once the process is gone (until then its
         listening socket may still take connections that will never be answered)."""
         pid = self._pid(name)
+        # The leader (`tongban serve`) dies first; gunicorn's master and workers below it hold the
+        # listening socket and may outlive it by some milliseconds, so "gone" means all of them.
+        group = [pid, *descendants(pid)] if pid else []
         before = time.monotonic()
         if not pid:
             return before, before
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while alive(pid) and time.monotonic() < deadline:
+        while any(alive(p) for p in group) and time.monotonic() < deadline:
             self._reap()
             time.sleep(0.01)
         self._record(name, None)

@@ -82,3 +82,58 @@ def test_gantt_marks_the_critical_path(planner, planned):
         ("F", "M", 0),
     }
     assert data["may_plan"] is True
+
+
+def _reference_passes(durations, not_before, links):
+    """ES and LF by relaxing every link until nothing changes: slow, but independent of any order."""
+    n = len(durations)
+    es = list(not_before)
+    changed = True
+    while changed:
+        changed = False
+        for p, s, lag in links:
+            if es[p] + durations[p] + lag > es[s]:
+                es[s] = es[p] + durations[p] + lag
+                changed = True
+    end = max((es[i] + durations[i] for i in range(n)), default=0)
+    lf = [end] * n
+    changed = True
+    while changed:
+        changed = False
+        for p, s, lag in links:
+            if lf[s] - durations[s] - lag < lf[p]:
+                lf[p] = lf[s] - durations[s] - lag
+                changed = True
+    return es, lf
+
+
+def test_the_indexed_passes_agree_with_plain_relaxation_on_random_networks():
+    import random
+
+    rng = random.Random(15)
+    for _ in range(40):
+        n = rng.randint(1, 60)
+        durations = [rng.choice((0, 1, 2, 5, 9)) for _ in range(n)]
+        not_before = [rng.randint(0, 12) for _ in range(n)]
+        # links only from a lower to a higher number (no loop), listed in shuffled order
+        links = [(p, s, rng.choice((0, 0, 1, 3))) for s in range(n) for p in range(s) if rng.random() < 0.08]
+        rng.shuffle(links)
+        es, ef, ls, lf = schedule.cpm_indexed(
+            durations,
+            not_before,
+            [p for p, _s, _l in links],
+            [s for _p, s, _l in links],
+            [g for *_x, g in links],
+        )
+        want_es, want_lf = _reference_passes(durations, not_before, links)
+        assert es == want_es
+        assert lf == want_lf
+        assert ef == [a + d for a, d in zip(es, durations, strict=True)]
+        assert ls == [b - d for b, d in zip(lf, durations, strict=True)]
+
+
+def test_the_indexed_passes_name_a_loop_by_task_number():
+    # 0 → 1 → 2 → 1 loops; 3 comes after 2, so it can never be scheduled either; 0 can
+    with pytest.raises(schedule.CycleError) as caught:
+        schedule.cpm_indexed([1, 1, 1, 1], [0, 0, 0, 0], [0, 1, 2, 2], [1, 2, 1, 3], [0, 0, 0, 0])
+    assert caught.value.members == [1, 2, 3]

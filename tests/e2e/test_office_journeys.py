@@ -112,6 +112,46 @@ def test_a_reviewer_filters_by_colour_claims_and_approves(page):
     assert not problems, problems
 
 
+def test_a_reviewer_keeps_an_opinion_reuses_it_and_finds_the_cases_under_handled(page):
+    """常用意见 kept from one decision and picked on the next; both cases then under 已办, exported."""
+    from tongban.workflow.models import SavedOpinion, WorkItem
+
+    code = _item("E2E-DONE")
+    first, second = _case(code, name="东街面馆"), _case(code, name="西街茶铺")
+    problems = watch_console(page)
+    staff_login(page, "reviewer")
+    for number in (first, second):
+        page.goto(page.base_url + "/work/")
+        page.locator(f"tr[data-case='{number}'] [data-testid=claim]").click()
+        page.wait_for_url(re.compile(r"/work/[0-9a-f-]+/$"))
+        if number == first:
+            page.fill("#id_complete-opinion", "材料齐全，符合法定形式，同意。")
+            page.check("#id_complete-keep_opinion")
+        else:
+            picker = page.locator("[data-testid=opinion-picker]")
+            assert picker.is_visible()  # shown by the script; without it the page still works
+            picker.select_option("材料齐全，符合法定形式，同意。")
+            assert page.input_value("#id_complete-opinion") == "材料齐全，符合法定形式，同意。"
+            _snap(page, "opinion-picked")
+        page.click("[data-testid=complete-submit]")
+        page.wait_for_url(page.base_url + "/work/")
+    assert SavedOpinion.objects.get().uses == 1
+    assert set(
+        WorkItem.objects.filter(subject__in=[first, second], role="reviewer").values_list(
+            "opinion", flat=True
+        )
+    ) == {"材料齐全，符合法定形式，同意。"}
+    page.click("[data-testid=done-link]")
+    page.wait_for_url(page.base_url + "/work/done/")
+    rows = page.locator("[data-testid=done-list] tbody tr[data-case]")
+    assert [r.get_attribute("data-case") for r in rows.all()] == [second, first]
+    _snap(page, "handled")
+    with page.expect_download() as download:
+        page.click("[data-testid=done-export]")
+    assert download.value.suggested_filename.startswith("handled-")
+    assert not problems, problems
+
+
 def test_a_section_head_sees_an_overdue_step_and_sends_a_reminder(page):
     from tongban.accounts.models import Notification
     from tongban.cases import services

@@ -79,6 +79,8 @@ NAVIGATION = (
         _("Back office"),
         (
             NavItem(_("Worklist"), "cases:worklist", perms.CASE_VIEW),
+            NavItem(_("Handled"), "cases:done", perms.CASE_VIEW),
+            NavItem(_("Frequent opinions"), "cases:opinions", perms.CASE_VIEW),
             NavItem(_("Overdue steps"), "cases:overdue", perms.WORK_SUPERVISE),
         ),
     ),

@@ -250,6 +250,12 @@ class WorkItem(models.Model):
                 name="work_open_mine",
                 condition=models.Q(status__in=["open", "claimed"]),
             ),
+            # 已办: the steps one person finished (or sent back), newest first.
+            models.Index(
+                fields=["completed_by", "-completed_at", "-id"],
+                name="work_done_by",
+                condition=models.Q(completed_by__isnull=False),
+            ),
         ]
         verbose_name = _("work item")
         verbose_name_plural = _("work items")
@@ -326,3 +332,22 @@ class Subscription(models.Model):
 
     def __str__(self):
         return f"{self.subject} {self.node_id} {self.trigger}"
+
+
+class SavedOpinion(models.Model):
+    """常用意见: a phrase a reviewer writes again and again ("材料齐全，符合法定形式，同意。"), kept
+    per person so an opinion is one click, not retyped on every step."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(_("opinion"), max_length=500)
+    uses = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uses", "id"]
+        constraints = [models.UniqueConstraint(fields=("owner", "text"), name="saved_opinion_unique")]
+        verbose_name = _("saved opinion")
+        verbose_name_plural = _("saved opinions")
+
+    def __str__(self):
+        return self.text[:40]

@@ -48,6 +48,7 @@ from .models import (
     InstanceStatus,
     ProcessDefinition,
     ProcessInstance,
+    SavedOpinion,
     Subscription,
     Timer,
     TimerStatus,
@@ -1535,6 +1536,112 @@ def worklist(
         limit=per_page,
         offset=(page - 1) * per_page,
     )
+
+
+DONE_STATUSES = (WorkStatus.COMPLETED, WorkStatus.RETURNED)
+
+
+def done_work(
+    actor,
+    *,
+    process_key: str | None = None,
+    exclude_key_prefix: str | None = None,
+    decision: str = "",
+    since=None,
+    until=None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[WorkItem], int]:
+    """已办: the steps the actor finished or sent back, newest first (their own record of work;
+    what happened to the case afterwards is on the case page)."""
+    errors = FieldErrors()
+    if decision and decision not in (*DECISIONS, "pass", "fail", "done", "returned"):
+        errors.add("decision", "choice", _("Choose one of the allowed values."))
+    if since and until and since > until:
+        errors.add("until", "range", _("The end date is before the start date."))
+    if not isinstance(page, int) or page < 1 or page > 10_000:
+        errors.add("page", "range", _("Give a page number from 1."))
+    if not isinstance(per_page, int) or not 1 <= per_page <= 100:
+        errors.add("per_page", "range", _("Give between 1 and 100 rows per page."))
+    errors.raise_if_any()
+    user = getattr(actor, "user", None)
+    if user is None or getattr(actor, "staff", None) is None:
+        raise NotPermitted(_("The worklist is for staff."))
+    works = WorkItem.objects.filter(completed_by=user, status__in=DONE_STATUSES)
+    if process_key:
+        works = works.filter(process_key=process_key)
+    elif exclude_key_prefix:
+        works = works.exclude(process_key__startswith=exclude_key_prefix)
+    if decision == "returned":
+        works = works.filter(status=WorkStatus.RETURNED)
+    elif decision:
+        works = works.filter(status=WorkStatus.COMPLETED, decision=decision)
+    if since:
+        works = works.filter(completed_at__gte=since)
+    if until:
+        works = works.filter(completed_at__lt=until)
+    total = works.count()
+    offset = (page - 1) * per_page
+    rows = list(works.order_by("-completed_at", "-id")[offset : offset + per_page])
+    return rows, total
+
+
+# --- 常用意见: a reviewer's saved opinions ------------------------------------------------------------
+
+SAVED_OPINIONS_PER_PERSON = 50
+
+
+def _opinion_owner(actor) -> User:
+    user = getattr(actor, "user", None)
+    if user is None or getattr(actor, "staff", None) is None:
+        raise NotPermitted(_("Saved opinions are for staff."))
+    return user
+
+
+def saved_opinions(actor) -> list[SavedOpinion]:
+    """The actor's own phrases, the most used first."""
+    return list(SavedOpinion.objects.filter(owner=_opinion_owner(actor)).order_by("-uses", "id"))
+
+
+def save_opinion(actor, text: str) -> SavedOpinion:
+    """Keep a phrase (saving one already kept returns it unchanged)."""
+    owner = _opinion_owner(actor)
+    errors = FieldErrors()
+    cleaned = " ".join((text or "").split())
+    if not cleaned:
+        errors.add("text", "required", _("Write the opinion to keep."))
+    elif len(cleaned) > 500:
+        errors.add("text", "max_length", _("A saved opinion has at most 500 characters."))
+    errors.raise_if_any()
+    with transaction.atomic():
+        existing = SavedOpinion.objects.filter(owner=owner, text=cleaned).first()
+        if existing is not None:
+            return existing
+        if SavedOpinion.objects.filter(owner=owner).count() >= SAVED_OPINIONS_PER_PERSON:
+            raise InvalidInput.single(
+                "text",
+                "limit",
+                Formatted(
+                    _("You keep at most %(count)d opinions; delete one you no longer use."),
+                    {"count": SAVED_OPINIONS_PER_PERSON},
+                ),
+            )
+        return SavedOpinion.objects.create(owner=owner, text=cleaned)
+
+
+def delete_saved_opinion(actor, opinion_id: int) -> None:
+    owner = _opinion_owner(actor)
+    deleted, _rows = SavedOpinion.objects.filter(owner=owner, pk=opinion_id).delete()
+    if not deleted:
+        raise NotFound(_("No such saved opinion."))
+
+
+def note_opinion_used(actor, text: str) -> None:
+    """An opinion given on a step that matches a saved one moves that one up the list."""
+    user = getattr(actor, "user", None)
+    cleaned = " ".join((text or "").split())
+    if user is not None and cleaned:
+        SavedOpinion.objects.filter(owner=user, text=cleaned).update(uses=F("uses") + 1)
 
 
 def colour_of(item, now=None) -> str:

@@ -30,7 +30,7 @@ from tongban.accounts import services as account_services
 from tongban.accounts.models import Department, User, UserKind
 from tongban.catalog import services as catalog_services
 from tongban.catalog.models import ServiceItem
-from tongban.core import calendar
+from tongban.core import calendar, spreadsheet
 from tongban.core import events as event_log
 from tongban.core.authz import actor_for_request
 from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, NotPermitted
@@ -42,9 +42,11 @@ from tongban.workflow.views import diagram_context
 
 from .. import rules, verification
 from .. import services as cases
-from ..models import CallbackResult, Case, Decision, PauseReason, ProcedureKind, TableStatus
+from ..models import CallbackResult, Case, CaseStatus, Decision, PauseReason, ProcedureKind, TableStatus
 
 PER_PAGE = 20
+PAGE_SIZES = (20, 50, 100)
+EXPORT_ROWS = 2_000  # an export is a working list, not a data dump: a bounded number of rows
 HEAD_ROLES = ("section_head", "division_head", "bureau_head", "supervisor")
 
 RYG = {
@@ -180,6 +182,14 @@ class WorklistFilterForm(forms.Form):
     mine = forms.BooleanField(
         label=_("Only mine"), required=False, widget=forms.CheckboxInput(attrs={"data-autosubmit": ""})
     )
+    size = forms.TypedChoiceField(
+        label=_("Rows per page"),
+        required=False,
+        coerce=int,
+        empty_value=PER_PAGE,
+        choices=[(n, n) for n in PAGE_SIZES],
+        widget=forms.Select(attrs={"data-autosubmit": ""}),
+    )
 
 
 def _item_choices(actor) -> list[tuple[str, str]]:
@@ -193,6 +203,31 @@ def _item_choices(actor) -> list[tuple[str, str]]:
     return list(query.exclude(current=None).order_by("code").values_list("code", "current__name")[:300])
 
 
+def _end_of_day(day: dt.date | None) -> dt.datetime | None:
+    """The first instant after `day` (local time): a filter "until 10 Nov" keeps all of 10 Nov."""
+    if day is None:
+        return None
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=timezone.get_current_timezone())
+
+
+def _start_of_day(day: dt.date | None) -> dt.datetime | None:
+    if day is None:
+        return None
+    return dt.datetime.combine(day, dt.time(0), tzinfo=timezone.get_current_timezone())
+
+
+def _worklist_filters(data: dict) -> dict:
+    due = data.get("due_before")
+    return {
+        "colour": data.get("colour") or None,
+        "item_code": (data.get("item") or "").strip(),
+        # "Due by 10 Nov" keeps steps whose last day is 10 Nov: their deadline is 11 Nov 00:00.
+        "due_before": _end_of_day(due) + dt.timedelta(seconds=1) if due else None,
+        "kind": data.get("kind") or None,
+        "mine_only": bool(data.get("mine")),
+    }
+
+
 @require_GET
 @domain_errors
 def worklist(request):
@@ -201,25 +236,9 @@ def worklist(request):
     form.is_valid()
     data = getattr(form, "cleaned_data", {}) or {}
     number = _page_number(request.GET.get("page"))
-    due = data.get("due_before")
-    # "Due by 10 Nov" keeps steps whose last day is 10 Nov: their deadline is 11 Nov 00:00.
-    due_before = (
-        dt.datetime.combine(due + dt.timedelta(days=1), dt.time(0), tzinfo=timezone.get_current_timezone())
-        + dt.timedelta(seconds=1)
-        if due
-        else None
-    )
+    per_page = data.get("size") or PER_PAGE
     try:
-        rows, total = cases.worklist(
-            actor,
-            colour=data.get("colour") or None,
-            item_code=(data.get("item") or "").strip(),
-            due_before=due_before,
-            kind=data.get("kind") or None,
-            mine_only=bool(data.get("mine")),
-            page=number,
-            per_page=PER_PAGE,
-        )
+        rows, total = cases.worklist(actor, **_worklist_filters(data), page=number, per_page=per_page)
     except InvalidInput as exc:
         apply_errors(form, exc)
         rows, total = [], 0
@@ -245,7 +264,7 @@ def worklist(request):
         "form": form,
         "lines": lines,
         "page": _Page(
-            number, min(total, cases.WORKLIST_COUNT_CAP), PER_PAGE, more=total > cases.WORKLIST_COUNT_CAP
+            number, min(total, cases.WORKLIST_COUNT_CAP), per_page, more=total > cases.WORKLIST_COUNT_CAP
         ),
         "query": query.urlencode(),
         "items": _item_choices(actor),
@@ -255,6 +274,237 @@ def worklist(request):
     if htmx and not htmx.boosted and not htmx.history_restore_request:
         return render(request, "cases/office/_worklist_results.html", context)
     return render(request, "cases/office/worklist.html", context)
+
+
+def _xlsx(body: bytes, stem: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=spreadsheet.XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{stem}-{timezone.localdate():%Y%m%d}.xlsx"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@domain_errors
+def worklist_export(request):
+    """待办 as filtered on the page, as XLSX (up to EXPORT_ROWS rows)."""
+    actor = _actor(request)
+    form = WorklistFilterForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        return redirect(f"{reverse('cases:worklist')}?{request.GET.urlencode()}")
+    data = getattr(form, "cleaned_data", {}) or {}
+    rows = cases.export_worklist(actor, limit=EXPORT_ROWS, **_worklist_filters(data))
+    departments = _departments(r.work.department_id for r in rows)
+    body = spreadsheet.table_workbook(
+        gettext("Worklist"),
+        [
+            gettext("Case number"),
+            gettext("Item / case"),
+            gettext("Step"),
+            gettext("Applicant"),
+            gettext("Department"),
+            gettext("Due"),
+            gettext("Status light"),
+            gettext("Status"),
+        ],
+        (
+            [
+                r.case.get("number", ""),
+                r.case.get("title", ""),
+                r.work.name,
+                r.case.get("applicant", ""),
+                departments.get(r.work.department_id, ""),
+                _due_day(r.work.due_at),
+                str(RYG.get(r.colour, "")),
+                str(WorkStatus(r.work.status).label),
+            ]
+            for r in rows
+        ),
+    )
+    return _xlsx(body, "worklist")
+
+
+# --- 已办: what I have handled ---------------------------------------------------------------------------
+
+DONE_DECISIONS = {
+    "approve": _("Agreed"),
+    "reject": _("Disagreed"),
+    "returned": _("Returned (退回)"),
+    "pass": _("Inspection passed"),
+    "fail": _("Inspection failed"),
+    "done": _("Done"),
+}
+
+
+_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class DoneFilterForm(forms.Form):
+    item = forms.CharField(
+        label=_("Item code"),
+        required=False,
+        max_length=80,
+        widget=forms.TextInput(attrs={"type": "search", "list": "worklist-items", "autocomplete": "off"}),
+    )
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        required=False,
+        choices=[("", _("All")), *DONE_DECISIONS.items()],
+        widget=forms.Select(attrs={"data-autosubmit": ""}),
+    )
+    since = forms.DateField(
+        label=_("Handled from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    until = forms.DateField(
+        label=_("Handled until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    size = forms.TypedChoiceField(
+        label=_("Rows per page"),
+        required=False,
+        coerce=int,
+        empty_value=PER_PAGE,
+        choices=[(n, n) for n in PAGE_SIZES],
+        widget=forms.Select(attrs={"data-autosubmit": ""}),
+    )
+
+
+def _done_filters(data: dict) -> dict:
+    return {
+        "item_code": (data.get("item") or "").strip(),
+        "decision": data.get("decision") or "",
+        "since": _start_of_day(data.get("since")),
+        "until": _end_of_day(data.get("until")),
+    }
+
+
+CASE_STATUS_LABELS = dict(CaseStatus.choices)
+
+
+def _done_outcome(work) -> str:
+    if work.status == WorkStatus.RETURNED:
+        return str(DONE_DECISIONS["returned"])
+    return str(DONE_DECISIONS.get(work.decision, work.decision or ""))
+
+
+@require_GET
+@domain_errors
+def done(request):
+    """已办: the steps I finished or sent back, to find a case again and see where it went."""
+    actor = _staff_actor(request)
+    form = DoneFilterForm(request.GET or None)
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {}) or {}
+    number = _page_number(request.GET.get("page"))
+    per_page = data.get("size") or PER_PAGE
+    try:
+        rows, total = cases.done_list(actor, **_done_filters(data), page=number, per_page=per_page)
+    except InvalidInput as exc:
+        apply_errors(form, exc)
+        rows, total = [], 0
+    departments = _departments(r.work.department_id for r in rows)
+    lines = [
+        {
+            "work": r.work,
+            "case": r.case,
+            "department": departments.get(r.work.department_id, ""),
+            "outcome": _done_outcome(r.work),
+            "case_status": CASE_STATUS_LABELS.get(r.case.get("status", ""), ""),
+        }
+        for r in rows
+    ]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "lines": lines,
+        "page": _Page(number, total, per_page),
+        "query": query.urlencode(),
+        "items": _item_choices(actor),
+    }
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.boosted and not htmx.history_restore_request:
+        return render(request, "cases/office/_done_results.html", context)
+    return render(request, "cases/office/done.html", context)
+
+
+@require_GET
+@domain_errors
+def done_export(request):
+    actor = _staff_actor(request)
+    form = DoneFilterForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        return redirect(f"{reverse('cases:done')}?{request.GET.urlencode()}")
+    data = getattr(form, "cleaned_data", {}) or {}
+    rows = cases.export_done(actor, limit=EXPORT_ROWS, **_done_filters(data))
+    departments = _departments(r.work.department_id for r in rows)
+    body = spreadsheet.table_workbook(
+        gettext("Handled"),
+        [
+            gettext("Case number"),
+            gettext("Item / case"),
+            gettext("Step"),
+            gettext("Applicant"),
+            gettext("Department"),
+            gettext("Handled at"),
+            gettext("Decision"),
+            gettext("Opinion"),
+            gettext("Case status"),
+        ],
+        (
+            [
+                r.case.get("number", ""),
+                r.case.get("title", ""),
+                r.work.name,
+                r.case.get("applicant", ""),
+                departments.get(r.work.department_id, ""),
+                r.work.completed_at,
+                _done_outcome(r.work),
+                r.work.opinion,
+                str(CASE_STATUS_LABELS.get(r.case.get("status", ""), "")),
+            ]
+            for r in rows
+        ),
+    )
+    return _xlsx(body, "handled")
+
+
+# --- 常用意见: saved opinions --------------------------------------------------------------------------
+
+
+class SavedOpinionForm(forms.Form):
+    text = forms.CharField(
+        label=_("Opinion"), max_length=500, widget=forms.Textarea(attrs={"rows": 2, "maxlength": 500})
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def opinions(request):
+    """The reviewer's 常用意见: kept here or from a step's form, picked on every step page."""
+    actor = _staff_actor(request)
+    form = SavedOpinionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            workflow.save_opinion(actor, form.cleaned_data["text"])
+        except InvalidInput as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, gettext("The opinion is saved."))
+            return redirect("cases:opinions")
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "opinions": workflow.saved_opinions(actor)}
+    return render(request, "cases/office/opinions.html", context, status=status)
+
+
+@require_POST
+@domain_errors
+def opinion_delete(request, opinion_id: int):
+    workflow.delete_saved_opinion(_staff_actor(request), opinion_id)
+    messages.success(request, gettext("The opinion is deleted."))
+    return redirect("cases:opinions")
 
 
 # --- one step: the case, and what may be done ------------------------------------------------------------
@@ -288,6 +538,7 @@ class CompleteForm(_Prefixed):
         widget=forms.Textarea(attrs=_TEXTAREA),
         help_text=_("Reasons are required when you disagree; they go into the decision document."),
     )
+    keep_opinion = forms.BooleanField(label=_("Save as a frequent opinion (常用意见)"), required=False)
 
 
 class ReturnForm(_Prefixed):
@@ -295,6 +546,7 @@ class ReturnForm(_Prefixed):
     opinion = forms.CharField(
         label=_("Why it goes back"), required=False, max_length=2000, widget=forms.Textarea(attrs=_TEXTAREA)
     )
+    keep_opinion = forms.BooleanField(label=_("Save as a frequent opinion (常用意见)"), required=False)
 
 
 class TransferForm(_Prefixed):
@@ -658,6 +910,7 @@ def _render_step(request, actor, work_id, *, bound=None, conflict=None, status=2
         "secondary": any(
             may[a] for a in ("return", "supplement", "transfer", "countersign", "procedure", "procedure_end")
         ),
+        "saved_opinions": workflow.saved_opinions(actor) if (may["complete"] or may["return"]) else [],
         "status_label": WorkStatus(work.status).label,
         "step_colour_label": RYG.get(workflow.colour_of(work), ""),
         "case_colour_label": RYG.get("paused" if paused else detail.colour, ""),
@@ -742,18 +995,35 @@ def _act(request, work_id, name: str, perform, success, *, done=False, rename=No
 def complete(request, work_id):
     def perform(actor, work, form):
         data = form.cleaned_data
-        return cases.complete_work(actor, work.public_id, decision=data["decision"], opinion=data["opinion"])
+        done = cases.complete_work(actor, work.public_id, decision=data["decision"], opinion=data["opinion"])
+        _keep_opinion(request, actor, data)
+        return done
 
     return _act(
         request, work_id, "complete", perform, gettext("The step is done and the case moves on."), done=True
     )
 
 
+def _keep_opinion(request, actor, data: dict) -> None:
+    """After the step is done: keep its opinion as a 常用意见 if asked. A full list does not undo the
+    decision; the reviewer is told instead."""
+    if not data.get("keep_opinion") or not (data.get("opinion") or "").strip():
+        return
+    try:
+        workflow.save_opinion(actor, data["opinion"])
+    except InvalidInput as exc:
+        for problems in exc.fields.values():
+            for problem in problems:
+                messages.warning(request, str(problem.message))
+
+
 @require_POST
 @domain_errors
 def return_step(request, work_id):
     def perform(actor, work, form):
-        return cases.return_work(actor, work.public_id, opinion=form.cleaned_data["opinion"])
+        again = cases.return_work(actor, work.public_id, opinion=form.cleaned_data["opinion"])
+        _keep_opinion(request, actor, form.cleaned_data)
+        return again
 
     return _act(
         request, work_id, "return", perform, gettext("The step went back to the previous one."), done=True
@@ -1486,6 +1756,11 @@ def rule_publish(request, code):
 urlpatterns = [
     path("work/", worklist, name="worklist"),
     path("work/overdue", overdue, name="overdue"),
+    path("work/export.xlsx", worklist_export, name="worklist_export"),
+    path("work/done/", done, name="done"),
+    path("work/done/export.xlsx", done_export, name="done_export"),
+    path("work/opinions/", opinions, name="opinions"),
+    path("work/opinions/<int:opinion_id>/delete", opinion_delete, name="opinion_delete"),
     path("work/<uuid:work_id>/", step, name="work_step"),
     path("work/<uuid:work_id>/process.bpmn", process_xml, name="work_process"),
     path("work/<uuid:work_id>/claim", claim, name="work_claim"),

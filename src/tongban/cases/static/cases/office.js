@@ -7,6 +7,25 @@
       event.target.form.requestSubmit();
     }
   });
+  // 常用意见: the picker is shown only where this script runs; a pick goes into the opinion box
+  // (after what is already written there) and the reviewer edits it as the case needs.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-opinion-picker]").forEach(function (picker) {
+      picker.hidden = false;
+    });
+  });
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches("select[data-opinion-target]") || !select.value) {
+      return;
+    }
+    var box = document.getElementById(select.dataset.opinionTarget);
+    if (box) {
+      box.value = box.value.trim() ? box.value.trim() + "\n" + select.value : select.value;
+      box.focus();
+    }
+    select.value = "";
+  });
   // After a trial run, bring its result into view and focus (the form posts to #try-result).
   document.addEventListener("DOMContentLoaded", function () {
     var result = document.getElementById("try-result");

@@ -186,7 +186,7 @@ class WorklistFilterForm(forms.Form):
         label=_("Rows per page"),
         required=False,
         coerce=int,
-        empty_value=PER_PAGE,
+        empty_value=None,
         choices=[(n, n) for n in PAGE_SIZES],
         widget=forms.Select(attrs={"data-autosubmit": ""}),
     )
@@ -365,7 +365,7 @@ class DoneFilterForm(forms.Form):
         label=_("Rows per page"),
         required=False,
         coerce=int,
-        empty_value=PER_PAGE,
+        empty_value=None,
         choices=[(n, n) for n in PAGE_SIZES],
         widget=forms.Select(attrs={"data-autosubmit": ""}),
     )

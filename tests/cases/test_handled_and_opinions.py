@@ -6,8 +6,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from tongban.core.models import AuditEntry
 from tongban.core.errors import InvalidInput, NotFound, NotPermitted
+from tongban.core.models import AuditEntry
 from tongban.core.spreadsheet import safe_cell
 from tongban.workflow import services as workflow
 from tongban.workflow.models import SavedOpinion, WorkItem

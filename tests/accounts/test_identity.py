@@ -5,7 +5,7 @@ licence wallet and 免提交 call."""
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.accounts.conftest import DECEASED, HOLDER, HOLDER_NAME, STRANGER, ZHANGSAN
 from tongban.accounts import identity, services
@@ -294,6 +294,10 @@ def test_the_holder_takes_a_hijacked_number_back_at_the_window(register, outbox)
     assert licences.access_licence(_actor("realholder"), code).code == code
     told = Notification.objects.get(recipient__username="hijacker")
     assert told.title == "您的账号已解除与身份证号码的绑定"
+    # Kept as a message key too: an English reader reads it in English (issue 12, defect 12).
+    with translation.override("en"):
+        assert told.title_text == "Your account is no longer bound to an ID number"
+        assert told.body_text.startswith("The holder of the ID number")
     entry = AuditEntry.objects.filter(action="accounts.identity.claim_approve").latest("seq")
     assert entry.detail["previous_account"] == "hijacker" and entry.actor_label == "clerk"
     with pytest.raises(Conflict):

@@ -3,6 +3,7 @@ departments in parallel, 退回, 撤回 and 催办; 分发 to the 收文 queues 
 incoming process 拟办 → 批办 → 承办 → 归档."""
 
 import pytest
+from django.utils import translation
 
 from tongban.accounts.models import Notification
 from tongban.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -89,7 +90,11 @@ def test_draft_to_archive_with_countersign_by_two_departments_and_incoming_handl
     step("division_head", document.ref, "distribution", main_agencies=["rsj"], cc_agencies=["zjj"])
     receipts = {r.agency.code: r for r in Receipt.objects.filter(document=document)}
     assert set(receipts) == {"rsj", "zjj"} and receipts["rsj"].kind == "main" and receipts["zjj"].kind == "cc"
-    assert Notification.objects.filter(recipient__username="handler_rs", subject=receipts["rsj"].ref).exists()
+    notice = Notification.objects.get(recipient__username="handler_rs", subject=receipts["rsj"].ref)
+    with translation.override("en"):  # a message key: each reader reads it in their language
+        assert notice.title_text.startswith(f"New document to sign for (收文): {document.number}")
+    with translation.override("zh-hans"):
+        assert "New document" not in notice.title_text
     step("division_head", document.ref, "filing")
     document.refresh_from_db()
     assert document.status == Status.ARCHIVED

@@ -33,6 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from tongban.core import audit, crypto, sms
 from tongban.core.authz import require
@@ -45,6 +46,7 @@ from tongban.core.errors import (
     NotFound,
     NotPermitted,
 )
+from tongban.core.i18n import Later
 from tongban.core.identifiers import normalize_id_number, normalize_mobile
 from tongban.core.masking import mask_id_number, mask_phone
 from tongban.core.models import AuditOutcome
@@ -773,8 +775,12 @@ def _tell_after_resolution(claim: IdentityClaim, previous: User | None, approved
         notify(
             [claim.user],
             kind=NotificationKind.ALERT,
-            title=_("Your identity was verified at the window"),
-            body=_("Your account is verified at level L3; your licences and applications are available."),
+            title=Later(gettext_noop("Your identity was verified at the window")),
+            body=Later(
+                gettext_noop(
+                    "Your account is verified at level L3; your licences and applications are available."
+                )
+            ),
             link=reverse("accounts:identity"),
             now=now,
         )
@@ -782,10 +788,12 @@ def _tell_after_resolution(claim: IdentityClaim, previous: User | None, approved
             notify(
                 [previous],
                 kind=NotificationKind.ALERT,
-                title=_("Your account is no longer bound to an ID number"),
-                body=_(
-                    "The holder of the ID number your account was bound to proved their identity in "
-                    "person at a service window. If that was you, bring your ID card to a window."
+                title=Later(gettext_noop("Your account is no longer bound to an ID number")),
+                body=Later(
+                    gettext_noop(
+                        "The holder of the ID number your account was bound to proved their identity in "
+                        "person at a service window. If that was you, bring your ID card to a window."
+                    )
                 ),
                 link=reverse("accounts:identity"),
                 now=now,
@@ -794,7 +802,7 @@ def _tell_after_resolution(claim: IdentityClaim, previous: User | None, approved
         notify(
             [claim.user],
             kind=NotificationKind.ALERT,
-            title=_("Your identity could not be verified at the window"),
+            title=Later(gettext_noop("Your identity could not be verified at the window")),
             body=claim.resolution_note,
             link=reverse("accounts:identity"),
             now=now,

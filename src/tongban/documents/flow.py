@@ -24,11 +24,13 @@ from pathlib import Path
 
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from tongban.accounts import roles as perms
 from tongban.accounts import services as accounts
 from tongban.accounts.models import Department, DepartmentKind, Role, User
 from tongban.core.errors import Conflict, FieldErrors, Formatted, InvalidInput, NotFound, NotPermitted
+from tongban.core.i18n import Later
 from tongban.core.uow import current, use_case
 from tongban.workflow import services as workflow
 from tongban.workflow import store as work_store
@@ -472,11 +474,10 @@ def distribute(actor, document: Document, main_codes, cc_codes, at: dt.datetime)
             accounts.notify(
                 sorted(holders),
                 kind="reminder",
-                title=str(
-                    Formatted(
-                        _("New document to sign for (收文): %(number)s %(title)s"),
-                        {"number": document.number, "title": document.title},
-                    )
+                title=Later(
+                    gettext_noop("New document to sign for (收文): %(number)s %(title)s"),
+                    number=document.number,
+                    title=document.title,
                 ),
                 subject=receipt.ref,
                 now=at,

@@ -646,6 +646,7 @@ EXPECTED = {
     "POST api/v1/exchange/query": "Lvvvvvvvvvv",
     "POST api/v1/exchange/verify": "Lvvvvvvvvvv",
     "POST api/v1/hotline/orders": "Lvvvvvvvvvv",
+    "POST api/v1/hotline/orders/batch": "Lvvvvvvvvvv",
     "POST api/v1/hotline/orders/<number>/accept": "Lnnnnnnnnnn",
     "POST api/v1/hotline/orders/<number>/answer": "Lvvvvvvvvvv",
     "POST api/v1/hotline/orders/<number>/arbitrate": "Lvvvvvvvvvv",

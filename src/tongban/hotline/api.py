@@ -134,6 +134,54 @@ def create_order(request, payload: OrderIn):
     return Status(201, _full(request, order))
 
 
+class BatchOrderIn(Schema):
+    """One order of a batch: the fields of OrderIn but the channel, which the batch gives."""
+
+    text: str
+    order_type: str = Field(..., description="consultation, help, complaint, report, suggestion, praise")
+    urgency: str = "normal"
+    requester_name: str = ""
+    anonymous: bool = False
+    phone: str = ""
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    region_code: str = ""
+    category: str = ""
+    department_code: str = ""
+    suggested_category: str = ""
+    suggestion_confidence: float | None = None
+    dispatch: bool = False
+
+
+class BatchIn(Schema):
+    channel: str = Field("api", description="api, app, open311, city_event, phone")
+    accept_suggestions: bool = Field(
+        False, description="an order without a category takes the router's confident suggestion"
+    )
+    orders: list[BatchOrderIn] = Field(..., description=f"at most {services.BATCH_MAX}")
+
+
+class BatchOut(Schema):
+    count: int
+    orders: list[OrderOut]
+
+
+@router.post(
+    "/hotline/orders/batch",
+    response={201: BatchOut},
+    summary="Record many work orders at once (a system's bulk intake): all or nothing",
+)
+def create_orders(request, payload: BatchIn):
+    orders = services.receive_many(
+        request.auth,
+        [o.dict() for o in payload.orders],
+        channel=payload.channel,
+        accept_suggestions=payload.accept_suggestions,
+    )
+    return Status(201, {"count": len(orders), "orders": [_out(request.auth, o) for o in orders]})
+
+
 @router.get("/hotline/orders", response=list[OrderOut], summary="The work orders the caller may see")
 @paginate(PageNumberPagination, page_size=50)
 def list_orders(request, status: str = "", department: str = "", q: str = ""):

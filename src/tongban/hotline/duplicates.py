@@ -148,6 +148,43 @@ def _candidates(keys: list[int], since: dt.datetime, cfg: dict, *, exclude_pk=No
     )
 
 
+def _close_ids(sig, since: dt.datetime, threshold: float, cfg: dict, *, exclude_pk=None) -> list[int]:
+    """Indexed orders whose stored signatures estimate at least `threshold` (less the margin)."""
+    rows = _candidates(similar.keys_of(sig), since, cfg, exclude_pk=exclude_pk)
+    if not rows:
+        return []
+    estimated = similar.estimates(sig, [r[1] for r in rows])
+    return [r[0] for r, e in zip(rows, estimated, strict=True) if e >= threshold - cfg["estimate_margin"]]
+
+
+def _read_candidates(ids, since: dt.datetime, *, open_only: bool) -> list[Candidate]:
+    """What memory proposed, checked against the database: status, place and text read now."""
+    found = []
+    ids = list(ids)
+    for start in range(0, len(ids), 900):  # SQLite's limit on parameters
+        rows = WorkOrder.objects.filter(pk__in=ids[start : start + 900], received_at__gte=since)
+        if open_only:
+            rows = rows.filter(status__in=OPEN_STATUSES)
+        found += [Candidate(*r) for r in rows.values_list(*_PLACE_FIELDS, "text")]
+    return found
+
+
+def _scored(probe: WorkOrder, mine: frozenset, others, threshold: float, cfg: dict) -> list[Match]:
+    """The others (with their normalised texts) at the probe's place and at least `threshold` similar."""
+    out = []
+    for other, text in others:
+        if not same_place(probe, other, cfg["place_metres"]):
+            continue
+        score = similar.jaccard(mine, similar.bigrams(text))
+        if score >= threshold:
+            out.append(Match(other, round(score, 4)))
+    return out
+
+
+def _ranked(matches: list[Match]) -> list[Match]:
+    return sorted(matches, key=lambda m: (-m.score, m.order.received_at))
+
+
 def _matches(
     probe: WorkOrder, *, since: dt.datetime, threshold: float, open_only: bool, exclude_pk=None
 ) -> list[Match]:
@@ -159,30 +196,12 @@ def _matches(
     sig = similar.signature(text)
     if sig is None:
         return []
-    rows = _candidates(similar.keys_of(sig), since, cfg, exclude_pk=exclude_pk)
-    if not rows:
-        return []
-    estimated = similar.estimates(sig, [r[1] for r in rows])
-    close_ids = [
-        r[0] for r, e in zip(rows, estimated, strict=True) if e >= threshold - cfg["estimate_margin"]
-    ]
+    close_ids = _close_ids(sig, since, threshold, cfg, exclude_pk=exclude_pk)
     if not close_ids:
         return []
-    # what memory holds is checked against the database: status, place and text are read now
-    found = WorkOrder.objects.filter(pk__in=close_ids, received_at__gte=since)
-    if open_only:
-        found = found.filter(status__in=OPEN_STATUSES)
-    close = [Candidate(*r) for r in found.values_list(*_PLACE_FIELDS, "text")]
-    mine = similar.bigrams(text)
-    out = []
-    for candidate in close:
-        if not same_place(probe, candidate, cfg["place_metres"]):
-            continue
-        score = similar.jaccard(mine, similar.bigrams(similar.text_of(candidate.text)))
-        if score >= threshold:
-            out.append(Match(candidate, round(score, 4)))
-    out.sort(key=lambda m: (-m.score, m.order.received_at))
-    return out
+    close = _read_candidates(close_ids, since, open_only=open_only)
+    others = [(c, similar.text_of(c.text)) for c in close]
+    return _ranked(_scored(probe, similar.bigrams(text), others, threshold, cfg))
 
 
 @dataclass
@@ -195,52 +214,113 @@ class Plan:
     matches: list[Match]
 
 
-def plan(order: WorkOrder, at: dt.datetime) -> Plan:
-    """At intake, before the order is saved: look for similar orders and choose its cluster."""
-    cfg = config()
-    sig = similar.signature(similar.text_of(order.text))
+def _windows(at: dt.datetime, cfg: dict) -> tuple[dt.datetime, float]:
+    """Since when intake looks, and the lowest similarity it keeps (cluster or duplicate)."""
     since = at - dt.timedelta(days=max(cfg["cluster_days"], cfg["window_days"]))
-    low = min(cfg["cluster_threshold"], cfg["duplicate_threshold"])
-    matches = _matches(order, since=since, threshold=low, open_only=False, exclude_pk=order.pk)
+    return since, min(cfg["cluster_threshold"], cfg["duplicate_threshold"])
+
+
+def _decide(order: WorkOrder, sig, matches: list[Match], cfg: dict) -> Plan:
     related = [m for m in matches if m.score >= cfg["cluster_threshold"]]
     order.cluster = (related[0].order.cluster or related[0].order.number) if related else order.number
     order.signature = similar.to_bytes(sig)
     return Plan(sig, sorted(set(similar.keys_of(sig))), matches)
 
 
-def index_order(order: WorkOrder, actor, at: dt.datetime, found: Plan | None = None) -> None:
-    """At intake, inside the intake's use case, once the order is saved: index it (its band keys in
-    one statement), propose duplicates and warn when its cluster grows fast."""
+def plan(order: WorkOrder, at: dt.datetime) -> Plan:
+    """At intake, before the order is saved: look for similar orders and choose its cluster."""
     cfg = config()
-    if found is None:  # the order was saved without a plan: make one and write what it decided
-        found = plan(order, at)
-        WorkOrder.objects.filter(pk=order.pk).update(cluster=order.cluster, signature=order.signature)
+    since, low = _windows(at, cfg)
+    sig = similar.signature(similar.text_of(order.text))
+    matches = _matches(order, since=since, threshold=low, open_only=False, exclude_pk=order.pk)
+    return _decide(order, sig, matches, cfg)
+
+
+def plan_many(orders: list[WorkOrder], at: dt.datetime) -> list[Plan]:
+    """`plan` for a batch received together, in its order: each order is checked against the indexed
+    orders and against the batch's earlier orders (not written yet, so not in the index), as if they
+    had arrived one by one. The indexed candidates of the whole batch are read in one query."""
+    cfg = config()
+    since, low = _windows(at, cfg)
+    texts = [similar.text_of(o.text) for o in orders]
+    sigs = [similar.signature(t) for t in texts]
+    close_ids = [_close_ids(sig, since, low, cfg) if sig is not None else [] for sig in sigs]
+    stored = {
+        c.pk: c for c in _read_candidates({i for ids in close_ids for i in ids}, since, open_only=False)
+    }
+    earlier_by_key: dict[int, list[int]] = {}
+    plans = []
+    for i, order in enumerate(orders):
+        sig, matches = sigs[i], []
+        keys = set(similar.keys_of(sig))
+        if sig is not None:
+            others = [(stored[pk], similar.text_of(stored[pk].text)) for pk in close_ids[i] if pk in stored]
+            earlier = sorted({j for key in keys for j in earlier_by_key.get(key, ())})
+            others += [
+                (orders[j], texts[j])
+                for j in earlier
+                if float((sigs[j] == sig).mean()) >= low - cfg["estimate_margin"]
+            ]
+            matches = _ranked(_scored(order, similar.bigrams(texts[i]), others, low, cfg))
+        plans.append(_decide(order, sig, matches, cfg))
+        for key in keys:
+            earlier_by_key.setdefault(key, []).append(i)
+    return plans
+
+
+def _proposed(found: Plan, at: dt.datetime, cfg: dict) -> list[Match]:
+    """The matches proposed as duplicates: close enough, open, received within the window."""
     window = at - dt.timedelta(days=cfg["window_days"])
-    duplicates = [
+    return [
         m
         for m in found.matches
         if m.score >= cfg["duplicate_threshold"]
         and m.order.status in OPEN_STATUSES
         and m.order.received_at >= window
     ][:3]
-    if duplicates:
-        DuplicateProposal.objects.bulk_create(
-            [
-                DuplicateProposal(order=order, target_id=m.order.pk, score=m.score, created_at=at)
-                for m in duplicates
-            ]
-        )
-        for m in duplicates:
-            _event(order, act.DUPLICATE_SUSPECTED, actor, at=at, target=m.order.number, score=m.score)
-    if found.keys:
-        received = connection.ops.adapt_datetimefield_value(order.received_at)
-        with connection.cursor() as cursor:
+
+
+def _insert_bands(rows: list[tuple[int, int, object]]) -> None:
+    """Band keys (key, order, received) in as few statements as SQLite's parameter limit allows."""
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 300):
+            part = rows[start : start + 300]
             cursor.execute(
                 "INSERT INTO hotline_orderband (key, order_id, received_at) VALUES "  # noqa: S608
-                + ", ".join(["(%s, %s, %s)"] * len(found.keys)),
-                [value for key in found.keys for value in (key, order.pk, received)],
+                + ", ".join(["(%s, %s, %s)"] * len(part)),
+                [value for row in part for value in row],
             )
-    if any(m.score >= cfg["cluster_threshold"] for m in found.matches):
+
+
+def index_order(order: WorkOrder, actor, at: dt.datetime, found: Plan | None = None) -> None:
+    """At intake, inside the intake's use case, once the order is saved: index it (its band keys in
+    one statement), propose duplicates and warn when its cluster grows fast."""
+    if found is None:  # the order was saved without a plan: make one and write what it decided
+        found = plan(order, at)
+        WorkOrder.objects.filter(pk=order.pk).update(cluster=order.cluster, signature=order.signature)
+    index_many([order], actor, at, [found])
+
+
+def index_many(orders: list[WorkOrder], actor, at: dt.datetime, plans: list[Plan]) -> None:
+    """`index_order` for orders saved together: their proposals and band keys written in bulk, and
+    each cluster that grew checked once, with the latest of its orders."""
+    cfg = config()
+    proposals, bands, grown = [], [], {}
+    for order, found in zip(orders, plans, strict=True):
+        for m in _proposed(found, at, cfg):
+            proposals.append(
+                DuplicateProposal(order=order, target_id=m.order.pk, score=m.score, created_at=at)
+            )
+            _event(order, act.DUPLICATE_SUSPECTED, actor, at=at, target=m.order.number, score=m.score)
+        received = connection.ops.adapt_datetimefield_value(order.received_at)
+        bands += [(key, order.pk, received) for key in found.keys]
+        if any(m.score >= cfg["cluster_threshold"] for m in found.matches):
+            grown[order.cluster] = order
+    if proposals:
+        DuplicateProposal.objects.bulk_create(proposals)
+    if bands:
+        _insert_bands(bands)
+    for order in grown.values():
         _check_hotspot(order, actor, at)
 
 

@@ -243,8 +243,12 @@ def limits_for(urgency: str, order_type: str) -> Limits:
     return Limits(hours, days, DEFAULT_EXTENDED_DAYS)
 
 
-def _set_clock(order: WorkOrder, start: dt.datetime) -> None:
-    limits = limits_for(order.urgency, order.order_type)
+def _set_clock(order: WorkOrder, start: dt.datetime, known: dict | None = None) -> None:
+    if known is None:
+        limits = limits_for(order.urgency, order.order_type)
+    else:
+        key = ("limits", order.urgency, order.order_type)
+        limits = known.get(key) or known.setdefault(key, limits_for(order.urgency, order.order_type))
     order.first_contact_due = start + dt.timedelta(hours=limits.first_contact_hours)
     days = limits.extended_working_days if order.extended else limits.resolution_working_days
     order.resolution_due = get_calendar().deadline(start, days)
@@ -367,30 +371,39 @@ def clear_caches() -> None:
 # --- intake ------------------------------------------------------------------------------------
 
 
-def _take_serial(day: dt.date) -> tuple[int, bytes]:
+def _take_serials(day: dt.date, count: int = 1) -> tuple[int, bytes]:
+    """Reserve `count` consecutive serials of the day in one statement; returns the last and the
+    day's key."""
     rows = sql.all_rows(
-        "UPDATE hotline_ordernumberday SET last_serial = last_serial + 1 WHERE day = %s "
+        "UPDATE hotline_ordernumberday SET last_serial = last_serial + %s WHERE day = %s "
         "RETURNING last_serial, key",
-        [day],
+        [count, day],
     )
     if not rows:
         rows = sql.all_rows(
-            "INSERT INTO hotline_ordernumberday (day, last_serial, key) VALUES (%s, 1, %s) "
-            "ON CONFLICT (day) DO UPDATE SET last_serial = hotline_ordernumberday.last_serial + 1 "
+            "INSERT INTO hotline_ordernumberday (day, last_serial, key) VALUES (%s, %s, %s) "
+            "ON CONFLICT (day) DO UPDATE SET last_serial = hotline_ordernumberday.last_serial + %s "
             "RETURNING last_serial, key",
-            [day, secrets.token_hex(16)],
+            [day, count, secrets.token_hex(16), count],
         )
     serial, key = rows[0]
     return serial, bytes.fromhex(key)
 
 
-def _new_number(at: dt.datetime) -> str:
+def _new_numbers(at: dt.datetime, count: int = 1) -> list[str]:
     """工单编号: "H" + local date + six digits, unique per day and telling nothing of the day's volume."""
     day = timezone.localtime(at).date()
-    serial, key = _take_serial(day)
-    if serial > 10**6:
+    last, key = _take_serials(day, count)
+    if last > 10**6:
         raise Conflict(_("The centre has numbered a million orders today; try again tomorrow."))
-    return f"H{day:%Y%m%d}{crypto.permute_digits(serial - 1, 6, key):06d}"
+    return [
+        f"H{day:%Y%m%d}{crypto.permute_digits(serial - 1, 6, key):06d}"
+        for serial in range(last - count + 1, last + 1)
+    ]
+
+
+def _new_number(at: dt.datetime) -> str:
+    return _new_numbers(at)[0]
 
 
 def _event(
@@ -408,10 +421,35 @@ def _event(
     )
 
 
-@use_case("hotline.create_order", object_type="work_order")
-def create_order(
+def _intake_by(actor, channel: str) -> bool:
+    """May the actor record an order on this channel? Returns whether they file as a citizen."""
+    _authenticated(actor)
+    citizen = getattr(actor, "is_citizen", False)
+    if citizen:
+        if channel not in CITIZEN_CHANNELS:
+            raise NotPermitted()
+    elif not is_centre(actor):
+        raise NotPermitted()
+    elif channel not in CENTRE_CHANNELS:
+        raise InvalidInput.single("channel", "choice", _("Choose one of the allowed values."))
+    return citizen
+
+
+def _active_department(code: str, known: dict | None = None) -> Department | None:
+    if known is not None and code in known:
+        return known[code]
+    department = Department.objects.filter(code=code, is_active=True).first()
+    if known is not None:
+        known[code] = department
+    return department
+
+
+def _new_order(
     actor,
+    errors: FieldErrors,
     *,
+    citizen: bool,
+    at: dt.datetime,
     channel: str,
     text: str,
     order_type: str,
@@ -428,22 +466,11 @@ def create_order(
     suggested_category: str = "",
     suggestion_confidence: float | None = None,
     dispatch: bool = False,
-    dispatch_rule: str = "",
-) -> WorkOrder:
-    """Record a work order from any channel. The centre records calls and system submissions; a
-    citizen files on the portal as the requester. With `dispatch`, the centre sends it at once to
-    the department given (or the category's), in the same transaction."""
-    _authenticated(actor)
-    citizen = getattr(actor, "is_citizen", False)
-    if citizen:
-        if channel not in CITIZEN_CHANNELS:
-            raise NotPermitted()
-    elif not is_centre(actor):
-        raise NotPermitted()
-    elif channel not in CENTRE_CHANNELS:
-        raise InvalidInput.single("channel", "choice", _("Choose one of the allowed values."))
-
-    errors = FieldErrors()
+    known: dict | None = None,
+) -> WorkOrder | None:
+    """The order a request describes, checked, with its clock set but no number and not saved; None
+    after recording its problems in `errors`. `known` keeps lookups (departments, time limits)
+    across the orders of one batch."""
     text = errors.require_text("text", text, max_length=TEXT_MAX)
     order_type = _choice(errors, "order_type", order_type, OrderType)
     urgency = _choice(errors, "urgency", urgency or Urgency.NORMAL, Urgency)
@@ -483,24 +510,26 @@ def create_order(
         errors.add("address", "required", _("Give an address, a map point or a region."))
     category_obj = None
     if category:
-        category_obj = category_by_path(category)
+        by_path = known.get("categories") if known is not None else None  # a batch reads them once
+        category_obj = (
+            by_path.get(str(category).strip()) if by_path is not None else category_by_path(category)
+        )
         if category_obj is None:
             errors.add("category", "unknown", _("No category has this name."))
     department = None
     if department_code:
-        department = Department.objects.filter(code=department_code, is_active=True).first()
+        department = _active_department(department_code, known)
         if department is None:
             errors.add("department_code", "unknown", _("No department has this code."))
-    errors.raise_if_any()
+    if errors:
+        return None
     if department is None:
         department = department_for(category_obj)
     if dispatch and (citizen or department is None):
-        raise InvalidInput.single("department_code", "required", _("Choose the department to dispatch to."))
-
-    at = now()
+        errors.add("department_code", "required", _("Choose the department to dispatch to."))
+        return None
     user = getattr(actor, "user", None)
     order = WorkOrder(
-        number=_new_number(at),
         channel=channel,
         order_type=order_type,
         urgency=urgency,
@@ -518,44 +547,176 @@ def create_order(
         received_at=at,
         created_by=user if user is not None and user.kind != UserKind.CITIZEN else None,
     )
-    _set_clock(order, at)
+    _set_clock(order, at, known)
     suggested = (suggested_category or "").strip()[:60]
     if suggested:
         order.suggested_category = suggested
         order.suggestion_confidence = suggestion_confidence
         order.suggestion_accepted = category_obj is not None and category_obj.top == suggested
+    return order
+
+
+def _received(order: WorkOrder, actor, *, citizen: bool, at, examples: list | None = None) -> None:
+    """The events of a new order (and its routing, kept as training data)."""
+    category = order.category
+    _event(
+        order,
+        act.RECEIVED,
+        actor,
+        at=at,
+        order_type=order.order_type,
+        urgency=order.urgency,
+        category=category.path if category else "",
+        region=order.region.code if order.region_id else "",
+        anonymous=order.anonymous,
+    )
+    if category is not None and not citizen:
+        _record_routing(order, actor, chosen=category.top, at=at, examples=examples)
+
+
+@use_case("hotline.create_order", object_type="work_order")
+def create_order(
+    actor,
+    *,
+    channel: str,
+    dispatch: bool = False,
+    dispatch_rule: str = "",
+    **fields,
+) -> WorkOrder:
+    """Record a work order from any channel. The centre records calls and system submissions; a
+    citizen files on the portal as the requester. With `dispatch`, the centre sends it at once to
+    the department given (or the category's), in the same transaction. The fields are those of
+    `_new_order`."""
+    citizen = _intake_by(actor, channel)
+    errors = FieldErrors()
+    at = now()
+    order = _new_order(actor, errors, citizen=citizen, at=at, channel=channel, dispatch=dispatch, **fields)
+    errors.raise_if_any()
+    order.number = _new_number(at)
     from .duplicates import index_order, plan
 
     found = plan(order, at)  # the duplicate check: cluster and signature go into the first write
     order.save()
     uow = current()
     uow.audit.object_ref = order.number
-    uow.audit.department_code = department.code if department else ""
-    _event(
-        order,
-        act.RECEIVED,
-        actor,
-        at=at,
-        order_type=order_type,
-        urgency=urgency,
-        category=category_obj.path if category_obj else "",
-        region=region.code if region else "",
-        anonymous=order.anonymous,
-    )
-    if category_obj is not None and not citizen:
-        _record_routing(order, actor, chosen=category_obj.top, at=at)
+    uow.audit.department_code = order.department.code if order.department_id else ""
+    _received(order, actor, citizen=citizen, at=at)
     index_order(order, actor, at, found)
     if dispatch:
-        _dispatch(actor, order, department, [], at=at, rule=dispatch_rule)
+        _dispatch(actor, order, order.department, [], at=at, rule=dispatch_rule)
     return order
 
 
-def _record_routing(order: WorkOrder, actor, *, chosen: str, at) -> None:
-    """The operator's confirmation or override of the router's suggestion, kept as training data."""
+BATCH_MAX = 500
+# What one order of a batch may say (the keywords of `_new_order` a caller gives).
+BATCH_FIELDS = frozenset(
+    {
+        "text",
+        "order_type",
+        "urgency",
+        "requester_name",
+        "anonymous",
+        "phone",
+        "address",
+        "latitude",
+        "longitude",
+        "region_code",
+        "category",
+        "department_code",
+        "suggested_category",
+        "suggestion_confidence",
+        "dispatch",
+    }
+)
+
+
+@use_case("hotline.receive_many", object_type="work_order")
+def receive_many(
+    actor, requests, *, channel: str = Channel.API, accept_suggestions: bool = False
+) -> list[WorkOrder]:
+    """Record a batch of work orders a system submits at once (the API's bulk intake). Each order is
+    checked, routed and checked for duplicates — against the indexed orders and the batch's earlier
+    ones — as `create_order` would do it one by one, and keeps the same records: its own
+    hotline.create_order journal entry, its events, its routing example, its band keys, duplicate
+    proposals and hotspot warnings. What costs per statement is done once for the batch: the
+    numbers in one update, the rows in bulk inserts, one transaction (all or nothing: a bad order
+    refuses the batch, its problems named `orders.<i>.<field>`).
+
+    The router suggests a category for every order that does not carry a suggestion; with
+    `accept_suggestions` its confident suggestion becomes the category of an order that names none."""
+    if _intake_by(actor, channel):
+        raise NotPermitted()  # a citizen files one order at a time, on the portal
+    requests = list(requests or [])
+    if not requests:
+        raise InvalidInput.single("orders", "required", _("Send at least one work order."))
+    if len(requests) > BATCH_MAX:
+        raise InvalidInput.single(
+            "orders", "max_length", Formatted(_("At most %(n)d work orders at once."), {"n": BATCH_MAX})
+        )
+    from . import router
+    from .duplicates import index_many, plan_many
+
+    model = router.load()
+    at = now()
+    known: dict = {"categories": _categories_by_path()}
+    errors = FieldErrors()
+    orders, dispatched = [], []
+    for i, request in enumerate(requests):
+        fields = dict(request)
+        item = FieldErrors()
+        for name in sorted(set(fields) - BATCH_FIELDS):
+            item.add(name, "unknown", _("This field is not part of a work order."))
+            del fields[name]
+        text = str(fields.get("text") or "")
+        if model is not None and text.strip() and not fields.get("suggested_category"):
+            suggestion = model.suggest(text)
+            if suggestion.label:
+                fields["suggested_category"] = suggestion.label
+                fields["suggestion_confidence"] = round(suggestion.confidence, 4)
+                if accept_suggestions and not fields.get("category"):
+                    fields["category"] = suggestion.label
+        order = _new_order(actor, item, citizen=False, at=at, channel=channel, known=known, **fields)
+        for name, problems in item.fields.items():
+            errors.fields[f"orders.{i}.{name}"] = problems
+        if order is not None:
+            orders.append(order)
+            dispatched.append(bool(fields.get("dispatch")))
+    errors.raise_if_any()
+    for order, number in zip(orders, _new_numbers(at, len(orders)), strict=True):
+        order.number = number
+        order.phone_index = WorkOrder.index_phone(order.contact_phone or "")  # as WorkOrder.save does
+    plans = plan_many(orders, at)  # the duplicate check: cluster and signature go into the first write
+    WorkOrder.objects.bulk_create(orders)
+    examples: list[TrainingExample] = []
+    for order in orders:
+        audit.record(
+            "hotline.create_order",
+            actor=actor,
+            object_type="work_order",
+            object_ref=order.number,
+            department_code=order.department.code if order.department_id else "",
+        )
+        _received(order, actor, citizen=False, at=at, examples=examples)
+    TrainingExample.objects.bulk_create(examples)
+    index_many(orders, actor, at, plans)
+    for order, dispatch in zip(orders, dispatched, strict=True):
+        if dispatch:
+            _dispatch(actor, order, order.department, [], at=at)
+    current().audit.detail = {"orders": len(orders), "channel": channel}
+    return orders
+
+
+def _record_routing(order: WorkOrder, actor, *, chosen: str, at, examples: list | None = None) -> None:
+    """The operator's confirmation or override of the router's suggestion, kept as training data
+    (added to `examples` for a batch to write at once)."""
     overridden = bool(order.suggested_category) and order.suggested_category != chosen
-    TrainingExample.objects.create(
+    example = TrainingExample(
         text=order.text, label=chosen, suggested=order.suggested_category, overridden=overridden, order=order
     )
+    if examples is None:
+        example.save()
+    else:
+        examples.append(example)
     _event(
         order,
         act.ROUTED,

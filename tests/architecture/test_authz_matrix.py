@@ -190,6 +190,21 @@ EXPECTED = {
     "POST api/v1/programme/programmes/<code>/import": "Lvvvvvvvvvv",
     "POST api/v1/programme/programmes/<code>/tasks/<task>/progress": "Lvvvvvvvvvv",
     "POST api/v1/programme/programmes/<code>/tasks/<task>/reschedule": "Lvvvvvvvvvv",
+    # the same for other systems (issue 15): weekly reports, funds and the risk register are read by
+    # whoever reads the programme; writes are checked past the body (an empty one is a 422 first)
+    "GET api/v1/programme/programmes/<code>/tasks/<task>/weekly-reports": "Lddnnnnnnnd",
+    "POST api/v1/programme/programmes/<code>/tasks/<task>/weekly-reports": "Lddnnnnnnnd",
+    "GET api/v1/programme/programmes/<code>/tasks/<task>/evidence/<week>/<number>": "Lddnnnnnnnd",
+    "GET api/v1/programme/programmes/<code>/funds": "Lddnnnnnnnd",
+    "GET api/v1/programme/programmes/<code>/funds/spendings": "Lddnnnnnnnd",
+    "POST api/v1/programme/programmes/<code>/funds/spendings": "Lvvvvvvvvvv",
+    "GET api/v1/programme/programmes/<code>/risks": "Lddnnnnnnnd",
+    "POST api/v1/programme/programmes/<code>/risks": "Lvvvvvvvvvv",
+    "PUT api/v1/programme/programmes/<code>/risks/<risk>": "Lvvvvvvvvvv",
+    # published consultations are public; commenting through the API needs a login or a token
+    "GET api/v1/programme/consultations": "ooooooooooo",
+    "GET api/v1/programme/consultations/<code>": "nnnnnnnnnnn",
+    "POST api/v1/programme/consultations/<code>/comments": "Lvvvvvvvvvv",
     # public consultation (意见征集): anyone reads a published one and comments while it is open
     # (an unknown code is a 404 for everyone); planners manage, programme readers look on
     "GET consultations/": "ooooooooooo",

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tongban.core.errors import FieldErrors, Formatted
+from tongban.core.errors import Conflict, FieldErrors, Formatted, NotFound
 from tongban.core.uow import current, use_case
 
 from . import services, transfer
@@ -62,9 +62,11 @@ def set_risk(
     status: str = RiskStatus.OPEN,
     note: str = "",
     now: dt.datetime | None = None,
+    existing: bool | None = None,
 ) -> Risk:
     """A planner adds a risk to the register or updates one; a new likelihood or impact is recorded
-    in the risk's history with the planner's note."""
+    in the risk's history with the planner's note. `existing` True: only an update (an unknown code
+    is NotFound); False: only an addition (a code in use is a Conflict); None: either (the page)."""
     programme = services._planned_programme(actor, programme_code)
     now = now or timezone.now()
     errors = FieldErrors()
@@ -101,7 +103,11 @@ def set_risk(
             "tasks", "unknown", Formatted(_("No task with the code %(code)s."), {"code": "、".join(missing)})
         )
     errors.raise_if_any()
-    risk = Risk.objects.filter(programme=programme, code=code).first()
+    risk = Risk.objects.filter(programme=programme, code=code).first()  # the programme row is locked
+    if existing is True and risk is None:
+        raise NotFound()
+    if existing is False and risk is not None:
+        raise Conflict(_("A risk with this code is in the register."))
     changed = risk is None or (risk.likelihood, risk.impact) != (likely, hurt)
     if risk is None:
         risk = Risk(programme=programme, code=code, probability=0, delay_days=0)

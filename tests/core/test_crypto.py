@@ -350,3 +350,24 @@ def test_mask_phone(value, masked):
 )
 def test_mask_name(value, masked):
     assert mask_name(value) == masked
+
+
+def test_decrypt_many_opens_what_decrypt_opens_and_refuses_what_it_refuses(settings):
+    settings.TONGBAN_MASTER_KEY = KEY_A
+    settings.TONGBAN_MASTER_KEYS_OLD = []
+    old = encrypt("旧密钥加密的记录", CTX)
+    settings.TONGBAN_MASTER_KEY = KEY_B
+    settings.TONGBAN_MASTER_KEYS_OLD = [KEY_A]  # after a rotation both keys open in one batch
+    values = ["110101199003070021", "", "广安示例企业有限公司 " * 20]
+    batch = [encrypt(v, CTX) for v in values] + [old]
+    assert crypto.decrypt_many(batch, CTX) == [*values, "旧密钥加密的记录"]
+    assert crypto.decrypt_many(iter(batch), CTX) == [decrypt(c, CTX) for c in batch]
+    prefix, kid, raw = split_token(batch[0])
+    tampered = join_token(prefix, kid, raw[:-1] + bytes([raw[-1] ^ 1]))
+    with pytest.raises(DecryptionError):
+        crypto.decrypt_many([batch[1], tampered], CTX)
+    with pytest.raises(DecryptionError):
+        crypto.decrypt_many(batch, "accounts.Person.phone")  # another field's context
+    settings.TONGBAN_MASTER_KEYS_OLD = []
+    with pytest.raises(DecryptionError):  # the retired key is no longer listed
+        crypto.decrypt_many(batch, CTX)

@@ -269,3 +269,27 @@ def test_thousands_of_events_of_one_use_case_are_written_in_batches():
     with transaction.atomic():
         events.write(made)
     assert DomainEvent.objects.filter(subject_kind="probe").count() == 5000
+
+
+def test_one_event_for_many_subjects_is_checked_once_and_each_gets_its_own_detail():
+    with pytest.raises(events.UnknownActivity, match="not registered"):
+        events.make_many("probe", ["P1", "P2"], "probe.exploded", at=NOW)
+    with pytest.raises(events.UnknownActivity, match="should be int"):
+        events.make_many("probe", ["P1", "P2"], "probe.opened", at=NOW, detail={"size": "3"})
+    made = events.make_many(
+        "probe",
+        ["P1", "P2", "P3"],
+        "probe.opened",
+        at=NOW,
+        actor=SYSTEM,
+        department_code="D1",
+        detail={"size": 2},
+    )
+    assert [e.subject_id for e in made] == ["P1", "P2", "P3"]
+    single = events.make(
+        "probe", "P1", "probe.opened", at=NOW, actor=SYSTEM, department_code="D1", detail={"size": 2}
+    )
+    assert made[0] == single
+    made[0].detail["size"] = 5
+    assert made[1].detail == {"size": 2}
+    assert events.make_many("probe", [], "probe.opened", at=NOW, detail={"size": 1}) == []

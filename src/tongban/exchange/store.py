@@ -143,4 +143,4 @@ def all_record_data(resource_id: int) -> list[dict]:
         "ORDER BY CASE WHEN updated_on IS NULL THEN 0 ELSE 1 END, updated_on, row_number",
         [resource_id],
     )
-    return [json.loads(crypto.decrypt(row[0], _DATA_CONTEXT)) for row in rows]
+    return [json.loads(text) for text in crypto.decrypt_many((row[0] for row in rows), _DATA_CONTEXT)]

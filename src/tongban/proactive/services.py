@@ -9,9 +9,12 @@ nobody else's. An object the caller may not see is NotFound.
 """
 
 import datetime as dt
+import itertools
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from django.db.models import QuerySet
@@ -22,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from tongban.accounts import roles as perms
 from tongban.accounts import services as accounts
 from tongban.accounts.models import Department, Enterprise, NotificationKind, Representation, Role
+from tongban.core import events
 from tongban.core.authz import require
 from tongban.core.errors import FieldErrors, Formatted, InvalidInput, NotFound, NotPermitted
 from tongban.core.uow import current, use_case
@@ -29,7 +33,7 @@ from tongban.exchange import services as exchange
 from tongban.rules import FeelSyntaxError, compile_expression
 from tongban.rules.builtins import REGISTRY
 
-from . import activities, profile
+from . import activities, profile, store
 from .models import (
     Benefit,
     BenefitStatus,
@@ -40,7 +44,7 @@ from .models import (
     SubjectKind,
     SubjectMatch,
 )
-from .vector import Evaluator
+from .vector import Evaluator, Factor
 
 MAX_CONDITIONS = 12
 BATCH = 2000
@@ -196,11 +200,17 @@ def save_policy(
 
 @dataclass
 class Table:
-    """The data of every subject the shared data knows, by data item, aligned with `keys`."""
+    """The data of every subject the shared data knows, by data item, aligned with `keys`; each item
+    a factorised column (vector.Factor) of the values as conditions compare them."""
 
     keys: list[str]
-    columns: dict[str, list]
+    factors: dict[str, Factor]
     calls: dict[str, str] = field(default_factory=dict)  # resource → call reference (or refusal)
+
+    @cached_property
+    def columns(self) -> dict[str, list]:
+        """Each item's plain values, one per subject."""
+        return {name: factor.tolist() for name, factor in self.factors.items()}
 
 
 def fetch(actor, department: Department, names, *, purpose: str) -> Table:
@@ -224,15 +234,33 @@ def fetch(actor, department: Department, names, *, purpose: str) -> Table:
         extracts[resource] = (items, answer.records)
         calls[resource] = answer.reference
     keys = sorted(set().union(*(records.keys() for _items, records in extracts.values())))
-    columns: dict[str, list] = {}
+    factors: dict[str, Factor] = {}
     for items, records in extracts.values():
+        rows = [records.get(key) for key in keys]
         for item in items:
-            columns[item.name] = [
-                profile.typed(item, (records.get(key) or {}).get(item.field)) for key in keys
-            ]
+            factors[item.name] = _typed_factor(item, [r.get(item.field) if r else None for r in rows])
     for name in names:
-        columns.setdefault(name, [None] * len(keys))
-    return Table(keys=keys, columns=columns, calls=calls)
+        factors.setdefault(name, Factor(np.zeros(len(keys), dtype=np.int32), [None]))
+    return Table(keys=keys, factors=factors, calls=calls)
+
+
+def _typed_factor(item: profile.Item, raw: list) -> Factor:
+    """A record field's values, typed once per distinct value received (profile.typed)."""
+    seen: dict = {}
+    try:
+        # a string keys itself; other values carry their type, so 1, 1.0 and True stay apart
+        raw_codes = [seen.setdefault(v if v.__class__ is str else (v.__class__, v), len(seen)) for v in raw]
+    except TypeError:  # a list or a context in a record: factorise value by value
+        return Factor.of([profile.typed(item, v) for v in raw])
+    distinct: list = [None]
+    typed_codes = np.zeros(len(seen), dtype=np.int32)
+    for n, key in enumerate(seen):
+        value = profile.typed(item, key if key.__class__ is str else key[1])
+        if value is not None:
+            typed_codes[n] = len(distinct)
+            distinct.append(value)
+    codes = typed_codes[np.asarray(raw_codes, dtype=np.int32)] if raw else np.zeros(0, dtype=np.int32)
+    return Factor(codes, distinct)
 
 
 @dataclass
@@ -246,7 +274,7 @@ class PolicyResult:
 def evaluate(policies_: list[Policy], table: Table) -> tuple[list[PolicyResult], Evaluator]:
     """Every condition of every policy over every subject; a policy holds when all its conditions
     do, fails when one fails, and is undetermined otherwise (some data missing)."""
-    evaluator = Evaluator(table.columns, len(table.keys))
+    evaluator = Evaluator(table.factors, len(table.keys))
     results = []
     for policy in policies_:
         masks = [evaluator.evaluate(e) for e in compile_conditions(policy.conditions)]
@@ -257,10 +285,6 @@ def evaluate(policies_: list[Policy], table: Table) -> tuple[list[PolicyResult],
             failed |= false
         results.append(PolicyResult(policy, qualified, ~qualified & ~failed, masks))
     return results, evaluator
-
-
-def _verdict(true: np.ndarray, false: np.ndarray, i: int):
-    return True if true[i] else False if false[i] else None
 
 
 def run_matching(actor, department_code: str, *, now=None) -> MatchRun:
@@ -301,6 +325,82 @@ def run_matching(actor, department_code: str, *, now=None) -> MatchRun:
     return run
 
 
+def _json_text(value) -> str:
+    """JSON as the model's JSONField writes it, compact: a run stores a million of these members."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+class _Findings:
+    """What a run found, subject by subject, as JSON text built once per distinct piece: a policy's
+    result for a subject is one of a few patterns of condition results, an item's value one of its
+    distinct values. `subjects` are those who qualify (or may) for at least one policy, in key
+    order; `results[n]` is the results JSON of `subjects[n]`, `values[i]` that of subject i."""
+
+    def __init__(self, table: Table, results: list[PolicyResult]):
+        self.table = table
+        read_by = [items_read(compile_conditions(r.policy.conditions)) for r in results]
+        self.item_names = sorted(set().union(*read_by))
+        position = {name: n for n, name in enumerate(self.item_names)}
+        read = np.zeros((len(table.keys), len(self.item_names)), dtype=bool)  # items read, per subject
+        hits, members = [np.zeros(0, dtype=np.intp)], [np.zeros(0, dtype=object)]
+        for result, names in zip(results, read_by, strict=True):
+            hit, texts = self._members(result)
+            hits.append(hit)
+            members.append(texts)
+            if names:
+                read[np.ix_(hit, [position[n] for n in names])] = True
+        # grouped by subject; a stable sort keeps each subject's policies in the run's order
+        every = np.concatenate(hits)
+        order = np.argsort(every, kind="stable")
+        every = every[order]
+        starts = np.flatnonzero(np.r_[True, every[1:] != every[:-1]]) if len(every) else every
+        self.subjects: list[int] = every[starts].tolist()
+        texts = np.concatenate(members)[order].tolist()
+        bounds = [*starts.tolist(), len(texts)]
+        self.results = ["{" + ",".join(texts[a:b]) + "}" for a, b in itertools.pairwise(bounds)]
+        self.values = self._values(read)
+
+    @staticmethod
+    def _members(result: PolicyResult) -> tuple[np.ndarray, np.ndarray]:
+        """The subjects who qualify or may, and the `"policy": {…}` member of each one's results."""
+        hit = np.flatnonzero(result.qualified | result.undetermined)
+        # each subject's condition results as one number, a base-3 digit per condition
+        pattern = np.zeros(len(hit), dtype=np.int64)
+        for place, (true, false) in enumerate(result.conditions):
+            pattern += np.where(true[hit], 1, np.where(false[hit], 0, 2)) * 3**place
+        distinct, inverse = np.unique(pattern, return_inverse=True)
+        code = json.dumps(result.policy.code)
+        texts, places = [], range(len(result.conditions))
+        for number in distinct.tolist():
+            verdicts = [{1: True, 0: False, 2: None}[number // 3**place % 3] for place in places]
+            outcome = QUALIFIED if all(v is True for v in verdicts) else UNDETERMINED
+            texts.append(code + ":" + _json_text({"outcome": outcome, "conditions": verdicts}))
+        return hit, np.array(texts, dtype=object)[inverse.reshape(-1)]
+
+    def _values(self, read: np.ndarray) -> dict[int, str]:
+        """Per subject found, the JSON of the items its policies read, as received, by name."""
+        out: dict[int, str] = {}
+        if not self.subjects:
+            return out
+        chosen = np.asarray(self.subjects)
+        shapes, inverse = np.unique(read[chosen], axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        factors = self.table.factors
+        pieces = {
+            name: np.array(
+                [json.dumps(name) + ":" + _json_text(_json(v)) for v in factors[name].distinct], dtype=object
+            )
+            for name in self.item_names
+        }
+        for number, shape in enumerate(shapes.tolist()):
+            rows = chosen[inverse == number]
+            names = [name for name, wanted in zip(self.item_names, shape, strict=True) if wanted]
+            columns = [pieces[name][factors[name].codes[rows]].tolist() for name in names]
+            texts = ["{" + ",".join(parts) + "}" for parts in zip(*columns, strict=True)] if names else None
+            out.update(zip(rows.tolist(), texts or ["{}"] * len(rows), strict=True))
+        return out
+
+
 @use_case("proactive.match.run", object_type="match_run")
 def _record_run(actor, *, department, table: Table, results: list[PolicyResult], now, timings) -> MatchRun:
     started = time.perf_counter()
@@ -315,25 +415,14 @@ def _record_run(actor, *, department, table: Table, results: list[PolicyResult],
         policies=len(results),
         calls=table.calls,
     )
-    previous = _previous_qualified(department, exclude=run)
-    per_subject: dict[int, dict] = {}
-    read_by: dict[int, set[str]] = {}
     outcomes = []
+    key_array = np.array(keys, dtype=object)
     for result in results:
         policy = result.policy
-        compiled = compile_conditions(policy.conditions)
         counts = [
             [int(t.sum()), int(f.sum()), int(len(keys) - t.sum() - f.sum())] for t, f in result.conditions
         ]
-        hit = np.flatnonzero(result.qualified | result.undetermined)
-        names = items_read(compiled)
-        for i in hit.tolist():
-            per_subject.setdefault(i, {})[policy.code] = {
-                "outcome": QUALIFIED if result.qualified[i] else UNDETERMINED,
-                "conditions": [_verdict(t, f, i) for t, f in result.conditions],
-            }
-            read_by.setdefault(i, set()).update(names)
-        qualified_keys = [keys[i] for i in np.flatnonzero(result.qualified).tolist()]
+        qualified_keys = key_array[result.qualified].tolist()
         outcomes.append(
             PolicyOutcome(
                 run=run,
@@ -347,21 +436,18 @@ def _record_run(actor, *, department, table: Table, results: list[PolicyResult],
             )
         )
     PolicyOutcome.objects.bulk_create(outcomes)
-    matches = [
-        SubjectMatch(
-            run=run,
-            subject_key=keys[i],
-            results=found,
-            values={name: _json(table.columns[name][i]) for name in sorted(read_by[i])},
-        )
-        for i, found in per_subject.items()
-    ]
-    SubjectMatch.objects.bulk_create(matches, batch_size=BATCH)
-    by_key = {m.subject_key: m for m in matches}
-    granted = _grant(actor, run, results, keys, by_key, now)
-    notified = _notify_new(run, results, keys, previous, granted)
+    findings = _Findings(table, results)
+    store.insert_matches(
+        run.pk,
+        [
+            (keys[i], results_text, findings.values[i])
+            for i, results_text in zip(findings.subjects, findings.results, strict=True)
+        ],
+    )
+    granted = _grant(actor, run, results, keys, findings.values, now)
+    notified = _notify_new(run, results, keys, granted)
     run.qualified = sum(o.qualified for o in outcomes)
-    run.granted = len(granted)
+    run.granted = sum(len(found) for found in granted.values())
     run.notified = notified
     run.finished_at = timezone.now()
     run.timings = {**timings, "record": round(time.perf_counter() - started, 3)}
@@ -393,16 +479,6 @@ def _json(value):
     return str(value)
 
 
-def _previous_qualified(department, *, exclude: MatchRun) -> dict[int, set[str]]:
-    """Per policy id, who qualified in the department's previous run (they were told then)."""
-    last = (
-        MatchRun.objects.filter(department=department).exclude(pk=exclude.pk).order_by("-started_at").first()
-    )
-    if last is None:
-        return {}
-    return {o.policy_id: set(o.subjects) for o in PolicyOutcome.objects.filter(run=last)}
-
-
 def _reasons(policy_conditions: list[dict], verdicts: list) -> list[dict]:
     return [
         {"label": c["label"], "expression": c["expression"], "result": v}
@@ -410,80 +486,106 @@ def _reasons(policy_conditions: list[dict], verdicts: list) -> list[dict]:
     ]
 
 
-def _grant(actor, run, results, keys: list[str], by_key: dict[str, SubjectMatch], now) -> list[Benefit]:
+def _benefit_references(count: int) -> list[str]:
+    """References for a run's grants: 56 random bits each (a run grants tens of thousands, where
+    the 32 bits of other references would collide), none repeated."""
+    prefix = f"B{timezone.localdate():%Y%m%d}"
+    made: set[str] = set()
+    while len(made) < count:
+        made.update(prefix + secrets.token_hex(7).upper() for _n in range(count - len(made)))
+    return list(made)
+
+
+def _grant(actor, run, results, keys: list[str], values: dict[int, str], now) -> dict[int, list[int]]:
     """免申即享: a benefit for each subject the data shows qualifies (every condition true, none
-    unknown) for an automatic policy, unless it already has one (from an earlier run)."""
+    unknown) for an automatic policy, unless it already has one (from an earlier run); each with
+    its event. Returns the subjects granted, by policy id."""
     uow = current()
-    made: list[Benefit] = []
+    granted: dict[int, list[int]] = {}
+    rows = []
     for result in results:
         policy = result.policy
         if not policy.automatic:
             continue
         have = set(Benefit.objects.filter(policy=policy).values_list("subject_key", flat=True))
-        for i in np.flatnonzero(result.qualified).tolist():
-            key = keys[i]
-            if key in have:
-                continue
-            match = by_key[key]
-            benefit = Benefit(
-                reference=_new_reference("B"),
-                policy=policy,
-                subject_key=key,
-                run=run,
-                granted_at=now,
-                reasons=_reasons(policy.conditions, match.results[policy.code]["conditions"]),
-                values=match.values,
-            )
-            made.append(benefit)
-            uow.event(
+        fresh = [i for i in np.flatnonzero(result.qualified).tolist() if keys[i] not in have]
+        if not fresh:
+            continue
+        granted[policy.pk] = fresh
+        # qualified means every condition held: the reasons are the same for everyone granted
+        reasons = _json_text(_reasons(policy.conditions, [True] * len(policy.conditions)))
+        references = _benefit_references(len(fresh))
+        rows.extend(
+            (reference, policy.pk, keys[i], run.pk, now, reasons, values[i])
+            for reference, i in zip(references, fresh, strict=True)
+        )
+        uow.add_events(
+            events.make_many(
                 activities.KIND,
-                benefit.reference,
+                references,
                 activities.GRANTED,
                 at=now,
                 actor=actor,
                 department_code=policy.department.code,
                 detail={"policy": policy.code, "run": run.reference},
             )
-    Benefit.objects.bulk_create(made, batch_size=BATCH)
-    return made
+        )
+    store.insert_benefits(rows)
+    return granted
 
 
-def _representatives(keys: set[str]) -> dict[str, list[int]]:
-    """User ids of the people who act for each of these enterprises (registered on the platform)."""
+def _representatives(keys: set[str] | None = None) -> dict[str, list[int]]:
+    """User ids of the people who act for each of these enterprises (registered on the platform);
+    with None, for every enterprise someone acts for."""
     today = timezone.localdate()
-    registered = dict(Enterprise.objects.values_list("uscc", "id"))
-    wanted = {registered[k] for k in keys if k in registered}
+    rows = Representation.objects.filter(person__user__isnull=False).exclude(valid_until__lt=today)
+    if keys is not None:
+        rows = rows.filter(enterprise__uscc__in=keys)
     out: dict[str, list[int]] = {}
-    if not wanted:
-        return out
-    rows = (
-        Representation.objects.filter(enterprise_id__in=wanted, person__user__isnull=False)
-        .exclude(valid_until__lt=today)
-        .values_list("enterprise__uscc", "person__user_id")
-    )
-    for uscc, user_id in rows:
+    for uscc, user_id in rows.values_list("enterprise__uscc", "person__user_id"):
         out.setdefault(uscc, []).append(user_id)
     return out
 
 
-def _notify_new(run, results, keys: list[str], previous: dict[int, set[str]], granted: list[Benefit]) -> int:
-    """A notice to the people acting for each enterprise that newly qualifies (or was granted)."""
-    fresh: dict[str, list[Policy]] = {}
-    for result in results:
-        before = previous.get(result.policy.pk, set())
-        for i in np.flatnonzero(result.qualified).tolist():
-            if keys[i] not in before:
-                fresh.setdefault(keys[i], []).append(result.policy)
-    granted_pairs = {(b.subject_key, b.policy_id) for b in granted}
-    people = _representatives(set(fresh) | {b.subject_key for b in granted})
+def _previously_qualified(run: MatchRun, keys: list[str]) -> dict[str, set[str]]:
+    """Per subject key, the policy codes it qualified for in the department's previous run (it was
+    told then)."""
+    last = (
+        MatchRun.objects.filter(department_id=run.department_id)
+        .exclude(pk=run.pk)
+        .order_by("-started_at")
+        .first()
+    )
+    found: dict[str, set[str]] = {}
+    if last is None:
+        return found
+    for start in range(0, len(keys), 500):
+        for key, results in SubjectMatch.objects.filter(
+            run=last, subject_key__in=keys[start : start + 500]
+        ).values_list("subject_key", "results"):
+            found[key] = {code for code, result in results.items() if result.get("outcome") == QUALIFIED}
+    return found
+
+
+def _notify_new(run, results, keys: list[str], granted: dict[int, list[int]]) -> int:
+    """A notice to the people acting for each enterprise that newly qualifies (or was granted):
+    only enterprises someone acts for on the platform can be told, so only they are looked at."""
+    people = _representatives()
+    index = {key: i for i, key in enumerate(keys)}
+    told = sorted((index[key], key) for key in people if key in index)
+    if not told:
+        return 0
+    rows = np.array([i for i, _key in told])
+    before = _previously_qualified(run, [key for _i, key in told])
+    granted_pairs = {(i, policy_id) for policy_id, found in granted.items() for i in found}
     sent = 0
-    for key, found in fresh.items():
-        users = people.get(key)
-        if not users:
-            continue
-        link = reverse("proactive:enterprise", args=[key])
-        for policy in found:
-            if (key, policy.pk) in granted_pairs:
+    for result in results:
+        policy = result.policy
+        for i in rows[result.qualified[rows]].tolist():
+            key = keys[i]
+            if policy.code in before.get(key, ()):
+                continue
+            if (i, policy.pk) in granted_pairs:
                 title = Formatted(
                     _("免申即享: %(policy)s has been granted to your enterprise"), {"policy": policy.name}
                 )
@@ -492,11 +594,11 @@ def _notify_new(run, results, keys: list[str], previous: dict[int, set[str]], gr
                     _("Policy for you: your enterprise qualifies for %(policy)s"), {"policy": policy.name}
                 )
             sent += accounts.notify(
-                users,
+                people[key],
                 kind=NotificationKind.ALERT,
                 title=str(title),
                 body=policy.benefit,
-                link=link,
+                link=reverse("proactive:enterprise", args=[key]),
                 subject=policy.code,
             )
     return sent

@@ -11,6 +11,11 @@ Anything else (arithmetic, functions of a name, paths, ``if``) is evaluated by t
 own compiled expression, once per distinct combination of the values it reads, so the answer is
 the reference compiler's by construction. Constants, ``today()`` included, are computed by that
 compiler too. tests/proactive/test_vector.py compares both paths on generated data.
+
+Columns are held factorised (`Factor`: a code per row into the list of distinct values): shared data
+repeats the same few statuses, ratings, dates and amounts across a hundred thousand enterprises,
+so types are checked and values converted once per distinct value, and a condition the column
+evaluator does not take is evaluated once per distinct combination of codes, found with numpy.
 """
 
 from __future__ import annotations
@@ -36,6 +41,45 @@ class Fallback(Exception):
 
 
 @dataclass
+class Factor:
+    """One name's values over all subjects, each distinct value stored once: row i holds
+    ``distinct[codes[i]]``, and code 0 is null (``distinct[0] is None``)."""
+
+    codes: np.ndarray
+    distinct: list
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def tolist(self) -> list:
+        """The plain values, one per row."""
+        return np.array(self.distinct, dtype=object)[self.codes].tolist()
+
+    @classmethod
+    def of(cls, values: list) -> Factor:
+        """Factorise plain values. Values equal in Python but of different types (1, 1.0, True) get
+        different codes; a value that cannot be hashed (a list, a context) gets a code of its own."""
+        distinct: list = [None]
+        seen: dict = {}
+        codes = np.zeros(len(values), dtype=np.int32)
+        for i, value in enumerate(values):
+            if value is None:
+                continue
+            try:
+                key = (type(value), value)
+                code = seen.get(key)
+            except TypeError:
+                key, code = None, None
+            if code is None:
+                code = len(distinct)
+                distinct.append(value)
+                if key is not None:
+                    seen[key] = code
+            codes[i] = code
+        return cls(codes, distinct)
+
+
+@dataclass
 class Column:
     """One name's values over all subjects: ``present`` marks non-null rows; ``values`` holds them
     (numbers as float64, dates as day ordinals, text as objects, booleans as bool)."""
@@ -45,30 +89,31 @@ class Column:
     present: np.ndarray
 
     @classmethod
-    def build(cls, raw: list) -> Column:
-        """From plain Python values (as the rule language would take them)."""
-        n = len(raw)
-        present = np.fromiter((v is not None for v in raw), dtype=bool, count=n)
-        kinds = {_kind_of(v) for v in raw if v is not None}
+    def build(cls, factor: Factor) -> Column:
+        """From a factorised column: kinds checked and values converted once per distinct value."""
+        codes = factor.codes
+        present = codes != 0
+        values = factor.distinct[1:]
+        kinds = {_kind_of(v) for v in values}
         if not kinds:
-            return cls(EMPTY, np.zeros(n), present)
+            return cls(EMPTY, np.zeros(len(codes)), present)
         if len(kinds) > 1 or OTHER in kinds:
             return cls(OTHER, np.empty(0), present)
         kind = kinds.pop()
         if kind == NUMBER:
-            for v in raw:  # exact as float64, so ordering and equality agree with FEEL's decimals
-                if v is not None and not _exact_number(v):
-                    return cls(OTHER, np.empty(0), present)
-            values = np.fromiter((float(v) if v is not None else 0.0 for v in raw), dtype=np.float64, count=n)
+            # exact as float64, so ordering and equality agree with FEEL's decimals
+            if not all(_exact_number(v) for v in values):
+                return cls(OTHER, np.empty(0), present)
+            converted = np.array([0.0, *(float(v) for v in values)], dtype=np.float64)
         elif kind == DATE:
-            values = np.fromiter(
-                (v.toordinal() if v is not None else 0 for v in raw), dtype=np.int64, count=n
-            )
+            converted = np.array([0, *(v.toordinal() for v in values)], dtype=np.int64)
         elif kind == BOOLEAN:
-            values = np.fromiter((bool(v) for v in raw), dtype=bool, count=n)
+            converted = np.array([False, *values], dtype=bool)
         else:
-            values = np.array([v if v is not None else "" for v in raw], dtype=object)
-        return cls(kind, values, present)
+            # fixed-width text compares in C, by code point as Python does; numpy drops trailing NULs
+            dtype = object if any(v.endswith("\x00") for v in values) else None
+            converted = np.array(["", *values], dtype=dtype)
+        return cls(kind, converted[codes], present)
 
 
 def _kind_of(value) -> str:
@@ -102,20 +147,36 @@ Tri = tuple[np.ndarray, np.ndarray]
 
 
 class Evaluator:
-    """Evaluates compiled conditions over a table of columns (name → list of plain values)."""
+    """Evaluates compiled conditions over a table of columns (name → `Factor`, or a list of plain
+    values, factorised on first use)."""
 
-    def __init__(self, table: dict[str, list], size: int):
+    def __init__(self, table: dict[str, Factor | list], size: int):
         self.table = table
         self.size = size
+        self.factors: dict[str, Factor] = {}
         self.columns: dict[str, Column] = {}
+        self.done: dict[str, Tri] = {}
         self.vectorised = 0
         self.row_wise = 0
+
+    def factor(self, name: str) -> Factor | None:
+        found = self.factors.get(name)
+        if found is None:
+            raw = self.table.get(name)
+            if raw is None:
+                return None
+            found = raw if isinstance(raw, Factor) else Factor.of(raw)
+            self.factors[name] = found
+        return found
 
     def column(self, name: str) -> Column:
         found = self.columns.get(name)
         if found is None:
-            raw = self.table.get(name)
-            found = Column.build(raw) if raw is not None else Column(EMPTY, np.zeros(self.size), self._none())
+            factor = self.factor(name)
+            if factor is None:
+                found = Column(EMPTY, np.zeros(self.size), self._none())
+            else:
+                found = Column.build(factor)
             self.columns[name] = found
         return found
 
@@ -128,43 +189,38 @@ class Evaluator:
     # -- entry point ---------------------------------------------------------------------------
 
     def evaluate(self, expression: Expression) -> Tri:
-        """The condition's value for every row, as (true, false) masks."""
-        try:
-            result = _Walk(self, expression).truth(expression.tree)
-            self.vectorised += 1
-            return result
-        except Fallback:
-            self.row_wise += 1
-            return self._row_wise(expression)
+        """The condition's value for every row, as (true, false) masks; a condition several policies
+        share (the same text) is evaluated once."""
+        found = self.done.get(expression.source)
+        if found is None:
+            try:
+                found = _Walk(self, expression).truth(expression.tree)
+                self.vectorised += 1
+            except Fallback:
+                found = self._row_wise(expression)
+                self.row_wise += 1
+            self.done[expression.source] = found
+        return found
 
     def _row_wise(self, expression: Expression) -> Tri:
-        """The reference evaluator, once per distinct combination of the names the condition reads."""
-        names = sorted(expression.names)
-        columns = [self.table.get(name) or [None] * self.size for name in names]
-        true, false = self._none(), self._none()
-        memo: dict[tuple, bool | None] = {}
-        for i in range(self.size):
-            key = tuple(_hashable(column[i]) for column in columns)
-            verdict = memo.get(key, memo)
-            if verdict is memo:
-                data = {name: column[i] for name, column in zip(names, columns, strict=True)}
-                value = expression.evaluate(data)
-                verdict = value if type(value) is bool else None
-                memo[key] = verdict
-            if verdict is True:
-                true[i] = True
-            elif verdict is False:
-                false[i] = True
-        return true, false
-
-
-def _hashable(value):
-    if isinstance(value, list):
-        return ("list", tuple(_hashable(v) for v in value))
-    if isinstance(value, dict):
-        return ("dict", tuple(sorted((k, _hashable(v)) for k, v in value.items())))
-    # True and 1 hash alike in Python but are different FEEL values
-    return (type(value).__name__, value)
+        """The reference evaluator, once per distinct combination of the values the condition reads
+        (rows with the same codes hold the same values)."""
+        names = sorted(n for n in expression.names if self.factor(n) is not None)
+        factors = [self.factor(n) for n in names]
+        if factors:
+            combinations, inverse = np.unique(
+                np.stack([f.codes for f in factors], axis=1), axis=0, return_inverse=True
+            )
+        else:
+            combinations, inverse = np.zeros((1, 0), dtype=np.int32), np.zeros(self.size, dtype=np.intp)
+        verdicts = np.full(len(combinations), 2, dtype=np.int8)  # 1 true, 0 false, 2 null
+        for n, codes in enumerate(combinations.tolist()):
+            data = {name: f.distinct[c] for name, f, c in zip(names, factors, codes, strict=True)}
+            value = expression.evaluate(data)
+            if type(value) is bool:
+                verdicts[n] = value
+        per_row = verdicts[inverse.reshape(-1)]
+        return per_row == 1, per_row == 0
 
 
 class _Walk:
@@ -209,8 +265,11 @@ class _Walk:
         if kind == BOOLEAN:
             return Column(BOOLEAN, np.full(n, bool(value)), np.ones(n, dtype=bool))
         if kind == STRING:
-            values = np.empty(n, dtype=object)
-            values.fill(value)
+            if value.endswith("\x00"):  # numpy's fixed-width text would drop it
+                values = np.empty(n, dtype=object)
+                values.fill(value)
+            else:
+                values = np.full(n, value)
             return Column(STRING, values, np.ones(n, dtype=bool))
         raise Fallback
 

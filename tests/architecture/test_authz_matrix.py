@@ -584,6 +584,8 @@ EXPECTED = {
     "GET services/bundles/<str:code>/apply": "Lnddddddddd",
     "GET services/departments/<str:code>/": "nnnnnnnnnnn",
     "GET services/items/<str:code>/": "nnnnnnnnnnn",
+    "GET services/items/<str:code>/form.pdf": "nnnnnnnnnnn",
+    "GET services/items/<str:code>/sample.pdf": "nnnnnnnnnnn",
     "GET services/items/<str:code>/apply": "Lnddddddddd",
     "GET verify/": "ooooooooooo",
     "GET verify/<str:code>": "nnnnnnnnnnn",

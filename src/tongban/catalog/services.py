@@ -146,10 +146,16 @@ def _form_fields(errors: FieldErrors, value) -> list[dict]:
         ):
             errors.add("form_fields", "options", _("A choice field needs its options."))
             continue
+        example = spec.get("example", "")
+        if example and (not isinstance(example, str | int | float) or len(str(example)) > 200):
+            errors.add("form_fields", "example", _("A field's example is a text of at most 200 characters."))
+            continue
         keys.add(key)
         entry = {"key": key, "label": label, "type": kind, "required": _bool(spec.get("required", False))}
         if kind == "select":
             entry["options"] = options
+        if example:
+            entry["example"] = str(example)  # shown on the 样表, the printed sample of the form
         cleaned.append(entry)
     return cleaned
 
@@ -265,6 +271,18 @@ def get_published(code: str) -> ItemVersion:
     if version is None:
         raise NotFound()
     return version
+
+
+def application_form_paper(code: str, *, sample: bool) -> tuple[str, bytes]:
+    """The published item's application form as a PDF to print: blank, or the 样表 (public, like
+    the guide). Items without an online form have no form to print."""
+    from .paper_forms import application_form_pdf
+
+    version = get_published(code)
+    if not version.form_fields:
+        raise NotFound(_("This item has no application form to download."))
+    name = f"{version.name}申请表{'（样表）' if sample else ''}.pdf"
+    return name, application_form_pdf(version, sample=sample)
 
 
 def _access_for_change(actor, code: str) -> ServiceItem:

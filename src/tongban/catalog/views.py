@@ -5,10 +5,12 @@ import datetime as dt
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from tongban.accounts import roles as perms
 from tongban.accounts.models import Department
@@ -98,6 +100,18 @@ def guide(request, code):
             "promised_date": _promised_date(version.promised_limit_days),
         },
     )
+
+
+@require_GET
+@domain_errors
+def application_form(request, code, kind):
+    """空白表格 / 样表 of an item's application form, as PDF."""
+    name, body = services.application_form_paper(code, sample=kind == "sample")
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    # The same catalogue version gives the same bytes; a new version has a new published date.
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 @domain_errors

@@ -344,7 +344,7 @@ def _set_progress(task: Task, value: int, status: str, on: dt.date | None = None
     """Store a checked percent and status (a done task is 100 %; a KPI-bound one is done only when
     its measured KPI met the target). Runs inside the caller's use case."""
     if status == TaskStatus.DONE and value != 100:
-        raise InvalidInput.single("percent", "not_done", _("A done task is 100 % done."))
+        raise InvalidInput.single("percent", "not_done", _("A done task is 100 percent done."))
     if task.kpi and status == TaskStatus.DONE and task.kpi_achieved_on is None:
         raise InvalidInput.single(
             "status", "kpi_not_met", _("A KPI-bound task is done when its measured KPI meets the target.")

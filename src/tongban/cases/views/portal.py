@@ -458,6 +458,7 @@ def _apply(request, kind: str, code: str):
         "cases/portal/apply.html",
         {
             "target": target,
+            "item_code": codes["item_code"],
             "form": form,
             "draft": draft,
             "resumed": resumed,

@@ -122,9 +122,43 @@ def test_results_are_paged_and_counted(reviewer):
 
 def test_when_many_match_only_the_newest_are_ranked_and_the_count_says_more(reviewer, monkeypatch):
     made = [make_draft(title=f"关于第{i}批示范点建设的通知") for i in range(6)]
-    monkeypatch.setattr(search, "COUNT_CAP", 2)
-    monkeypatch.setattr(search, "RANKED", 4)
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
     results = search.search(reviewer, "示范点", search.Filters())
-    assert results.more and results.pages == 1
+    assert results.more and results.total == 4 and results.pages == 1
     newest = sorted(made, key=lambda d: d.pk)[-4:]
     assert set(refs(results)) == {d.ref for d in newest}
+
+
+def test_a_page_past_the_last_is_empty_and_still_counts(reviewer):
+    for i in range(3):
+        make_draft(title=f"关于第{i}批示范点的通知")
+    past = search.search(reviewer, "示范点", search.Filters(), page=5, per_page=2)
+    assert (past.hits, past.total, past.pages) == ([], 3, 2)
+
+
+def test_words_of_a_text_are_never_taken_for_access_or_filter_tokens(reviewer):
+    # "tletter" is the filter token of letters and "a<id>" of an agency: a notice whose text holds
+    # them as words must not pass those filters (on PostgreSQL words and tokens share one index).
+    notice = make_draft(title="关于示范点的通知", body="见附表 tletter 与 a1 a2 a3 a4 a5 a6 a7 a8 a9 a10。")
+    assert refs(find(reviewer, "示范点")) == [notice.ref]
+    assert refs(find(reviewer, "示范点", doc_type="letter")) == []
+    assert refs(find(reviewer, "示范点", agency_code="rsj")) == []
+    assert refs(find(reviewer, "tletter")) == [notice.ref]  # still a word of its text
+
+
+def test_the_reindex_command_rebuilds_every_entry_and_reports_progress(reviewer):
+    from typer.testing import CliRunner
+
+    from tongban.cli.main import app
+
+    made = [make_draft(title=f"关于第{i}批厨余垃圾处理的通知") for i in range(3)]
+    SearchEntry.objects.filter(document_id__in=[d.pk for d in made]).delete()
+    assert refs(find(reviewer, "厨余")) == []
+    result = CliRunner().invoke(app, ["document", "reindex", "--batch", "2"])
+    assert result.exit_code == 0, result.output
+    indexed = Document.objects.exclude(status="disposed").count()
+    assert f"{indexed} documents indexed." in result.output
+    assert set(refs(find(reviewer, "厨余"))) == {d.ref for d in made}
+    seen = []
+    search.rebuild(batch=2, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(min(n, indexed), indexed) for n in range(2, indexed + 2, 2)]

@@ -1,4 +1,4 @@
-"""`tongban document`: official documents (公文) — verify a sealed PDF."""
+"""`tongban document`: official documents (公文) — verify a sealed PDF, rebuild the search index."""
 
 from pathlib import Path
 from typing import Annotated
@@ -6,7 +6,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-document_app = typer.Typer(help="Official documents (公文): e-seal verification.", no_args_is_help=True)
+document_app = typer.Typer(
+    help="Official documents (公文): e-seal verification, search index.", no_args_is_help=True
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -44,3 +46,28 @@ def verify(file: Annotated[Path, typer.Argument(help="A sealed document PDF.")])
         console.print(f"document: {result.document_ref} {result.number} {result.title}".rstrip())
     console.print(f"SM3: {result.digest}")
     raise typer.Exit(0 if result.valid else 1)
+
+
+@document_app.command("reindex")
+def reindex(
+    batch: Annotated[int, typer.Option(min=1, max=10000, help="Documents per transaction")] = 500,
+):
+    """Rebuild the full-text search entries of every document (after a department reorganisation,
+    which changes who may read what, or after a bulk import), then refresh the engine's index
+    statistics. Searching keeps working meanwhile: each batch is written in one transaction."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .main import _django
+
+    _django()
+    from tongban.documents import search
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as progress:
+        task = progress.add_task("indexing / 建立索引", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        count = search.rebuild(batch=batch, progress=advance)
+    console.print(f"{count} documents indexed.")

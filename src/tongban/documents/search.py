@@ -6,9 +6,9 @@ into words here with jieba (search mode: a long word also yields the shorter dic
 it, so 分类 finds 垃圾分类) and its words are stored space-separated in `SearchEntry`: the title,
 the header and imprint (发文字号, 机关代字, agencies, type), and the text with its attachment names.
 The engines then only split on spaces: FTS5 (unicode61) through an external-content virtual table
-kept in step by triggers; PostgreSQL through generated tsvector columns ('simple': no stemming)
-with GIN indexes. Both are created by migration 0005; this module is the one place that speaks
-their SQL.
+kept in step by triggers (migration 0005); PostgreSQL through a narrow table of one tsvector per
+document ('simple': no stemming) holding the words and the access tokens, with one GIN index, kept
+in step by triggers too (migration 0006). This module is the one place that speaks their SQL.
 
 Who may read what is part of the match, so a search never ranks what the caller cannot see. An
 entry's `acl` column holds tokens for the departments whose staff may read the document, exactly
@@ -19,12 +19,14 @@ agencies it was sent to, for document.view (oe<id>, os<id>). The caller's grants
 tokens, OR-ed; filters (type, status, year, agency) are tokens there too. Each hit on the page is
 checked once more with `may_see` before it is shown (an entry is brought up to date on every save
 of its document or receipt, in the same transaction; a reorganised department tree needs
-`rebuild()`).
+`rebuild()`). On PostgreSQL the tokens carry a "_" in the index, which no word has.
 
 A query's words are cut the same way. A word matches where the document has it, or — since jieba
 may cut a phrase differently inside a longer sentence (生活垃圾/分类 against 垃圾分类) — where the
-document has all the shorter words it is made of. Ranking: BM25 on SQLite, ts_rank on PostgreSQL,
-the title weighing most, then the header and imprint, then the text.
+document has all the shorter words it is made of. Ranking: BM25 on SQLite, the title weighing
+most, then the header and imprint, then the text; on PostgreSQL ts_rank over the title, then the
+newest first (see _ranked_postgresql for why); where more than COUNT_CAP documents match, the
+newest of them are ranked (see ranked_ids).
 """
 
 from __future__ import annotations
@@ -49,8 +51,7 @@ jieba.setLogLevel(logging.WARNING)
 
 QUERY_MAX = 100
 PER_PAGE = 20
-COUNT_CAP = 1000  # results are counted up to here ("more than 1,000")
-RANKED = 5000  # at most this many matches are ranked: the newest (see ranked_ids)
+COUNT_CAP = 1000  # the newest matches counted and ranked, up to here ("more than 1,000"; see ranked_ids)
 # Function words that say nothing about a document: dropped from entries and queries alike.
 STOP_WORDS = frozenset("的 了 和 与 及 之 其 于 在 是 对 等 并 或 为 以 将 由 把 被".split())
 _WORD = re.compile(r"[^\W_]+")
@@ -167,8 +168,9 @@ def remove_document(document: Document) -> None:
     SearchEntry.objects.filter(document_id=document.pk).delete()
 
 
-def rebuild(batch: int = 500) -> int:
-    """Every entry again (after a department tree was reorganised, or to fill a new install)."""
+def rebuild(batch: int = 500, progress=None) -> int:
+    """Every entry again (after a department tree was reorganised, or to fill a new install), one
+    transaction per batch; `progress(done, total)` is called after each (the CLI's progress bar)."""
     count = 0
     rows = Document.objects.exclude(status=Status.DISPOSED).select_related(
         "agency__parent", "drafting_department__parent"
@@ -179,6 +181,9 @@ def rebuild(batch: int = 500) -> int:
             for document in rows.filter(pk__in=ids[start : start + batch]):
                 index_document(document)
                 count += 1
+        if progress is not None:
+            progress(min(start + batch, len(ids)), len(ids))
+    optimize()
     return count
 
 
@@ -336,68 +341,109 @@ def ranked_ids(
 ) -> tuple[list[tuple[int, float]], int]:
     """(document id, score) of one page, best first, and how many match (counted up to COUNT_CAP).
 
-    Ranking scores every match, so a query of everyday words (通知, 工作) over a large archive would
-    score tens of thousands of rows. Where more than RANKED documents match, only the newest
-    RANKED of them are ranked (ids run in the order documents were made; the engines walk their
-    lists of ids from the top and stop there); a narrower query or a filter finds older ones."""
+    Ranking scores every match it is given, so a query of everyday words (通知, 工作) over a large
+    archive would score tens of thousands of rows. Only the newest COUNT_CAP + 1 matches are counted
+    and ranked (ids run in the order documents were made, and both engines walk the matches from
+    the newest and stop there); a narrower query or a filter finds older ones."""
     where, params = _join_conditions(filters)
-    facets = _facets(filters)
     if sql.is_postgresql():
-        text_q = _text_expression(parts, _quote_ts, "&", "|")
-        acl = [f"({' | '.join(access)})"] if access is not None else []
-        acl_q = " & ".join(acl + facets)
-        conditions = ["e.tsv @@ to_tsquery('simple', %s)"]
-        base_params: list = [text_q]
-        if acl_q:
-            conditions.append("e.acl_tsv @@ to_tsquery('simple', %s)")
-            base_params.append(acl_q)
-        source = "documents_searchentry e"
-        if where:
-            source += " JOIN documents_document d ON d.id = e.document_id"
-        condition = " AND ".join(conditions + where)
-        rowid = "e.document_id"
-        rank = "ts_rank(e.tsv, to_tsquery('simple', %s), 0)"
-        rank_params: list = [text_q]
-        order = "score DESC"
-        alias = " AS c"
-    else:
-        match = "{title meta body} : (" + _text_expression(parts, _quote_fts, "AND", "OR") + ")"
-        acl = []
-        if access is not None:
-            acl.append("(" + " OR ".join(_quote_fts(t) for t in access) + ")")
-        acl += [_quote_fts(f) for f in facets]
-        if acl:
-            match += " AND acl : (" + " AND ".join(acl) + ")"
-        source = "documents_fts"
-        if where:
-            source += " JOIN documents_document d ON d.id = documents_fts.rowid"
-        condition = " AND ".join(["documents_fts MATCH %s", *where])
-        base_params = [match]
-        rowid = "documents_fts.rowid"
-        rank = "-bm25(documents_fts, 10.0, 3.0, 1.0, 0.0)"
-        rank_params = []
-        order = "score DESC"
-        alias = ""
+        return _ranked_postgresql(parts, access, filters, where, params, limit=limit, offset=offset)
+    return _ranked_sqlite(parts, access, filters, where, params, limit=limit, offset=offset)
+
+
+def _ranked_postgresql(parts, access, filters, where, params, *, limit, offset):
+    """One statement on documents_searchterms (migration 0006): its GIN index finds the documents
+    having the words and one of the caller's access tokens and the filters' tokens, the newest
+    COUNT_CAP + 1 of them are kept, counted and ranked: by ts_rank over the title's small vector,
+    which is in the row (the whole document's is not, and reading it costs about 25 µs a row),
+    then newest first. The planner does not know that reading the large vector is what costs, and
+    would check it row by row over a sequential or id-ordered scan of the whole table; the GIN
+    index needs no such check (no weights or phrases in the query), so it is the one way given."""
+    text_q = _text_expression(parts, _quote_ts, "&", "|")
+    tokens = []
+    if access is not None:
+        tokens.append("(" + " | ".join(_quote_ts("_" + t) for t in access) + ")")
+    tokens += [_quote_ts("_" + f) for f in _facets(filters)]
+    match = "t.terms @@ to_tsquery('simple', %s)"
+    match_params: list = [text_q]
+    if tokens:
+        # The tokens are cast, not parsed: the parser would drop their "_".
+        match = "t.terms @@ (to_tsquery('simple', %s) && %s::tsquery)"
+        match_params.append(" & ".join(tokens))
+    source = "documents_searchterms t"
+    if where:
+        source += " JOIN documents_document d ON d.id = t.document_id"
+    condition = " AND ".join([match, *where])
+    # Only fixed SQL fragments are joined into these statements; every value is a parameter.
+    newest = (
+        f"SELECT t.document_id, t.title_terms FROM {source} WHERE {condition} "  # noqa: S608
+        "ORDER BY t.document_id DESC LIMIT %s"
+    )
+    with transaction.atomic():
+        sql.execute("SET LOCAL enable_seqscan = off")
+        sql.execute("SET LOCAL enable_indexscan = off")
+        rows = sql.all_rows(
+            f"WITH newest AS MATERIALIZED ({newest}) "  # noqa: S608
+            "SELECT document_id, ts_rank(title_terms, to_tsquery('simple', %s), 0) AS score, "
+            "count(*) OVER () FROM newest ORDER BY score DESC, document_id DESC LIMIT %s OFFSET %s",
+            [*match_params, *params, COUNT_CAP + 1, text_q, limit, offset],
+        )
+        count = rows[0][2] if rows else 0
+        if not rows and offset:  # a page past the last: the count still says how many there are
+            count = sql.one(
+                f"SELECT count(*) FROM ({newest}) AS c",  # noqa: S608
+                [*match_params, *params, COUNT_CAP + 1],
+            )[0]
+        sql.execute("RESET enable_indexscan")
+        sql.execute("RESET enable_seqscan")
+    return [(r[0], float(r[1])) for r in rows], count
+
+
+def _ranked_sqlite(parts, access, filters, where, params, *, limit, offset):
+    """FTS5 with the access and filter tokens matched in the acl column, ranked by BM25 (title 10,
+    header 3, text 1)."""
+    match = "{title meta body} : (" + _text_expression(parts, _quote_fts, "AND", "OR") + ")"
+    acl = []
+    if access is not None:
+        acl.append("(" + " OR ".join(_quote_fts(t) for t in access) + ")")
+    acl += [_quote_fts(f) for f in _facets(filters)]
+    if acl:
+        match += " AND acl : (" + " AND ".join(acl) + ")"
+    source = "documents_fts"
+    if where:
+        source += " JOIN documents_document d ON d.id = documents_fts.rowid"
+    condition = " AND ".join(["documents_fts MATCH %s", *where])
     # Only fixed SQL fragments are joined into these statements; every value is a parameter.
     count = sql.one(
-        f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {condition} LIMIT %s){alias}",  # noqa: S608
-        [*base_params, *params, COUNT_CAP + 1],
+        f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {condition} LIMIT %s)",  # noqa: S608
+        [match, *params, COUNT_CAP + 1],
     )[0]
     if count > COUNT_CAP:
         oldest = sql.one(
-            f"SELECT {rowid} FROM {source} WHERE {condition} "  # noqa: S608
-            f"ORDER BY {rowid} DESC LIMIT 1 OFFSET %s",
-            [*base_params, *params, RANKED - 1],
+            f"SELECT documents_fts.rowid FROM {source} WHERE {condition} "  # noqa: S608
+            "ORDER BY documents_fts.rowid DESC LIMIT 1 OFFSET %s",
+            [match, *params, COUNT_CAP],
         )
         if oldest is not None:
-            condition += f" AND {rowid} >= %s"
+            condition += " AND documents_fts.rowid >= %s"
             params = [*params, oldest[0]]
     rows = sql.all_rows(
-        f"SELECT {rowid}, {rank} AS score FROM {source} WHERE {condition} "  # noqa: S608
-        f"ORDER BY {order}, {rowid} DESC LIMIT %s OFFSET %s",
-        [*rank_params, *base_params, *params, limit, offset],
+        "SELECT documents_fts.rowid, -bm25(documents_fts, 10.0, 3.0, 1.0, 0.0) AS score "  # noqa: S608
+        f"FROM {source} WHERE {condition} ORDER BY score DESC, documents_fts.rowid DESC LIMIT %s OFFSET %s",
+        [match, *params, limit, offset],
     )
     return [(r[0], float(r[1])) for r in rows], count
+
+
+def optimize() -> None:
+    """Bring the engine's index into shape after a bulk load or a rebuild: PostgreSQL's planner
+    statistics for the terms table (it chooses between the GIN index and walking the newest ids
+    by them; autovacuum catches up only later, and not at all where it is off), and one merged
+    b-tree for FTS5 on SQLite instead of the many segments a bulk load leaves."""
+    if sql.is_postgresql():
+        sql.execute("ANALYZE documents_searchterms")
+    else:
+        sql.execute("INSERT INTO documents_fts(documents_fts) VALUES ('optimize')")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ by address), moderation with reasons, adoption decisions, reminders, and the ado
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from tongban.accounts.actors import ANONYMOUS
 from tongban.accounts.models import Notification, User
@@ -214,6 +215,8 @@ def test_moderation_decisions_and_the_adoption_report(planner, consultation):
     user = User.objects.get(username="zhangsan")
     note = Notification.objects.filter(recipient=user, subject=code).get()
     assert note.link == f"/consultations/{code}/receipt/{citizen.receipt}" and "已答复" in note.title
+    with translation.override("en"):  # a message key, read in the reader's language
+        assert note.title_text.startswith("Your comment on") and note.title_text.endswith("has been answered")
     with pytest.raises(InvalidInput) as caught:
         cons.publish_report(planner, code, summary="采纳情况如下", now=at(D(2026, 10, 12)))
     assert caught.value.fields["summary"][0].code == "unanswered"

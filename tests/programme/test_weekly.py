@@ -5,6 +5,7 @@ day before a report is due."""
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from tests import samples
 from tongban.accounts.models import Notification
@@ -133,5 +134,10 @@ def test_owners_are_reminded_the_working_day_before_once(planned, monkeypatch):
     heads = set(notes.filter(subject=f"{planned.code}/B").values_list("recipient__username", flat=True))
     assert "bureau_head" in heads and "reviewer" not in heads
     assert "2026-10-16" in notes.first().title
+    with translation.override("en"):
+        assert (
+            notes.first().title_text.startswith("Weekly report for ")
+            and "2026-10-16" in notes.first().title_text
+        )
     with pytest.raises(NotPermitted):
         weekly.send_reminders(actor("bureau_head"), on=D(2026, 10, 15))

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Max, QuerySet
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from tongban.accounts import roles as perms
 from tongban.accounts import services as account_services
@@ -44,6 +45,7 @@ from tongban.core.errors import (
     NotFound,
     NotPermitted,
 )
+from tongban.core.i18n import Later
 from tongban.core.uow import current, use_case
 
 from . import activities as act
@@ -409,15 +411,13 @@ def _answered(consultation: Consultation, comment: Comment, actor, decision: str
         on_time=on_time,
     )
     if comment.author_id:
-        # stored as text: in the site's language (Chinese first), not the moderator's
-        with translation.override(settings.LANGUAGE_CODE):
-            title = str(
-                Formatted(_("Your comment on “%(title)s” has been answered"), {"title": consultation.title})
-            )
+        # A message key: the commenter reads it in their language, not the moderator's.
         account_services.notify(
             [comment.author_id],
             kind="alert",
-            title=title,
+            title=Later(
+                gettext_noop("Your comment on “%(title)s” has been answered"), title=consultation.title
+            ),
             link=f"/consultations/{consultation.code}/receipt/{comment.receipt}",
             subject=consultation.code,
         )
@@ -669,22 +669,20 @@ def _remind(actor, code: str, light: str, now: dt.datetime) -> None:
     pending = consultation.comments.filter(answered_at__isnull=True).count()
     due = feedback_due(consultation)
     title = (
-        Formatted(
-            _("Comments on “%(title)s” are overdue for an answer (due %(due)s)"),
-            {"title": consultation.title, "due": due.isoformat()},
+        Later(
+            gettext_noop("Comments on “%(title)s” are overdue for an answer (due %(due)s)"),
+            title=consultation.title,
+            due=due.isoformat(),
         )
         if light == "red"
-        else Formatted(
-            _("Comments on “%(title)s” are due for an answer by %(due)s"),
-            {"title": consultation.title, "due": due.isoformat()},
+        else Later(
+            gettext_noop("Comments on “%(title)s” are due for an answer by %(due)s"),
+            title=consultation.title,
+            due=due.isoformat(),
         )
     )
     recipients = _planners(consultation)
-    with translation.override(settings.LANGUAGE_CODE):
-        title, body = (
-            str(title),
-            str(Formatted(_("%(n)d comments are still waiting for an answer."), {"n": pending})),
-        )
+    body = Later(gettext_noop("%(n)d comments are still waiting for an answer."), n=pending)
     account_services.notify(
         recipients,
         kind="reminder" if light == "yellow" else "escalation",

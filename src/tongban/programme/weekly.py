@@ -17,8 +17,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from tongban.accounts import roles as perms
 from tongban.accounts import services as account_services
@@ -26,7 +27,8 @@ from tongban.accounts.roles import ROLE_PERMISSIONS
 from tongban.core import files
 from tongban.core.authz import require
 from tongban.core.calendar import get_calendar
-from tongban.core.errors import FieldErrors, Formatted, NotFound, NotPermitted
+from tongban.core.errors import FieldErrors, NotFound, NotPermitted
+from tongban.core.i18n import Later
 from tongban.core.uow import current, use_case
 
 from . import activities as act
@@ -304,13 +306,11 @@ def send_reminders(actor, *, on: dt.date | None = None) -> list[str]:
     sent = []
     for task in tasks:
         recipients = _reporters(task)
-        with translation.override(settings.LANGUAGE_CODE):
-            title = str(
-                Formatted(
-                    _("Weekly report for %(task)s due %(due)s"),
-                    {"task": f"{task.code} {task.name}", "due": due.isoformat()},
-                )
-            )
+        title = Later(
+            gettext_noop("Weekly report for %(task)s due %(due)s"),
+            task=f"{task.code} {task.name}",
+            due=due.isoformat(),
+        )
         account_services.notify(
             recipients,
             kind="reminder",

@@ -8,6 +8,12 @@ compared exactly, and their places checked. Probes are 300 new messages, half re
 messages already among the open orders (duplicates to find), half messages that are not. Each
 engine runs in its own process on a fresh database; the figure is the 95th percentile.
 
+The reference, measured in the same run on the same probes, is the check without the index: the
+probe's signature compared with the stored signatures of every order in the window (one vectorised
+numpy comparison over a matrix held in memory), then the same reading and exact comparison of the
+close ones. The ratio is the reference's p95 over ours (how much the index saves); the matches both
+find are compared (the index's recall against the scan).
+
 Target: ≤ 50 ms per new order against 100,000 open orders (SQLite; PostgreSQL reported).
 """
 
@@ -60,13 +66,43 @@ def measure(engine: str) -> dict:
     low = min(cfg["cluster_threshold"], cfg["duplicate_threshold"])
     for probe in probes[:20]:  # warm-up: the database's caches
         duplicates._matches(probe, since=since, threshold=low, open_only=False)
-    times, found = [], 0
+    import numpy as np
+
+    from tongban.hotline import similar
+
+    window = WorkOrder.objects.filter(received_at__gte=since).values_list("pk", "signature")
+    ids = np.array([pk for pk, _sig in window], dtype=np.int64)
+    matrix = np.frombuffer(b"".join(bytes(sig) for _pk, sig in window), dtype="<u4").reshape(
+        len(ids), similar.PERMUTATIONS
+    )
+
+    def scan(probe):
+        """The reference: every signature in the window compared, no index."""
+        text = similar.text_of(probe.text)
+        sig = similar.signature(text)
+        if sig is None:
+            return []
+        close = ids[(matrix == sig[None, :]).mean(axis=1) >= low - cfg["estimate_margin"]]
+        candidates = duplicates._read_candidates(close.tolist(), since, open_only=False)
+        others = [(c, similar.text_of(c.text)) for c in candidates]
+        return duplicates._ranked(duplicates._scored(probe, similar.bigrams(text), others, low, cfg))
+
+    for probe in probes[:20]:
+        scan(probe)
+    times, found, reference, agreed, expected = [], 0, [], 0, 0
     for probe in probes:
         t0 = time.perf_counter()
         matches = duplicates._matches(probe, since=since, threshold=low, open_only=False)
         times.append((time.perf_counter() - t0) * 1000)
         found += bool(matches)
+        t0 = time.perf_counter()
+        scanned = scan(probe)
+        reference.append((time.perf_counter() - t0) * 1000)
+        want = {m.order.pk for m in scanned}
+        expected += len(want)
+        agreed += len(want & {m.order.pk for m in matches})
     times.sort()
+    reference.sort()
     return {
         "engine": engine,
         "orders": WorkOrder.objects.count(),
@@ -77,6 +113,10 @@ def measure(engine: str) -> dict:
         "max": times[-1],
         "mean": statistics.fmean(times),
         "with_match": found,
+        "reference_p50": reference[len(reference) // 2],
+        "reference_p95": reference[int(len(reference) * 0.95) - 1],
+        "recall": agreed / expected if expected else 1.0,
+        "scan_matches": expected,
         "probes": len(probes),
     }
 
@@ -101,10 +141,14 @@ def main() -> int:
         print(
             f"{engine}: {r['orders']:,} open orders, {r['bands']:,} band keys (loaded in {r['load_s']} s); "
             f"{r['probes']} probes, {r['with_match']} with a match; duplicate check p50 {r['p50']:.1f} ms, "
-            f"p95 {r['p95']:.1f} ms, mean {r['mean']:.1f} ms, max {r['max']:.1f} ms"
+            f"p95 {r['p95']:.1f} ms, mean {r['mean']:.1f} ms, max {r['max']:.1f} ms; reference (scan of "
+            f"every signature, no index) p50 {r['reference_p50']:.1f} ms, p95 {r['reference_p95']:.1f} ms; "
+            f"the index found {r['recall']:.1%} of the scan's {r['scan_matches']} matches"
         )
-    p95 = results["sqlite"]["p95"]
-    harness.bench_line("hotline_dedup", p95, "ms_p95", p95 / TARGET_MS, "p95<=50ms@100k", p95 <= TARGET_MS)
+    primary = results["sqlite"]
+    p95 = primary["p95"]
+    ratio = primary["reference_p95"] / p95 if p95 else None
+    harness.bench_line("hotline_dedup", p95, "ms_p95", ratio, "p95<=50ms@100k", p95 <= TARGET_MS)
     return 0 if p95 <= TARGET_MS else 1
 
 

@@ -181,15 +181,18 @@ class BandIndex:
             if not lists:
                 return []
             found, shared = np.unique(np.concatenate(lists), return_counts=True)
+            # the most shared first, then the newest: ranked in numpy, and only as many read as kept
+            ranked = found[np.lexsort((-found, -shared))].tolist()
             start = since.timestamp()
             rows = []
-            for order_id, count in zip(found.tolist(), shared.tolist(), strict=True):
+            for order_id in ranked:
                 entry = self.orders.get(order_id)
                 if entry is None or entry[0] < start or order_id == exclude:
                     continue
-                rows.append((count, order_id, entry[1]))
-        rows.sort(key=lambda r: (-r[0], -r[1]))
-        return [(order_id, signature) for _count, order_id, signature in rows[:limit]]
+                rows.append((order_id, entry[1]))
+                if len(rows) == limit:
+                    break
+        return rows
 
 
 INDEX = BandIndex()

@@ -44,6 +44,7 @@ def prepare(text: str) -> str:
     return normalise(text)[:MAX_CHARS]
 
 
+@functools.lru_cache(maxsize=8192)  # intake normalises a message for the router and for the duplicate check
 def normalise(text: str) -> str:
     """Raw or segmented, a message becomes one run of characters: NFKC (full-width folded), no
     whitespace, no punctuation, lower case."""

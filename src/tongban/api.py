@@ -234,6 +234,7 @@ def _register_routers():
     from tongban.hotline.api import router as hotline_router
     from tongban.insight.api import router as insight_router
     from tongban.licences.api import router as licences_router
+    from tongban.proactive.api import router as proactive_router
     from tongban.programme.api import router as programme_router
     from tongban.workflow.api import router as workflow_router
 
@@ -248,6 +249,7 @@ def _register_routers():
     api.add_router("/", documents_router)
     api.add_router("/", insight_router)
     api.add_router("/", programme_router)
+    api.add_router("/", proactive_router)
     api.add_router("/", workflow_router)
 
 

@@ -534,6 +534,12 @@ EXPECTED = {
     "GET hotline/rates": "Lddoooooddo",
     "GET i18n/setlang/": "rrrrrrrrrrr",
     "GET policies/": "Lrrrrrrrrrr",
+    # proactive services over the API (issue 16): a citizen's own grants; staff have none of their own
+    "GET api/v1/proactive/benefits": "Loddddddddd",
+    "GET api/v1/proactive/enterprises/<uscc>/matches": "Lnnnnnnnnnn",
+    "POST api/v1/proactive/benefits/<reference>/accept": "Lnnnnnnnnnn",
+    "POST api/v1/proactive/benefits/<reference>/decline": "Lvvvvvvvvvv",
+    "POST api/v1/proactive/benefits/<reference>/contest": "Lvvvvvvvvvv",
     "POST policies/benefits/<str:reference>/contest": "Lnnnnnnnnnn",
     "POST policies/benefits/<str:reference>/review": "Lnnnnnnnnnn",
     "GET policies/enterprises/<str:uscc>/": "Lnnnnnnnnnn",

@@ -13,6 +13,8 @@ GRANTED = "benefit.granted"
 CONTESTED = "benefit.contested"
 CONFIRMED = "benefit.confirmed"
 WITHDRAWN = "benefit.withdrawn"
+ACCEPTED = "benefit.accepted"
+DECLINED = "benefit.declined"
 
 events.activity(
     GRANTED,
@@ -29,4 +31,10 @@ events.activity(
 )
 events.activity(
     WITHDRAWN, _("contest reviewed: grant withdrawn"), subject_kind=KIND, app=APP, detail={"policy": "str"}
+)
+events.activity(
+    ACCEPTED, _("grant accepted by the beneficiary"), subject_kind=KIND, app=APP, detail={"policy": "str"}
+)
+events.activity(
+    DECLINED, _("grant declined by the beneficiary"), subject_kind=KIND, app=APP, detail={"policy": "str"}
 )

@@ -128,6 +128,8 @@ class BenefitStatus(models.TextChoices):
     CONTESTED = "contested", _("contested, under review")
     CONFIRMED = "confirmed", _("confirmed after review")
     WITHDRAWN = "withdrawn", _("withdrawn after review")
+    ACCEPTED = "accepted", _("accepted by the beneficiary")
+    DECLINED = "declined", _("declined by the beneficiary")
 
 
 class Benefit(models.Model):
@@ -150,6 +152,10 @@ class Benefit(models.Model):
     decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
     decided_by = models.CharField(max_length=60, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # the beneficiary's answer to the grant: accepted, or declined (and why)
+    answered_by = models.CharField(max_length=60, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(_("why you decline it"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-granted_at"]

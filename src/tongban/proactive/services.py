@@ -635,6 +635,7 @@ class PolicyMatch:
     values: list[tuple[object, object]]  # (label, value) of the data items read
     run: MatchRun
     benefit: Benefit | None = None
+    items: list[str] = field(default_factory=list)  # the names of those items, in the same order
 
 
 def _latest_runs() -> list[MatchRun]:
@@ -676,9 +677,8 @@ def enterprise_matches(actor, uscc: str) -> tuple[Enterprise, list[PolicyMatch],
             names = set()
             for expression in compile_conditions(conditions):
                 names |= expression.names
-            values = [
-                (profile.ITEMS[n].label, row.values.get(n)) for n in sorted(names) if n in profile.ITEMS
-            ]
+            items = [n for n in sorted(names) if n in profile.ITEMS]
+            values = [(profile.ITEMS[n].label, row.values.get(n)) for n in items]
             found.append(
                 PolicyMatch(
                     policy=outcome.policy,
@@ -687,6 +687,7 @@ def enterprise_matches(actor, uscc: str) -> tuple[Enterprise, list[PolicyMatch],
                     values=values,
                     run=runs[row.run_id],
                     benefit=by_policy.get(outcome.policy_id),
+                    items=items,
                 )
             )
     found.sort(key=lambda m: (m.outcome != QUALIFIED, m.policy.name))
@@ -761,6 +762,70 @@ def contest(actor, reference: str, *, reason: str, now=None) -> Benefit:
         now=now,
     )
     return benefit
+
+
+def my_benefits(actor) -> list[Benefit]:
+    """The 免申即享 grants of every enterprise the caller acts for, newest first; only a citizen
+    has any (staff read grants through their policies' results)."""
+    if not getattr(actor, "is_citizen", False):
+        raise NotPermitted()
+    keys = [enterprise.uscc for enterprise, _link in accounts.my_enterprises(actor)]
+    return list(
+        Benefit.objects.filter(subject_key__in=keys).select_related("policy", "run").order_by("-granted_at")
+    )
+
+
+ANSWERABLE = (BenefitStatus.GRANTED, BenefitStatus.CONFIRMED)
+
+
+def may_answer(actor, benefit: Benefit) -> bool:
+    """Whether the caller may accept or decline the grant: its beneficiary, while it stands
+    unanswered (granted, or confirmed after a contest)."""
+    return benefit.status in ANSWERABLE and getattr(actor, "is_citizen", False)
+
+
+def _answer(actor, reference: str, *, accept: bool, reason: str, now) -> Benefit:
+    benefit = _access_benefit(actor, reference, lock=True)
+    uow = current()
+    uow.audit.object_ref = benefit.reference
+    if not getattr(actor, "is_citizen", False):
+        raise NotPermitted(_("Only the beneficiary can accept or decline a grant."))
+    errors = FieldErrors()
+    if benefit.status not in ANSWERABLE:
+        errors.add("status", "not_answerable", _("This grant is already answered, or under review."))
+    if not accept:
+        reason = errors.require_text("reason", reason, max_length=300)
+    errors.raise_if_any()
+    benefit.status = BenefitStatus.ACCEPTED if accept else BenefitStatus.DECLINED
+    benefit.answered_by = accounts_label(actor)
+    benefit.answered_at = now
+    benefit.decline_reason = "" if accept else reason
+    benefit.save(update_fields=["status", "answered_by", "answered_at", "decline_reason"])
+    department = benefit.policy.department
+    uow.audit.department_code = department.code
+    uow.audit.detail.update(status=benefit.status)
+    uow.event(
+        activities.KIND,
+        benefit.reference,
+        activities.ACCEPTED if accept else activities.DECLINED,
+        at=now,
+        actor=actor,
+        department_code=department.code,
+        detail={"policy": benefit.policy.code},
+    )
+    return benefit
+
+
+@use_case("proactive.benefit.accept", object_type="benefit")
+def accept(actor, reference: str, *, now=None) -> Benefit:
+    """The beneficiary takes up a grant made without an application."""
+    return _answer(actor, reference, accept=True, reason="", now=now or timezone.now())
+
+
+@use_case("proactive.benefit.decline", object_type="benefit")
+def decline(actor, reference: str, *, reason: str, now=None) -> Benefit:
+    """The beneficiary does not want a grant (and says why); later runs do not grant it again."""
+    return _answer(actor, reference, accept=False, reason=reason, now=now or timezone.now())
 
 
 def contests(actor) -> QuerySet:

@@ -488,6 +488,11 @@ TONGBAN_SITE_CODE = env("TONGBAN_SITE_CODE", "")
 TONGBAN_SITE_ICP = env("TONGBAN_SITE_ICP", "")
 TONGBAN_SITE_ORGANISER = env("TONGBAN_SITE_ORGANISER", "")
 TONGBAN_HOTLINE_NUMBER = env("TONGBAN_HOTLINE_NUMBER", "12345")
+# City events: the hosts a posting system's callback URL (CloudEvents extension `callbackurl`) may
+# name, comma-separated; the closing status is POSTed nowhere else (no callbacks when empty).
+TONGBAN_HOTLINE_CALLBACK_HOSTS = [
+    h.strip().lower() for h in (env("TONGBAN_HOTLINE_CALLBACK_HOSTS", "") or "").split(",") if h.strip()
+]
 TONGBAN_DEMO_PASSWORD = env("TONGBAN_DEMO_PASSWORD", "Tongban#2026")
 # RYG thresholds (share of a limit used): green below, yellow at or above, red when overdue.
 TONGBAN_YELLOW_AT = float(env("TONGBAN_YELLOW_AT", "0.8"))

@@ -346,3 +346,114 @@ def test_the_rates_page_shows_the_machine_found_rate_and_the_answered_on_the_spo
     # the department's rates do not count the consultation the centre answered itself
     handler_page = logged_in("handler_zj")[0].get("/hotline/rates").content.decode()
     assert 'data-figure="answered"' not in handler_page
+
+
+# --- closing the loop: the closing status POSTed to the system's callback URL -----------------------
+
+
+@pytest.fixture
+def endpoint(settings):
+    """A system's callback endpoint on this machine: records what it is sent and answers with the
+    statuses queued in `answers` (204 once they run out)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received, answers = [], []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", 0))
+            received.append(
+                (self.path, self.headers.get("Content-Type"), json.loads(self.rfile.read(length)))
+            )
+            status = answers.pop(0) if answers else 204
+            self.send_response(status)
+            if status in (301, 302, 307):
+                self.send_header("Location", "http://169.254.169.254/latest/meta-data")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.TONGBAN_HOTLINE_CALLBACK_HOSTS = ["127.0.0.1"]
+    yield f"http://127.0.0.1:{server.server_port}/hooks/12345", received, answers
+    server.shutdown()
+    server.server_close()
+
+
+def handled(operator, handler_zj, number, django_capture_on_commit_callbacks):
+    services.accept(handler_zj, number)
+    services.reply(handler_zj, number, text="已抽排积水，隧道恢复通行。", outcome="solved")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.review(operator, number, accept=True)
+
+
+def test_the_closing_status_is_posted_to_the_callback_url(
+    drainage, sensors, operator, handler_zj, endpoint, django_capture_on_commit_callbacks
+):
+    from tongban.core.models import AuditEntry
+
+    url, received, _answers = endpoint
+    _system, token = sensors
+    response = post(token, reading(callbackurl=url))
+    assert response.status_code == 201, response.content
+    number = response.json()["order"]["number"]
+    services.accept(handler_zj, number)
+    assert received == []  # nothing before the order closes
+    services.reply(handler_zj, number, text="已抽排积水，隧道恢复通行。", outcome="solved")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.review(operator, number, accept=True)
+    assert len(received) == 1
+    path, content_type, body = received[0]
+    assert path == "/hooks/12345" and content_type.startswith("application/json")
+    assert body["id"] == "e-1" and body["source"] == "urn:gaxq:drainage/station/17"
+    assert body["order"] == number and body["status"] == "closed" and body["outcome"] == "solved"
+    assert body["reply_text"] == "已抽排积水，隧道恢复通行。" and body["closed_at"]
+    entry = AuditEntry.objects.filter(action="hotline.city_event_callback").get()
+    assert entry.outcome == "success" and entry.detail["status"] == 204
+
+
+def test_a_callback_url_off_the_allow_list_is_refused(drainage, sensors, endpoint):
+    _url, received, _answers = endpoint
+    _system, token = sensors
+    for bad in (
+        "http://169.254.169.254/latest/meta-data",
+        "http://127.0.0.1.evil.example/hook",
+        "http://user:secret@127.0.0.1/hook",
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/hook",
+        42,
+    ):
+        response = post(token, reading(event_id=f"bad-{bad}", callbackurl=bad))
+        assert response.status_code == 422, (bad, response.content)
+        assert "callbackurl" in fields(response)
+    assert not CityEvent.objects.exists() and received == []
+
+
+def test_a_failed_delivery_is_retried_and_a_host_taken_off_the_list_gets_nothing(
+    drainage, sensors, operator, handler_zj, endpoint, django_capture_on_commit_callbacks, settings
+):
+    from tongban.core.models import AuditEntry
+
+    url, received, answers = endpoint
+    _system, token = sensors
+    number = post(token, reading(callbackurl=url)).json()["order"]["number"]
+    answers += [503, 302]  # the endpoint is down, then redirects elsewhere (not followed)
+    handled(operator, handler_zj, number, django_capture_on_commit_callbacks)
+    event = CityEvent.objects.get()
+    with pytest.raises(city_events.CallbackFailed):  # the second attempt, as the queue retries
+        city_events.deliver_callback(event.pk)
+    assert [r[0] for r in received] == ["/hooks/12345", "/hooks/12345"]  # the redirect was not followed
+    assert city_events.deliver_callback(event.pk) == "sent"
+    outcomes = list(
+        AuditEntry.objects.filter(action="hotline.city_event_callback")
+        .order_by("id")
+        .values_list("outcome", flat=True)
+    )
+    assert outcomes == ["failed", "failed", "success"]
+    settings.TONGBAN_HOTLINE_CALLBACK_HOSTS = ["sensors.example.gov.cn"]
+    assert city_events.deliver_callback(event.pk) == "refused"
+    assert len(received) == 3

@@ -26,9 +26,12 @@ import datetime as dt
 import json
 import re
 import secrets
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -369,6 +372,13 @@ def check_envelope(system: EventSystem, envelope: dict) -> Checked:
     region = str(place("region", "region_code") or "").strip()[:20]
     if lat is None and not address and not region and not errors.fields:
         errors.add("lat", "required", _("Say where the event happened: lat and lon, an address or a region."))
+    callback = extensions.get(CALLBACK_ATTRIBUTE)
+    if callback is not None and not (isinstance(callback, str) and allowed_callback(callback)):
+        errors.add(
+            CALLBACK_ATTRIBUTE,
+            "not_allowed",
+            _("The callback URL must be http(s), without credentials, to a host on the centre's allow-list."),
+        )
     errors.raise_if_any()
     return Checked(envelope, occurred_at, lat, lon, address, region, extensions)
 
@@ -597,3 +607,108 @@ def recent_events(actor, *, limit: int = 50) -> list[CityEvent]:
 
 def localtime(value):
     return timezone.localtime(value) if value else None
+
+
+# --- closing the loop: the closing status POSTed to the system's callback URL ----------------------
+
+CALLBACK_ATTRIBUTE = "callbackurl"
+CALLBACK_TIMEOUT = 5.0
+
+
+def allowed_callback(url: str) -> bool:
+    """An http(s) URL without credentials to a host on the centre's allow-list
+    (TONGBAN_HOTLINE_CALLBACK_HOSTS). Checked when the event is posted and again before each
+    delivery, so a host taken off the list gets nothing more: the centre's network never calls an
+    address a posting system chose (SSRF)."""
+    try:
+        parts = urllib.parse.urlsplit(str(url))
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return False
+    hosts = set(getattr(settings, "TONGBAN_HOTLINE_CALLBACK_HOSTS", []) or [])
+    return parts.scheme in ("https", "http") and not parts.username and not parts.password and host in hosts
+
+
+def after_closing(order: WorkOrder) -> None:
+    """Inside the use case that closes an order: once it commits, queue a callback for every event
+    with a callback URL that opened or joined the order (or an order merged into it)."""
+    events = CityEvent.objects.filter(Q(order=order) | Q(order__merged_into=order)).values_list(
+        "pk", "extensions"
+    )
+    for pk, extensions in events:
+        if (extensions or {}).get(CALLBACK_ATTRIBUTE):
+            from .tasks import post_event_callback
+
+            current().after_commit(post_event_callback, pk)
+
+
+def callback_body(event: CityEvent, order: WorkOrder) -> dict:
+    """What the system hears when its event's order closes (the fields it could poll for)."""
+    return {
+        "id": event.event_id,
+        "source": event.source,
+        "order": order.number,
+        "status": order.status,
+        "outcome": order.outcome,
+        "reply_text": order.reply_text,
+        "closed_at": order.closed_at.isoformat() if order.closed_at else None,
+    }
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is not followed (it could point anywhere): it counts as a failed delivery."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def _send(url: str, body: bytes) -> int:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
+    request = urllib.request.Request(  # noqa: S310 (http(s) to an allow-listed host only)
+        url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    with opener.open(request, timeout=CALLBACK_TIMEOUT) as response:
+        return response.status
+
+
+class CallbackFailed(RuntimeError):
+    """The system's endpoint did not take the callback; the job queue tries again later."""
+
+
+def deliver_callback(event_pk: int) -> str:
+    """POST the closing status of an event's order to its callback URL (run by the job queue, which
+    retries when this raises). Each delivery is journalled, sent or refused."""
+    event = CityEvent.objects.select_related("order", "system").filter(pk=event_pk).first()
+    url = str(((event.extensions or {}).get(CALLBACK_ATTRIBUTE) or "") if event else "")
+    order = final_order(event.order) if event is not None else None
+    if event is None or order is None or not url:
+        return "nothing"
+    ref = f"{event.source} {event.event_id}"[:200]
+    if not allowed_callback(url):
+        audit.record(
+            "hotline.city_event_callback",
+            outcome="denied",
+            object_type="city_event",
+            object_ref=ref,
+            detail={"order": order.number, "error": "host_not_allowed"},
+        )
+        return "refused"
+    body = json.dumps(callback_body(event, order), ensure_ascii=False).encode()
+    try:
+        status = _send(url, body)
+    except (OSError, ValueError) as exc:  # URLError and HTTPError are OSErrors
+        audit.record(
+            "hotline.city_event_callback",
+            outcome="failed",
+            object_type="city_event",
+            object_ref=ref,
+            detail={"order": order.number, "error": type(exc).__name__, "status": getattr(exc, "code", None)},
+        )
+        raise CallbackFailed(f"callback for {ref} failed: {type(exc).__name__}") from None
+    audit.record(
+        "hotline.city_event_callback",
+        object_type="city_event",
+        object_ref=ref,
+        detail={"order": order.number, "status": status, "order_status": order.status},
+    )
+    return "sent"

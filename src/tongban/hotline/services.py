@@ -1050,6 +1050,13 @@ def reply(actor, number: str, *, text: str, outcome: str) -> WorkOrder:
     return order
 
 
+def _after_closing(order: WorkOrder) -> None:
+    """A closed order's city events call their systems back (city_events, after the commit)."""
+    from .city_events import after_closing
+
+    after_closing(order)
+
+
 @use_case("hotline.review", object_type="work_order")
 def review(actor, number: str, *, accept: bool, reason: str = "") -> WorkOrder:
     """The centre accepts the reply (on to callback) or sends it back to the lead with a reason."""
@@ -1069,6 +1076,7 @@ def review(actor, number: str, *, accept: bool, reason: str = "") -> WorkOrder:
             order.save(update_fields=["status", "closed_at"])
             within = order.replied_at is not None and order.replied_at <= order.resolution_due
             _event(order, act.CLOSED, actor, at=at, outcome=order.outcome, within_limit=within)
+            _after_closing(order)
         return order
     errors = FieldErrors()
     reason = errors.require_text("reason", reason, max_length=REASON_MAX)
@@ -1144,6 +1152,7 @@ def callback(
         order.save(update_fields=["status", "closed_at"])
         within = order.replied_at is not None and order.replied_at <= order.resolution_due
         _event(order, act.CLOSED, actor, at=at, outcome=order.outcome, within_limit=within)
+        _after_closing(order)
     return order
 
 

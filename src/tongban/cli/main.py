@@ -114,6 +114,37 @@ def seed():
     _seed_and_print()
 
 
+@app.command("demo-history")
+def demo_history(
+    days: Annotated[int, typer.Option(min=1, max=730, help="How many days back the history starts.")] = 365,
+    scale: Annotated[
+        float, typer.Option(min=0.01, max=2.0, help="Arrivals per item as a share of the fitted rate.")
+    ] = 0.08,
+):
+    """Drive a year of cases of the demo city through the services (for the supervisor's pages and
+    the cockpit); `make demo` runs it in the background. Safe to run twice."""
+    _django()
+    from tongban.cases.history import load_demo_history
+
+    with _progress() as progress:
+        task = progress.add_task("A year of the demo city's cases", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = load_demo_history(days=days, scale=scale, progress=advance)
+    if not report.cases and report.fit is None:
+        console.print("History already loaded (or the demo city is not seeded): nothing added.")
+        return
+    console.print(
+        f"History: {report.cases} cases ({report.issued} issued, {report.refused} refused, "
+        f"{report.supplements} with 补正, {report.ratings} rated, {report.still_open} still open); "
+        f"timing fitted from {report.fit.source if report.fit else '-'}."
+    )
+    for skipped in report.skipped_items[:10]:
+        console.print(f"[yellow]Skipped:[/] {skipped}")
+
+
 def _seed_and_print() -> None:
     from tongban.accounts.seed import seed_demo
     from tongban.cases.demo import load_rules, load_sample_cases
@@ -250,7 +281,26 @@ def demo(
     url = f"http://{host}:{port}/"
     print_logins(url)
     if serve_after:
+        _history_in_background()
         _serve(host, port, threads=8, worker=None)
+
+
+def _history_in_background() -> None:
+    """A year of cases loads while the site already serves (it takes minutes on 2 cores); its
+    progress goes to a log file of its own, named here."""
+    from django.conf import settings
+
+    log_path = Path(settings.VAR_DIR) / "demo-history.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "tongban.cli", "demo-history"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
+        )
+    console.print(f"A year of the demo city's history is loading in the background (progress: {log_path}).")
 
 
 # --- serving ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from tongban.core.errors import NotPermitted
+from tongban.core.errors import InvalidInput, NotPermitted
 from tongban.documents import supervision as tasks
 from tongban.insight import supervision
 
@@ -66,7 +66,29 @@ def test_a_period_counts_the_tasks_put_under_supervision_in_it():
     assert (line.tasks, line.closing_rate, line.on_time_rate) == (0, None, None)
 
 
-def test_only_analysts_read_the_figures():
+def test_only_analysts_read_the_figures_and_a_period_must_run_forwards():
     today = timezone.localdate()
     with pytest.raises(NotPermitted):
         supervision.figures(actor("zhangsan"), today, today)
+    with pytest.raises(InvalidInput) as caught:
+        supervision.figures(actor("supervisor"), today, today - dt.timedelta(days=1))
+    assert "end" in caught.value.fields
+
+
+def test_the_dashboard_and_the_api_show_them(staff_client, client):
+    task = instruct("scjgj-spjyk")
+    tasks.close(actor("bureau_head"), task.ref, evidence="整改报告已报送。")
+    instruct("scjgj-djzck")
+    staff_client("supervisor")
+    page = client.get("/insight/").content.decode()
+    assert 'data-testid="supervision-kpis"' in page
+    assert '<tr data-department="scjgj-spjyk">' in page and "食品经营监管科" in page
+    today = timezone.localdate()
+    body = client.get(f"/api/v1/insight/supervision?start={today - dt.timedelta(days=7)}&end={today}").json()
+    assert [(line["department"], line["tasks"], line["closed"]) for line in body] == [
+        ("", 2, 1),
+        ("scjgj-djzck", 1, 0),
+        ("scjgj-spjyk", 1, 1),
+    ]
+    assert body[0]["closing_rate"] == 0.5 and body[2]["on_time_rate"] == 1.0
+    assert client.get(f"/api/v1/insight/supervision?start={today}&end=2020-01-01").status_code == 422

@@ -125,6 +125,38 @@ def kpis(request, start: dt.date, end: dt.date, kpi: str = "on_time_rate"):
     }
 
 
+class SupervisionLineOut(Schema):
+    department: str = Field(..., description="The lead department's code, or '' for the whole government")
+    name: str = ""
+    tasks: int = Field(..., description="Tasks put under supervision in the period")
+    closed: int = Field(..., description="Of those, closed by the period's end")
+    closed_on_time: int
+    closing_rate: float | None = Field(None, description="办结率, 0–1")
+    on_time_rate: float | None = Field(None, description="按时办结率 (of the closed), 0–1")
+
+
+@router.get(
+    "/insight/supervision",
+    response=list[SupervisionLineOut],
+    summary="督查督办 KPIs for a period: the whole government, then each lead department",
+)
+def supervision_kpis(request, start: dt.date, end: dt.date):
+    from . import supervision
+
+    return [
+        {
+            "department": line.department_code,
+            "name": line.department_name,
+            "tasks": line.tasks,
+            "closed": line.closed,
+            "closed_on_time": line.closed_on_time,
+            "closing_rate": line.closing_rate,
+            "on_time_rate": line.on_time_rate,
+        }
+        for line in supervision.figures(request.auth, start, end)
+    ]
+
+
 class BacktestOut(Schema):
     origins: int = 0
     mase: float | None = None

@@ -13,11 +13,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 import duckdb
+from django.utils.translation import gettext_lazy as _
 
 from tongban.accounts import roles as perms
 from tongban.accounts.models import Department
 from tongban.core import events
 from tongban.core.authz import require
+from tongban.core.errors import InvalidInput
 from tongban.core.replicas import analytics
 
 from .kpis import _bounds
@@ -68,6 +70,8 @@ def figures(actor, start: dt.date, end: dt.date) -> list[SupervisionLine]:
     """The whole government's line first, then one per lead department, for the tasks put under
     supervision from `start` to `end` (local dates, both included)."""
     require(actor, perms.INSIGHT_ANALYSE)
+    if end < start:
+        raise InvalidInput.single("end", "before_start", _("The period ends before it starts."))
     since, until = _bounds(start, end)
     rows = [
         (

@@ -21,7 +21,7 @@ from tongban.core.authz import actor_for_request
 from tongban.core.errors import InvalidInput, NotAuthenticated
 from tongban.core.http import domain_errors
 
-from . import services
+from . import services, supervision
 
 MAX_UPLOAD = 200 * 1024 * 1024  # an event log of a few million events, zipped
 
@@ -249,6 +249,7 @@ def dashboard(request):
             "radar": board.radar,
             "query": request.GET.urlencode(),
             "reports": services.reports(actor),
+            "supervision": supervision.figures(actor, board.start, board.end),
             "letters": services.warning_letters(actor, limit=10),
             "unit_names": dict(Department.objects.values_list("code", "short_name")),
             "presets": presets,

@@ -442,6 +442,7 @@ EXPECTED = {
     "GET api/v1/insight/kpis": "Lvvvvvvvvvv",
     "GET api/v1/insight/logs": "Lddddddoood",
     "GET api/v1/insight/logs/<log_id>/analysis": "Lddddddnnnd",
+    "GET api/v1/insight/supervision": "Lvvvvvvvvvv",
     "GET api/v1/licences/keys": "ooooooooooo",
     "GET api/v1/logins/<username>/locks": "Lnnnnnnnnnn",
     "GET api/v1/me": "Loooooooooo",

@@ -293,3 +293,39 @@ def test_one_event_for_many_subjects_is_checked_once_and_each_gets_its_own_detai
     made[0].detail["size"] = 5
     assert made[1].detail == {"size": 2}
     assert events.make_many("probe", [], "probe.opened", at=NOW, detail={"size": 1}) == []
+
+
+@pytest.mark.django_db
+def test_a_large_append_reads_back_field_for_field_as_a_small_one():
+    # From a thousand events PostgreSQL takes them by COPY; SQLite by multi-row INSERTs.
+    work = uuid.uuid4()
+    made = events.make_many(
+        "probe", [f"L{n}" for n in range(1200)], "probe.opened", at=NOW, actor=SYSTEM, detail={"size": 7}
+    )
+    made.append(
+        events.make(
+            "probe",
+            "L0",
+            "probe.closed",
+            at=NOW + dt.timedelta(seconds=1),
+            work_item=work,
+            detail={"outcome": "好"},
+        )
+    )
+    with transaction.atomic():
+        events.write(made)
+    assert DomainEvent.objects.filter(subject_kind="probe", subject_id__startswith="L").count() == 1201
+    opened, closed = events.history("probe", "L0")
+    assert (opened.activity, opened.occurred_at, opened.detail, opened.actor_label, opened.work_item) == (
+        "probe.opened",
+        NOW,
+        {"size": 7},
+        "system",
+        None,
+    )
+    assert (closed.work_item, closed.detail, closed.version, closed.lifecycle) == (
+        work,
+        {"outcome": "好"},
+        2,
+        "complete",
+    )

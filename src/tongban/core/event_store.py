@@ -20,6 +20,9 @@ _TABLE = DomainEvent._meta.db_table
 _COLUMNS = tuple(f.column for f in DomainEvent._meta.concrete_fields if not f.primary_key)
 _MAX_PARAMETERS = 30_000  # below SQLite's default limit (32,766) and PostgreSQL's (65,535)
 _SELECT = "id, " + ", ".join(_COLUMNS)
+# From this many events PostgreSQL loads them by COPY, twice as fast as its longest INSERT (a
+# matching run grants fifty thousand benefits in one use case).
+_COPY_FROM = 1000
 
 
 def _json(value) -> str:
@@ -61,6 +64,11 @@ def insert(events: list[Event]) -> None:
     if not events:
         return
     postgresql = sql.is_postgresql()
+    if postgresql and len(events) >= _COPY_FROM:
+        converted = list(zip(_COLUMNS, _converters(postgresql), strict=True))
+        rows = ([convert(getattr(e, c)) for c, convert in converted] for e in events)
+        sql.copy_rows(_TABLE, list(_COLUMNS), rows)
+        return
     detail = "%s::jsonb" if postgresql else "%s"
     one_row = "(" + ", ".join(detail if c == "detail" else "%s" for c in _COLUMNS) + ")"
     columns = list(zip(_COLUMNS, _converters(postgresql), strict=True))

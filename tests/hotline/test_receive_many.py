@@ -93,6 +93,9 @@ def test_a_bad_order_refuses_the_whole_batch(operator, taxonomy):
         "orders.2.colour",
     }
     assert not WorkOrder.objects.exists() and not OrderBand.objects.exists()
+    with pytest.raises(InvalidInput) as not_an_order:
+        services.receive_many(operator, [item(LAMP), ["text", LAMP]])
+    assert set(not_an_order.value.fields) == {"orders.1"}
     with pytest.raises(InvalidInput) as empty:
         services.receive_many(operator, [])
     assert set(empty.value.fields) == {"orders"}

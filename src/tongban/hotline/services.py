@@ -17,6 +17,7 @@ work_order), one transaction.
 import datetime as dt
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -662,6 +663,9 @@ def receive_many(
     errors = FieldErrors()
     orders, dispatched = [], []
     for i, request in enumerate(requests):
+        if not isinstance(request, Mapping):
+            errors.add(f"orders.{i}", "invalid", _("Each work order is an object of fields."))
+            continue
         fields = dict(request)
         item = FieldErrors()
         for name in sorted(set(fields) - BATCH_FIELDS):

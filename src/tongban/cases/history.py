@@ -22,6 +22,7 @@ import itertools
 import math
 import random
 import secrets
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -260,8 +261,11 @@ def load_demo_history(
     seed: int = 2026,
     now: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    pause: float = 0.0,
 ) -> HistoryReport:
-    """Drive `days` of cases through the services, oldest first; returns what was made."""
+    """Drive `days` of cases through the services, oldest first; returns what was made. `pause`
+    seconds between cases leave the database to the site's own requests and jobs (on SQLite a
+    writer in a tight loop wins the lock again and again)."""
     report = HistoryReport()
     if Case.objects.filter(idempotency_key__startswith=KEY_PREFIX).exists():
         return report
@@ -313,6 +317,8 @@ def load_demo_history(
             report.skipped_items.append(f"{item.code}: {exc}")
         if progress:
             progress(done, total)
+        if pause:
+            time.sleep(pause)
     return report
 
 

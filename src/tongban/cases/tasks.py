@@ -13,8 +13,10 @@ def sweep_deadlines():
     return services.sweep()
 
 
-@db_task(name="cases.render_document")
+@db_task(name="cases.render_document", retries=3, retry_delay=30)
 def render_document(number: str):
+    """The decision document after 出件; retried if the database is busy (on the embedded SQLite a
+    long write burst, such as the demo's history loading, can outlast the lock timeout)."""
     return services.record_document(number)
 
 

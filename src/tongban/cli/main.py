@@ -132,7 +132,7 @@ def demo_history(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        report = load_demo_history(days=days, scale=scale, progress=advance)
+        report = load_demo_history(days=days, scale=scale, progress=advance, pause=0.05)
     if not report.cases and report.fit is None:
         console.print("History already loaded (or the demo city is not seeded): nothing added.")
         return

@@ -46,6 +46,11 @@ def test_a_history_is_driven_through_the_services_and_loaded_once(db):
     assert events.count() >= 4 * report.cases
     assert max(e.occurred_at for e in events) <= now
     assert Rating.objects.filter(case__in=cases).count() == report.ratings
+    # Online cases arrive with every material uploaded (no paper); window cases name their window.
+    online = cases.filter(channel="online").first()
+    assert online is not None and all(m.file_ref for m in online.materials.all())
+    window = cases.filter(channel="window").first()
+    assert window is None or window.window_id is not None
     # The demo people's own lists are as the seed left them.
     assert not cases.filter(applicant__user__username__in=["zhangsan", "lisi"]).exists()
     # Again: nothing added.

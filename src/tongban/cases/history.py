@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import itertools
 import math
 import random
@@ -37,7 +38,7 @@ from tongban.accounts.actors import Actor
 from tongban.accounts.models import AssuranceLevel, Department, Enterprise, Person, Role, User
 from tongban.catalog.models import ServiceItem
 from tongban.catalog.paper_forms import sample_value
-from tongban.core import calendar
+from tongban.core import calendar, pdf
 from tongban.core.authz import SystemActor
 from tongban.core.errors import DomainError
 from tongban.core.identifiers import id_check_char, uscc_check_char
@@ -322,6 +323,14 @@ def load_demo_history(
     return report
 
 
+@functools.cache
+def _scan() -> bytes:
+    """The file every online applicant of the history uploads: one small PDF page."""
+    doc = pdf.cjk_pdf(title="申请材料扫描件", created=dt.date(2026, 1, 1), page_numbers=False)
+    doc.paragraph("申请材料扫描件（示例城市历史数据）", indent=0)
+    return doc.to_bytes()
+
+
 def _poisson(rng: random.Random, mean: float) -> int:
     limit, k, p = math.exp(-mean), 0, 1.0
     while True:
@@ -339,11 +348,14 @@ def _one_case(report, n, item, filed, now, clock, rng, people, clerk) -> None:
     data = _form_data(version.form_fields, applicant, uscc, filed.date(), rng)
     key = f"{KEY_PREFIX}{n}"
     if rng.random() < 0.72:
+        # Online, every material uploaded (a scan), checked by the clerk: no paper, no visit.
+        names = [m.name for m in version.materials.all()]
         case = services.apply_online(
             applicant,
             item_code=item.code,
             enterprise_uscc=uscc,
             data=data,
+            files={name: (f"{name}.pdf", _scan()) for name in names},
             idempotency_key=key,
             reuse_consent=True,
             now=filed,
@@ -353,8 +365,10 @@ def _one_case(report, n, item, filed, now, clock, rng, people, clerk) -> None:
             report.cases += 1
             report.still_open += 1
             return
-        services.accept(clerk, case.number, now=at)
+        services.accept(clerk, case.number, paper=[], checked_uploads=names, now=at)
     else:
+        # Mostly at the 综合窗口 (一窗受理); some still at a bureau's own window.
+        window = rng.choice(["gaq-zwzx/01", "gaq-zwzx/02", "gaq-zwzx/03", "gaq-zwzx/01", "gaq-zwzx/07"])
         case = services.accept_at_window(
             clerk,
             item_code=item.code,
@@ -362,6 +376,7 @@ def _one_case(report, n, item, filed, now, clock, rng, people, clerk) -> None:
             data=data,
             enterprise_uscc=uscc,
             reuse_consent=True,
+            window_code=window,
             now=filed,
         )
         Case.objects.filter(pk=case.pk).update(idempotency_key=key)

@@ -2,6 +2,7 @@
 notices, a contest and its review, and who may see what."""
 
 import pytest
+from django.utils import translation
 
 from tests.conftest import actor
 from tongban.accounts.models import Notification
@@ -75,6 +76,8 @@ def test_a_run_lists_who_qualifies_and_why_and_grants_without_application(city):
         recipient__username="zhangsan", subject__in=["wengang-fanhuan", "chuangye-tiexi"]
     )
     assert zhangsan.count() == 2
+    with translation.override("en"):  # message keys: read in the reader's language
+        assert any(n.title_text.startswith("免申即享: ") and "granted" in n.title_text for n in zhangsan)
     assert Notification.objects.filter(recipient__username="lisi", subject="gaoxin-jiangli").count() == 1
 
     # the next run finds the same: nothing granted twice, nobody told twice

@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from tongban.accounts import roles as perms
 from tongban.accounts import services as accounts
@@ -28,6 +29,7 @@ from tongban.accounts.models import Department, Enterprise, NotificationKind, Re
 from tongban.core import events
 from tongban.core.authz import require
 from tongban.core.errors import FieldErrors, Formatted, InvalidInput, NotFound, NotPermitted
+from tongban.core.i18n import Later
 from tongban.core.uow import current, use_case
 from tongban.exchange import services as exchange
 from tongban.rules import FeelSyntaxError, compile_expression
@@ -586,17 +588,19 @@ def _notify_new(run, results, keys: list[str], granted: dict[int, list[int]]) ->
             if policy.code in before.get(key, ()):
                 continue
             if (i, policy.pk) in granted_pairs:
-                title = Formatted(
-                    _("免申即享: %(policy)s has been granted to your enterprise"), {"policy": policy.name}
+                title = Later(
+                    gettext_noop("免申即享: %(policy)s has been granted to your enterprise"),
+                    policy=policy.name,
                 )
             else:
-                title = Formatted(
-                    _("Policy for you: your enterprise qualifies for %(policy)s"), {"policy": policy.name}
+                title = Later(
+                    gettext_noop("Policy for you: your enterprise qualifies for %(policy)s"),
+                    policy=policy.name,
                 )
             sent += accounts.notify(
                 people[key],
                 kind=NotificationKind.ALERT,
-                title=str(title),
+                title=title,
                 body=policy.benefit,
                 link=reverse("proactive:enterprise", args=[key]),
                 subject=policy.code,
@@ -753,9 +757,7 @@ def contest(actor, reference: str, *, reason: str, now=None) -> Benefit:
     accounts.notify(
         reviewers,
         kind=NotificationKind.ALERT,
-        title=str(
-            Formatted(_("A 免申即享 grant was contested: %(policy)s"), {"policy": benefit.policy.name})
-        ),
+        title=Later(gettext_noop("A 免申即享 grant was contested: %(policy)s"), policy=benefit.policy.name),
         body=reason,
         link=reverse("proactive:contests"),
         subject=benefit.reference,
@@ -874,7 +876,7 @@ def review(actor, reference: str, *, confirm: bool, note: str, now=None) -> Bene
     accounts.notify(
         people,
         kind=NotificationKind.ALERT,
-        title=str(Formatted(_("Your contest of %(policy)s was reviewed"), {"policy": benefit.policy.name})),
+        title=Later(gettext_noop("Your contest of %(policy)s was reviewed"), policy=benefit.policy.name),
         body=note,
         link=reverse("proactive:enterprise", args=[benefit.subject_key]),
         subject=benefit.reference,

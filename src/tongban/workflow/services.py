@@ -1516,10 +1516,7 @@ def worklist(
         errors.add("colour", "choice", _("Choose red, yellow, green or paused."))
     if kind and kind not in WorkKind.values:
         errors.add("kind", "choice", _("Choose one of the allowed values."))
-    if not isinstance(page, int) or page < 1 or page > 10_000:
-        errors.add("page", "range", _("Give a page number from 1."))
-    if not isinstance(per_page, int) or not 1 <= per_page <= 100:
-        errors.add("per_page", "range", _("Give between 1 and 100 rows per page."))
+    _check_paging(errors, page, per_page)
     errors.raise_if_any()
     user = getattr(actor, "user", None)
     return store.worklist(
@@ -1541,6 +1538,13 @@ def worklist(
 DONE_STATUSES = (WorkStatus.COMPLETED, WorkStatus.RETURNED)
 
 
+def _check_paging(errors: FieldErrors, page, per_page) -> None:
+    if not isinstance(page, int) or page < 1 or page > 10_000:
+        errors.add("page", "range", _("Give a page number from 1."))
+    if not isinstance(per_page, int) or not 1 <= per_page <= 100:
+        errors.add("per_page", "range", _("Give between 1 and 100 rows per page."))
+
+
 def done_work(
     actor,
     *,
@@ -1559,10 +1563,7 @@ def done_work(
         errors.add("decision", "choice", _("Choose one of the allowed values."))
     if since and until and since > until:
         errors.add("until", "range", _("The end date is before the start date."))
-    if not isinstance(page, int) or page < 1 or page > 10_000:
-        errors.add("page", "range", _("Give a page number from 1."))
-    if not isinstance(per_page, int) or not 1 <= per_page <= 100:
-        errors.add("per_page", "range", _("Give between 1 and 100 rows per page."))
+    _check_paging(errors, page, per_page)
     errors.raise_if_any()
     user = getattr(actor, "user", None)
     if user is None or getattr(actor, "staff", None) is None:

@@ -283,29 +283,19 @@ def _xlsx(body: bytes, stem: str) -> HttpResponse:
     return response
 
 
-@require_GET
-@domain_errors
-def worklist_export(request):
-    """待办 as filtered on the page, as XLSX (up to EXPORT_ROWS rows)."""
-    actor = _actor(request)
-    form = WorklistFilterForm(request.GET or None)
+def _export_rows(request, form_class, list_url: str, export, filters, title: str, columns, cells):
+    """The XLSX bytes of a list as filtered on its page: the case columns every list shares, then
+    its own; or, for bad filters, the redirect back to the page, where each is named."""
+    form = form_class(request.GET or None)
     if request.GET and not form.is_valid():
-        return redirect(f"{reverse('cases:worklist')}?{request.GET.urlencode()}")
+        return redirect(f"{reverse(list_url)}?{request.GET.urlencode()}")
     data = getattr(form, "cleaned_data", {}) or {}
-    rows = cases.export_worklist(actor, limit=EXPORT_ROWS, **_worklist_filters(data))
+    rows = export(limit=EXPORT_ROWS, **filters(data))
     departments = _departments(r.work.department_id for r in rows)
+    header = [gettext("Case number"), gettext("Item / case"), gettext("Step"), gettext("Applicant")]
     body = spreadsheet.table_workbook(
-        gettext("Worklist"),
-        [
-            gettext("Case number"),
-            gettext("Item / case"),
-            gettext("Step"),
-            gettext("Applicant"),
-            gettext("Department"),
-            gettext("Due"),
-            gettext("Status light"),
-            gettext("Status"),
-        ],
+        title,
+        [*header, gettext("Department"), *columns],
         (
             [
                 r.case.get("number", ""),
@@ -313,14 +303,34 @@ def worklist_export(request):
                 r.work.name,
                 r.case.get("applicant", ""),
                 departments.get(r.work.department_id, ""),
-                _due_day(r.work.due_at),
-                str(RYG.get(r.colour, "")),
-                str(WorkStatus(r.work.status).label),
+                *cells(r),
             ]
             for r in rows
         ),
     )
-    return _xlsx(body, "worklist")
+    return body
+
+
+@require_GET
+@domain_errors
+def worklist_export(request):
+    """待办 as filtered on the page, as XLSX (up to EXPORT_ROWS rows)."""
+    actor = _actor(request)
+    body = _export_rows(
+        request,
+        WorklistFilterForm,
+        "cases:worklist",
+        lambda **kw: cases.export_worklist(actor, **kw),
+        _worklist_filters,
+        gettext("Worklist"),
+        [gettext("Due"), gettext("Status light"), gettext("Status")],
+        lambda r: [
+            _due_day(r.work.due_at),
+            str(RYG.get(r.colour, "")),
+            str(WorkStatus(r.work.status).label),
+        ],
+    )
+    return body if isinstance(body, HttpResponse) else _xlsx(body, "worklist")
 
 
 # --- 已办: what I have handled ---------------------------------------------------------------------------
@@ -433,42 +443,24 @@ def done(request):
 @require_GET
 @domain_errors
 def done_export(request):
+    """已办 as filtered on the page, with decisions and opinions, as XLSX."""
     actor = _staff_actor(request)
-    form = DoneFilterForm(request.GET or None)
-    if request.GET and not form.is_valid():
-        return redirect(f"{reverse('cases:done')}?{request.GET.urlencode()}")
-    data = getattr(form, "cleaned_data", {}) or {}
-    rows = cases.export_done(actor, limit=EXPORT_ROWS, **_done_filters(data))
-    departments = _departments(r.work.department_id for r in rows)
-    body = spreadsheet.table_workbook(
+    body = _export_rows(
+        request,
+        DoneFilterForm,
+        "cases:done",
+        lambda **kw: cases.export_done(actor, **kw),
+        _done_filters,
         gettext("Handled"),
-        [
-            gettext("Case number"),
-            gettext("Item / case"),
-            gettext("Step"),
-            gettext("Applicant"),
-            gettext("Department"),
-            gettext("Handled at"),
-            gettext("Decision"),
-            gettext("Opinion"),
-            gettext("Case status"),
+        [gettext("Handled at"), gettext("Decision"), gettext("Opinion"), gettext("Case status")],
+        lambda r: [
+            r.work.completed_at,
+            _done_outcome(r.work),
+            r.work.opinion,
+            str(CASE_STATUS_LABELS.get(r.case.get("status", ""), "")),
         ],
-        (
-            [
-                r.case.get("number", ""),
-                r.case.get("title", ""),
-                r.work.name,
-                r.case.get("applicant", ""),
-                departments.get(r.work.department_id, ""),
-                r.work.completed_at,
-                _done_outcome(r.work),
-                r.work.opinion,
-                str(CASE_STATUS_LABELS.get(r.case.get("status", ""), "")),
-            ]
-            for r in rows
-        ),
     )
-    return _xlsx(body, "handled")
+    return body if isinstance(body, HttpResponse) else _xlsx(body, "handled")
 
 
 # --- 常用意见: saved opinions --------------------------------------------------------------------------

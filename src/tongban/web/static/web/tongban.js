@@ -9,6 +9,26 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     }
   });
+  // A table wider than its box scrolls sideways: keyboard users must be able to reach that scroll,
+  // so an overflowing table box with nothing focusable inside becomes a focusable, named region.
+  function focusableScrollers() {
+    document.querySelectorAll(".table-wrap").forEach(function (box) {
+      var overflows = box.scrollWidth > box.clientWidth + 1;
+      var focusable = box.querySelector("a[href], button, input, select, textarea, [tabindex]");
+      if (overflows && !focusable && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        var heading = box.closest("section, .card");
+        heading = heading && heading.querySelector("h2, h3");
+        if (heading && !box.hasAttribute("aria-label")) {
+          box.setAttribute("aria-label", heading.textContent.trim());
+        }
+      }
+    });
+  }
+  focusableScrollers();
+  window.addEventListener("resize", focusableScrollers);
+  document.body.addEventListener("htmx:afterSwap", focusableScrollers);
   // 全部已核验: every material row without a choice yet gets "checked" (paper or upload); rows the
   // clerk already decided keep their choice. The button shows only where this script runs.
   document.querySelectorAll("[data-check-all]").forEach(function (button) {

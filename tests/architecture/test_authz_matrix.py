@@ -617,6 +617,7 @@ EXPECTED = {
     "GET window/persons/new": "Ldoddddddod",
     "GET work/": "Ldooooooooo",
     "GET work/done/": "Ldooooooooo",
+    "POST work/claim": "Lrrrrrrrrrr",
     "GET work/done/export.xlsx": "Ldooooooooo",
     "GET work/export.xlsx": "Ldooooooooo",
     "GET work/opinions/": "Ldooooooooo",

@@ -13,7 +13,9 @@ from tongban.workflow import services as workflow
 from tongban.workflow.models import SavedOpinion, WorkItem
 
 from .test_lifecycle import _actor, _item
-from .test_office_views import _accepted, _claimed, _html, _login, _rows, _step, _url
+from .test_office_views import _accepted, _claimed, _html, _login, _rows, _step, _url, colleague
+
+__all__ = ["colleague"]  # a fixture of the office tests, used by the batch claim
 
 DONE = "/work/done/"
 OPINIONS = "/work/opinions/"
@@ -204,3 +206,37 @@ def test_opinions_are_validated_and_private(db):
     assert bad.status_code == 400 and 'data-field="text"' in _html(bad)
     deleted = _login("reviewer").post(f"/work/opinions/{mine.pk}/delete")
     assert deleted.status_code == 302 and not SavedOpinion.objects.exists()
+
+
+# --- 批量领取 ----------------------------------------------------------------------------------------------
+
+
+def test_a_reviewer_claims_the_selected_steps_and_hears_about_the_ones_taken_meanwhile(item, colleague):
+    steps = [_step(_accepted(item)) for _ in range(3)]
+    reviewer = _login("reviewer")
+    page = _html(reviewer.get("/work/"))
+    assert page.count('data-testid="select-work"') == 3 and 'data-testid="claim-selected"' in page
+    _login(colleague).post(_url(steps[0], "claim"))  # someone is quicker with the first
+    response = reviewer.post(
+        "/work/claim",
+        {"work": [str(s.public_id) for s in steps] + ["not-a-uuid"], "next": "/work/?colour=green"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/work/?colour=green"
+    holders = {s.pk: WorkItem.objects.get(pk=s.pk).assignee.username for s in steps}
+    assert holders == {steps[0].pk: "reviewer2", steps[1].pk: "reviewer", steps[2].pk: "reviewer"}
+    follow = reviewer.post("/work/claim", {"work": [str(steps[0].public_id)]}, follow=True)
+    assert "someone else" in _html(follow) or "他人" in _html(follow)
+
+
+def test_batch_claims_are_bounded_and_an_empty_choice_is_named(item):
+    reviewer = _login("reviewer")
+    follow = reviewer.post("/work/claim", {}, follow=True)
+    assert follow.status_code == 200 and ("Choose the steps" in _html(follow) or "请选择" in _html(follow))
+    with pytest.raises(InvalidInput):
+        from tongban.cases import services
+
+        services.claim_many(_actor("reviewer"), [f"00000000-0000-0000-0000-{n:012d}" for n in range(101)])
+    # A citizen takes nothing.
+    step = _step(_accepted(item))
+    _login("zhangsan").post("/work/claim", {"work": [str(step.public_id)]})
+    assert WorkItem.objects.get(pk=step.pk).status == "open"

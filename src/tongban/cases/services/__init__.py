@@ -59,10 +59,12 @@ from .followup import (
     sweep,
 )
 from .handling import (
+    BATCH_CLAIM_LIMIT,
     WORKLIST_COUNT_CAP,
     DoneRowView,
     WorkRowView,
     add_countersigner,
+    claim_many,
     claim_work,
     complete_work,
     deliver_message,
@@ -109,6 +111,7 @@ def clear_caches() -> None:
 
 __all__ = [
     "ADDRESS_CONTEXT",
+    "BATCH_CLAIM_LIMIT",
     "CLOSED_STATUSES",
     "COMMITMENT_TEXT",
     "DELIVERY",
@@ -135,6 +138,7 @@ __all__ = [
     "can_see",
     "case_detail",
     "case_signed_at",
+    "claim_many",
     "claim_work",
     "clean_form",
     "clear_caches",

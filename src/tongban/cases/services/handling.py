@@ -34,6 +34,25 @@ def claim_work(actor, work_id) -> WorkItem:
         return workflow.claim(actor, work_id)
 
 
+BATCH_CLAIM_LIMIT = 100
+
+
+def claim_many(actor, work_ids: list) -> tuple[list, list]:
+    """批量领取: take several steps at once. Each is its own claim (journalled, and a step someone
+    else took meanwhile is reported, not an error for the rest); returns (claimed, not claimed)."""
+    if not isinstance(work_ids, list | tuple) or not work_ids:
+        raise InvalidInput.single("work", "required", _("Choose the steps to claim."))
+    if len(work_ids) > BATCH_CLAIM_LIMIT:
+        raise InvalidInput.single("work", "max_length", _("Claim at most 100 steps at once."))
+    claimed, missed = [], []
+    for work_id in dict.fromkeys(work_ids):
+        try:
+            claimed.append(claim_work(actor, work_id))
+        except (Conflict, NotFound, NotPermitted):
+            missed.append(work_id)
+    return claimed, missed
+
+
 def complete_work(actor, work_id, *, decision: str, opinion: str = "", now=None):
     """Finish a step of a case. When the process ends the case is decided.
 

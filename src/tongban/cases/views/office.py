@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import re
 import uuid
+from functools import partial
 
 from django import forms
 from django.contrib import messages
@@ -229,20 +230,29 @@ def _worklist_filters(data: dict) -> dict:
     }
 
 
-@require_GET
-@domain_errors
-def worklist(request):
-    actor = _actor(request)
-    form = WorklistFilterForm(request.GET or None)
+def _filtered_page(request, form_class, filters, lister):
+    """A staff list as its filter form asks: (form, rows, total, page number, rows per page). A bad
+    filter is named on the form and the list applies the good ones; what the service refuses is
+    named too, with an empty list."""
+    form = form_class(request.GET or None)
     form.is_valid()
     data = getattr(form, "cleaned_data", {}) or {}
     number = _page_number(request.GET.get("page"))
     per_page = data.get("size") or PER_PAGE
     try:
-        rows, total = cases.worklist(actor, **_worklist_filters(data), page=number, per_page=per_page)
+        rows, total = lister(**filters(data), page=number, per_page=per_page)
     except InvalidInput as exc:
         apply_errors(form, exc)
         rows, total = [], 0
+    return form, rows, total, number, per_page
+
+
+@require_GET
+@domain_errors
+def worklist(request):
+    actor = _actor(request)
+    listed = _filtered_page(request, WorklistFilterForm, _worklist_filters, partial(cases.worklist, actor))
+    form, rows, total, number, per_page = listed
     departments = _departments(r.work.department_id for r in rows)
     user_id = actor.user.pk
     lines = [
@@ -442,16 +452,9 @@ def _done_outcome(work) -> str:
 def done(request):
     """已办: the steps I finished or sent back, to find a case again and see where it went."""
     actor = _staff_actor(request)
-    form = DoneFilterForm(request.GET or None)
-    form.is_valid()
-    data = getattr(form, "cleaned_data", {}) or {}
-    number = _page_number(request.GET.get("page"))
-    per_page = data.get("size") or PER_PAGE
-    try:
-        rows, total = cases.done_list(actor, **_done_filters(data), page=number, per_page=per_page)
-    except InvalidInput as exc:
-        apply_errors(form, exc)
-        rows, total = [], 0
+    form, rows, total, number, per_page = _filtered_page(
+        request, DoneFilterForm, _done_filters, partial(cases.done_list, actor)
+    )
     departments = _departments(r.work.department_id for r in rows)
     lines = [
         {

@@ -240,3 +240,11 @@ def test_batch_claims_are_bounded_and_an_empty_choice_is_named(item):
     step = _step(_accepted(item))
     _login("zhangsan").post("/work/claim", {"work": [str(step.public_id)]})
     assert WorkItem.objects.get(pk=step.pk).status == "open"
+
+
+def test_lateness_reads_as_working_days_and_hours():
+    from tongban.cases.views.office import _days_and_hours
+
+    assert _days_and_hours(0.0) == (0, 0)
+    assert _days_and_hours(3.42) == (3, 10)
+    assert _days_and_hours(1.999) == (2, 0)

@@ -480,6 +480,8 @@ def test_heads_see_overdue_steps_and_send_reminders(item):
     assert rows == [late.number]
     assert 'data-testid="escalated"' in html
     assert re.search(r'data-testid="overdue-total">1<', html)
+    # How late, in working days and hours (issue 12: heads count the days and the hours).
+    assert re.search(r'data-testid="late">\d+ 个工作日 \d{1,2} 小时<', html)
     assert "食品经营" in re.search(r'data-testid="by-department".*?</ul>', html, re.S).group(0)
 
     before = Notification.objects.filter(recipient__username="reviewer", kind="reminder").count()

@@ -1205,6 +1205,13 @@ def _require_head(actor) -> None:
         raise NotPermitted()
 
 
+def _days_and_hours(working_days: float) -> tuple[int, int]:
+    """How late, as heads say it: whole working days and the hours of the one under way."""
+    days = int(working_days)
+    hours = round((working_days - days) * 24)
+    return (days + 1, 0) if hours == 24 else (days, hours)
+
+
 def _bar(count: int, largest: int) -> int:
     """Width of a CSS bar in steps of 5 % (classes .bar-0 … .bar-100; no inline styles under the CSP)."""
     if not largest or not count:
@@ -1261,7 +1268,7 @@ def _render_overdue(request, actor, *, bound_remind=None, conflict=None, status=
                 "item": item,
                 "colour": workflow.colour_of(item, now),
                 "due_day": _due_day(item.due_at),
-                "late_days": cal.elapsed_working_days(item.due_at, now)
+                "late": _days_and_hours(cal.elapsed_working_days(item.due_at, now))
                 if item.paused_since is None
                 else None,
                 "kind_label": KINDS.get(item.kind, item.kind),

@@ -720,6 +720,23 @@ def may_contest(actor, benefit: Benefit) -> bool:
     return benefit.status == BenefitStatus.GRANTED and getattr(actor, "is_citizen", False)
 
 
+def _benefit_event(uow, benefit: Benefit, activity: str, actor, now) -> Department:
+    """A grant changed hands or state: the journal entry names its policy's department, and the
+    event log records the change. Returns that department."""
+    department = benefit.policy.department
+    uow.audit.department_code = department.code
+    uow.event(
+        activities.KIND,
+        benefit.reference,
+        activity,
+        at=now,
+        actor=actor,
+        department_code=department.code,
+        detail={"policy": benefit.policy.code},
+    )
+    return department
+
+
 @use_case("proactive.benefit.contest", object_type="benefit")
 def contest(actor, reference: str, *, reason: str, now=None) -> Benefit:
     """The beneficiary disputes a grant (the data is wrong, the amount, or it is not wanted); the
@@ -740,17 +757,7 @@ def contest(actor, reference: str, *, reason: str, now=None) -> Benefit:
     benefit.contested_by = accounts_label(actor)
     benefit.contested_at = now
     benefit.save(update_fields=["status", "contest_reason", "contested_by", "contested_at"])
-    department = benefit.policy.department
-    uow.audit.department_code = department.code
-    uow.event(
-        activities.KIND,
-        benefit.reference,
-        activities.CONTESTED,
-        at=now,
-        actor=actor,
-        department_code=department.code,
-        detail={"policy": benefit.policy.code},
-    )
+    department = _benefit_event(uow, benefit, activities.CONTESTED, actor, now)
     reviewers = accounts.role_holders(Role.SECTION_HEAD, department.path) or accounts.role_holders(
         Role.DATA_OFFICER, department.path
     )
@@ -803,18 +810,8 @@ def _answer(actor, reference: str, *, accept: bool, reason: str, now) -> Benefit
     benefit.answered_at = now
     benefit.decline_reason = "" if accept else reason
     benefit.save(update_fields=["status", "answered_by", "answered_at", "decline_reason"])
-    department = benefit.policy.department
-    uow.audit.department_code = department.code
     uow.audit.detail.update(status=benefit.status)
-    uow.event(
-        activities.KIND,
-        benefit.reference,
-        activities.ACCEPTED if accept else activities.DECLINED,
-        at=now,
-        actor=actor,
-        department_code=department.code,
-        detail={"policy": benefit.policy.code},
-    )
+    _benefit_event(uow, benefit, activities.ACCEPTED if accept else activities.DECLINED, actor, now)
     return benefit
 
 
@@ -860,18 +857,8 @@ def review(actor, reference: str, *, confirm: bool, note: str, now=None) -> Bene
     benefit.decided_by = accounts_label(actor)
     benefit.decided_at = now
     benefit.save(update_fields=["status", "decision_note", "decided_by", "decided_at"])
-    department = benefit.policy.department
-    uow.audit.department_code = department.code
     uow.audit.detail.update(status=benefit.status)
-    uow.event(
-        activities.KIND,
-        benefit.reference,
-        activities.CONFIRMED if confirm else activities.WITHDRAWN,
-        at=now,
-        actor=actor,
-        department_code=department.code,
-        detail={"policy": benefit.policy.code},
-    )
+    _benefit_event(uow, benefit, activities.CONFIRMED if confirm else activities.WITHDRAWN, actor, now)
     people = _representatives({benefit.subject_key}).get(benefit.subject_key, [])
     accounts.notify(
         people,

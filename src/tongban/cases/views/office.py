@@ -36,7 +36,7 @@ from tongban.core import calendar, spreadsheet
 from tongban.core import events as event_log
 from tongban.core.authz import actor_for_request
 from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, NotPermitted
-from tongban.core.http import apply_errors, domain_errors, safe_next
+from tongban.core.http import apply_errors, domain_errors, query_string, safe_next
 from tongban.core.masking import mask_id_number, mask_name, mask_phone
 from tongban.workflow import services as workflow
 from tongban.workflow.models import WorkItem, WorkKind, WorkStatus
@@ -230,6 +230,14 @@ def _worklist_filters(data: dict) -> dict:
     }
 
 
+def _list_or_results(request, page_template: str, results_template: str, context: dict):
+    """The whole page, or only its results when htmx asks for them after a filter changed."""
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.boosted and not htmx.history_restore_request:
+        return render(request, results_template, context)
+    return render(request, page_template, context)
+
+
 def _filtered_page(request, form_class, filters, lister):
     """A staff list as its filter form asks: (form, rows, total, page number, rows per page). A bad
     filter is named on the form and the list applies the good ones; what the service refuses is
@@ -269,22 +277,19 @@ def worklist(request):
         }
         for r in rows
     ]
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "form": form,
         "lines": lines,
         "page": _Page(
             number, min(total, cases.WORKLIST_COUNT_CAP), per_page, more=total > cases.WORKLIST_COUNT_CAP
         ),
-        "query": query.urlencode(),
+        "query": query_string(request),
         "items": _item_choices(actor),
         "is_head": any(g.role in HEAD_ROLES for g in getattr(actor, "grants", ())),
     }
-    htmx = getattr(request, "htmx", None)
-    if htmx and not htmx.boosted and not htmx.history_restore_request:
-        return render(request, "cases/office/_worklist_results.html", context)
-    return render(request, "cases/office/worklist.html", context)
+    return _list_or_results(
+        request, "cases/office/worklist.html", "cases/office/_worklist_results.html", context
+    )
 
 
 @require_POST
@@ -466,19 +471,14 @@ def done(request):
         }
         for r in rows
     ]
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "form": form,
         "lines": lines,
         "page": _Page(number, total, per_page),
-        "query": query.urlencode(),
+        "query": query_string(request),
         "items": _item_choices(actor),
     }
-    htmx = getattr(request, "htmx", None)
-    if htmx and not htmx.boosted and not htmx.history_restore_request:
-        return render(request, "cases/office/_done_results.html", context)
-    return render(request, "cases/office/done.html", context)
+    return _list_or_results(request, "cases/office/done.html", "cases/office/_done_results.html", context)
 
 
 @require_GET
@@ -1276,8 +1276,6 @@ def _render_overdue(request, actor, *, bound_remind=None, conflict=None, status=
                 "form": bound[1] if bound else RemindForm(auto_id=f"id_remind_{item.public_id.hex}_%s"),
             }
         )
-    query = request.GET.copy()
-    query.pop("page", None)
     back = reverse("cases:overdue") + (f"?{request.GET.urlencode()}" if request.GET else "")
     return render(
         request,
@@ -1286,7 +1284,7 @@ def _render_overdue(request, actor, *, bound_remind=None, conflict=None, status=
             "back": back,
             "page": page,
             "lines": lines,
-            "query": query.urlencode(),
+            "query": query_string(request),
             "total": counts["total"],
             "escalated": counts["escalated"],
             "departments": departments,

@@ -30,7 +30,7 @@ from tongban.core import calendar
 from tongban.core import events as event_log
 from tongban.core.authz import actor_for_request
 from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, NotPermitted
-from tongban.core.http import apply_errors, domain_errors
+from tongban.core.http import apply_errors, domain_errors, query_string
 from tongban.licences import services as licence_services
 from tongban.workflow.views import diagram_context
 
@@ -543,8 +543,6 @@ def my_cases(request):
         }
         for case in page.object_list
     ]
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "cases/portal/my_cases.html",
@@ -552,7 +550,7 @@ def my_cases(request):
             "form": form,
             "page": page,
             "rows": rows,
-            "query": query.urlencode(),
+            "query": query_string(request),
             "filtered": bool(status),
         },
     )

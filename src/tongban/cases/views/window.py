@@ -31,7 +31,7 @@ from tongban.core import calendar
 from tongban.core import events as event_log
 from tongban.core.authz import actor_for_request, require
 from tongban.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from tongban.core.http import domain_errors
+from tongban.core.http import domain_errors, query_string
 from tongban.core.identifiers import normalize_id_number
 from tongban.core.masking import mask_id_number, mask_phone
 
@@ -252,8 +252,6 @@ def queue(request):
     page = Paginator(cases, PER_PAGE).get_page(request.GET.get("page"))
     rows = _queue_rows(tab, list(page))
     counts = {key: services.window_queue(actor, status=key).count() for key, _label in QUEUES}
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "cases/window/queue.html",
@@ -263,7 +261,7 @@ def queue(request):
             "form": form,
             "page": page,
             "rows": rows,
-            "query": query.urlencode(),
+            "query": query_string(request),
             "q": q,
             "today": timezone.localdate(),
             "window": _window(actor),

@@ -36,18 +36,17 @@ from tongban.accounts import identity
 from tongban.accounts import services as accounts
 from tongban.accounts.actors import Actor
 from tongban.accounts.models import AssuranceLevel, Department, Enterprise, Person, Role, User
+from tongban.accounts.seed import SEED_ACTOR, demo_id_number, demo_uscc
 from tongban.catalog.models import ServiceItem
 from tongban.catalog.paper_forms import sample_value
 from tongban.core import calendar, pdf
-from tongban.core.authz import SystemActor
 from tongban.core.errors import DomainError
-from tongban.core.identifiers import id_check_char, uscc_check_char
 
 from . import services
 from .models import Case, CaseStatus
 
 KEY_PREFIX = "demo-history-"
-HISTORY_ACTOR = SystemActor("operator:seed")
+HISTORY_ACTOR = SEED_ACTOR  # the seed's own operator actor: this history is part of the demo seed
 
 # Items of several bureaus, each with its own process (审查 → 审批 by the item's department).
 ITEMS = [
@@ -158,11 +157,6 @@ class _Clock:
         return local
 
 
-def _valid_id(region: str, birth: dt.date, sequence: int) -> str:
-    first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
-    return first17 + id_check_char(first17)
-
-
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红"
 
@@ -175,7 +169,7 @@ def _people(count: int, rng: random.Random) -> list[Actor]:
         user = User.objects.filter(username=username).first()
         if user is None:
             birth = dt.date(1960 + n % 40, 1 + n % 12, 1 + n % 28)
-            number = _valid_id("511602", birth, 500 + n % 400)
+            number = demo_id_number("511602", birth, 500 + n % 400)
             if Person.objects.with_id_number(number).exists():
                 continue
             name = SURNAMES[n % len(SURNAMES)] + GIVEN[(n * 7) % len(GIVEN)] + GIVEN[(n * 3) % len(GIVEN)]
@@ -194,8 +188,7 @@ def _people(count: int, rng: random.Random) -> list[Actor]:
 
 def _enterprise_of(applicant: Actor, n: int) -> str:
     """An enterprise the applicant represents, for items applied for by an enterprise."""
-    first17 = f"91511602MA6H{n:05d}"
-    uscc = first17 + uscc_check_char(first17)
+    uscc = demo_uscc(f"511602MA6H{n:05d}")
     if not Enterprise.objects.filter(uscc=uscc).exists():
         accounts.register_enterprise(
             HISTORY_ACTOR,

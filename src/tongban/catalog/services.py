@@ -3,9 +3,11 @@ bundles. Reading published content is public; changing it needs catalog.manage o
 department. Every change is journalled.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -282,7 +284,13 @@ def application_form_paper(code: str, *, sample: bool) -> tuple[str, bytes]:
     if not version.form_fields:
         raise NotFound(_("This item has no application form to download."))
     name = f"{version.name}申请表{'（样表）' if sample else ''}.pdf"
-    return name, application_form_pdf(version, sample=sample)
+    # A published version never changes, so its forms are drawn once, not on every download of a
+    # public URL. The key names the version by what it prints (item, version, publication instant,
+    # department name), never by a row id a restored or rolled-back database could give another.
+    department = version.item.department.name if version.item.department_id else ""
+    printed = "\x1f".join([version.item.code, str(version.number), str(version.published_at), department])
+    key = f"catalog:paper-form:{int(sample)}:{hashlib.sha256(printed.encode()).hexdigest()}"
+    return name, cache.get_or_set(key, lambda: application_form_pdf(version, sample=sample), 24 * 3600)
 
 
 def _access_for_change(actor, code: str) -> ServiceItem:
